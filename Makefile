@@ -1,0 +1,35 @@
+# `make run`: install, then a load run on an embedded local fleet.  `make test`: install, then the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install sysdeps run test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# SIPp and Kamailio are the real peers of the integration tests; iproute2 gives network namespaces.
+sysdeps:
+	@if ! command -v sipp >/dev/null || ! command -v kamailio >/dev/null || ! command -v ip >/dev/null; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester kamailio iproute2; \
+	fi
+
+run: install
+	$(BIN)/callfleet run
+
+lint: install
+	$(BIN)/ruff check proto agent coordinator tests bench
+	$(BIN)/mypy
+
+test: install sysdeps lint
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

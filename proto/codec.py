@@ -1,0 +1,192 @@
+"""The envelope: one msgpack map per message, built by the constructors here and checked by decode()."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from proto import limits
+from proto.errors import ProtoError
+from proto.ops import EVENTS, KINDS, OPS
+from proto.schema import validate
+
+
+@dataclass
+class Message:
+    """A decoded message. Which fields matter depends on ``kind`` (see PROTOCOL.md)."""
+
+    kind: str
+    op: str
+    id: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    ok: bool = True
+    result: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    obj: str = ""
+    seq: int = 0
+    ts: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The map that goes on the wire (only the fields of this kind)."""
+        out: dict[str, Any] = {"v": limits.VERSION, "kind": self.kind, "id": self.id, "op": self.op}
+        if self.kind == "req":
+            out["args"] = self.args
+        elif self.kind == "rep":
+            out["ok"] = self.ok
+            if self.ok:
+                out["result"] = self.result
+            else:
+                out["error"] = self.error
+        elif self.kind == "evt":
+            out.update(obj=self.obj, seq=self.seq, ts=self.ts, data=self.data)
+        else:
+            out["data"] = self.data
+        return out
+
+
+def req(op: str, args: dict[str, Any], rid: str) -> Message:
+    return Message("req", op, rid, args=args)
+
+
+def ok(request: Message, result: dict[str, Any] | None = None) -> Message:
+    return Message("rep", request.op, request.id, ok=True, result=result or {})
+
+
+def error(request: Message | None, exc: ProtoError) -> Message:
+    """An error reply to ``request`` (or to an undecodable frame, when it is None)."""
+    op = request.op if request else exc.op
+    rid = request.id if request else getattr(exc, "rid", "")
+    err = exc.as_dict()
+    err["op"] = err["op"] or op
+    return Message("rep", op, rid, ok=False, error=err)
+
+
+def evt(op: str, obj: str, seq: int, data: dict[str, Any], ts: float | None = None) -> Message:
+    return Message("evt", op, "", obj=obj, seq=seq, ts=time.time() if ts is None else ts, data=data)
+
+
+def hb(data: dict[str, Any]) -> Message:
+    return Message("hb", "hb", "", data=data)
+
+
+def encode(msg: Message) -> bytes:
+    """msgpack bytes of ``msg``; refuses to produce a frame larger than the limit."""
+    frame: bytes = msgpack.packb(msg.to_wire(), use_bin_type=True)
+    if len(frame) > limits.MAX_FRAME:
+        raise ProtoError("E_BAD_MSG", f"message of {len(frame)} bytes exceeds {limits.MAX_FRAME}")
+    return frame
+
+
+def _depth_ok(value: Any, depth: int) -> bool:
+    if depth > limits.MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_depth_ok(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_depth_ok(v, depth + 1) for v in value)
+    return True
+
+
+def _bad(msg: str, rid: str = "", op: str = "", code: str = "E_BAD_MSG") -> ProtoError:
+    exc = ProtoError(code, msg, op=op)
+    exc.rid = rid  # type: ignore[attr-defined]
+    return exc
+
+
+def _str_field(raw: dict[str, Any], name: str, hi: int, rid: str, required: bool = True) -> str:
+    value = raw.get(name, "")
+    if not isinstance(value, str) or len(value) > hi or (required and not value):
+        raise _bad(f"{name!r} must be a string of 1..{hi} characters", rid)
+    return value
+
+
+def decode(frame: bytes) -> Message:
+    """Parse and check one frame's envelope. Raises ProtoError (E_BAD_MSG / E_BAD_VERSION).
+
+    Arguments of requests are not checked here: see :func:`check_request`.
+    """
+    if len(frame) > limits.MAX_FRAME:
+        raise _bad(f"frame of {len(frame)} bytes exceeds {limits.MAX_FRAME}")
+    try:
+        raw = msgpack.unpackb(
+            frame, raw=False, strict_map_key=True, use_list=True,
+            max_str_len=limits.MAX_STR, max_bin_len=limits.MAX_STR,
+            max_array_len=limits.MAX_ARRAY, max_map_len=limits.MAX_MAP, max_ext_len=0)
+    except Exception as exc:  # msgpack raises many types: all mean "not a valid frame"
+        raise _bad(f"undecodable msgpack ({type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise _bad("a message must be a msgpack map")
+    rid = raw.get("id") if isinstance(raw.get("id"), str) else ""
+    assert isinstance(rid, str)
+    rid = rid[: limits.MAX_ID]
+    if not _depth_ok(raw, 1):
+        raise _bad(f"nesting deeper than {limits.MAX_DEPTH}", rid)
+    v = raw.get("v")
+    if not isinstance(v, int) or isinstance(v, bool) or v != limits.VERSION:
+        raise _bad(f"protocol version {v!r} is not supported (this side speaks "
+                   f"{limits.VERSION})", rid, code="E_BAD_VERSION")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise _bad(f"kind must be one of {', '.join(KINDS)}", rid)
+    op = _str_field(raw, "op", limits.MAX_OP, rid)
+    rid = _str_field(raw, "id", limits.MAX_ID, rid, required=kind == "req")
+    msg = Message(kind, op, rid)
+    if kind == "req":
+        args = raw.get("args", {})
+        if not isinstance(args, dict):
+            raise _bad("'args' must be a map", rid)
+        msg.args = args
+    elif kind == "rep":
+        okv = raw.get("ok")
+        if not isinstance(okv, bool):
+            raise _bad("'ok' must be a boolean", rid)
+        msg.ok = okv
+        body = raw.get("result" if okv else "error", {})
+        if not isinstance(body, dict):
+            raise _bad("'result'/'error' must be a map", rid)
+        if okv:
+            msg.result = body
+        else:
+            msg.error = body
+    elif kind == "evt":
+        obj, seq, ts = raw.get("obj"), raw.get("seq"), raw.get("ts")
+        if not isinstance(obj, str) or len(obj) > limits.MAX_ID:
+            raise _bad("'obj' must be a string", rid)
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise _bad("'seq' must be a non-negative integer", rid)
+        if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+            raise _bad("'ts' must be a number", rid)
+        msg.obj, msg.seq, msg.ts = obj, seq, float(ts)
+    if kind in ("evt", "hb"):
+        data = raw.get("data", {})
+        if not isinstance(data, dict):
+            raise _bad("'data' must be a map", rid)
+        msg.data = data
+    return msg
+
+
+def check_request(msg: Message, *, from_coordinator: bool = False) -> None:
+    """Validate a request's op and arguments; ``from_coordinator`` admits the agent-only args."""
+    spec = OPS.get(msg.op)
+    if spec is None:
+        raise ProtoError("E_UNKNOWN_OP", f"unknown op {msg.op!r}", op=msg.op)
+    fields = spec.args + spec.agent_args if from_coordinator else spec.args
+    # agent-only args may repeat a client field (e.g. the pre-chosen id): keep one of each.
+    unique = tuple({f.name: f for f in fields}.values())
+    try:
+        validate(unique, msg.args, msg.op)
+    except ProtoError as exc:
+        exc.op = msg.op
+        raise
+
+
+def check_event(msg: Message) -> None:
+    """Validate an event's name and data fields (agents' events are checked by the coordinator)."""
+    spec = EVENTS.get(msg.op)
+    if spec is None:
+        raise ProtoError("E_UNKNOWN_OP", f"unknown event {msg.op!r}", op=msg.op)
+    validate(spec.data, msg.data, msg.op)

@@ -1,0 +1,28 @@
+"""Every numeric limit of the wire, in one place."""
+
+from __future__ import annotations
+
+#: Protocol version carried in every message's ``v`` field.
+VERSION = 1
+
+#: Largest accepted frame (one msgpack map), in bytes. ZeroMQ's MAXMSGSIZE is set to it too.
+MAX_FRAME = 1 << 20
+#: Longest string anywhere inside a message, in bytes/characters.
+MAX_STR = 8192
+#: Longest array anywhere inside a message.
+MAX_ARRAY = 4096
+#: Most keys in any map inside a message.
+MAX_MAP = 256
+#: Deepest nesting of maps/arrays (the envelope itself is depth 1).
+MAX_DEPTH = 8
+#: Longest request id and object id.
+MAX_ID = 64
+#: Longest op name.
+MAX_OP = 64
+#: Most extra SIP headers on one request.
+MAX_HEADERS = 32
+
+#: Heartbeat period, both ways, seconds.
+HEARTBEAT_S = 1.0
+#: Missed heartbeats after which a peer is declared lost.
+HEARTBEAT_MISSES = 3

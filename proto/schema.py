@@ -1,0 +1,110 @@
+"""Declarative argument specs: each op and event lists its fields; one validator checks them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from proto import limits
+from proto.errors import ProtoError
+
+#: field kinds -> the Python types msgpack decodes them to
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "map": (dict,),
+    "list": (list,),
+    "headers": (dict,),
+    "uri": (str,),
+    "any": (str, int, float, bool, dict, list, type(None)),
+}
+
+#: Longest SIP URI accepted.
+MAX_URI = 512
+
+
+@dataclass(frozen=True)
+class Field:
+    """One named argument: its kind, whether it is required, and its bounds."""
+
+    name: str
+    kind: str
+    required: bool = False
+    doc: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in _TYPES:
+            raise ValueError(f"unknown field kind {self.kind!r}")
+
+    def check(self, value: Any, where: str) -> None:
+        """Raise E_BAD_ARGS unless ``value`` fits this field."""
+        kind = self.kind
+        ok_types = _TYPES[kind]
+        # bool is an int subclass: never accept it where a number is meant.
+        if not isinstance(value, ok_types) or (kind in ("int", "float") and isinstance(value, bool)):
+            raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be {kind}, "
+                             f"got {type(value).__name__}")
+        if kind in ("int", "float"):
+            if self.lo is not None and value < self.lo:
+                raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be >= {self.lo:g}")
+            if self.hi is not None and value > self.hi:
+                raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be <= {self.hi:g}")
+        if kind == "str":
+            if self.hi is not None and len(value) > self.hi:
+                raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} is longer than {self.hi:g}")
+            if self.lo is not None and len(value) < self.lo:
+                raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} is shorter than {self.lo:g}")
+            if self.choices and value not in self.choices:
+                raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be one of "
+                                 f"{', '.join(self.choices)}")
+        if kind == "headers":
+            check_headers(value, f"{where}: {self.name!r}")
+        if kind == "uri":
+            check_uri(value, f"{where}: {self.name!r}")
+
+
+def check_uri(value: str, where: str) -> None:
+    """A SIP URI, optionally with a display name: ``sip:u@h``, ``<sips:u@h>``, ``"A" <sip:u@h>``.
+
+    This is a first, cheap screen; PJSIP's own parser has the last word (E_PJSIP).
+    """
+    if not value or len(value) > MAX_URI:
+        raise ProtoError("E_BAD_ARGS", f"{where}: a SIP URI of 1..{MAX_URI} characters is needed")
+    if any(c in value for c in "\r\n\0"):
+        raise ProtoError("E_BAD_ARGS", f"{where}: the SIP URI has a control character")
+    bare = value.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in value else value.strip()
+    scheme, _, rest = bare.partition(":")
+    if scheme.lower() not in ("sip", "sips") or not rest or " " in rest:
+        raise ProtoError("E_BAD_ARGS", f"{where}: {value!r} is not a sip: or sips: URI")
+
+
+def check_headers(value: dict[Any, Any], where: str) -> None:
+    """Extra SIP headers: a map of header name -> value, both non-empty strings without CR/LF."""
+    if len(value) > limits.MAX_HEADERS:
+        raise ProtoError("E_BAD_ARGS", f"{where}: more than {limits.MAX_HEADERS} headers")
+    for name, val in value.items():
+        if not isinstance(name, str) or not isinstance(val, str) or not name:
+            raise ProtoError("E_BAD_ARGS", f"{where}: headers must map strings to strings")
+        if any(c in name for c in ":\r\n ") or "\r" in val or "\n" in val:
+            raise ProtoError("E_BAD_ARGS", f"{where}: header {name!r} has a forbidden character")
+
+
+def validate(fields: tuple[Field, ...], args: Any, where: str) -> dict[str, Any]:
+    """Check ``args`` against ``fields``; unknown keys are refused so typos never pass silently."""
+    if not isinstance(args, dict):
+        raise ProtoError("E_BAD_ARGS", f"{where}: args must be a map")
+    known = {f.name: f for f in fields}
+    for key in args:
+        if key not in known:
+            raise ProtoError("E_BAD_ARGS", f"{where}: unknown argument {key!r}")
+    for f in fields:
+        if f.name in args and args[f.name] is not None:
+            f.check(args[f.name], where)
+        elif f.required:
+            raise ProtoError("E_BAD_ARGS", f"{where}: missing argument {f.name!r}")
+    return args
