@@ -76,7 +76,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                        lo=100, hi=699),
                  Field("acc", "str", False, "pre-chosen account id (idempotent retries)",
                        lo=1, hi=_ID)),
-           result=(ACC_ID, AGENT),
+           result=(ACC_ID, AGENT, Field("contact", "str", True,
+                                        "a URI that reaches the account at its agent")),
            agent_args=(ACC_ID,)),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
@@ -130,6 +131,11 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
     EventSpec("call.media_state", "call", "The call's media changed (active, hold, none).",
               data=(Field("media", "str", True, "NONE | ACTIVE | LOCAL_HOLD | REMOTE_HOLD | ERROR"),
                     Field("dir", "str", True, "none | send | recv | sendrecv"))),
+    EventSpec("agent.error", "agent",
+              "A pjsua2 callback failed inside an agent; the agent keeps serving.",
+              data=(Field("where", "str", True, "callback name"),
+                    Field("msg", "str", True, "exception text"),
+                    Field("trace", "str", False, "short traceback"))),
 )}
 
 #: The kinds of message on the wire.

@@ -41,8 +41,9 @@ class Field:
         if self.kind not in _TYPES:
             raise ValueError(f"unknown field kind {self.kind!r}")
 
-    def check(self, value: Any, where: str) -> None:
-        """Raise E_BAD_ARGS unless ``value`` fits this field."""
+    def check(self, raw: Any, where: str) -> None:
+        """Raise E_BAD_ARGS unless ``raw`` fits this field."""
+        value: Any = raw
         kind = self.kind
         ok_types = _TYPES[kind]
         # bool is an int subclass: never accept it where a number is meant.

@@ -1,0 +1,59 @@
+"""Admission control for PJSIP's socket table (pure; the clock is injected).
+
+PJSIP's select() ioqueue has 64 handle slots and keeps a closed socket's slot busy for about
+500 ms. Exhausting it aborts the process, so an agent counts sockets itself and refuses calls
+before PJSIP could run out.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+
+
+class SocketBudget:
+    """Sockets in use plus sockets whose slot is still lingering after close."""
+
+    def __init__(self, total: int = 48, per_call: int = 2, linger_s: float = 0.6,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if total < per_call or per_call < 1 or linger_s < 0:
+            raise ValueError("budget too small")
+        self.total = total
+        self.per_call = per_call
+        self.linger_s = linger_s
+        self._clock = clock
+        self._in_use = 0
+        self._lingering: collections.deque[tuple[float, int]] = collections.deque()
+
+    def _expire(self) -> None:
+        now = self._clock()
+        while self._lingering and self._lingering[0][0] <= now:
+            self._lingering.popleft()
+
+    @property
+    def lingering(self) -> int:
+        self._expire()
+        return sum(n for _, n in self._lingering)
+
+    @property
+    def in_use(self) -> int:
+        return self._in_use
+
+    def free(self) -> int:
+        """Sockets that may still be opened now."""
+        return self.total - self._in_use - self.lingering
+
+    def can_take(self) -> bool:
+        return self.free() >= self.per_call
+
+    def take(self) -> None:
+        """Count one call's sockets (also for calls that arrive: PJSIP opened them already)."""
+        self._in_use += self.per_call
+
+    def release(self) -> None:
+        """One call's sockets closed: their slots stay busy for ``linger_s``."""
+        if self._in_use < self.per_call:
+            raise RuntimeError("release without take")
+        self._in_use -= self.per_call
+        self._lingering.append((self._clock() + self.linger_s, self.per_call))

@@ -1,0 +1,70 @@
+"""The agent's one pjsua2 Endpoint: start it (null audio device, UDP transport), and tear it down
+in the order PJSIP's assertions demand: calls, then accounts, then the library."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pjsua2 as pj
+
+from agent.state import AgentState
+
+#: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
+PJSUA_MAX_CALLS = 4
+
+
+@dataclass(frozen=True)
+class EndpointOptions:
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 0
+    max_calls: int = PJSUA_MAX_CALLS
+    log_level: int = 0
+    user_agent: str = "callfleet"
+
+
+def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
+    """A started Endpoint on the polling model (no PJSIP worker threads) and its SIP addresses."""
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.maxCalls = min(opts.max_calls, PJSUA_MAX_CALLS)
+    cfg.uaConfig.userAgent = opts.user_agent
+    cfg.logConfig.level = opts.log_level
+    cfg.logConfig.consoleLevel = opts.log_level
+    ep.libInit(cfg)
+    tcfg = pj.TransportConfig()
+    tcfg.port = opts.sip_port
+    tcfg.boundAddress = opts.sip_host
+    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    ep.libStart()
+    ep.audDevManager().setNullDev()
+    info = ep.transportGetInfo(tid)
+    return ep, [f"udp:{info.localName}"]
+
+
+def stop(ep: Any, state: AgentState, grace_s: float = 3.0) -> None:
+    """Hang up every call, let PJSIP finish the transactions, then destroy in the safe order."""
+    prm = pj.CallOpParam(True)
+    for call in list(state.calls.values()):
+        try:
+            call.hangup(prm)
+        except pj.Error:
+            pass  # already disconnecting
+    deadline = time.monotonic() + grace_s
+    while state.calls and time.monotonic() < deadline:
+        ep.libHandleEvents(10)
+    for call in list(state.calls.values()):
+        call.finish()
+    state.reap()
+    for acc in state.accounts.values():
+        acc.shutdown()
+    state.accounts.clear()
+    # let the unregistrations and final responses leave
+    end = time.monotonic() + 0.2
+    while time.monotonic() < end:
+        ep.libHandleEvents(10)
+    ep.libDestroy()

@@ -1,0 +1,163 @@
+"""One handler per op the agent executes, and the dispatch table that maps op names to them.
+
+A handler takes the agent's state and the request's (validated) arguments, and returns the
+reply's result map or raises ProtoError. pjsua2 errors become E_PJSIP with their pj_status_t.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pjsua2 as pj
+
+from agent.objects import AgentAccount, AgentCall
+from agent.state import AgentState
+from proto import ProtoError
+
+Handler = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
+
+
+def pj_error(exc: Exception, op: str, obj: str) -> ProtoError:
+    """A pjsua2 exception as a protocol error, keeping PJSIP's status and text."""
+    status = int(getattr(exc, "status", 0) or 0)
+    text = getattr(exc, "reason", "") or str(exc)
+    return ProtoError("E_PJSIP", text, status=status, obj=obj, op=op)
+
+
+def _headers(args: dict[str, Any]) -> Any:
+    """Extra headers as a pjsua2 SipTxOption-ready vector."""
+    vec = pj.SipHeaderVector()
+    for name, value in (args.get("headers") or {}).items():
+        h = pj.SipHeader()
+        h.hName = name
+        h.hValue = value
+        vec.append(h)
+    return vec
+
+
+def _call_param(args: dict[str, Any], code: int | None = None) -> Any:
+    prm = pj.CallOpParam(True)
+    if code is not None:
+        prm.statusCode = code
+    if args.get("reason"):
+        prm.reason = args["reason"]
+    prm.txOption.headers = _headers(args)
+    return prm
+
+
+def _call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
+    call = state.calls.get(args["call"])
+    if call is None or call.ended:
+        raise ProtoError("E_NOT_FOUND", f"no live call {args['call']!r} on this agent",
+                         obj=args["call"], op=op)
+    return call
+
+
+def _create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None) -> AgentAccount:
+    acc = AgentAccount(state, gid, uri, auto_answer)
+    cfg = pj.AccountConfig()
+    cfg.idUri = uri
+    try:
+        acc.create(cfg)
+    except pj.Error as exc:
+        raise pj_error(exc, "acc.create", gid) from None
+    state.accounts[gid] = acc
+    return acc
+
+
+def acc_create(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """Create a local account replica. Idempotent for the same id and URI."""
+    gid = args["acc"]
+    have = state.accounts.get(gid)
+    if have is not None and not have.deleting:
+        if have.uri != args["uri"]:
+            raise ProtoError("E_DUPLICATE", f"account {gid!r} exists with another URI", obj=gid)
+        return {"acc": gid, "agent": state.name}
+    _create_account(state, gid, args["uri"], args.get("auto_answer"))
+    return {"acc": gid, "agent": state.name}
+
+
+def acc_delete(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """Hang up the account's calls; the account itself goes once they are gone (see reap)."""
+    gid = args["acc"]
+    acc = state.accounts.get(gid)
+    if acc is None or acc.deleting:
+        raise ProtoError("E_NOT_FOUND", f"no account {gid!r} on this agent", obj=gid)
+    acc.deleting = True
+    for call in [c for c in state.calls.values() if c.acc_id == gid]:
+        try:
+            call.hangup(_call_param({}))
+        except pj.Error:
+            pass  # already disconnecting: its DISCONNECTED state will drop it
+    state.reap()
+    return {}
+
+
+def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """Make a call; creates the account replica first when ``acc_cfg`` is given."""
+    gid, acc_id = args["call"], args["acc"]
+    if gid in state.calls:
+        return {"call": gid, "agent": state.name}  # a retried request: same call
+    acc = state.accounts.get(acc_id)
+    if acc is None or acc.deleting:
+        cfg = args.get("acc_cfg")
+        if not cfg or not isinstance(cfg.get("uri"), str):
+            raise ProtoError("E_NOT_FOUND", f"no account {acc_id!r} on this agent", obj=acc_id)
+        acc = _create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
+    if state.free_slots() <= 0:
+        raise ProtoError("E_NO_CAPACITY", f"all {state.capacity} call slots of agent "
+                         f"{state.name} are busy", obj=gid)
+    if not state.budget.can_take():
+        raise ProtoError("E_NO_CAPACITY", f"agent {state.name} is out of its socket budget "
+                         f"({state.budget.free()} free)", obj=gid)
+    call = AgentCall(state, acc, gid)
+    state.calls[gid] = call
+    try:
+        call.makeCall(args["uri"], _call_param(args))
+    except pj.Error as exc:
+        call.finish()
+        state.drop_events(gid)
+        raise pj_error(exc, "call.make", gid) from None
+    return {"call": gid, "agent": state.name}
+
+
+def call_answer(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    call = _call(state, args, "call.answer")
+    ci = call.getInfo()
+    if ci.role != pj.PJSIP_ROLE_UAS or ci.state not in (pj.PJSIP_INV_STATE_INCOMING,
+                                                        pj.PJSIP_INV_STATE_EARLY):
+        raise ProtoError("E_WRONG_STATE", "only an incoming call that is not yet answered can be "
+                         "answered", obj=call.gid, op="call.answer")
+    try:
+        call.answer(_call_param(args, args.get("code") or 200))
+    except pj.Error as exc:
+        raise pj_error(exc, "call.answer", call.gid) from None
+    return {}
+
+
+def call_hangup(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    call = _call(state, args, "call.hangup")
+    try:
+        call.hangup(_call_param(args, args.get("code")))
+    except pj.Error as exc:
+        raise pj_error(exc, "call.hangup", call.gid) from None
+    return {}
+
+
+def call_info(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    call = _call(state, args, "call.info")
+    try:
+        return call.info()
+    except pj.Error as exc:
+        raise pj_error(exc, "call.info", call.gid) from None
+
+
+HANDLERS: dict[str, Handler] = {
+    "acc.create": acc_create,
+    "acc.delete": acc_delete,
+    "call.make": call_make,
+    "call.answer": call_answer,
+    "call.hangup": call_hangup,
+    "call.info": call_info,
+}

@@ -1,0 +1,35 @@
+"""The agent's DEALER connection to the coordinator (socket options of DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import zmq
+
+import proto
+from proto import limits
+
+
+def connect(ctx: zmq.Context[zmq.Socket[bytes]], url: str, name: str) -> zmq.Socket[bytes]:
+    sock = ctx.socket(zmq.DEALER)
+    # A fresh routing id per process: a restarted agent is a new peer for the ROUTER.
+    sock.setsockopt(zmq.ROUTING_ID, f"{name}/{os.getpid()}/{secrets.token_hex(3)}".encode())
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDHWM, 10000)
+    sock.setsockopt(zmq.RCVHWM, 10000)
+    sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
+    sock.setsockopt(zmq.RECONNECT_IVL, 100)
+    sock.setsockopt(zmq.RECONNECT_IVL_MAX, 32000)
+    sock.setsockopt(zmq.IMMEDIATE, 1)
+    sock.connect(url)
+    return sock
+
+
+def send(sock: zmq.Socket[bytes], msg: proto.Message) -> bool:
+    """Send without blocking; False when the coordinator is unreachable (the message is dropped)."""
+    try:
+        sock.send(proto.encode(msg), zmq.NOBLOCK)
+        return True
+    except zmq.Again:
+        return False

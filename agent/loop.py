@@ -1,0 +1,130 @@
+"""The agent's single loop: PJSIP polling, commands, events and heartbeats, all on one thread.
+
+Idle, the loop blocks in ZeroMQ's poll (a command wakes it at once) and gives PJSIP a
+non-blocking turn between waits, which grow to IDLE_MAX_MS. With calls up, it gives PJSIP a
+short blocking turn (ACTIVE_MS) and checks ZeroMQ without waiting. So commands are served at
+once when idle and within ACTIVE_MS under load, and an idle agent wakes ~IDLE_MAX_MS^-1 times a
+second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+import proto
+from agent import link
+from agent.handlers import HANDLERS
+from agent.state import AgentState
+from proto import limits
+
+ACTIVE_MS = 2
+IDLE_MIN_MS = 1
+IDLE_MAX_MS = 20
+#: commands handled per turn before PJSIP gets the thread back
+BATCH = 64
+
+
+class AgentLoop:
+    def __init__(self, state: AgentState, ep: Any, sock: zmq.Socket[bytes],
+                 hello: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
+        self.state = state
+        self.ep = ep
+        self.sock = sock
+        self.hello = hello
+        self.clock = clock
+        self.admitted = False
+        self.fatal: str | None = None
+        self.stopping = False
+        self._next_hb = 0.0
+        self._next_hello = 0.0
+        self._heard = clock()
+        self._hello_n = 0
+        self._poller = zmq.Poller()
+        self._poller.register(sock, zmq.POLLIN)
+
+    # -- the coordinator link ------------------------------------------------------------
+    def _say_hello(self, now: float) -> None:
+        self._hello_n += 1
+        self._next_hello = now + limits.HEARTBEAT_S
+        hello = dict(self.hello, calls=len(self.state.calls))
+        link.send(self.sock, proto.req("agent.hello", hello, f"hello-{self._hello_n}"))
+
+    def _on_reply(self, msg: proto.Message) -> None:
+        if msg.op != "agent.hello":
+            return
+        if msg.ok:
+            self.admitted = True
+        elif (msg.error or {}).get("code") == "E_DUPLICATE":
+            self.fatal = str((msg.error or {}).get("msg", "name taken"))
+
+    def _on_request(self, msg: proto.Message) -> None:
+        try:
+            proto.check_request(msg, from_coordinator=True)
+            handler = HANDLERS.get(msg.op)
+            if handler is None:
+                raise proto.ProtoError("E_UNKNOWN_OP", f"agent does not execute {msg.op!r}",
+                                       op=msg.op)
+            reply = proto.ok(msg, handler(self.state, msg.args))
+        except proto.ProtoError as exc:
+            reply = proto.error(msg, exc)
+        except Exception as exc:  # a bug in a handler must not kill the agent
+            reply = proto.error(msg, proto.ProtoError("E_INTERNAL", f"{type(exc).__name__}: {exc}"))
+        # the reply goes before the events the request caused (e.g. CALLING)
+        link.send(self.sock, reply)
+        self.flush()
+
+    def _on_frame(self, frame: bytes) -> None:
+        self._heard = self.clock()
+        try:
+            msg = proto.decode(frame)
+        except proto.ProtoError as exc:
+            link.send(self.sock, proto.error(None, exc))
+            return
+        if msg.kind == "req":
+            self._on_request(msg)
+        elif msg.kind == "rep":
+            self._on_reply(msg)
+        elif msg.kind == "hb" and msg.data.get("known") is False:
+            self.admitted = False
+
+    def flush(self) -> None:
+        out = self.state.outbox
+        while out:
+            link.send(self.sock, out.popleft())
+
+    # -- the loop -----------------------------------------------------------------------
+    def turn(self, wait_ms: int) -> int:
+        """One iteration; returns how many frames it handled."""
+        busy = bool(self.state.calls)
+        self.ep.libHandleEvents(ACTIVE_MS if busy else 0)
+        self.state.reap()
+        self.flush()
+        handled = 0
+        events = dict(self._poller.poll(0 if busy else wait_ms))
+        while self.sock in events and handled < BATCH:
+            try:
+                frame = self.sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            handled += 1
+            self._on_frame(frame)
+        now = self.clock()
+        if now - self._heard > limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES:
+            self.admitted = False  # coordinator silent: introduce ourselves again
+            self._heard = now
+        if not self.admitted and now >= self._next_hello:
+            self._say_hello(now)
+        if now >= self._next_hb:
+            self._next_hb = now + limits.HEARTBEAT_S
+            link.send(self.sock, proto.hb(self.state.load()))
+        return handled
+
+    def run(self) -> None:
+        wait = IDLE_MIN_MS
+        while not self.stopping and self.fatal is None:
+            handled = self.turn(wait)
+            wait = IDLE_MIN_MS if handled else min(IDLE_MAX_MS, wait * 2)

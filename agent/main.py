@@ -1,0 +1,64 @@
+"""`callfleet agent`: one worker process with one pjsua2 Endpoint, driven by the coordinator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+from types import FrameType
+
+import zmq
+
+from agent import endpoint, link
+from agent.budget import SocketBudget
+from agent.loop import AgentLoop
+from agent.state import AgentState
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="callfleet agent", description=__doc__)
+    p.add_argument("--coordinator", default="tcp://127.0.0.1:5600", help="coordinator agents URL")
+    p.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
+                   help="unique agent name in the fleet")
+    p.add_argument("--sip-host", default="127.0.0.1", help="address the SIP transport binds")
+    p.add_argument("--sip-port", type=int, default=0, help="SIP UDP port (0: any free port)")
+    p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
+                   help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
+    p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
+    args = p.parse_args(argv)
+    if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
+        p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    opts = endpoint.EndpointOptions(sip_host=args.sip_host, sip_port=args.sip_port,
+                                    max_calls=args.max_calls, log_level=args.log_level)
+    ep, sip_addrs = endpoint.start(opts)
+    state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget())
+    hello = {"name": args.name, "host": socket.gethostname(), "pid": os.getpid(), "sip": sip_addrs,
+             "capacity": state.capacity, "pjsip": ep.libVersion().full}
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    sock = link.connect(ctx, args.coordinator, args.name)
+    loop = AgentLoop(state, ep, sock, hello)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        loop.stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        loop.run()
+    finally:
+        state.shutting_down = True
+        endpoint.stop(ep, state)
+        loop.flush()
+        sock.close(linger=500)  # let the last events (calls ended by shutdown) leave
+        ctx.term()
+    if loop.fatal:
+        print(f"callfleet agent {args.name}: {loop.fatal}", file=sys.stderr)
+        return 3
+    return 0

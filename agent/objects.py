@@ -1,0 +1,133 @@
+"""pjsua2 Account and Call subclasses whose callbacks turn into events (never block, never raise)."""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pjsua2 as pj
+
+import proto
+from agent.state import AgentState
+
+F = TypeVar("F", bound=Callable[..., None])
+
+MEDIA_STATES = ("NONE", "ACTIVE", "LOCAL_HOLD", "REMOTE_HOLD", "ERROR")
+MEDIA_DIRS = ("none", "send", "recv", "sendrecv")
+
+
+def guarded(fn: F) -> F:
+    """SWIG prints and swallows exceptions raised in callbacks: report them as events instead."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any) -> None:
+        try:
+            fn(self, *args)
+        except Exception as exc:  # a callback must never raise into PJSIP
+            state: AgentState = self.state
+            state.emit("agent.error", state.name, {
+                "where": fn.__qualname__, "msg": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(limit=4)[-2000:]})
+
+    return wrapper  # type: ignore[return-value]
+
+
+def state_name(code: int) -> str:
+    return proto.CALL_STATES[code] if 0 <= code < len(proto.CALL_STATES) else f"STATE_{code}"
+
+
+def media_summary(ci: Any) -> tuple[str, str]:
+    """(state, direction) of the call's first audio stream."""
+    for m in ci.media:
+        if m.type == pj.PJMEDIA_TYPE_AUDIO:
+            st = MEDIA_STATES[m.status] if 0 <= m.status < len(MEDIA_STATES) else "ERROR"
+            dr = MEDIA_DIRS[m.dir] if 0 <= m.dir < len(MEDIA_DIRS) else "none"
+            return st, dr
+    return "NONE", "none"
+
+
+class AgentCall(pj.Call):  # type: ignore[misc]
+    """One call. ``gid`` is its global id; it is dropped once DISCONNECTED is handled."""
+
+    def __init__(self, state: AgentState, acc: AgentAccount, gid: str,
+                 pj_call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        super().__init__(acc, pj_call_id)
+        self.state = state
+        self.gid = gid
+        self.acc_id = acc.gid
+        self.started = time.monotonic()
+        self.ended = False
+        state.budget.take()
+
+    def info(self) -> dict[str, Any]:
+        ci = self.getInfo()
+        media, _ = media_summary(ci)
+        return {
+            "state": state_name(ci.state), "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
+            "remote_uri": ci.remoteUri, "local_uri": ci.localUri, "call_id": ci.callIdString,
+            "code": int(ci.lastStatusCode), "reason": ci.lastReason,
+            "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
+            "total_s": round(time.monotonic() - self.started, 3), "media": media,
+        }
+
+    @guarded
+    def onCallState(self, prm: Any) -> None:
+        ci = self.getInfo()
+        ended = ci.state == pj.PJSIP_INV_STATE_DISCONNECTED
+        reason = "shutdown" if ended and self.state.shutting_down else ci.lastReason
+        self.state.emit("call.state", self.gid, {
+            "state": state_name(ci.state), "code": int(ci.lastStatusCode), "reason": reason,
+            "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
+            "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
+            "agent": self.state.name})
+        if ended:
+            self.finish()
+
+    def finish(self) -> None:
+        """Forget the call; the pjsua2 object is deleted later, outside this callback."""
+        if self.ended:
+            return
+        self.ended = True
+        self.state.calls.pop(self.gid, None)
+        self.state.forget(self.gid)
+        self.state.budget.release()
+        self.state.graveyard.append(self)
+
+    @guarded
+    def onCallMediaState(self, prm: Any) -> None:
+        media, direction = media_summary(self.getInfo())
+        self.state.emit("call.media_state", self.gid, {"media": media, "dir": direction})
+
+
+class AgentAccount(pj.Account):  # type: ignore[misc]
+    """One account replica on this agent."""
+
+    def __init__(self, state: AgentState, gid: str, uri: str, auto_answer: int | None) -> None:
+        super().__init__()
+        self.state = state
+        self.gid = gid
+        self.uri = uri
+        self.auto_answer = auto_answer
+        self.deleting = False
+
+    @guarded
+    def onIncomingCall(self, prm: Any) -> None:
+        state = self.state
+        gid = state.new_incoming_id()
+        call = AgentCall(state, self, gid, prm.callId)
+        state.calls[gid] = call
+        ci = call.getInfo()
+        state.emit("acc.incoming_call", self.gid, {
+            "call": gid, "agent": state.name, "remote_uri": ci.remoteUri,
+            "local_uri": ci.localUri, "call_id": ci.callIdString})
+        if self.deleting or len(state.calls) > state.capacity:
+            op = pj.CallOpParam()
+            op.statusCode = 503 if self.deleting else 486
+            call.hangup(op)
+        elif self.auto_answer is not None:
+            op = pj.CallOpParam()
+            op.statusCode = self.auto_answer
+            call.answer(op)

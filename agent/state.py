@@ -1,0 +1,69 @@
+"""The agent's object tables and its outbox of events: what handlers and callbacks share."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import proto
+from agent.budget import SocketBudget
+
+if TYPE_CHECKING:
+    from agent.objects import AgentAccount, AgentCall
+
+
+@dataclass
+class AgentState:
+    """Everything an agent holds. Object ids are the coordinator's global ids."""
+
+    name: str
+    capacity: int
+    budget: SocketBudget
+    accounts: dict[str, AgentAccount] = field(default_factory=dict)
+    calls: dict[str, AgentCall] = field(default_factory=dict)
+    outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
+    #: objects to delete outside of pjsua2 callbacks (never inside their own callback)
+    graveyard: list[Any] = field(default_factory=list)
+    #: set when the agent stops: calls it ends report reason "shutdown"
+    shutting_down: bool = False
+    _seq: dict[str, int] = field(default_factory=dict)
+    _incoming: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def emit(self, op: str, obj: str, data: dict[str, Any]) -> None:
+        """Queue an event; per-object sequence numbers start at 1."""
+        seq = self._seq.get(obj, 0) + 1
+        self._seq[obj] = seq
+        self.outbox.append(proto.evt(op, obj, seq, data))
+
+    def forget(self, obj: str) -> None:
+        """Drop an object's sequence counter once its last event is queued."""
+        self._seq.pop(obj, None)
+
+    def drop_events(self, obj: str) -> None:
+        """Withdraw queued events of an object whose creating request failed."""
+        self.outbox = collections.deque(m for m in self.outbox if m.obj != obj)
+        self.forget(obj)
+
+    def new_incoming_id(self) -> str:
+        """A global id for a call that arrived here (agent names are unique in a fleet)."""
+        return f"{self.name}:in{next(self._incoming)}"
+
+    def free_slots(self) -> int:
+        return max(0, self.capacity - len(self.calls))
+
+    def load(self) -> dict[str, int]:
+        """The heartbeat's payload."""
+        return {"calls": len(self.calls), "capacity": self.capacity,
+                "sockets_free": max(0, self.budget.free()), "accounts": len(self.accounts)}
+
+    def reap(self) -> None:
+        """Delete the pjsua2 objects queued for deletion, and accounts waiting on their calls."""
+        if self.graveyard:
+            self.graveyard.clear()
+        for acc_id, acc in list(self.accounts.items()):
+            if acc.deleting and not any(c.acc_id == acc_id for c in self.calls.values()):
+                del self.accounts[acc_id]
+                acc.shutdown()
+                self.forget(acc_id)

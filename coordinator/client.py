@@ -1,0 +1,394 @@
+"""The Python client. It mirrors the classic pjsua module: ``Lib``, ``Account``, ``Call``, the
+callback classes and ``Error``; operations that involve SIP are asynchronous and their outcome
+arrives as callbacks, delivered on the client's callback thread.
+
+    lib = Lib.start_local(agents=2)           # or Lib.connect("tcp://127.0.0.1:5601")
+    acc = lib.create_account("sip:alice@127.0.0.1", cb=MyAccountCallback())
+    call = acc.make_call("sip:bob@127.0.0.1:5062", cb=MyCallCallback())
+    ...
+    lib.destroy()
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import proto
+from coordinator.fleet import LocalFleet
+from coordinator.transport import Connection
+from proto import ProtoError
+
+
+class Error(Exception):
+    """An operation failed: which object, which operation, the stable code and the message.
+
+    ``err_code`` is the symbolic code (``E_NO_CAPACITY``, ``E_PJSIP``, ...); ``status`` is
+    PJSIP's pj_status_t when PJSIP produced the error, else 0.
+    """
+
+    def __init__(self, obj_name: str, op_name: str, err_code: str, err_msg: str,
+                 status: int = 0) -> None:
+        super().__init__(f"{obj_name or '-'}.{op_name}: {err_code}: {err_msg}")
+        self.obj_name = obj_name
+        self.op_name = op_name
+        self.err_code = err_code
+        self.err_msg = err_msg
+        self.status = status
+
+
+class AccountCallback:
+    """Derive from this and override what you need."""
+
+    def __init__(self, account: Account | None = None) -> None:
+        self.account = account
+
+    def _set_account(self, account: Account) -> None:
+        self.account = account
+
+    def on_incoming_call(self, call: Call) -> None:
+        """A call arrived. Unless the account auto-answers, the default rejects it with 486."""
+        if self.account is None or self.account.auto_answer is None:
+            call.hangup(486, "Busy Here")
+
+
+class CallCallback:
+    def __init__(self, call: Call | None = None) -> None:
+        self.call = call
+
+    def _set_call(self, call: Call) -> None:
+        self.call = call
+
+    def on_state(self) -> None:
+        """The call's state changed: read it with ``self.call.info()``."""
+
+    def on_media_state(self) -> None:
+        """The call's media changed (active, hold, none)."""
+
+
+@dataclass
+class AccountInfo:
+    uri: str
+    agent: str
+    contact: str
+
+
+@dataclass
+class CallInfo:
+    """As pjsua's CallInfo; ``state`` is the state name (CALLING ... DISCONNECTED)."""
+
+    state: str = "NULL"
+    state_text: str = "NULL"
+    role: str = ""
+    remote_uri: str = ""
+    uri: str = ""
+    sip_call_id: str = ""
+    last_code: int = 0
+    last_reason: str = ""
+    media_state: str = "NONE"
+    media_dir: str = "none"
+    call_time: float = 0.0
+    total_time: float = 0.0
+    agent: str = ""
+    account: str = ""
+
+
+class Account:
+    def __init__(self, lib: Lib, gid: str, uri: str, agent: str, contact: str,
+                 auto_answer: int | None) -> None:
+        self.lib = lib
+        self.id = gid
+        self.uri = uri
+        self.agent = agent
+        self.contact = contact
+        self.auto_answer = auto_answer
+        self._cb: AccountCallback = AccountCallback(self)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id} {self.uri} on {self.agent}>"
+
+    def set_callback(self, cb: AccountCallback | None) -> None:
+        self._cb = cb or AccountCallback()
+        self._cb._set_account(self)
+
+    def info(self) -> AccountInfo:
+        return AccountInfo(self.uri, self.agent, self.contact)
+
+    def make_call(self, dst_uri: str, cb: CallCallback | None = None,
+                  hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> Call:
+        """Start a call; returns at once, its progress comes to ``cb.on_state()``."""
+        gid = self.lib._conn.next_id("c")
+        call = Call(self.lib, gid, self, role="caller")
+        call.set_callback(cb)
+        call._info.remote_uri = dst_uri
+        self.lib._calls[gid] = call
+        args: dict[str, Any] = {"acc": self.id, "uri": dst_uri, "call": gid}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        try:
+            result = self.lib._request("call.make", args, obj=gid)
+        except Error:
+            self.lib._calls.pop(gid, None)
+            raise
+        call.agent = call._info.agent = result["agent"]
+        return call
+
+    def delete(self) -> None:
+        self.lib._request("acc.delete", {"acc": self.id}, obj=self.id)
+        self.lib._accounts.pop(self.id, None)
+
+
+class Call:
+    def __init__(self, lib: Lib, gid: str, account: Account | None, role: str,
+                 agent: str = "") -> None:
+        self.lib = lib
+        self.id = gid
+        self.account = account
+        self.agent = agent
+        self._cb: CallCallback = CallCallback(self)
+        self._info = CallInfo(role=role, agent=agent, account=account.id if account else "",
+                              uri=account.uri if account else "")
+        self._ended = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} {self._info.state} on {self.agent}>"
+
+    def set_callback(self, cb: CallCallback | None) -> None:
+        self._cb = cb or CallCallback()
+        self._cb._set_call(self)
+
+    def is_valid(self) -> bool:
+        return not self._ended.is_set()
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Block until the call is DISCONNECTED (True) or ``timeout`` passes (False)."""
+        return self._ended.wait(timeout)
+
+    def answer(self, code: int = 200, reason: str = "",
+               hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        self._op("call.answer", code, reason, hdr_list)
+
+    def hangup(self, code: int = 0, reason: str = "",
+               hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Hang up, reject (with ``code``) or cancel. Code 0 lets PJSIP pick (603/487/BYE)."""
+        self._op("call.hangup", code or None, reason, hdr_list)
+
+    def _op(self, op: str, code: int | None, reason: str,
+            hdr_list: list[tuple[str, str]] | dict[str, str] | None) -> None:
+        args: dict[str, Any] = {"call": self.id}
+        if code is not None:
+            args["code"] = code
+        if reason:
+            args["reason"] = reason
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request(op, args, obj=self.id)
+
+    def info(self, refresh: bool = False) -> CallInfo:
+        """The call as its events last described it (what callbacks expect to read).
+
+        ``refresh=True`` asks the agent (durations, media) while the call lives.
+        """
+        if refresh and self.is_valid():
+            try:
+                r = self.lib._request("call.info", {"call": self.id}, obj=self.id)
+            except Error as exc:
+                if exc.err_code != "E_NOT_FOUND":
+                    raise
+            else:
+                i = self._info
+                i.state = i.state_text = r["state"]
+                i.role, i.remote_uri, i.uri = r["role"], r["remote_uri"], r["local_uri"]
+                i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
+                i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
+        return CallInfo(**vars(self._info))
+
+    # events, on the callback thread
+    def _on_event(self, msg: proto.Message) -> None:
+        d, i = msg.data, self._info
+        if msg.op == "call.state":
+            i.state = i.state_text = d["state"]
+            i.last_code, i.last_reason = d["code"], d["reason"]
+            i.remote_uri = d["remote_uri"] or i.remote_uri
+            i.sip_call_id = d["call_id"] or i.sip_call_id
+            i.role = d["role"] or i.role
+            try:
+                self._cb.on_state()
+            finally:
+                if i.state == "DISCONNECTED":
+                    self._ended.set()
+                    self.lib._calls.pop(self.id, None)
+        elif msg.op == "call.media_state":
+            i.media_state, i.media_dir = d["media"], d["dir"]
+            self._cb.on_media_state()
+
+
+class _AutoLock:
+    """Holds the library lock from creation until released, deleted, or the ``with`` ends."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock: threading.RLock | None = lock
+        lock.acquire()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> _AutoLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        self.release()
+
+
+class Lib:
+    """One connection to a callfleet coordinator (the classic pjsua ``Lib``)."""
+
+    _instance: Lib | None = None
+
+    def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0) -> None:
+        self.url = url
+        self.fleet = fleet
+        self.timeout = timeout
+        self._events: queue.Queue[proto.Message | None] = queue.Queue()
+        self._conn = Connection(url, self._events)
+        self._accounts: dict[str, Account] = {}
+        self._calls: dict[str, Call] = {}
+        self._lock = threading.RLock()
+        self.callback_errors: list[BaseException] = []
+        self._cb_thread = threading.Thread(target=self._deliver, name="callfleet-callbacks",
+                                           daemon=True)
+        self._cb_thread.start()
+        Lib._instance = self
+
+    @staticmethod
+    def instance() -> Lib:
+        if Lib._instance is None:
+            raise Error("lib", "instance", "E_NOT_FOUND", "no Lib has been created")
+        return Lib._instance
+
+    @classmethod
+    def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0) -> Lib:
+        """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer."""
+        lib = cls(url, timeout=timeout)
+        try:
+            lib.status()
+        except Error:
+            lib.destroy()
+            raise
+        return lib
+
+    @classmethod
+    def start_local(cls, agents: int = 2, timeout: float = 30.0,
+                    agent_args: list[str] | None = None) -> Lib:
+        """An embedded coordinator and ``agents`` agents as child processes of this one."""
+        fleet = LocalFleet(agents, agent_args=agent_args)
+        try:
+            fleet.start(timeout)
+            lib = cls(fleet.clients_url, fleet=fleet)
+            lib.wait_agents(agents, timeout)
+        except BaseException:
+            fleet.stop()
+            raise
+        return lib
+
+    def wait_agents(self, n: int, timeout: float) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            agents = self.agents()
+            if len(agents) >= n:
+                return agents
+            if time.monotonic() > deadline:
+                raise Error("lib", "wait_agents", "E_TIMEOUT",
+                            f"{len(agents)} of {n} agents connected in {timeout:g} s")
+            time.sleep(0.05)
+
+    def destroy(self) -> None:
+        """Disconnect; a fleet started by start_local() is stopped too."""
+        self._events.put(None)
+        self._cb_thread.join(timeout=5)
+        self._conn.close()
+        if self.fleet is not None:
+            self.fleet.stop()
+        if Lib._instance is self:
+            Lib._instance = None
+
+    def auto_lock(self) -> _AutoLock:
+        """The lock callbacks run under: hold it to keep callbacks out of a critical section."""
+        return _AutoLock(self._lock)
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Any protocol op by name (see proto/PROTOCOL.md); returns the reply's result map."""
+        return self._request(op, args or {})
+
+    def _request(self, op: str, args: dict[str, Any], obj: str = "") -> dict[str, Any]:
+        try:
+            rep = self._conn.request(op, args, self.timeout)
+        except ProtoError as exc:
+            raise Error(obj or exc.obj, op, exc.code, exc.msg, exc.status) from None
+        if not rep.ok:
+            e = rep.error or {}
+            raise Error(str(e.get("obj") or obj), str(e.get("op") or op),
+                        str(e.get("code", "E_INTERNAL")), str(e.get("msg", "")),
+                        int(e.get("status") or 0))
+        return rep.result
+
+    def agents(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("lib.agents", {})["agents"]
+        return result
+
+    def status(self) -> dict[str, Any]:
+        return self._request("lib.status", {})
+
+    def create_account(self, uri: str, cb: AccountCallback | None = None,
+                       auto_answer: int | None = None) -> Account:
+        """A local account (no registration) on the least loaded agent."""
+        gid = self._conn.next_id("a")
+        args: dict[str, Any] = {"uri": uri, "acc": gid}
+        if auto_answer is not None:
+            args["auto_answer"] = auto_answer
+        acc = Account(self, gid, uri, "", "", auto_answer)
+        acc.set_callback(cb)
+        self._accounts[gid] = acc
+        try:
+            r = self._request("acc.create", args, obj=gid)
+        except Error:
+            self._accounts.pop(gid, None)
+            raise
+        acc.agent, acc.contact = r["agent"], r["contact"]
+        return acc
+
+    # -- callbacks -------------------------------------------------------------------------
+    def _deliver(self) -> None:
+        while True:
+            msg = self._events.get()
+            if msg is None:
+                return
+            with self._lock:
+                try:
+                    self._dispatch(msg)
+                except Exception as exc:  # a user callback failed: keep delivering
+                    self.callback_errors.append(exc)
+
+    def _dispatch(self, msg: proto.Message) -> None:
+        if msg.op == "acc.incoming_call":
+            acc = self._accounts.get(msg.obj)
+            if acc is None:
+                return
+            d = msg.data
+            call = Call(self, d["call"], acc, role="callee", agent=d["agent"])
+            call._info.remote_uri, call._info.sip_call_id = d["remote_uri"], d["call_id"]
+            self._calls[call.id] = call
+            acc._cb.on_incoming_call(call)
+        elif msg.op.startswith("call."):
+            target = self._calls.get(msg.obj)
+            if target is not None:
+                target._on_event(msg)

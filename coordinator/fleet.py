@@ -1,0 +1,73 @@
+"""An embedded fleet: a coordinator and N agents as child processes of the caller."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def _stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+class LocalFleet:
+    def __init__(self, agents: int, agent_args: list[str] | None = None,
+                 host: str = "127.0.0.1") -> None:
+        self.n = agents
+        self.agent_args = agent_args or []
+        self.host = host
+        self.coordinator: subprocess.Popen[bytes] | None = None
+        self.agents: list[subprocess.Popen[bytes]] = []
+        self.agents_url = ""
+        self.clients_url = ""
+        self.events_url = ""
+        self.tag = f"local{os.getpid()}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the coordinator on free loopback ports, then the agents."""
+        url = f"tcp://{self.host}:*"
+        self.coordinator = subprocess.Popen(
+            [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
+             "--clients-bind", url, "--events-bind", url, "--ready"],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        assert self.coordinator.stdout is not None
+        line = self.coordinator.stdout.readline()  # the READY line; EOF if it failed
+        if not line.startswith(b"READY "):
+            self.stop()
+            raise RuntimeError("the embedded coordinator did not start")
+        urls = json.loads(line[6:])
+        self.agents_url, self.clients_url, self.events_url = (
+            urls["agents"], urls["clients"], urls["events"])
+        for i in range(self.n):
+            self.add_agent(f"{self.tag}-{i + 1}")
+
+    def add_agent(self, name: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
+             "--sip-host", self.host, *self.agent_args],
+            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.agents.append(proc)
+        return proc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the agents (they hang up and unregister), then the coordinator."""
+        for proc in self.agents:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.agents:
+            _stop_process(proc, max(0.1, deadline - time.monotonic()))
+        if self.coordinator is not None:
+            _stop_process(self.coordinator, 5)
+            if self.coordinator.stdout is not None:
+                self.coordinator.stdout.close()

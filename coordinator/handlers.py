@@ -1,0 +1,159 @@
+"""One handler per client op, and the dispatch table.
+
+A handler gets the coordinator, the client's routing id and the validated request. It either
+replies at once (``co.reply``) or forwards the request to the agent that must execute it
+(``co.forward``); it raises ProtoError for the error reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import proto
+from coordinator.objects import AccountRec, CallRec
+from coordinator.placement import place_account, place_call
+from proto import ProtoError
+
+if TYPE_CHECKING:
+    from coordinator.broker import Coordinator
+
+Handler = Callable[["Coordinator", bytes, proto.Message], None]
+
+#: agents tried for one call.make before the fleet is declared full
+MAKE_ATTEMPTS = 3
+
+
+def lib_agents(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    co.reply(client, msg, {"agents": [r.public() for r in co.registry.live()]})
+
+
+def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    co.reply(client, msg, {"agents": [r.public() for r in co.registry.live()],
+                           "accounts": len(co.objects.accounts), "calls": len(co.objects.calls),
+                           "version": proto.limits.VERSION})
+
+
+def _contact(co: Coordinator, acc: AccountRec) -> str:
+    """A URI that reaches the account at its home agent's SIP address."""
+    bare = acc.uri.rsplit("<", 1)[-1].rstrip(">").strip()
+    user = bare.split(":", 1)[1].split("@", 1)[0] if "@" in bare else ""
+    agent = co.registry.by_name.get(acc.home)
+    hostport = agent.sip_hostport() if agent else "0.0.0.0"
+    return f"sip:{user}@{hostport}" if user else f"sip:{hostport}"
+
+
+def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    args = msg.args
+    chosen = args.get("acc")
+    have = co.objects.accounts.get(chosen) if chosen else None
+    if have is not None and have.owner == client and have.uri == args["uri"] and have.replicas:
+        co.reply(client, msg, {"acc": have.gid, "agent": have.home, "contact": _contact(co, have)})
+        return  # a retried request
+    name = place_account(co.registry.loads())
+    if name is None:
+        raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
+    gid = co.objects.new_id("a", chosen)
+    acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home=name)
+    co.objects.accounts[gid] = acc
+    agent = co.registry.by_name[name]
+    agent.accounts += 1
+
+    def done(rep: proto.Message) -> None:
+        if rep.ok:
+            acc.replicas.add(name)
+            co.reply(client, msg, {"acc": gid, "agent": name, "contact": _contact(co, acc)})
+        else:
+            co.objects.accounts.pop(gid, None)
+            agent.accounts = max(0, agent.accounts - 1)
+            rep.id = msg.id
+            co.to_client(client, rep)
+
+    co.forward(client, msg, agent, dict(acc.cfg(), acc=gid), done)
+
+
+def acc_delete(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    acc = co.objects.account(msg.args["acc"], msg.op)
+    del co.objects.accounts[acc.gid]
+    for name in acc.replicas | {acc.home}:
+        agent = co.registry.by_name.get(name)
+        if agent is None or not agent.alive:
+            continue
+        agent.accounts = max(0, agent.accounts - 1)
+        if name in acc.replicas:
+            co.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
+    co.reply(client, msg)
+
+
+def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    args = msg.args
+    acc = co.objects.account(args["acc"], msg.op)
+    chosen = args.get("call")
+    have = co.objects.calls.get(chosen) if chosen else None
+    if have is not None and have.owner == client and have.acc == acc.gid:
+        co.reply(client, msg, {"call": have.gid, "agent": have.agent})
+        return  # a retried request: never a second call
+    gid = co.objects.new_id("c", chosen)
+    tried: set[str] = set()
+
+    def attempt() -> None:
+        name = place_call(co.registry.loads(), acc.home, acc.replicas, tried)
+        if name is None:
+            co.objects.calls.pop(gid, None)
+            raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=gid,
+                             op=msg.op)
+        tried.add(name)
+        agent = co.registry.by_name[name]
+        co.objects.calls[gid] = CallRec(gid, client, name, acc.gid, state="CALLING")
+        agent.calls += 1
+        fwd: dict[str, Any] = {"acc": acc.gid, "call": gid, "uri": args["uri"]}
+        if args.get("headers"):
+            fwd["headers"] = args["headers"]
+        if name not in acc.replicas:
+            fwd["acc_cfg"] = acc.cfg()
+        co.forward(client, msg, agent, fwd, lambda rep: done(rep, agent.name))
+
+    def done(rep: proto.Message, name: str) -> None:
+        if rep.ok:
+            if name not in acc.replicas and gid in co.objects.calls:
+                acc.replicas.add(name)
+            co.reply(client, msg, {"call": gid, "agent": name})
+            return
+        call = co.objects.calls.get(gid)
+        if call is not None and call.agent == name:
+            co.end_call(call)
+        code = (rep.error or {}).get("code")
+        if code == "E_NO_CAPACITY" and len(tried) < MAKE_ATTEMPTS:
+            try:
+                attempt()
+                return
+            except ProtoError as exc:
+                co.fail(client, msg, exc)
+                return
+        rep.id = msg.id
+        co.to_client(client, rep)
+
+    attempt()
+
+
+def _route_to_call(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """call.answer / call.hangup / call.info: executed by the agent holding the call."""
+    call = co.objects.call(msg.args["call"], msg.op)
+    agent = co.registry.by_name.get(call.agent)
+    if agent is None or not agent.alive:
+        raise ProtoError("E_WORKER_LOST", f"agent {call.agent} is lost", obj=call.gid, op=msg.op)
+    co.forward(client, msg, agent, msg.args)
+
+
+call_answer = call_hangup = call_info = _route_to_call
+
+HANDLERS: dict[str, Handler] = {
+    "lib.agents": lib_agents,
+    "lib.status": lib_status,
+    "acc.create": acc_create,
+    "acc.delete": acc_delete,
+    "call.make": call_make,
+    "call.answer": call_answer,
+    "call.hangup": call_hangup,
+    "call.info": call_info,
+}

@@ -1,0 +1,72 @@
+"""Global object ids and the desired state of accounts and calls (pure)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from proto import ProtoError
+
+
+@dataclass
+class AccountRec:
+    gid: str
+    owner: bytes
+    uri: str
+    auto_answer: int | None
+    home: str
+    replicas: set[str] = field(default_factory=set)
+
+    def cfg(self) -> dict[str, Any]:
+        """The settings an agent needs to create a replica."""
+        cfg: dict[str, Any] = {"uri": self.uri}
+        if self.auto_answer is not None:
+            cfg["auto_answer"] = self.auto_answer
+        return cfg
+
+
+@dataclass
+class CallRec:
+    gid: str
+    owner: bytes
+    agent: str
+    acc: str
+    state: str = "NULL"
+    last_seq: int = 0
+
+
+@dataclass
+class ObjectTable:
+    accounts: dict[str, AccountRec] = field(default_factory=dict)
+    calls: dict[str, CallRec] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def new_id(self, prefix: str, chosen: str | None) -> str:
+        """A fresh id, or the client's pre-chosen one when it is free."""
+        if chosen:
+            if chosen in self.accounts or chosen in self.calls:
+                raise ProtoError("E_DUPLICATE", f"object id {chosen!r} is in use", obj=chosen)
+            return chosen
+        while True:
+            gid = f"{prefix}{next(self._ids)}"
+            if gid not in self.accounts and gid not in self.calls:
+                return gid
+
+    def account(self, gid: str, op: str) -> AccountRec:
+        rec = self.accounts.get(gid)
+        if rec is None:
+            raise ProtoError("E_NOT_FOUND", f"no account {gid!r}", obj=gid, op=op)
+        return rec
+
+    def call(self, gid: str, op: str) -> CallRec:
+        rec = self.calls.get(gid)
+        if rec is None:
+            raise ProtoError("E_NOT_FOUND", f"no live call {gid!r}", obj=gid, op=op)
+        return rec
+
+    def calls_on(self, agent: str) -> list[CallRec]:
+        return [c for c in self.calls.values() if c.agent == agent]
+
+    def accounts_on(self, agent: str) -> list[AccountRec]:
+        return [a for a in self.accounts.values() if agent in a.replicas or a.home == agent]

@@ -1,0 +1,95 @@
+"""The registry of agents: identity, capacity, load, liveness. Pure: the clock is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordinator.placement import AgentLoad
+from proto import ProtoError, limits
+
+
+@dataclass
+class AgentRecord:
+    name: str
+    rid: bytes
+    host: str
+    pid: int
+    sip: list[str]
+    capacity: int
+    pjsip: str
+    last_seen: float
+    calls: int = 0
+    sockets_free: int = 48
+    accounts: int = 0
+    alive: bool = True
+
+    def load(self) -> AgentLoad:
+        return AgentLoad(self.name, self.capacity, self.calls, self.sockets_free, self.accounts,
+                         self.alive)
+
+    def sip_hostport(self) -> str:
+        """host:port of the first SIP transport, for contact URIs."""
+        first = self.sip[0] if self.sip else "udp:127.0.0.1:5060"
+        return first.split(":", 1)[1]
+
+    def public(self) -> dict[str, Any]:
+        """What lib.agents shows."""
+        return {"name": self.name, "host": self.host, "pid": self.pid, "sip": self.sip,
+                "capacity": self.capacity, "calls": self.calls, "free": self.load().free_slots,
+                "sockets_free": self.sockets_free, "accounts": self.accounts,
+                "pjsip": self.pjsip, "alive": self.alive}
+
+
+@dataclass
+class Registry:
+    lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES
+    by_name: dict[str, AgentRecord] = field(default_factory=dict)
+    by_rid: dict[bytes, AgentRecord] = field(default_factory=dict)
+
+    def admit(self, rid: bytes, hello: dict[str, Any], now: float) -> AgentRecord:
+        """Admit an agent from its hello; a live agent with the same name elsewhere is refused."""
+        name = hello["name"]
+        old = self.by_name.get(name)
+        if old is not None and old.alive and old.rid != rid:
+            raise ProtoError("E_DUPLICATE", f"agent name {name!r} is taken by a live agent",
+                             obj=name, op="agent.hello")
+        if old is not None:
+            self.by_rid.pop(old.rid, None)
+        rec = AgentRecord(name=name, rid=rid, host=hello["host"], pid=hello["pid"],
+                          sip=[str(s) for s in hello["sip"]], capacity=hello["capacity"],
+                          pjsip=hello["pjsip"], last_seen=now)
+        self.by_name[name] = rec
+        self.by_rid[rid] = rec
+        return rec
+
+    def heartbeat(self, rid: bytes, load: dict[str, Any], now: float) -> AgentRecord | None:
+        rec = self.by_rid.get(rid)
+        if rec is None or not rec.alive:
+            return None
+        rec.last_seen = now
+        sf = load.get("sockets_free")
+        if isinstance(sf, int) and not isinstance(sf, bool):
+            rec.sockets_free = sf
+        return rec
+
+    def seen(self, rid: bytes, now: float) -> AgentRecord | None:
+        """Any message from an agent proves it alive."""
+        rec = self.by_rid.get(rid)
+        if rec is not None and rec.alive:
+            rec.last_seen = now
+        return rec if rec is not None and rec.alive else None
+
+    def expire(self, now: float) -> list[AgentRecord]:
+        """Mark agents silent for too long as lost; returns the newly lost ones."""
+        lost = [r for r in self.by_name.values() if r.alive and now - r.last_seen > self.lost_after_s]
+        for rec in lost:
+            rec.alive = False
+            self.by_rid.pop(rec.rid, None)
+        return lost
+
+    def live(self) -> list[AgentRecord]:
+        return [r for r in self.by_name.values() if r.alive]
+
+    def loads(self) -> list[AgentLoad]:
+        return [r.load() for r in self.by_name.values() if r.alive]

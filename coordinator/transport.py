@@ -1,0 +1,125 @@
+"""The client's connection: one I/O thread owns the DEALER socket; any thread may send.
+
+Callers hand frames to the I/O thread through an inproc PUSH socket guarded by a lock (ZeroMQ
+sockets are not thread-safe), and wait on their own reply slot. Events go to a queue that the
+callback thread drains.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+import proto
+from proto import ProtoError, limits
+
+
+@dataclass
+class _Slot:
+    done: threading.Event = field(default_factory=threading.Event)
+    reply: proto.Message | None = None
+
+
+class Connection:
+    def __init__(self, url: str, events: queue.Queue[proto.Message | None]) -> None:
+        self.url = url
+        self.events = events
+        self.prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
+        self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self._inproc = f"inproc://callfleet-client-{self.prefix}"
+        pull = self._ctx.socket(zmq.PULL)
+        pull.setsockopt(zmq.LINGER, 0)
+        pull.bind(self._inproc)
+        self._push = self._ctx.socket(zmq.PUSH)
+        self._push.setsockopt(zmq.LINGER, 0)
+        self._push.connect(self._inproc)
+        self._push_lock = threading.Lock()
+        self._slots: dict[str, _Slot] = {}
+        self._slots_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._io, args=(pull,), name="callfleet-io",
+                                        daemon=True)
+        self._thread.start()
+
+    def next_id(self, prefix: str) -> str:
+        return f"{self.prefix}-{prefix}{next(self._ids)}"
+
+    def request(self, op: str, args: dict[str, Any], timeout: float = 15.0) -> proto.Message:
+        """Send one request and wait for its reply (thread-safe)."""
+        rid = self.next_id("r")
+        slot = _Slot()
+        with self._slots_lock:
+            self._slots[rid] = slot
+        try:
+            frame = proto.encode(proto.req(op, args, rid))
+            with self._push_lock:
+                self._push.send(frame)
+            if not slot.done.wait(timeout):
+                raise ProtoError("E_TIMEOUT", f"no reply to {op} in {timeout:g} s", op=op)
+            assert slot.reply is not None
+            return slot.reply
+        finally:
+            with self._slots_lock:
+                self._slots.pop(rid, None)
+
+    def send_raw(self, frame: bytes) -> None:
+        with self._push_lock:
+            self._push.send(frame)
+
+    def _io(self, pull: zmq.Socket[bytes]) -> None:
+        dealer = self._ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.ROUTING_ID, f"client/{self.prefix}".encode())
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
+        dealer.setsockopt(zmq.SNDHWM, 100000)
+        dealer.setsockopt(zmq.RCVHWM, 100000)
+        dealer.connect(self.url)
+        poller = zmq.Poller()
+        poller.register(dealer, zmq.POLLIN)
+        poller.register(pull, zmq.POLLIN)
+        try:
+            while not self._stop.is_set():
+                ready = dict(poller.poll(100))
+                if pull in ready:
+                    while True:
+                        try:
+                            dealer.send(pull.recv(zmq.NOBLOCK))
+                        except zmq.Again:
+                            break
+                if dealer in ready:
+                    while True:
+                        try:
+                            frame = dealer.recv(zmq.NOBLOCK)
+                        except zmq.Again:
+                            break
+                        self._on_frame(frame)
+        finally:
+            dealer.close(0)
+            pull.close(0)
+
+    def _on_frame(self, frame: bytes) -> None:
+        try:
+            msg = proto.decode(frame)
+        except ProtoError:
+            return  # the coordinator only sends valid frames; ignore anything else
+        if msg.kind == "rep":
+            with self._slots_lock:
+                slot = self._slots.get(msg.id)
+            if slot is not None:
+                slot.reply = msg
+                slot.done.set()
+        elif msg.kind == "evt":
+            self.events.put(msg)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._push.close(0)
+        self._ctx.term()
