@@ -47,7 +47,7 @@ class Field:
         kind = self.kind
         ok_types = _TYPES[kind]
         # bool is an int subclass: never accept it where a number is meant.
-        if not isinstance(value, ok_types) or (kind in ("int", "float") and isinstance(value, bool)):
+        if not isinstance(raw, ok_types) or (kind in ("int", "float") and isinstance(raw, bool)):
             raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be {kind}, "
                              f"got {type(value).__name__}")
         if kind in ("int", "float"):
