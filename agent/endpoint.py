@@ -13,6 +13,8 @@ from agent.state import AgentState
 
 #: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
 PJSUA_MAX_CALLS = 4
+#: PJSUA_MAX_ACC in the wheel: a 9th account aborts the process (assertion in pjsua_acc_add).
+PJSUA_MAX_ACC = 8
 
 
 @dataclass(frozen=True)
@@ -46,23 +48,34 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     return ep, [f"udp:{info.localName}"]
 
 
-def stop(ep: Any, state: AgentState, grace_s: float = 3.0) -> None:
-    """Hang up every call, let PJSIP finish the transactions, then destroy in the safe order."""
+def _hangup_all(state: AgentState) -> None:
     prm = pj.CallOpParam(True)
     for call in list(state.calls.values()):
         try:
             call.hangup(prm)
         except pj.Error:
             pass  # already disconnecting
-    deadline = time.monotonic() + grace_s
-    while state.calls and time.monotonic() < deadline:
-        ep.libHandleEvents(10)
+
+
+def _drop_all(state: AgentState) -> None:
+    """Release every Call, then every Account. A pjsua2 object that outlives libDestroy aborts
+    the process when it is collected, so no reference may survive this function (not even a
+    loop variable: that is why this is a function of its own)."""
     for call in list(state.calls.values()):
         call.finish()
     state.reap()
     for acc in state.accounts.values():
         acc.shutdown()
     state.accounts.clear()
+
+
+def stop(ep: Any, state: AgentState, grace_s: float = 3.0) -> None:
+    """Hang up every call, let PJSIP finish the transactions, then destroy in the safe order."""
+    _hangup_all(state)
+    deadline = time.monotonic() + grace_s
+    while state.calls and time.monotonic() < deadline:
+        ep.libHandleEvents(10)
+    _drop_all(state)
     # let the unregistrations and final responses leave
     end = time.monotonic() + 0.2
     while time.monotonic() < end:

@@ -55,6 +55,10 @@ def _call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
 
 
 def _create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None) -> AgentAccount:
+    # accounts being deleted still hold their pjsua slot until their calls are gone
+    if len(state.accounts) >= state.max_accounts:
+        raise ProtoError("E_NO_CAPACITY", f"agent {state.name} holds its maximum of "
+                         f"{state.max_accounts} accounts", obj=gid, op="acc.create")
     acc = AgentAccount(state, gid, uri, auto_answer)
     cfg = pj.AccountConfig()
     cfg.idUri = uri
@@ -99,18 +103,20 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     gid, acc_id = args["call"], args["acc"]
     if gid in state.calls:
         return {"call": gid, "agent": state.name}  # a retried request: same call
-    acc = state.accounts.get(acc_id)
-    if acc is None or acc.deleting:
-        cfg = args.get("acc_cfg")
-        if not cfg or not isinstance(cfg.get("uri"), str):
-            raise ProtoError("E_NOT_FOUND", f"no account {acc_id!r} on this agent", obj=acc_id)
-        acc = _create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
     if state.free_slots() <= 0:
         raise ProtoError("E_NO_CAPACITY", f"all {state.capacity} call slots of agent "
                          f"{state.name} are busy", obj=gid)
     if not state.budget.can_take():
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} is out of its socket budget "
                          f"({state.budget.free()} free)", obj=gid)
+    acc = state.accounts.get(acc_id)
+    replica = acc is None or acc.deleting
+    if replica:
+        cfg = args.get("acc_cfg")
+        if not cfg or not isinstance(cfg.get("uri"), str):
+            raise ProtoError("E_NOT_FOUND", f"no account {acc_id!r} on this agent", obj=acc_id)
+        acc = _create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
+    assert acc is not None
     call = AgentCall(state, acc, gid)
     state.calls[gid] = call
     try:
@@ -118,6 +124,9 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     except pj.Error as exc:
         call.finish()
         state.drop_events(gid)
+        if replica:  # the coordinator counts no replica for a failed call: leave none
+            acc.deleting = True
+            state.reap()
         raise pj_error(exc, "call.make", gid) from None
     return {"call": gid, "agent": state.name}
 

@@ -38,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     opts = endpoint.EndpointOptions(sip_host=args.sip_host, sip_port=args.sip_port,
                                     max_calls=args.max_calls, log_level=args.log_level)
     ep, sip_addrs = endpoint.start(opts)
-    state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget())
+    state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget(),
+                       max_accounts=endpoint.PJSUA_MAX_ACC)
     hello = {"name": args.name, "host": socket.gethostname(), "pid": os.getpid(), "sip": sip_addrs,
-             "capacity": state.capacity, "pjsip": ep.libVersion().full}
+             "capacity": state.capacity, "max_accounts": state.max_accounts,
+             "pjsip": ep.libVersion().full}
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     sock = link.connect(ctx, args.coordinator, args.name)
     loop = AgentLoop(state, ep, sock, hello)
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         loop.run()
     finally:
+        # from here on a repeated SIGTERM must not cut the orderly teardown short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         state.shutting_down = True
         endpoint.stop(ep, state)
         loop.flush()

@@ -49,6 +49,19 @@ def media_summary(ci: Any) -> tuple[str, str]:
     return "NONE", "none"
 
 
+def uri_user(uri: str) -> str:
+    """The user part of a SIP URI, with or without display name and angle brackets."""
+    bare = uri.rsplit("<", 1)[-1].split(">", 1)[0].strip()
+    _, _, rest = bare.partition(":")
+    return rest.split("@", 1)[0] if "@" in rest else ""
+
+
+def _addressed_to(whole_msg: str, user: str) -> bool:
+    """Whether the request line of an INVITE targets ``user``."""
+    first = whole_msg.split("\r\n", 1)[0].split(" ")
+    return len(first) >= 2 and uri_user(first[1]).split(";", 1)[0] == user
+
+
 class AgentCall(pj.Call):  # type: ignore[misc]
     """One call. ``gid`` is its global id; it is dropped once DISCONNECTED is handled."""
 
@@ -110,12 +123,21 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.state = state
         self.gid = gid
         self.uri = uri
+        self.user = uri_user(uri)
         self.auto_answer = auto_answer
         self.deleting = False
 
     @guarded
     def onIncomingCall(self, prm: Any) -> None:
         state = self.state
+        if not _addressed_to(prm.rdata.wholeMsg, self.user):
+            # PJSIP hands calls for unknown users to some account: refuse them instead
+            refuse = pj.Call(self, prm.callId)
+            op = pj.CallOpParam()
+            op.statusCode = 404
+            refuse.hangup(op)
+            state.graveyard.append(refuse)
+            return
         gid = state.new_incoming_id()
         call = AgentCall(state, self, gid, prm.callId)
         state.calls[gid] = call

@@ -21,6 +21,7 @@ class AgentState:
     name: str
     capacity: int
     budget: SocketBudget
+    max_accounts: int = 8
     accounts: dict[str, AgentAccount] = field(default_factory=dict)
     calls: dict[str, AgentCall] = field(default_factory=dict)
     outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
@@ -56,6 +57,7 @@ class AgentState:
     def load(self) -> dict[str, int]:
         """The heartbeat's payload."""
         return {"calls": len(self.calls), "capacity": self.capacity,
+                "max_accounts": self.max_accounts,
                 "sockets_free": max(0, self.budget.free()), "accounts": len(self.accounts)}
 
     def reap(self) -> None:

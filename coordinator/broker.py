@@ -178,6 +178,14 @@ class Coordinator:
     def on_hello(self, rid: bytes, msg: proto.Message, now: float) -> None:
         try:
             proto.check_request(msg)
+            old = self.registry.by_name.get(msg.args["name"])
+            if (old is not None and old.alive and old.rid != rid and old.host == msg.args["host"]
+                    and old.pid != msg.args["pid"]):
+                # the same name from a new process on the same host: the old one is gone
+                # (restarted by its supervisor); do not make the new one wait for the timeout
+                old.alive = False
+                self.registry.by_rid.pop(old.rid, None)
+                self.on_agent_lost(old)
             rec = self.registry.admit(rid, msg.args, now)
         except ProtoError as exc:
             self._send(self.agents, rid, proto.encode(proto.error(msg, exc)))

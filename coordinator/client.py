@@ -263,6 +263,8 @@ class Lib:
         self._calls: dict[str, Call] = {}
         self._lock = threading.RLock()
         self.callback_errors: list[BaseException] = []
+        #: exit status of each process of a start_local() fleet, once destroy() stopped it
+        self.exit_codes: dict[str, int] = {}
         self._cb_thread = threading.Thread(target=self._deliver, name="callfleet-callbacks",
                                            daemon=True)
         self._cb_thread.start()
@@ -316,7 +318,7 @@ class Lib:
         self._cb_thread.join(timeout=5)
         self._conn.close()
         if self.fleet is not None:
-            self.fleet.stop()
+            self.exit_codes = self.fleet.stop()
         if Lib._instance is self:
             Lib._instance = None
 

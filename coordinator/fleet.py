@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import json
 import os
 import signal
@@ -9,15 +11,28 @@ import subprocess
 import sys
 import time
 
+_PR_SET_PDEATHSIG = 1
 
-def _stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    if proc.poll() is None:
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies (Linux), so an embedded
+    fleet never outlives the program that started it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() and atexit still apply
+
+
+def _stop_process(proc: subprocess.Popen[bytes], timeout: float, signalled: bool = False) -> None:
+    """SIGTERM once (a second one could land while Python finalises, with default handlers
+    back in place), wait, and SIGKILL only past ``timeout``."""
+    if proc.poll() is None and not signalled:
         proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 class LocalFleet:
@@ -39,7 +54,8 @@ class LocalFleet:
         self.coordinator = subprocess.Popen(
             [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
              "--clients-bind", url, "--events-bind", url, "--ready"],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        atexit.register(self.stop)
         assert self.coordinator.stdout is not None
         line = self.coordinator.stdout.readline()  # the READY line; EOF if it failed
         if not line.startswith(b"READY "):
@@ -55,19 +71,26 @@ class LocalFleet:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
              "--sip-host", self.host, *self.agent_args],
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.agents.append(proc)
         return proc
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the agents (they hang up and unregister), then the coordinator."""
+    def stop(self, timeout: float = 10.0) -> dict[str, int]:
+        """SIGTERM the agents (they hang up and unregister), then the coordinator.
+
+        Returns each process's exit status (0: a clean exit; negative: killed by that signal,
+        e.g. -6 for a PJSIP assertion)."""
+        atexit.unregister(self.stop)
         for proc in self.agents:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self.agents:
-            _stop_process(proc, max(0.1, deadline - time.monotonic()))
+            _stop_process(proc, max(0.1, deadline - time.monotonic()), signalled=True)
+        codes = {f"agent-{i + 1}": p.returncode for i, p in enumerate(self.agents)}
         if self.coordinator is not None:
             _stop_process(self.coordinator, 5)
             if self.coordinator.stdout is not None:
                 self.coordinator.stdout.close()
+            codes["coordinator"] = self.coordinator.returncode
+        return codes

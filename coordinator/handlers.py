@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import proto
 from coordinator.objects import AccountRec, CallRec
 from coordinator.placement import place_account, place_call
+from coordinator.registry import AgentRecord
 from proto import ProtoError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Coordinator", bytes, proto.Message], None]
 
-#: agents tried for one call.make before the fleet is declared full
+#: agents tried for one acc.create or call.make before the fleet is declared full
 MAKE_ATTEMPTS = 3
 
 
@@ -50,38 +51,49 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     if have is not None and have.owner == client and have.uri == args["uri"] and have.replicas:
         co.reply(client, msg, {"acc": have.gid, "agent": have.home, "contact": _contact(co, have)})
         return  # a retried request
-    name = place_account(co.registry.loads())
-    if name is None:
+    if not co.registry.live():
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
     gid = co.objects.new_id("a", chosen)
-    acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home=name)
+    acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="")
     co.objects.accounts[gid] = acc
-    agent = co.registry.by_name[name]
-    agent.accounts += 1
+    tried: set[str] = set()
 
-    def done(rep: proto.Message) -> None:
-        if rep.ok:
-            acc.replicas.add(name)
-            co.reply(client, msg, {"acc": gid, "agent": name, "contact": _contact(co, acc)})
-        else:
+    def attempt() -> None:
+        name = place_account(co.registry.loads(), tried)
+        if name is None:
             co.objects.accounts.pop(gid, None)
-            agent.accounts = max(0, agent.accounts - 1)
-            rep.id = msg.id
-            co.to_client(client, rep)
+            raise ProtoError("E_NO_CAPACITY", "every agent holds its maximum of accounts",
+                             obj=gid, op=msg.op)
+        tried.add(name)
+        acc.home = name
+        agent = co.registry.by_name[name]
+        agent.accounts += 1
+        co.forward(client, msg, agent, dict(acc.cfg(), acc=gid), lambda rep: done(rep, agent))
 
-    co.forward(client, msg, agent, dict(acc.cfg(), acc=gid), done)
+    def done(rep: proto.Message, agent: AgentRecord) -> None:
+        if rep.ok:
+            acc.replicas.add(agent.name)
+            co.reply(client, msg, {"acc": gid, "agent": agent.name, "contact": _contact(co, acc)})
+            return
+        agent.accounts = max(0, agent.accounts - 1)
+        if _retry(co, client, msg, rep, tried, attempt):
+            return
+        co.objects.accounts.pop(gid, None)
+        rep.id = msg.id
+        co.to_client(client, rep)
+
+    attempt()
 
 
 def acc_delete(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     acc = co.objects.account(msg.args["acc"], msg.op)
     del co.objects.accounts[acc.gid]
-    for name in acc.replicas | {acc.home}:
+    for name in acc.replicas:
         agent = co.registry.by_name.get(name)
         if agent is None or not agent.alive:
             continue
         agent.accounts = max(0, agent.accounts - 1)
-        if name in acc.replicas:
-            co.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
+        co.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
     co.reply(client, msg)
 
 
@@ -115,25 +127,40 @@ def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 
     def done(rep: proto.Message, name: str) -> None:
         if rep.ok:
-            if name not in acc.replicas and gid in co.objects.calls:
+            agent = co.registry.by_name.get(name)
+            if name not in acc.replicas and agent is not None and acc.gid in co.objects.accounts:
                 acc.replicas.add(name)
+                agent.accounts += 1
             co.reply(client, msg, {"call": gid, "agent": name})
             return
         call = co.objects.calls.get(gid)
         if call is not None and call.agent == name:
             co.end_call(call)
-        code = (rep.error or {}).get("code")
-        if code == "E_NO_CAPACITY" and len(tried) < MAKE_ATTEMPTS:
-            try:
-                attempt()
-                return
-            except ProtoError as exc:
-                co.fail(client, msg, exc)
-                return
+        agent = co.registry.by_name.get(name)
+        if (rep.error or {}).get("code") == "E_TIMEOUT" and agent is not None and agent.alive:
+            # the agent may still make the call late: make sure it does not live untracked
+            hangup = proto.req("call.hangup", {"call": gid}, msg.id)
+            co.forward(None, hangup, agent, {"call": gid}, lambda rep: None)
+        if _retry(co, client, msg, rep, tried, attempt):
+            return
         rep.id = msg.id
         co.to_client(client, rep)
 
     attempt()
+
+
+def _retry(co: Coordinator, client: bytes, msg: proto.Message, rep: proto.Message,
+           tried: set[str], attempt: Callable[[], None]) -> bool:
+    """After an agent refused for lack of capacity, try another one (up to MAKE_ATTEMPTS).
+
+    True when the request was re-placed or answered here; False: forward the agent's error."""
+    if (rep.error or {}).get("code") != "E_NO_CAPACITY" or len(tried) >= MAKE_ATTEMPTS:
+        return False
+    try:
+        attempt()
+    except ProtoError as exc:
+        co.fail(client, msg, exc)
+    return True
 
 
 def _route_to_call(co: Coordinator, client: bytes, msg: proto.Message) -> None:

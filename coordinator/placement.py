@@ -19,6 +19,12 @@ class AgentLoad:
     sockets_free: int
     accounts: int = 0
     alive: bool = True
+    max_accounts: int = 8
+
+    @property
+    def account_room(self) -> bool:
+        """Whether one more account (or account replica) fits."""
+        return self.alive and self.accounts < self.max_accounts
 
     @property
     def free_slots(self) -> int:
@@ -28,9 +34,10 @@ class AgentLoad:
         return max(0, min(self.capacity - self.calls, self.sockets_free // SOCKETS_PER_CALL))
 
 
-def place_account(agents: Sequence[AgentLoad]) -> str | None:
-    """The live agent holding the fewest accounts (then most free slots, then name)."""
-    live = [a for a in agents if a.alive]
+def place_account(agents: Sequence[AgentLoad], exclude: Collection[str] = ()) -> str | None:
+    """The live agent with account room holding the fewest accounts (then most free slots, then
+    name). None: no agent can take an account."""
+    live = [a for a in agents if a.account_room and a.name not in exclude]
     if not live:
         return None
     return min(live, key=lambda a: (a.accounts, -a.free_slots, a.name)).name
@@ -41,10 +48,12 @@ def place_call(agents: Sequence[AgentLoad], home: str | None = None,
     """An agent with a free slot for a call from an account.
 
     The account's home agent first (calls stay beside the account's contact), then the
-    replica with most free slots, then any agent with most free slots (a replica is made
-    there). Ties go to the lower name, so placement is deterministic. None: the fleet is full.
+    replica with most free slots, then any agent with most free slots and account room (a
+    replica is made there). Ties go to the lower name, so placement is deterministic. None: the
+    fleet is full.
     """
-    free = [a for a in agents if a.free_slots > 0 and a.name not in exclude]
+    free = [a for a in agents if a.free_slots > 0 and a.name not in exclude
+            and (a.name == home or a.name in replicas or a.account_room)]
     if not free:
         return None
     for a in free:

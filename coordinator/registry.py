@@ -23,10 +23,11 @@ class AgentRecord:
     sockets_free: int = 48
     accounts: int = 0
     alive: bool = True
+    max_accounts: int = 8
 
     def load(self) -> AgentLoad:
         return AgentLoad(self.name, self.capacity, self.calls, self.sockets_free, self.accounts,
-                         self.alive)
+                         self.alive, self.max_accounts)
 
     def sip_hostport(self) -> str:
         """host:port of the first SIP transport, for contact URIs."""
@@ -38,6 +39,7 @@ class AgentRecord:
         return {"name": self.name, "host": self.host, "pid": self.pid, "sip": self.sip,
                 "capacity": self.capacity, "calls": self.calls, "free": self.load().free_slots,
                 "sockets_free": self.sockets_free, "accounts": self.accounts,
+                "max_accounts": self.max_accounts,
                 "pjsip": self.pjsip, "alive": self.alive}
 
 
@@ -58,7 +60,9 @@ class Registry:
             self.by_rid.pop(old.rid, None)
         rec = AgentRecord(name=name, rid=rid, host=hello["host"], pid=hello["pid"],
                           sip=[str(s) for s in hello["sip"]], capacity=hello["capacity"],
-                          pjsip=hello["pjsip"], last_seen=now)
+                          pjsip=hello["pjsip"], last_seen=now,
+                          max_accounts=8 if hello.get("max_accounts") is None
+                          else hello["max_accounts"])
         self.by_name[name] = rec
         self.by_rid[rid] = rec
         return rec

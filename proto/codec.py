@@ -81,14 +81,27 @@ def encode(msg: Message) -> bytes:
     return frame
 
 
-def _depth_ok(value: Any, depth: int) -> bool:
-    if depth > limits.MAX_DEPTH:
-        return False
+def _shape_error(value: Any, depth: int) -> str:
+    """Why ``value`` (a map/array at ``depth``, or a scalar) is refused, or "" if it is fine.
+
+    Only maps and arrays count as nesting levels; every map key must be a string (msgpack's
+    ``strict_map_key`` still lets bytes keys through).
+    """
     if isinstance(value, dict):
-        return all(_depth_ok(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return all(_depth_ok(v, depth + 1) for v in value)
-    return True
+        if not all(isinstance(k, str) for k in value):
+            return "map keys must be strings"
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return ""
+    if depth > limits.MAX_DEPTH:
+        return f"nesting deeper than {limits.MAX_DEPTH}"
+    for child in children:
+        why = _shape_error(child, depth + 1)
+        if why:
+            return why
+    return ""
 
 
 def _bad(msg: str, rid: str = "", op: str = "", code: str = "E_BAD_MSG") -> ProtoError:
@@ -123,8 +136,9 @@ def decode(frame: bytes) -> Message:
     rid = raw.get("id") if isinstance(raw.get("id"), str) else ""
     assert isinstance(rid, str)
     rid = rid[: limits.MAX_ID]
-    if not _depth_ok(raw, 1):
-        raise _bad(f"nesting deeper than {limits.MAX_DEPTH}", rid)
+    why = _shape_error(raw, 1)
+    if why:
+        raise _bad(why, rid)
     v = raw.get("v")
     if not isinstance(v, int) or isinstance(v, bool) or v != limits.VERSION:
         raise _bad(f"protocol version {v!r} is not supported (this side speaks "
@@ -132,7 +146,8 @@ def decode(frame: bytes) -> Message:
     kind = raw.get("kind")
     if kind not in KINDS:
         raise _bad(f"kind must be one of {', '.join(KINDS)}", rid)
-    op = _str_field(raw, "op", limits.MAX_OP, rid)
+    # a reply to an undecodable frame has no op (see error()): only replies may omit it
+    op = _str_field(raw, "op", limits.MAX_OP, rid, required=kind != "rep")
     rid = _str_field(raw, "id", limits.MAX_ID, rid, required=kind == "req")
     msg = Message(kind, op, rid)
     if kind == "req":

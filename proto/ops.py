@@ -13,8 +13,9 @@ class OpSpec:
     """One request type.
 
     ``target`` says who executes it: ``coordinator`` (answered by the coordinator alone),
-    ``account``/``call`` (routed to the agent that holds that object), or ``agent-to-coordinator``
-    (sent by agents). ``agent_args`` are extra fields only the coordinator adds when it forwards
+    ``agent`` (placed on an agent by the coordinator), ``account``/``call`` (routed to the agent
+    that holds that object), or ``agent-to-coordinator`` (sent by agents). ``agent_args`` are
+    extra fields only the coordinator adds when it forwards
     the request to an agent.
     """
 
@@ -50,6 +51,7 @@ _AGENT_INFO = (
     Field("pid", "int", True, "process id", lo=0),
     Field("sip", "list", True, "SIP listening addresses, e.g. udp:127.0.0.1:5060"),
     Field("capacity", "int", True, "most concurrent calls", lo=0, hi=64),
+    Field("max_accounts", "int", False, "most accounts (default 8)", lo=0, hi=1024),
     Field("pjsip", "str", True, "PJSIP version"),
     Field("calls", "int", False, "live calls at hello time", lo=0),
 )
@@ -63,14 +65,16 @@ _LOAD = (
 OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
            result=(Field("agents", "list", True, "one map per agent: name, host, pid, sip, "
-                         "capacity, calls, sockets_free, accounts, pjsip"),)),
+                         "capacity, calls, free, sockets_free, accounts, max_accounts, pjsip, "
+                         "alive"),)),
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),
                    Field("accounts", "int", True, "accounts held"),
                    Field("calls", "int", True, "live calls"),
                    Field("version", "int", True, "protocol version"))),
-    OpSpec("acc.create", "coordinator",
-           "Create a local account (no registration) on the least loaded agent. Replies at once.",
+    OpSpec("acc.create", "agent",
+           "Create a local account (no registration) on the agent holding the fewest accounts; "
+           "replies once that agent has created it (another agent is tried if it is full).",
            args=(Field("uri", "uri", True, "account id URI, e.g. sip:alice@127.0.0.1"),
                  Field("auto_answer", "int", False, "answer incoming calls at once with this code",
                        lo=100, hi=699),

@@ -85,7 +85,7 @@ def check_uri(value: str, where: str) -> None:
 
 
 def check_headers(value: dict[Any, Any], where: str) -> None:
-    """Extra SIP headers: a map of header name -> value, both non-empty strings without CR/LF."""
+    """Extra SIP headers: a map of header name -> value, strings without CR/LF; names non-empty."""
     if len(value) > limits.MAX_HEADERS:
         raise ProtoError("E_BAD_ARGS", f"{where}: more than {limits.MAX_HEADERS} headers")
     for name, val in value.items():

@@ -7,20 +7,23 @@ import pytest
 from coordinator.client import Lib
 
 
-@pytest.fixture
-def lib() -> Iterator[Lib]:
-    """An embedded fleet of 2 agents, stopped after the test."""
-    lib = Lib.start_local(agents=2)
+def _fleet(agents: int) -> Iterator[Lib]:
+    lib = Lib.start_local(agents=agents)
     try:
         yield lib
     finally:
         lib.destroy()
+    # every process shut down cleanly: no PJSIP assertion aborted an agent
+    assert lib.exit_codes and set(lib.exit_codes.values()) == {0}, lib.exit_codes
+    assert lib.callback_errors == []
+
+
+@pytest.fixture
+def lib() -> Iterator[Lib]:
+    """An embedded fleet of 2 agents, stopped after the test."""
+    yield from _fleet(2)
 
 
 @pytest.fixture
 def lib3() -> Iterator[Lib]:
-    lib = Lib.start_local(agents=3)
-    try:
-        yield lib
-    finally:
-        lib.destroy()
+    yield from _fleet(3)

@@ -1,0 +1,70 @@
+"""Valid arguments, results and event data for every op and event, shared by the proto tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proto import OPS
+from proto.schema import Field
+
+#: A valid request from a client, per op, with every client field filled in.
+CLIENT_ARGS: dict[str, dict[str, Any]] = {
+    "lib.agents": {},
+    "lib.status": {},
+    "acc.create": {"uri": "sip:alice@127.0.0.1", "auto_answer": 200, "acc": "a1"},
+    "acc.delete": {"acc": "a1"},
+    "call.make": {"acc": "a1", "uri": "sip:bob@127.0.0.1:5070",
+                  "headers": {"X-Test": "1", "Subject": "hello there"}, "call": "c1"},
+    "call.answer": {"call": "c1", "code": 180, "reason": "Ringing", "headers": {"X-A": "b"}},
+    "call.hangup": {"call": "c1", "code": 486, "reason": "Busy Here", "headers": {"X-A": "b"}},
+    "call.info": {"call": "c1"},
+    "agent.hello": {"name": "agent-1", "host": "host-1", "pid": 4242,
+                    "sip": ["udp:127.0.0.1:5060"], "capacity": 16, "max_accounts": 8, "pjsip": "2.15.1",
+                    "calls": 0},
+}
+
+#: The agent-only fields the coordinator adds when it forwards a request to an agent.
+AGENT_EXTRA: dict[str, dict[str, Any]] = {
+    "acc.create": {"acc": "a1"},
+    "call.make": {"call": "c1", "acc_cfg": {"uri": "sip:alice@127.0.0.1", "auto_answer": 200}},
+}
+
+#: Valid data per event.
+EVENT_DATA: dict[str, dict[str, Any]] = {
+    "acc.incoming_call": {"call": "c7", "agent": "agent-1", "remote_uri": "sip:bob@127.0.0.1",
+                          "local_uri": "sip:alice@127.0.0.1", "call_id": "abc123@127.0.0.1"},
+    "call.state": {"state": "CONFIRMED", "code": 200, "reason": "OK",
+                   "remote_uri": "sip:bob@127.0.0.1", "call_id": "abc123@127.0.0.1",
+                   "role": "caller", "agent": "agent-1"},
+    "call.media_state": {"media": "ACTIVE", "dir": "sendrecv"},
+    "agent.error": {"where": "onCallState", "msg": "boom", "trace": "Traceback ..."},
+}
+
+#: A value of each field kind that is not of that kind (None is "absent", so it is not here).
+WRONG_TYPES: dict[str, list[Any]] = {
+    "str": [1, 1.5, True, [], {}, b"x"],
+    "uri": [1, 1.5, True, [], {}, b"sip:a@b"],
+    "int": ["1", 1.5, True, False, [], {}, b"1"],
+    "float": ["1", True, [], {}],
+    "bool": [1, 0, "true", [], {}],
+    "map": ["x", 1, [], True],
+    "headers": ["X-A: b", 1, [], True, [["X-A", "b"]]],
+    "list": ["x", 1, {}, True],
+}
+
+
+def sample_value(f: Field) -> Any:
+    """Some valid value for field ``f`` (used to build results)."""
+    if f.kind in ("int", "float"):
+        return int(f.lo) if f.lo is not None else 1
+    return {"str": "x", "uri": "sip:x@127.0.0.1", "bool": True, "map": {"k": "v"},
+            "list": ["a", 1], "headers": {"X-A": "b"}, "any": None}[f.kind]
+
+
+def sample_result(op: str) -> dict[str, Any]:
+    return {f.name: sample_value(f) for f in OPS[op].result}
+
+
+def coordinator_args(op: str) -> dict[str, Any]:
+    """A valid request as the coordinator forwards it to an agent."""
+    return {**CLIENT_ARGS[op], **AGENT_EXTRA.get(op, {})}

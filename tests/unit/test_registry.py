@@ -1,0 +1,207 @@
+"""coordinator.registry: admitting agents, names, heartbeats and expiry on an injected clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from coordinator.registry import AgentRecord, Registry
+from proto import ProtoError, limits
+
+
+def hello(name: str = "agent-1", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "host": "host-1", "pid": 100, "sip": ["udp:127.0.0.1:5060"],
+            "capacity": 16, "pjsip": "2.15.1", **extra}
+
+
+def test_admit_records_the_hello() -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(max_accounts=4), now=10.0)
+    assert (rec.name, rec.rid, rec.host, rec.pid, rec.sip, rec.capacity, rec.pjsip) == (
+        "agent-1", b"r1", "host-1", 100, ["udp:127.0.0.1:5060"], 16, "2.15.1")
+    assert (rec.last_seen, rec.alive, rec.calls, rec.accounts, rec.max_accounts) == (
+        10.0, True, 0, 0, 4)
+    assert reg.by_name == {"agent-1": rec}
+    assert reg.by_rid == {b"r1": rec}
+    assert reg.live() == [rec]
+
+
+def test_max_accounts_defaults_to_8() -> None:
+    reg = Registry()
+    assert reg.admit(b"r1", hello(), 0.0).max_accounts == 8
+    assert reg.admit(b"r2", hello("b", max_accounts=None), 0.0).max_accounts == 8
+
+
+def test_max_accounts_of_zero_is_honoured() -> None:
+    rec = Registry().admit(b"r1", hello(max_accounts=0), 0.0)
+    assert rec.max_accounts == 0
+    assert rec.load().account_room is False
+
+
+def test_sip_addresses_are_kept_as_strings() -> None:
+    rec = Registry().admit(b"r1", hello(sip=["udp:127.0.0.1:5060", 5]), 0.0)
+    assert rec.sip == ["udp:127.0.0.1:5060", "5"]
+
+
+def test_duplicate_live_name_is_refused() -> None:
+    reg = Registry()
+    first = reg.admit(b"r1", hello(), 0.0)
+    with pytest.raises(ProtoError) as info:
+        reg.admit(b"r2", hello(host="elsewhere"), 1.0)
+    exc = info.value
+    assert (exc.code, exc.obj, exc.op) == ("E_DUPLICATE", "agent-1", "agent.hello")
+    # the first agent is untouched and the newcomer is not known
+    assert reg.by_name["agent-1"] is first
+    assert set(reg.by_rid) == {b"r1"}
+    assert first.host == "host-1"
+
+
+def test_the_same_connection_may_say_hello_again() -> None:
+    reg = Registry()
+    reg.admit(b"r1", hello(), 0.0)
+    again = reg.admit(b"r1", hello(pid=200), 5.0)
+    assert reg.by_name == {"agent-1": again}
+    assert reg.by_rid == {b"r1": again}
+    assert (again.pid, again.last_seen) == (200, 5.0)
+
+
+def test_name_is_free_again_once_its_agent_is_lost() -> None:
+    reg = Registry(lost_after_s=3.0)
+    old = reg.admit(b"r1", hello(), 0.0)
+    assert reg.expire(3.5) == [old]
+    new = reg.admit(b"r2", hello(pid=101), 4.0)
+    assert new is not old and new.alive
+    assert reg.by_name == {"agent-1": new}
+    assert reg.by_rid == {b"r2": new}
+    assert old.alive is False
+
+
+def test_readmission_drops_the_old_connection_id() -> None:
+    reg = Registry()
+    old = reg.admit(b"r1", hello(), 0.0)
+    old.alive = False  # lost without expire() having cleaned by_rid, e.g. marked by a handler
+    reg.admit(b"r2", hello(), 1.0)
+    assert set(reg.by_rid) == {b"r2"}
+    assert reg.heartbeat(b"r1", {}, 2.0) is None
+
+
+def test_several_agents() -> None:
+    reg = Registry()
+    a = reg.admit(b"ra", hello("a"), 0.0)
+    b = reg.admit(b"rb", hello("b"), 0.0)
+    assert reg.live() == [a, b]
+    assert [load.name for load in reg.loads()] == ["a", "b"]
+
+
+def test_heartbeat_refreshes_liveness_and_socket_budget() -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(), 0.0)
+    assert reg.heartbeat(b"r1", {"sockets_free": 30, "calls": 5}, 2.0) is rec
+    assert (rec.last_seen, rec.sockets_free) == (2.0, 30)
+    assert rec.calls == 0  # the coordinator counts calls itself
+
+
+@pytest.mark.parametrize("bad", [True, False, "30", 30.0, None, [30]])
+def test_heartbeat_ignores_an_ill_typed_socket_count(bad: Any) -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(), 0.0)
+    reg.heartbeat(b"r1", {"sockets_free": 30}, 1.0)
+    assert reg.heartbeat(b"r1", {"sockets_free": bad}, 2.0) is rec
+    assert (rec.sockets_free, rec.last_seen) == (30, 2.0)
+
+
+def test_heartbeat_from_unknown_or_lost_agent_is_ignored() -> None:
+    reg = Registry(lost_after_s=3.0)
+    assert reg.heartbeat(b"nobody", {"sockets_free": 1}, 0.0) is None
+    rec = reg.admit(b"r1", hello(), 0.0)
+    reg.expire(10.0)
+    assert reg.heartbeat(b"r1", {"sockets_free": 1}, 11.0) is None
+    assert (rec.alive, rec.last_seen, rec.sockets_free) == (False, 0.0, 48)
+
+
+def test_seen_refreshes_liveness() -> None:
+    reg = Registry(lost_after_s=3.0)
+    rec = reg.admit(b"r1", hello(), 0.0)
+    assert reg.seen(b"r1", 2.5) is rec
+    assert rec.last_seen == 2.5
+    assert reg.expire(5.0) == []
+    assert reg.seen(b"nobody", 5.0) is None
+
+
+def test_seen_does_not_revive_a_lost_agent() -> None:
+    reg = Registry(lost_after_s=3.0)
+    rec = reg.admit(b"r1", hello(), 0.0)
+    reg.expire(4.0)
+    assert reg.seen(b"r1", 4.5) is None
+    assert rec.alive is False
+
+
+def test_default_loss_delay_is_three_missed_heartbeats() -> None:
+    assert Registry().lost_after_s == limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES == 3.0
+
+
+def test_expire_only_after_the_loss_delay() -> None:
+    reg = Registry(lost_after_s=3.0)
+    rec = reg.admit(b"r1", hello(), 100.0)
+    assert reg.expire(102.0) == []
+    assert reg.expire(103.0) == []  # exactly the delay: not yet
+    assert rec.alive
+    assert reg.expire(103.25) == [rec]
+    assert rec.alive is False
+    assert reg.live() == [] and reg.loads() == []
+    assert reg.by_rid == {}
+    assert reg.by_name == {"agent-1": rec}  # remembered, so its objects can be failed over
+
+
+def test_expire_reports_each_loss_once() -> None:
+    reg = Registry(lost_after_s=1.0)
+    rec = reg.admit(b"r1", hello(), 0.0)
+    assert reg.expire(5.0) == [rec]
+    assert reg.expire(6.0) == []
+
+
+def test_expire_picks_only_the_silent_agents() -> None:
+    reg = Registry(lost_after_s=3.0)
+    quiet = reg.admit(b"ra", hello("a"), 0.0)
+    chatty = reg.admit(b"rb", hello("b"), 0.0)
+    for t in (1.0, 2.0, 3.0, 4.0):
+        reg.heartbeat(b"rb", {}, t)
+    assert reg.expire(4.0) == [quiet]
+    assert reg.live() == [chatty]
+    assert reg.expire(7.0) == []
+    assert reg.expire(7.5) == [chatty]
+
+
+# -- AgentRecord -----------------------------------------------------------------------------
+
+def record(**kw: Any) -> AgentRecord:
+    base: dict[str, Any] = dict(name="a", rid=b"r", host="h", pid=1, sip=["udp:10.0.0.1:5070"],
+                                capacity=16, pjsip="2.15.1", last_seen=0.0)
+    return AgentRecord(**{**base, **kw})
+
+
+def test_record_load() -> None:
+    rec = record(calls=3, sockets_free=10, accounts=2, max_accounts=4)
+    load = rec.load()
+    assert (load.name, load.capacity, load.calls, load.sockets_free, load.accounts, load.alive,
+            load.max_accounts) == ("a", 16, 3, 10, 2, True, 4)
+    assert load.free_slots == 5
+    rec.alive = False
+    assert rec.load().free_slots == 0
+
+
+@pytest.mark.parametrize(("sip", "hostport"), [
+    (["udp:10.0.0.1:5070"], "10.0.0.1:5070"),
+    (["tcp:[::1]:5060", "udp:10.0.0.1:5070"], "[::1]:5060"),
+    ([], "127.0.0.1:5060"),
+])
+def test_sip_hostport(sip: list[str], hostport: str) -> None:
+    assert record(sip=sip).sip_hostport() == hostport
+
+
+def test_public_view() -> None:
+    view = record(calls=3, sockets_free=10, accounts=2).public()
+    assert view["name"] == "a" and view["free"] == 5 and view["alive"] is True
+    assert {"host", "pid", "sip", "capacity", "calls", "sockets_free", "accounts",
+            "pjsip"} <= set(view)
