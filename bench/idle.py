@@ -1,0 +1,85 @@
+"""Idle cost of agents: CPU per idle agent (from /proc) next to a raw pjsua2 process that only
+polls, and RSS per agent. Prints figures; asserts nothing.
+
+    python bench/idle.py [--agents 8] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from coordinator.client import Lib
+
+RAW = """
+import time, pjsua2 as pj
+ep = pj.Endpoint(); ep.libCreate()
+c = pj.EpConfig(); c.uaConfig.threadCnt = 0; c.uaConfig.mainThreadOnly = True
+c.logConfig.level = 0; c.logConfig.consoleLevel = 0
+ep.libInit(c); t = pj.TransportConfig(); t.port = 0
+ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, t); ep.libStart(); ep.audDevManager().setNullDev()
+end = time.monotonic() + {seconds}
+while time.monotonic() < end:
+    ep.libHandleEvents({poll_ms})
+ep.libDestroy()
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure(pids: list[int], seconds: float) -> float:
+    """Mean CPU share (percent of one core) per process over ``seconds``."""
+    start = [cpu_seconds(p) for p in pids]
+    time.sleep(seconds)
+    used = [cpu_seconds(p) - s for p, s in zip(pids, start, strict=True)]
+    return 100 * sum(used) / len(pids) / seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--agents", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    lib = Lib.start_local(agents=args.agents)
+    try:
+        time.sleep(1.0)  # let start-up settle
+        assert lib.fleet is not None
+        pids = [p.pid for p in lib.fleet.agents]
+        agent_cpu = measure(pids, args.seconds)
+        agent_rss = sum(rss_mb(p) for p in pids) / len(pids)
+        assert lib.fleet.coordinator is not None
+        coord_cpu = measure([lib.fleet.coordinator.pid], 2.0)
+    finally:
+        lib.destroy()
+    print(f"idle agents: {args.agents}, {args.seconds:g} s")
+    print(f"callfleet agent: {agent_cpu:.2f}% of a core each, {agent_rss:.1f} MB RSS each; "
+          f"coordinator {coord_cpu:.2f}%")
+    for poll_ms in (10, 20):
+        raw = subprocess.Popen([sys.executable, "-c",
+                                RAW.format(seconds=args.seconds + 2, poll_ms=poll_ms)],
+                               stdout=subprocess.DEVNULL)
+        time.sleep(1.0)
+        raw_cpu = measure([raw.pid], args.seconds)
+        raw_rss = rss_mb(raw.pid)
+        raw.wait()
+        print(f"raw pjsua2 polling every {poll_ms} ms: {raw_cpu:.2f}% of a core, "
+              f"{raw_rss:.1f} MB RSS; ratio callfleet/raw {agent_cpu / max(raw_cpu, 1e-9):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The `callfleet` command: `up` under a real supervisord (crash -> restart), `status`, `call`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from coordinator.client import Lib
+from tests.helpers import free_tcp_port, free_udp_port, start_sipp, stop, wait_for
+
+CLI = [sys.executable, "-m", "coordinator.cli"]
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_up_restarts_a_crashed_agent_and_serves_calls(tmp_path: Path) -> None:
+    urls = {k: f"tcp://127.0.0.1:{free_tcp_port()}" for k in ("agents", "clients", "events")}
+    up = subprocess.Popen(CLI + ["up", "--agents", "2", "--agents-bind", urls["agents"],
+                                 "--clients-bind", urls["clients"], "--events-bind", urls["events"],
+                                 "--dir", str(tmp_path / "up")],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        lib: Lib | None = None
+
+        def connected() -> bool:
+            nonlocal lib
+            try:
+                lib = lib or Lib.connect(urls["clients"], timeout=0.5)
+            except Exception:
+                return False
+            return len(lib.agents()) == 2
+
+        wait_for(connected, 30, "supervisord to start the coordinator and 2 agents")
+        assert lib is not None
+        before = {a["name"]: a["pid"] for a in lib.agents()}
+        assert sorted(before) == ["agent-01", "agent-02"]
+
+        os.kill(before["agent-01"], signal.SIGKILL)
+        wait_for(lambda: {a["name"]: a["pid"] for a in lib.agents()}.get("agent-01")
+                 not in (None, before["agent-01"]), 20, "supervisord to restart agent-01")
+        wait_for(lambda: len(lib.agents()) == 2, 10, "both agents admitted")
+        lib.destroy()
+
+        status = _run(["status", "--coordinator", urls["clients"]])
+        assert status.returncode == 0, status.stderr
+        assert "agent-01" in status.stdout and "agent-02" in status.stdout
+        assert "2 agents, 0 calls of 8 slots" in status.stdout
+
+        port = free_udp_port()
+        uas = start_sipp(["-sn", "uas", "-p", str(port), "-m", "1"], tmp_path)
+        try:
+            call = _run(["call", f"sip:service@127.0.0.1:{port}", "--hold", "0.5",
+                         "--coordinator", urls["clients"]])
+            assert call.returncode == 0, call.stdout + call.stderr
+            states = [line.split()[1] for line in call.stdout.splitlines() if "s  " in line]
+            assert states == ["CALLING", "EARLY", "CONNECTING", "CONFIRMED", "DISCONNECTED"]
+            assert uas.wait(10) == 0
+        finally:
+            stop(uas)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            code = up.wait(30)
+        finally:
+            if up.poll() is None:
+                up.kill()
+            assert up.stdout is not None
+            up.stdout.close()
+    assert code == 0
+
+
+def test_call_exit_status_reflects_the_answer(tmp_path: Path) -> None:
+    port = free_udp_port()
+    busy = start_sipp(["-sf", str(SCENARIOS / "uas_486.xml"), "-p", str(port), "-m", "1"],
+                      tmp_path)
+    try:
+        rejected = _run(["call", f"sip:busy@127.0.0.1:{port}", "--local", "1"])
+        assert rejected.returncode == 1, rejected.stdout + rejected.stderr
+        assert "DISCONNECTED 486" in " ".join(rejected.stdout.split())
+        assert busy.wait(10) == 0
+    finally:
+        stop(busy)
+
+
+def test_status_without_a_coordinator_fails_clearly() -> None:
+    out = _run(["status", "--coordinator", f"tcp://127.0.0.1:{free_tcp_port()}",
+                "--timeout", "0.5"])
+    assert out.returncode == 2
+    assert "E_TIMEOUT" in out.stdout
