@@ -15,6 +15,12 @@ from agent.state import AgentState
 PJSUA_MAX_CALLS = 4
 #: PJSUA_MAX_ACC in the wheel: a 9th account aborts the process (assertion in pjsua_acc_add).
 PJSUA_MAX_ACC = 8
+#: RTP/RTCP ports each agent owns when given a port range (RTP+RTCP per call, with room to spare)
+RTP_SPAN = 20
+
+
+class StartError(Exception):
+    """The Endpoint could not start (e.g. the SIP port is taken); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -24,10 +30,36 @@ class EndpointOptions:
     max_calls: int = PJSUA_MAX_CALLS
     log_level: int = 0
     user_agent: str = "callfleet"
+    #: the address peers must use (Via/Contact/SDP) when it differs from ``sip_host`` (NAT)
+    public_addr: str = ""
+    #: first RTP port and how many ports from there (0: PJSIP's default search from 4000)
+    rtp_port: int = 0
+    rtp_port_range: int = 0
+
+
+#: the options of the started Endpoint (one per process): accounts take their media settings here
+_started = EndpointOptions()
+
+
+def account_media(cfg: Any) -> None:
+    """Give an AccountConfig the media transport settings of this agent: RTP binds the SIP
+    address (not every interface), SDP advertises the public address, ports stay in the agent's
+    own range so agents on one host never collide."""
+    tc = cfg.mediaConfig.transportConfig
+    if _started.sip_host not in ("", "0.0.0.0"):
+        tc.boundAddress = _started.sip_host
+    if _started.public_addr:
+        tc.publicAddress = _started.public_addr
+    if _started.rtp_port:
+        tc.port = _started.rtp_port
+        tc.portRange = _started.rtp_port_range
 
 
 def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
-    """A started Endpoint on the polling model (no PJSIP worker threads) and its SIP addresses."""
+    """A started Endpoint on the polling model (no PJSIP worker threads) and its SIP addresses
+    (as advertised: the public address when one is given)."""
+    global _started
+    _started = opts
     ep = pj.Endpoint()
     ep.libCreate()
     cfg = pj.EpConfig()
@@ -41,7 +73,15 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     tcfg = pj.TransportConfig()
     tcfg.port = opts.sip_port
     tcfg.boundAddress = opts.sip_host
-    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    if opts.public_addr:
+        tcfg.publicAddress = opts.public_addr
+    try:
+        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    except pj.Error as exc:
+        ep.libDestroy()
+        raise StartError(f"cannot open SIP UDP on {opts.sip_host}:{opts.sip_port}: "
+                         f"{getattr(exc, 'reason', '') or exc} (status {getattr(exc, 'status', '?')})"
+                         ) from None
     ep.libStart()
     ep.audDevManager().setNullDev()
     info = ep.transportGetInfo(tid)
@@ -63,6 +103,7 @@ def _drop_all(state: AgentState) -> None:
     loop variable: that is why this is a function of its own)."""
     for call in list(state.calls.values()):
         call.finish()
+    state.loads.clear()  # load runs hold accounts
     state.reap()
     for acc in state.accounts.values():
         acc.shutdown()

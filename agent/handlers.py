@@ -11,11 +11,15 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent import endpoint
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
 
 Handler = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
+
+#: pj_status_t of "too many objects" (pjsua's call table is full)
+PJ_ETOOMANY = 70010
 
 
 def pj_error(exc: Exception, op: str, obj: str) -> ProtoError:
@@ -54,7 +58,7 @@ def _call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
     return call
 
 
-def _create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None) -> AgentAccount:
+def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None) -> AgentAccount:
     # accounts being deleted still hold their pjsua slot until their calls are gone
     if len(state.accounts) >= state.max_accounts:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} holds its maximum of "
@@ -62,6 +66,7 @@ def _create_account(state: AgentState, gid: str, uri: str, auto_answer: int | No
     acc = AgentAccount(state, gid, uri, auto_answer)
     cfg = pj.AccountConfig()
     cfg.idUri = uri
+    endpoint.account_media(cfg)
     try:
         acc.create(cfg)
     except pj.Error as exc:
@@ -78,7 +83,7 @@ def acc_create(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         if have.uri != args["uri"]:
             raise ProtoError("E_DUPLICATE", f"account {gid!r} exists with another URI", obj=gid)
         return {"acc": gid, "agent": state.name}
-    _create_account(state, gid, args["uri"], args.get("auto_answer"))
+    create_account(state, gid, args["uri"], args.get("auto_answer"))
     return {"acc": gid, "agent": state.name}
 
 
@@ -115,7 +120,7 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         cfg = args.get("acc_cfg")
         if not cfg or not isinstance(cfg.get("uri"), str):
             raise ProtoError("E_NOT_FOUND", f"no account {acc_id!r} on this agent", obj=acc_id)
-        acc = _create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
+        acc = create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
     assert acc is not None
     call = AgentCall(state, acc, gid)
     state.calls[gid] = call
@@ -127,6 +132,9 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         if replica:  # the coordinator counts no replica for a failed call: leave none
             acc.deleting = True
             state.reap()
+        if exc.status == PJ_ETOOMANY:  # a slot of an ended call is still being released
+            raise ProtoError("E_NO_CAPACITY", f"agent {state.name} has no free call slot yet",
+                             obj=gid, op="call.make") from None
         raise pj_error(exc, "call.make", gid) from None
     return {"call": gid, "agent": state.name}
 

@@ -17,7 +17,8 @@ import zmq
 
 import proto
 from agent import link
-from agent.handlers import HANDLERS
+from agent.handlers import HANDLERS as BASE_HANDLERS
+from agent.load_handlers import LOAD_HANDLERS
 from agent.state import AgentState
 from proto import limits
 
@@ -26,6 +27,8 @@ IDLE_MIN_MS = 1
 IDLE_MAX_MS = 20
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
+
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS}
 
 
 class AgentLoop:
@@ -99,8 +102,12 @@ class AgentLoop:
     # -- the loop -----------------------------------------------------------------------
     def turn(self, wait_ms: int) -> int:
         """One iteration; returns how many frames it handled."""
-        busy = bool(self.state.calls)
+        busy = bool(self.state.calls or self.state.loads)
         self.ep.libHandleEvents(ACTIVE_MS if busy else 0)
+        for run, gen in list(self.state.loads.items()):
+            gen.tick()
+            if gen.done:
+                del self.state.loads[run]
         self.state.reap()
         self.flush()
         handled = 0

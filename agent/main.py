@@ -24,20 +24,48 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="unique agent name in the fleet")
     p.add_argument("--sip-host", default="127.0.0.1", help="address the SIP transport binds")
     p.add_argument("--sip-port", type=int, default=0, help="SIP UDP port (0: any free port)")
+    p.add_argument("--public-addr", default="",
+                   help="address peers must use to reach this agent (SIP Via/Contact, SDP), when "
+                        "it differs from --sip-host (e.g. behind NAT); advertised in hello")
+    p.add_argument("--index", type=int, default=0,
+                   help="this agent's number on its host (supervisord's process_num): picks its "
+                        "ports from --sip-port-base and --rtp-port-base")
+    p.add_argument("--sip-port-base", type=int, default=0,
+                   help="SIP UDP port = this + --index (instead of --sip-port)")
+    p.add_argument("--rtp-port-base", type=int, default=0,
+                   help=f"RTP/RTCP ports from this + --index * {endpoint.RTP_SPAN}, "
+                        f"{endpoint.RTP_SPAN} ports per agent (0: PJSIP's default)")
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
     args = p.parse_args(argv)
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
+    if args.index < 0:
+        p.error("--index must be >= 0")
+    if args.sip_port_base:
+        if args.sip_port:
+            p.error("give --sip-port or --sip-port-base, not both")
+        args.sip_port = args.sip_port_base + args.index
+    if not 0 <= args.sip_port <= 65535:
+        p.error(f"SIP port {args.sip_port} is out of range")
+    args.rtp_port = args.rtp_port_base + args.index * endpoint.RTP_SPAN if args.rtp_port_base else 0
+    if not 0 <= args.rtp_port <= 65535 - endpoint.RTP_SPAN:
+        p.error(f"RTP ports from {args.rtp_port} are out of range")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     opts = endpoint.EndpointOptions(sip_host=args.sip_host, sip_port=args.sip_port,
-                                    max_calls=args.max_calls, log_level=args.log_level)
-    ep, sip_addrs = endpoint.start(opts)
+                                    max_calls=args.max_calls, log_level=args.log_level,
+                                    public_addr=args.public_addr, rtp_port=args.rtp_port,
+                                    rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0)
+    try:
+        ep, sip_addrs = endpoint.start(opts)
+    except endpoint.StartError as exc:
+        print(f"callfleet agent {args.name}: {exc}", file=sys.stderr)
+        return 2
     state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget(),
                        max_accounts=endpoint.PJSUA_MAX_ACC)
     hello = {"name": args.name, "host": socket.gethostname(), "pid": os.getpid(), "sip": sip_addrs,

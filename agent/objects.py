@@ -62,14 +62,23 @@ def _addressed_to(whole_msg: str, user: str) -> bool:
     return len(first) >= 2 and uri_user(first[1]).split(";", 1)[0] == user
 
 
+#: receives a call's state changes instead of events (load-run calls: no per-call events)
+Observer = Callable[["AgentCall", Any], None]
+
+
+def _ignore(call: AgentCall, ci: Any) -> None:
+    """The observer of calls the agent refuses by itself: they report nothing."""
+
+
 class AgentCall(pj.Call):  # type: ignore[misc]
     """One call. ``gid`` is its global id; it is dropped once DISCONNECTED is handled."""
 
     def __init__(self, state: AgentState, acc: AgentAccount, gid: str,
-                 pj_call_id: int = pj.PJSUA_INVALID_ID) -> None:
+                 pj_call_id: int = pj.PJSUA_INVALID_ID, observer: Observer | None = None) -> None:
         super().__init__(acc, pj_call_id)
         self.state = state
         self.gid = gid
+        self.observer = observer
         self.acc_id = acc.gid
         self.started = time.monotonic()
         self.ended = False
@@ -90,6 +99,13 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     def onCallState(self, prm: Any) -> None:
         ci = self.getInfo()
         ended = ci.state == pj.PJSIP_INV_STATE_DISCONNECTED
+        if self.observer is not None:
+            try:
+                self.observer(self, ci)
+            finally:
+                if ended:
+                    self.finish()
+            return
         reason = "shutdown" if ended and self.state.shutting_down else ci.lastReason
         self.state.emit("call.state", self.gid, {
             "state": state_name(ci.state), "code": int(ci.lastStatusCode), "reason": reason,
@@ -100,17 +116,22 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             self.finish()
 
     def finish(self) -> None:
-        """Forget the call; the pjsua2 object is deleted later, outside this callback."""
+        """Forget the call, so that the object is deleted as soon as the DISCONNECTED callback
+        returns, as pjsua2 intends. Deleting it any later is wrong: pjsua reuses the call slot,
+        and ~Call clears the slot's user data, which would then belong to a newer call (whose
+        callbacks would be lost)."""
         if self.ended:
             return
         self.ended = True
         self.state.calls.pop(self.gid, None)
         self.state.forget(self.gid)
         self.state.budget.release()
-        self.state.graveyard.append(self)
+        self.state.slot_released()
 
     @guarded
     def onCallMediaState(self, prm: Any) -> None:
+        if self.observer is not None:
+            return
         media, direction = media_summary(self.getInfo())
         self.state.emit("call.media_state", self.gid, {"media": media, "dir": direction})
 
@@ -126,17 +147,24 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.user = uri_user(uri)
         self.auto_answer = auto_answer
         self.deleting = False
+        #: takes over incoming calls (load-run answering accounts)
+        self.on_incoming: Callable[[AgentAccount, int], None] | None = None
 
     @guarded
     def onIncomingCall(self, prm: Any) -> None:
         state = self.state
         if not _addressed_to(prm.rdata.wholeMsg, self.user):
-            # PJSIP hands calls for unknown users to some account: refuse them instead
-            refuse = pj.Call(self, prm.callId)
+            # PJSIP hands calls for unknown users to some account: refuse them instead. The
+            # call is held (as any call) until its DISCONNECTED callback drops it.
+            gid = state.new_incoming_id()
+            refused = AgentCall(state, self, gid, prm.callId, observer=_ignore)
+            state.calls[gid] = refused
             op = pj.CallOpParam()
             op.statusCode = 404
-            refuse.hangup(op)
-            state.graveyard.append(refuse)
+            refused.hangup(op)
+            return
+        if self.on_incoming is not None and not self.deleting:
+            self.on_incoming(self, prm.callId)
             return
         gid = state.new_incoming_id()
         call = AgentCall(state, self, gid, prm.callId)

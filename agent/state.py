@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import collections
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import proto
 from agent.budget import SocketBudget
+
+#: seconds a just-ended call still counts against the call slots: pjsua's own count lags ours
+#: (a new INVITE in that window would get 486 from pjsua, a new makeCall PJ_ETOOMANY)
+SLOT_RELEASE_GRACE_S = 0.1
 
 if TYPE_CHECKING:
     from agent.objects import AgentAccount, AgentCall
@@ -25,12 +30,13 @@ class AgentState:
     accounts: dict[str, AgentAccount] = field(default_factory=dict)
     calls: dict[str, AgentCall] = field(default_factory=dict)
     outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
-    #: objects to delete outside of pjsua2 callbacks (never inside their own callback)
-    graveyard: list[Any] = field(default_factory=list)
+    #: load runs this agent takes part in, by run id
+    loads: dict[str, Any] = field(default_factory=dict)
     #: set when the agent stops: calls it ends report reason "shutdown"
     shutting_down: bool = False
     _seq: dict[str, int] = field(default_factory=dict)
     _incoming: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _releasing: collections.deque[float] = field(default_factory=collections.deque)
 
     def emit(self, op: str, obj: str, data: dict[str, Any]) -> None:
         """Queue an event; per-object sequence numbers start at 1."""
@@ -51,8 +57,16 @@ class AgentState:
         """A global id for a call that arrived here (agent names are unique in a fleet)."""
         return f"{self.name}:in{next(self._incoming)}"
 
+    def slot_released(self) -> None:
+        """A call ended: pjsua may hold its slot a little longer than our table does."""
+        now = time.monotonic()
+        self._releasing.append(now + SLOT_RELEASE_GRACE_S)
+
     def free_slots(self) -> int:
-        return max(0, self.capacity - len(self.calls))
+        now = time.monotonic()
+        while self._releasing and self._releasing[0] <= now:
+            self._releasing.popleft()
+        return max(0, self.capacity - len(self.calls) - len(self._releasing))
 
     def load(self) -> dict[str, int]:
         """The heartbeat's payload."""
@@ -61,9 +75,7 @@ class AgentState:
                 "sockets_free": max(0, self.budget.free()), "accounts": len(self.accounts)}
 
     def reap(self) -> None:
-        """Delete the pjsua2 objects queued for deletion, and accounts waiting on their calls."""
-        if self.graveyard:
-            self.graveyard.clear()
+        """Delete the accounts that were waiting for their calls to end."""
         for acc_id, acc in list(self.accounts.items()):
             if acc.deleting and not any(c.acc_id == acc_id for c in self.calls.values()):
                 del self.accounts[acc_id]

@@ -19,10 +19,15 @@ from typing import Any
 import zmq
 
 import proto
-from coordinator.handlers import HANDLERS
+from coordinator.handlers import HANDLERS as BASE_HANDLERS
+from coordinator.load_handlers import LOAD_HANDLERS, upkeep
+from coordinator.loadctl import LoadRun
 from coordinator.objects import CallRec, ObjectTable
 from coordinator.registry import AgentRecord, Registry
+from coordinator.subscribe import Subscribers
 from proto import ProtoError, limits
+
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS}
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
@@ -70,6 +75,9 @@ class Coordinator:
         self.registry = Registry(lost_after_s=lost_after_s)
         self.objects = ObjectTable()
         self.pending: dict[str, Pending] = {}
+        self.loads: dict[str, LoadRun] = {}
+        self.subs = Subscribers()
+        self._runs = itertools.count(1)
         self.dropped = 0
         self.stopping = False
         self._rids = itertools.count(1)
@@ -105,6 +113,12 @@ class Coordinator:
         if client is not None:
             self._send(self.clients, client, proto.encode(msg))
 
+    def send_frame_to_client(self, client: bytes, frame: bytes) -> None:
+        self._send(self.clients, client, frame)
+
+    def next_run_number(self) -> int:
+        return next(self._runs)
+
     def reply(self, client: bytes | None, request: proto.Message,
               result: dict[str, Any] | None = None) -> None:
         self.to_client(client, proto.ok(request, result))
@@ -124,7 +138,11 @@ class Coordinator:
             raise ProtoError("E_WORKER_LOST", f"agent {agent.name} is unreachable",
                              op=request.op)
 
-    def publish(self, msg: proto.Message, frame: bytes) -> None:
+    def publish(self, msg: proto.Message, frame: bytes, owner: bytes | None = None,
+                account: str = "") -> None:
+        """An event to PUB and to the client subscriptions it matches (``owner``, which has its
+        copy already, is skipped; ``account`` is a call event's account)."""
+        self.subs.fan_out(self, msg, frame, owner, account)
         if self.pub is not None:
             try:
                 self.pub.send_multipart([f"evt.{msg.op}.{msg.obj}".encode(), frame], zmq.NOBLOCK)
@@ -210,6 +228,7 @@ class Coordinator:
             print(f"coordinator: bad event from {rec.name}: {exc}", file=sys.stderr)
             return
         owner: bytes | None = None
+        account = ""
         objects = self.objects
         if msg.op == "acc.incoming_call":
             acc = objects.accounts.get(msg.obj)
@@ -223,17 +242,21 @@ class Coordinator:
             call = objects.calls.get(msg.obj)
             if call is None:
                 return
-            owner = call.owner
+            owner, account = call.owner, call.acc
             call.last_seq = msg.seq
             if msg.op == "call.state":
                 call.state = msg.data["state"]
                 if call.state == "DISCONNECTED":
                     self.end_call(call)
+        elif msg.op == "load.stats":
+            run = self.loads.get(msg.obj)
+            if run is not None:
+                run.on_stats(rec.name, msg.data)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
         if owner is not None:
             self._send(self.clients, owner, frame)
-        self.publish(msg, frame)
+        self.publish(msg, frame, owner, account)
 
     def end_call(self, call: CallRec) -> None:
         self.objects.calls.pop(call.gid, None)
@@ -251,9 +274,11 @@ class Coordinator:
                 "call_id": "", "role": "", "agent": rec.name})
             frame = proto.encode(ev)
             self._send(self.clients, call.owner, frame)
-            self.publish(ev, frame)
+            self.publish(ev, frame, call.owner, call.acc)
         for acc in self.objects.accounts.values():
             acc.replicas.discard(rec.name)
+        for run in self.loads.values():
+            run.agent_lost(rec.name)
         for rid, pend in list(self.pending.items()):
             if pend.agent == rec.name:
                 del self.pending[rid]
@@ -275,6 +300,7 @@ class Coordinator:
                 self._send(self.agents, rec.rid, beat)
         for rec in self.registry.expire(now):
             self.on_agent_lost(rec)
+        upkeep(self, now)
         for rid, pend in list(self.pending.items()):
             if now > pend.deadline:
                 del self.pending[rid]

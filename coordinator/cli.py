@@ -9,6 +9,8 @@ import signal
 import sys
 from types import FrameType
 
+from proto import limits
+
 DEFAULT_AGENTS = "tcp://127.0.0.1:5600"
 DEFAULT_CLIENTS = "tcp://127.0.0.1:5601"
 DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
@@ -17,7 +19,9 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
 def cmd_coordinator(args: argparse.Namespace) -> int:
     from coordinator.broker import Coordinator
 
-    co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None)
+    lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
+    co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
+                     lost_after_s=lost_after)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         co.stopping = True
@@ -31,6 +35,24 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         co.close()
     return 0
+
+
+def default_lost_after(agents_bind: str) -> float:
+    """Seconds without a heartbeat before an agent is declared lost: 3 missed heartbeats when
+    agents can only be local (the agents socket is bound to loopback), 5 across hosts."""
+    host = agents_bind.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    local = host == "localhost" or host == "::1" or host.startswith("127.")
+    return limits.HEARTBEAT_S * (limits.HEARTBEAT_MISSES if local else limits.HEARTBEAT_MISSES_REMOTE)
+
+
+def _seconds(text: str) -> float | None:
+    """--lost-after's value: positive seconds; '' (as an unset environment variable gives) = auto."""
+    if not text.strip():
+        return None
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 3600]")
+    return value
 
 
 def cmd_agent(rest: list[str]) -> int:
@@ -48,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--clients-bind", default=DEFAULT_CLIENTS)
     c.add_argument("--events-bind", default=DEFAULT_EVENTS, help="PUB event firehose ('' = off)")
     c.add_argument("--ready", action="store_true", help="print READY {endpoints} once bound")
+    c.add_argument("--lost-after", type=_seconds, default=None, metavar="SECONDS",
+                   help="declare an agent lost after this long without a heartbeat (default 3 "
+                        "when --agents-bind is loopback, 5 otherwise: across hosts)")
     c.set_defaults(func=cmd_coordinator)
 
     sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")

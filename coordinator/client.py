@@ -14,6 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +227,27 @@ class Call:
             self._cb.on_media_state()
 
 
+class LoadWatch:
+    """A load run started by this client: its progress as it comes, and its report."""
+
+    def __init__(self, run: str,
+                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.run = run
+        self.on_progress = on_progress
+        self.progress: dict[str, Any] = {}
+        self.report: dict[str, Any] | None = None
+        self.finished = threading.Event()
+
+    def _on_event(self, msg: proto.Message) -> None:
+        if msg.op == "load.progress":
+            self.progress = msg.data
+            if self.on_progress is not None:
+                self.on_progress(msg.data)
+        elif msg.op == "load.done":
+            self.report = msg.data["report"]
+            self.finished.set()
+
+
 class _AutoLock:
     """Holds the library lock from creation until released, deleted, or the ``with`` ends."""
 
@@ -261,6 +283,7 @@ class Lib:
         self._conn = Connection(url, self._events)
         self._accounts: dict[str, Account] = {}
         self._calls: dict[str, Call] = {}
+        self._loads: dict[str, LoadWatch] = {}
         self._lock = threading.RLock()
         self.callback_errors: list[BaseException] = []
         #: exit status of each process of a start_local() fleet, once destroy() stopped it
@@ -368,6 +391,38 @@ class Lib:
         acc.agent, acc.contact = r["agent"], r["contact"]
         return acc
 
+    # -- load runs -------------------------------------------------------------------------
+    def start_load(self, profile: dict[str, Any],
+                   on_progress: Callable[[dict[str, Any]], None] | None = None) -> LoadWatch:
+        """Start a load run (see ``load.start`` in PROTOCOL.md); returns at once."""
+        run = str(profile.get("run") or self._conn.next_id("L"))
+        watch = LoadWatch(run, on_progress)
+        self._loads[run] = watch
+        try:
+            self._request("load.start", dict(profile, run=run), obj=run)
+        except Error:
+            self._loads.pop(run, None)
+            raise
+        return watch
+
+    def run_load(self, profile: dict[str, Any],
+                 on_progress: Callable[[dict[str, Any]], None] | None = None,
+                 timeout: float = 3600.0) -> dict[str, Any]:
+        """Run a load run to its end and return its report."""
+        watch = self.start_load(profile, on_progress)
+        if not watch.finished.wait(timeout):
+            self.stop_load(watch.run)
+            if not watch.finished.wait(30):
+                raise Error(watch.run, "run_load", "E_TIMEOUT", "the run did not end")
+        assert watch.report is not None
+        return watch.report
+
+    def set_load_rate(self, run: str, rate: float) -> None:
+        self._request("load.set_rate", {"run": run, "rate": rate}, obj=run)
+
+    def stop_load(self, run: str) -> None:
+        self._request("load.stop", {"run": run}, obj=run)
+
     # -- callbacks -------------------------------------------------------------------------
     def _deliver(self) -> None:
         while True:
@@ -390,6 +445,12 @@ class Lib:
             call._info.remote_uri, call._info.sip_call_id = d["remote_uri"], d["call_id"]
             self._calls[call.id] = call
             acc._cb.on_incoming_call(call)
+        elif msg.op.startswith("load."):
+            watch = self._loads.get(msg.obj)
+            if watch is not None:
+                watch._on_event(msg)
+                if watch.finished.is_set():
+                    self._loads.pop(msg.obj, None)
         elif msg.op.startswith("call."):
             target = self._calls.get(msg.obj)
             if target is not None:

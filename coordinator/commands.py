@@ -95,7 +95,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    from coordinator import loadrun, supervise
+    from coordinator import events_cmd, load_cli, supervise
 
     s = sub.add_parser("status", help="agents, capacity, load, calls")
     _common(s)
@@ -113,4 +113,5 @@ def add_parsers(sub: Any) -> None:
     c.set_defaults(func=cmd_call)
 
     supervise.add_parser(sub)
-    loadrun.add_parser(sub)
+    events_cmd.add_parser(sub)
+    load_cli.add_parser(sub)

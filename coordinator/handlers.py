@@ -7,6 +7,7 @@ replies at once (``co.reply``) or forwards the request to the agent that must ex
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import proto
 from coordinator.objects import AccountRec, CallRec
 from coordinator.placement import place_account, place_call
 from coordinator.registry import AgentRecord
+from coordinator.subscribe import events_subscribe, events_unsubscribe
 from proto import ProtoError
 
 if TYPE_CHECKING:
@@ -174,7 +176,17 @@ def _route_to_call(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 
 call_answer = call_hangup = call_info = _route_to_call
 
+def agent_fatal(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """A supervisord gave up on a process: the operator must look (logged on stderr)."""
+    a = msg.args
+    rec = co.registry.by_name.get(a["name"])
+    print(f"coordinator: supervisord on {a['host']!r} reports {a['group']}:{a['name']} FATAL "
+          f"(from {a['from_state']}): it will not be restarted", file=sys.stderr, flush=True)
+    co.reply(client, msg, {"known": rec is not None, "alive": rec is not None and rec.alive})
+
+
 HANDLERS: dict[str, Handler] = {
+    "agent.fatal": agent_fatal,
     "lib.agents": lib_agents,
     "lib.status": lib_status,
     "acc.create": acc_create,
@@ -183,4 +195,6 @@ HANDLERS: dict[str, Handler] = {
     "call.answer": call_answer,
     "call.hangup": call_hangup,
     "call.info": call_info,
+    "events.subscribe": events_subscribe,
+    "events.unsubscribe": events_unsubscribe,
 }

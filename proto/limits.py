@@ -26,3 +26,12 @@ MAX_HEADERS = 32
 HEARTBEAT_S = 1.0
 #: Missed heartbeats after which a peer is declared lost.
 HEARTBEAT_MISSES = 3
+#: The same when agents are on other hosts (the coordinator's agents socket is not loopback).
+HEARTBEAT_MISSES_REMOTE = 5
+
+#: Most event subscriptions (events.subscribe) one client connection may hold at once.
+MAX_SUBSCRIPTIONS = 16
+#: Most entries in one list of a subscription filter (events, accounts, calls, runs).
+MAX_FILTER_ITEMS = 64
+#: Most accounts, and most calls, listed in the snapshot of an events.subscribe reply.
+MAX_SNAPSHOT = 1000

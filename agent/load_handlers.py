@@ -1,0 +1,47 @@
+"""Handlers of the load-run ops the coordinator sends to agents (one per op)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.handlers import Handler
+from agent.loadgen import LoadGen
+from agent.state import AgentState
+from proto import ProtoError
+
+
+def _run(state: AgentState, args: dict[str, Any], op: str) -> LoadGen:
+    gen = state.loads.get(args["run"])
+    if not isinstance(gen, LoadGen):
+        raise ProtoError("E_NOT_FOUND", f"no load run {args['run']!r} on this agent",
+                         obj=args["run"], op=op)
+    return gen
+
+
+def load_agent_start(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    run = args["run"]
+    if run in state.loads:
+        return {"run": run}  # a retried request
+    need = (1 if args.get("caller") else 0) + (1 if args.get("answer") else 0)
+    if len(state.accounts) + need > state.max_accounts:
+        raise ProtoError("E_NO_CAPACITY", f"agent {state.name} has no room for {need} more "
+                         f"accounts", obj=run, op="load.agent_start")
+    state.loads[run] = LoadGen(state, run, args.get("caller"), args.get("answer"))
+    return {"run": run}
+
+
+def load_agent_rate(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    _run(state, args, "load.agent_rate").set_rate(float(args["rate"]))
+    return {}
+
+
+def load_agent_end(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    _run(state, args, "load.agent_end").end()
+    return {}
+
+
+LOAD_HANDLERS: dict[str, Handler] = {
+    "load.agent_start": load_agent_start,
+    "load.agent_rate": load_agent_rate,
+    "load.agent_end": load_agent_end,
+}

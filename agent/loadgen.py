@@ -1,0 +1,261 @@
+"""An agent's share of a load run: it places calls at its rate, answers calls to its answering
+account, hangs up after the hold time, and reports counters and histograms once a second.
+
+Load calls send no per-call events: the agent aggregates, the coordinator merges. A call is
+only started when a call slot and the socket budget allow it; a call that is due but cannot
+start waits (and is counted as delayed), so a run never ends in PJ_ETOOMANY or an abort.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pjsua2 as pj
+
+from agent.handlers import PJ_ETOOMANY, create_account
+from agent.objects import AgentAccount, AgentCall
+from agent.state import SLOT_RELEASE_GRACE_S, AgentState
+from proto.dist import CodeMix, Dist, parse_codes, parse_dist
+from proto.hist import Histogram
+
+STATS_EVERY_S = 1.0
+
+
+
+@dataclass
+class _Leg:
+    role: str  # caller | callee
+    started: float
+    hold_s: float
+    confirmed: float | None = None
+    hangup_at: float | None = None
+    answer_at: float | None = None
+    answer_code: int = 200
+
+
+@dataclass
+class LoadGen:
+    state: AgentState
+    run: str
+    caller: dict[str, Any] | None
+    answer: dict[str, Any] | None
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    rate: float = 0.0
+    legs: dict[str, AgentCall] = field(default_factory=dict)
+    info: dict[str, _Leg] = field(default_factory=dict)
+    ending: bool = False
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.t0 = self.begun = self.clock()
+        self._n = itertools.count(1)
+        self._started = 0
+        self._next_stats = self.t0 + STATS_EVERY_S
+        self._targets = itertools.cycle(self.caller["targets"] if self.caller else [""])
+        self._hold: Dist = parse_dist(str((self.caller or self.answer or {}).get("hold", "0")))
+        self._codes: CodeMix = parse_codes(str((self.answer or {}).get("codes", "200")))
+        self.rate = float(self.caller["rate"]) if self.caller else 0.0
+        self._due_head_delayed = False
+        self._recent: collections.deque[float] = collections.deque()
+        self.counts: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self.setup = Histogram()
+        self.duration = Histogram()
+        self.caller_acc: AgentAccount | None = None
+        self.answer_acc: AgentAccount | None = None
+        if self.caller:
+            self.caller_acc = create_account(self.state, f"{self.run}/c", self.caller["uri"], None)
+        if self.answer:
+            self.answer_acc = create_account(self.state, f"{self.run}/a", self.answer["uri"], None)
+            self.answer_acc.on_incoming = self._on_incoming
+
+    # -- starting calls -----------------------------------------------------------------
+    def _due(self, now: float) -> float:
+        """Calls that should have started by ``now`` (the integral of the ramped rate)."""
+        assert self.caller is not None
+        t = now - self.t0
+        ramp = float(self.caller.get("ramp", 0.0))
+        if ramp > 0 and t < ramp:
+            return self.rate * t * t / (2 * ramp)
+        return self.rate * (t - ramp / 2)
+
+    def _may_start(self) -> bool:
+        assert self.caller is not None
+        now = self.clock()
+        while self._recent and self._recent[0] <= now:
+            self._recent.popleft()
+        # a just-ended call's far end may still hold its slot: count it a little longer
+        outgoing = sum(1 for leg in self.info.values() if leg.role == "caller") + len(self._recent)
+        return (outgoing < int(self.caller["slots"]) and self.state.free_slots() > 0
+                and self.state.budget.can_take())
+
+    def _caller_finished(self, now: float) -> bool:
+        if self.caller is None or self.ending:
+            return True
+        quota = int(self.caller.get("calls", 0))
+        duration = float(self.caller.get("duration", 0.0))
+        return (quota > 0 and self._started >= quota) or (duration > 0 and now - self.begun >= duration)
+
+    def _start_calls(self, now: float) -> None:
+        assert self.caller is not None and self.caller_acc is not None
+        while not self._caller_finished(now) and self._started < self._due(now):
+            if not self._may_start():
+                if not self._due_head_delayed:
+                    self._due_head_delayed = True
+                    self.counts["delayed"] += 1
+                return
+            self._due_head_delayed = False
+            self._started += 1
+            gid = f"{self.run}:{self.state.name}:{next(self._n)}"
+            call = AgentCall(self.state, self.caller_acc, gid, observer=self._on_state)
+            self.state.calls[gid] = call
+            self.legs[gid] = call
+            self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng))
+            self.counts["started"] += 1
+            prm = pj.CallOpParam(True)
+            try:
+                call.makeCall(next(self._targets), prm)
+            except pj.Error as exc:
+                self._forget(gid)
+                call.finish()
+                if exc.status == PJ_ETOOMANY:  # no slot after all: the call waits
+                    self._started -= 1
+                    self.counts["started"] -= 1
+                    self._due_head_delayed = True
+                    self.counts["delayed"] += 1
+                    return
+                self.failed[f"pj{exc.status}"] += 1
+
+    # -- answering ------------------------------------------------------------------------
+    def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
+        assert self.answer is not None
+        now = self.clock()
+        gid = f"{self.run}:{self.state.name}:in{next(self._n)}"
+        call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
+        self.state.calls[gid] = call
+        self.legs[gid] = call
+        leg = _Leg("callee", now, self._hold.sample(self.rng), answer_code=self._codes.pick(self.rng))
+        self.info[gid] = leg
+        self.counts["incoming"] += 1
+        delay = float(self.answer.get("delay", 0.0))
+        if delay > 0:
+            self._respond(call, 180)
+            leg.answer_at = now + delay
+        else:
+            self._respond(call, leg.answer_code)
+
+    def _respond(self, call: AgentCall, code: int) -> None:
+        prm = pj.CallOpParam(True)
+        prm.statusCode = code
+        try:
+            if code < 300:
+                call.answer(prm)
+            else:
+                call.hangup(prm)
+        except pj.Error:
+            self.counts["answer_errors"] += 1
+
+    # -- call progress --------------------------------------------------------------------
+    def _on_state(self, call: AgentCall, ci: Any) -> None:
+        leg = self.info.get(call.gid)
+        if leg is None:
+            return
+        now = self.clock()
+        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.confirmed is None:
+            leg.confirmed = now
+            if leg.role == "caller":
+                self.counts["answered"] += 1
+                self.setup.record((now - leg.started) * 1e6)
+            hangup_by = (self.caller or self.answer or {}).get("hangup", "caller")
+            if leg.role == hangup_by:
+                leg.hangup_at = now + leg.hold_s
+        elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            if leg.role == "caller":
+                self._recent.append(now + SLOT_RELEASE_GRACE_S)
+                if leg.confirmed is None:
+                    self.failed[str(ci.lastStatusCode or "local")] += 1
+                else:
+                    self.duration.record((now - leg.confirmed) * 1e6)
+            self._forget(call.gid)
+
+    def _forget(self, gid: str) -> None:
+        self.legs.pop(gid, None)
+        self.info.pop(gid, None)
+
+    def _timers(self, now: float) -> None:
+        for gid, leg in list(self.info.items()):
+            call = self.legs.get(gid)
+            if call is None:
+                continue
+            if leg.answer_at is not None and now >= leg.answer_at:
+                leg.answer_at = None
+                self._respond(call, leg.answer_code)
+            if leg.hangup_at is not None and now >= leg.hangup_at:
+                leg.hangup_at = None
+                try:
+                    call.hangup(pj.CallOpParam(True))
+                except pj.Error:
+                    pass  # already ending
+
+    # -- the agent loop's entry points ----------------------------------------------------
+    def tick(self) -> None:
+        now = self.clock()
+        if self.caller is not None and not self.done:
+            self._start_calls(now)
+        self._timers(now)
+        if now >= self._next_stats:
+            self._next_stats = now + STATS_EVERY_S
+            self.emit_stats()
+        if self.ending and not self.legs and not self.done:
+            self.finish()
+
+    def set_rate(self, rate: float) -> None:
+        """Change the rate from now on: the schedule restarts at the calls started so far."""
+        self.rate = rate
+        if self.caller is not None:
+            self.caller["ramp"] = 0.0
+            self.t0 = self.clock() - (self._started / rate if rate > 0 else 0.0)
+            self._due_head_delayed = False
+
+    def end(self) -> None:
+        """Start no more calls; hang up what is up; report ``done`` when all legs are gone."""
+        self.ending = True
+        for call in list(self.legs.values()):
+            try:
+                call.hangup(pj.CallOpParam(True))
+            except pj.Error:
+                pass  # already ending
+
+    def caller_done(self) -> bool:
+        return self._caller_finished(self.clock()) and not any(
+            leg.role == "caller" for leg in self.info.values())
+
+    def emit_stats(self) -> None:
+        """Counters and histograms since the last report (the coordinator adds them up)."""
+        data: dict[str, Any] = {
+            "agent": self.state.name, "started": self.counts["started"],
+            "answered": self.counts["answered"], "delayed": self.counts["delayed"],
+            "incoming": self.counts["incoming"], "failed": dict(self.failed),
+            "active": len(self.legs), "setup": self.setup.to_wire(),
+            "duration": self.duration.to_wire(), "caller_done": self.caller_done(),
+            "done": self.done}
+        self.state.emit("load.stats", self.run, data)
+        self.counts.clear()
+        self.failed.clear()
+        self.setup = Histogram()
+        self.duration = Histogram()
+
+    def finish(self) -> None:
+        self.done = True
+        for acc in (self.caller_acc, self.answer_acc):
+            if acc is not None:
+                acc.deleting = True
+        self.emit_stats()

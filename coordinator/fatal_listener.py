@@ -1,0 +1,127 @@
+"""A supervisord event listener: tells the coordinator when a process enters FATAL.
+
+supervisord restarts a crashed agent (``autorestart``), but one that keeps exiting before
+``startsecs`` is given up after ``startretries`` attempts and left in FATAL: nothing will bring it
+back without an operator. This listener turns that into an ``agent.fatal`` request to the
+coordinator (over the clients socket), which logs it; the coordinator may be on another host.
+
+Configured as (see deploy/*.conf)::
+
+    [eventlistener:fatal]
+    command=python -m coordinator.fatal_listener --coordinator tcp://COORDINATOR:5601
+    events=PROCESS_STATE_FATAL
+
+The listener protocol (supervisor docs, "Events"): write ``READY\\n``; read one header line of
+``key:value`` tokens, whose ``len`` gives the payload's length; read the payload; answer
+``RESULT 2\\nOK``; repeat. stdout carries the protocol only, so everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import BinaryIO
+
+import zmq
+
+import proto
+from proto import ProtoError, limits
+
+#: seconds to wait for the coordinator's reply before giving up on one report
+REPLY_S = 5.0
+
+Report = Callable[[dict[str, str]], str]
+
+
+def tokens(line: str) -> dict[str, str]:
+    """``a:1 b:2`` -> {"a": "1", "b": "2"} (the format of headers and state payloads)."""
+    out: dict[str, str] = {}
+    for tok in line.split():
+        key, sep, value = tok.partition(":")
+        if sep:
+            out[key] = value
+    return out
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, report: Report, log: Callable[[str], None],
+          max_events: int | None = None) -> int:
+    """Run the listener protocol until stdin closes (or ``max_events``); returns events handled.
+
+    ``report`` gets the event's fields (header and payload merged); whatever it raises is
+    logged, never propagated: supervisord must always get its RESULT."""
+    handled = 0
+    while max_events is None or handled < max_events:
+        stdout.write(b"READY\n")
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break  # supervisord closed our stdin: it is stopping us
+        header = tokens(line.decode("utf-8", "replace"))
+        payload = stdin.read(int(header.get("len", "0") or 0)).decode("utf-8", "replace")
+        fields = dict(header, **tokens(payload.split("\n", 1)[0]))
+        try:
+            if header.get("eventname") == "PROCESS_STATE_FATAL":
+                log(report(fields))
+        except Exception as exc:  # a report must never stop the listener
+            log(f"fatal_listener: could not report {fields.get('processname')}: {exc}")
+        stdout.write(b"RESULT 2\nOK")
+        stdout.flush()
+        handled += 1
+    return handled
+
+
+def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S) -> Report:
+    """A ``report`` that sends ``agent.fatal`` to the coordinator at ``url`` and waits for its reply."""
+
+    def report(fields: dict[str, str]) -> str:
+        name = fields.get("processname", "")
+        args = {"name": name, "group": fields.get("groupname", ""), "host": host,
+                "from_state": fields.get("from_state", "")}
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        sock = ctx.socket(zmq.DEALER)
+        try:
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
+            sock.connect(url)
+            sock.send(proto.encode(proto.req("agent.fatal", args, f"fatal-{time.time_ns()}")))
+            if not sock.poll(int(timeout * 1000)):
+                return f"fatal_listener: {name} is FATAL; the coordinator at {url} did not answer"
+            rep = proto.decode(sock.recv())
+        except ProtoError as exc:
+            return f"fatal_listener: {name} is FATAL; bad reply from {url}: {exc}"
+        finally:
+            sock.close(0)
+            ctx.term()
+        if not rep.ok:
+            return f"fatal_listener: {name} is FATAL; the coordinator refused: {rep.error}"
+        return f"fatal_listener: {name} is FATAL; reported to {url} ({rep.result})"
+
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m coordinator.fatal_listener", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
+    p.add_argument("--host", default=socket.gethostname(), help="this host's name in the reports")
+    args = p.parse_args(argv)
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)  # supervisord stops us with SIGTERM: a clean exit, not a kill
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    serve(sys.stdin.buffer, sys.stdout.buffer, coordinator_reporter(args.coordinator, args.host), log)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""`callfleet load` (SIPp-like options, live status, final report) and `callfleet run` (the main
+job: a short self-answering run on an embedded fleet)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from coordinator.client import Error, Lib
+from proto import ProtoError
+from proto.dist import parse_dist
+
+#: most agents an embedded fleet gets by default on one host
+MAX_AUTO_AGENTS = 32
+
+
+def auto_agents(profile: dict[str, Any]) -> int:
+    """Enough agents for the run's concurrency: rate x (hold + setup), 4 slots each (2 per
+    direction when the fleet answers itself)."""
+    hold = parse_dist(str(profile.get("hold", "1"))).mean
+    concurrent = profile["rate"] * (hold + 0.3)
+    if profile.get("max_concurrent"):
+        concurrent = min(concurrent, profile["max_concurrent"])
+    per_agent = 2 if profile.get("self") else 4
+    return int(max(1, min(MAX_AUTO_AGENTS, math.ceil(concurrent / per_agent))))
+
+
+def profile_of(args: argparse.Namespace) -> dict[str, Any]:
+    p: dict[str, Any] = {"rate": args.rate, "ramp": args.ramp, "calls": args.calls,
+                         "duration": args.duration, "max_concurrent": args.max_concurrent,
+                         "hold": args.hold, "hangup": args.hangup}
+    if args.target:
+        p["targets"] = args.target
+    else:
+        p.update({"self": True, "answer_delay": args.answer_delay,
+                  "answer_codes": args.answer_code})
+    return p
+
+
+def status_line(p: dict[str, Any]) -> str:
+    return (f"{p['elapsed']:7.1f}s  started {p['started']:6d}  answered {p['answered']:6d}  "
+            f"failed {p['failed']:5d}  up {p['active']:4d}  rate {p['rate']:6.1f}/s "
+            f"(target {p['target_rate']:g})  setup p50 {p['setup_p50_ms']:.1f} ms "
+            f"p95 {p['setup_p95_ms']:.1f} ms" + (f"  waited {p['delayed']}" if p["delayed"] else ""))
+
+
+def format_report(r: dict[str, Any]) -> str:
+    s, d = r["setup_ms"], r["duration_ms"]
+    lines = [
+        f"run {r['run']} on {len(r['agents'])} agents, {r['elapsed_s']:.1f} s"
+        + (" (stopped)" if r["stopped"] else ""),
+        f"  attempted      {r['attempted']}",
+        f"  answered       {r['answered']}   ASR {100 * r['asr']:.1f}%",
+        f"  failed         {r['failed']}   " + (", ".join(
+            f"{code}: {n}" for code, n in sorted(r["failed_by_code"].items())) or "-"),
+        f"  achieved rate  {r['achieved_rate']:.2f} calls/s",
+        f"  setup time     p50 {s['p50']:.1f}  p90 {s['p90']:.1f}  p99 {s['p99']:.1f}  "
+        f"max {s['max']:.1f} ms",
+        f"  call duration  p50 {d['p50'] / 1000:.2f}  p99 {d['p99'] / 1000:.2f}  "
+        f"max {d['max'] / 1000:.2f} s",
+    ]
+    if r["delayed_for_capacity"]:
+        lines.append(f"  fleet full: {r['delayed_for_capacity']} calls waited for a free slot "
+                     "(add agents for the full rate)")
+    if r["unplaced"]:
+        lines.append(f"  not placed     {r['unplaced']} calls")
+    if r["lost_agents"]:
+        lines.append(f"  lost agents    {', '.join(r['lost_agents'])}")
+    lines.append("  result         " + ("PASS" if r["success"] else "FAIL"))
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["t", "rate", "started", "answered", "failed",
+                                          "active", "setup_p50_ms", "setup_p95_ms"])
+        w.writeheader()
+        w.writerows(rows)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    profile = profile_of(args)
+    try:
+        if args.coordinator:
+            lib = Lib.connect(args.coordinator)
+        else:
+            n = args.agents or auto_agents(profile)
+            print(f"callfleet load: embedded fleet of {n} agents", flush=True)
+            lib = Lib.start_local(agents=n)
+    except (Error, ProtoError) as exc:
+        print(f"callfleet load: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = lib.run_load(profile, on_progress=lambda p: print(status_line(p), flush=True))
+    except Error as exc:
+        print(f"callfleet load: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        lib.destroy()
+    print(format_report(report))
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2))
+    if args.csv:
+        write_csv(Path(args.csv), report["timeseries"])
+    return 0 if report["success"] else 1
+
+
+def _load_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-r", "--rate", type=float, default=10.0, help="calls per second")
+    p.add_argument("--ramp", type=float, default=0.0, help="seconds of linear ramp to the rate")
+    p.add_argument("-m", "--calls", type=int, default=0, help="total calls (0: until --duration)")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to keep calling")
+    p.add_argument("-l", "--max-concurrent", type=int, default=0, help="most calls up at once")
+    p.add_argument("-d", "--hold", default="1", help="hold time: S, exp:MEAN or uniform:A:B")
+    p.add_argument("--target", action="append", default=[], help="URI to call (repeatable)")
+    p.add_argument("--self", action="store_true", help="the fleet answers its own calls (default "
+                   "when no --target is given)")
+    p.add_argument("--answer-delay", type=float, default=0.0, help="ringing seconds (self)")
+    p.add_argument("--answer-code", default="200", help="answer code mix, e.g. 200:90,486:10")
+    p.add_argument("--hangup", choices=("caller", "callee"), default="caller")
+    p.add_argument("--agents", type=int, default=0, help="embedded fleet size (default: enough)")
+    p.add_argument("--coordinator", default="", help="use this coordinator instead")
+    p.add_argument("--report", default="", help="write the JSON report here")
+    p.add_argument("--csv", default="", help="write the per-second timeseries here")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    load = sub.add_parser("load", help="a load run: many calls at a set rate, with a report")
+    _load_options(load)
+    load.set_defaults(func=cmd_load)
+    run = sub.add_parser("run", help="the main job: a short self-answering run, embedded fleet")
+    _load_options(run)
+    run.set_defaults(func=cmd_load, calls=100, rate=10.0, hold="1", agents=8)

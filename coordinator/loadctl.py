@@ -1,0 +1,132 @@
+"""A load run as the coordinator sees it: the agents' shares, their merged counters and
+histograms, a per-second timeseries, and the final report. No sockets: the broker feeds it
+agents' load.stats and a clock, and sends what it returns."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordinator.loadplan import Profile
+from proto.hist import Histogram
+
+
+@dataclass
+class LoadRun:
+    run: str
+    owner: bytes | None
+    profile: Profile
+    shares: dict[str, dict[str, Any]]
+    started_at: float
+    wall_start: float = field(default_factory=time.time)
+    rate: float = 0.0
+    started: int = 0
+    answered: int = 0
+    delayed: int = 0
+    incoming: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    setup: Histogram = field(default_factory=Histogram)
+    duration: Histogram = field(default_factory=Histogram)
+    active: dict[str, int] = field(default_factory=dict)
+    caller_done: set[str] = field(default_factory=set)
+    done: set[str] = field(default_factory=set)
+    lost: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+    ending: bool = False
+    stopped_by_user: bool = False
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seq: int = 0
+    _second_started: int = 0
+    _next_row: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.rate = self.profile.rate
+        self._next_row = self.started_at + 1.0
+
+    @property
+    def agents(self) -> list[str]:
+        return sorted(self.shares)
+
+    def on_stats(self, agent: str, data: dict[str, Any]) -> None:
+        """Add one agent's deltas (malformed histograms are ignored, counters still count)."""
+        if agent not in self.shares:
+            return
+        self.started += data["started"]
+        self._second_started += data["started"]
+        self.answered += data["answered"]
+        self.delayed += data["delayed"]
+        self.incoming += data["incoming"]
+        for code, n in data["failed"].items():
+            if isinstance(n, int):
+                self.failed[str(code)] += n
+        for name, hist in (("setup", self.setup), ("duration", self.duration)):
+            try:
+                hist.merge(Histogram.from_wire(data[name]))
+            except ValueError:
+                pass
+        self.active[agent] = data["active"]
+        if data["caller_done"]:
+            self.caller_done.add(agent)
+        if data["done"]:
+            self.done.add(agent)
+            self.active[agent] = 0
+
+    def agent_lost(self, agent: str) -> None:
+        if agent in self.shares and agent not in self.done:
+            self.lost.append(agent)
+            self.done.add(agent)
+            self.caller_done.add(agent)
+            self.active[agent] = 0
+
+    def should_end(self) -> bool:
+        """Every caller is through: time to tell all agents to finish."""
+        return not self.ending and self.caller_done >= set(self.shares)
+
+    def finished(self) -> bool:
+        return self.done >= set(self.shares)
+
+    def progress(self, now: float) -> dict[str, Any]:
+        return {"elapsed": round(now - self.started_at, 3), "started": self.started,
+                "answered": self.answered, "failed": sum(self.failed.values()),
+                "active": sum(self.active.values()),
+                "rate": float(self.rows[-1]["rate"]) if self.rows else 0.0,
+                "target_rate": self.rate, "delayed": self.delayed,
+                "setup_p50_ms": round(self.setup.percentile(50) / 1000, 3),
+                "setup_p95_ms": round(self.setup.percentile(95) / 1000, 3)}
+
+    def tick(self, now: float) -> dict[str, Any] | None:
+        """Once a second: a timeseries row and the progress to publish (else None)."""
+        if now < self._next_row:
+            return None
+        self._next_row = now + 1.0
+        row = {"t": round(now - self.started_at, 3), "rate": float(self._second_started),
+               "started": self.started, "answered": self.answered,
+               "failed": sum(self.failed.values()), "active": sum(self.active.values()),
+               "setup_p50_ms": round(self.setup.percentile(50) / 1000, 3),
+               "setup_p95_ms": round(self.setup.percentile(95) / 1000, 3)}
+        self._second_started = 0
+        self.rows.append(row)
+        return self.progress(now)
+
+    def report(self, now: float) -> dict[str, Any]:
+        elapsed = max(1e-9, now - self.started_at)
+        failed = sum(self.failed.values())
+        planned = self.profile.calls
+        return {
+            "run": self.run, "agents": self.agents, "lost_agents": self.lost,
+            "refused_agents": self.refused, "stopped": self.stopped_by_user,
+            "profile": {k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in vars(self.profile).items()},
+            "elapsed_s": round(elapsed, 3), "attempted": self.started, "answered": self.answered,
+            "failed": failed, "failed_by_code": dict(self.failed),
+            "unplaced": max(0, planned - self.started) if planned else 0,
+            "asr": round(self.answered / self.started, 4) if self.started else 0.0,
+            "achieved_rate": round(self.started / elapsed, 3),
+            "delayed_for_capacity": self.delayed, "incoming": self.incoming,
+            "setup_ms": self.setup.summary_ms(), "duration_ms": self.duration.summary_ms(),
+            "timeseries": self.rows,
+            "success": (failed == 0 and self.started > 0 and self.answered == self.started
+                        and not self.lost and (not planned or self.started == planned)),
+        }

@@ -1,0 +1,137 @@
+"""Load runs on real fleets: self-answering, against SIPp, rejected, steered mid-run, over
+capacity. Exit statuses of every agent are checked by the fixture (no abort)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coordinator.client import Lib
+from tests.helpers import free_udp_port, start_sipp, stop, wait_for
+from tests.integration.conftest import _fleet
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+@pytest.fixture
+def lib8() -> Iterator[Lib]:
+    yield from _fleet(8)
+
+
+def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:
+    progress: list[dict[str, Any]] = []
+    report = lib8.run_load({"rate": 20, "calls": 200, "hold": "1", "self": True},
+                           on_progress=progress.append, timeout=120)
+    assert report["attempted"] == 200
+    assert report["answered"] == 200
+    assert report["failed"] == 0 and report["failed_by_code"] == {}
+    assert report["incoming"] == 200
+    assert report["success"] is True
+    assert len(report["agents"]) == 8 and report["lost_agents"] == []
+    assert report["setup_ms"]["count"] == 200 and report["setup_ms"]["p50"] > 0
+    assert 900 <= report["duration_ms"]["p50"] <= 1200
+    assert progress and progress[-1]["answered"] <= 200
+    assert report["timeseries"] and report["timeseries"][-1]["started"] <= 200
+    assert lib8.status()["accounts"] == 0  # the run's accounts are gone
+
+
+def test_run_against_sipp_uas(lib: Lib, tmp_path: Path) -> None:
+    port = free_udp_port()
+    uas = start_sipp(["-sn", "uas", "-p", str(port), "-m", "20"], tmp_path)
+    try:
+        report = lib.run_load({"rate": 10, "calls": 20, "hold": "0.3",
+                               "targets": [f"sip:service@127.0.0.1:{port}"]}, timeout=60)
+        assert (report["attempted"], report["answered"], report["failed"]) == (20, 20, 0)
+        assert report["incoming"] == 0 and report["success"] is True
+        assert uas.wait(15) == 0
+    finally:
+        stop(uas)
+
+
+def test_rejecting_target_reports_the_codes(lib: Lib, tmp_path: Path) -> None:
+    port = free_udp_port()
+    busy = start_sipp(["-sf", str(SCENARIOS / "uas_486.xml"), "-p", str(port), "-m", "10"],
+                      tmp_path)
+    try:
+        report = lib.run_load({"rate": 10, "calls": 10, "hold": "1",
+                               "targets": [f"sip:busy@127.0.0.1:{port}"]}, timeout=60)
+        assert report["attempted"] == 10 and report["answered"] == 0
+        assert report["failed_by_code"] == {"486": 10}
+        assert report["asr"] == 0.0 and report["success"] is False
+    finally:
+        stop(busy)
+
+
+def test_self_run_with_mixed_answer_codes(lib: Lib) -> None:
+    report = lib.run_load({"rate": 10, "calls": 20, "hold": "0.2", "self": True,
+                           "answer_codes": "200:1,503:1", "answer_delay": 0.1}, timeout=60)
+    assert report["attempted"] == 20
+    assert report["answered"] + report["failed_by_code"].get("503", 0) == 20
+    assert set(report["failed_by_code"]) <= {"503"}
+
+
+def test_rate_change_and_stop_take_effect_quickly(lib3: Lib) -> None:
+    seen: list[dict[str, Any]] = []
+    watch = lib3.start_load({"rate": 2, "duration": 60, "hold": "0.2", "self": True},
+                            on_progress=seen.append)
+    wait_for(lambda: len(seen) >= 2, 10, "two progress reports at 2/s")
+    lib3.set_load_rate(watch.run, 12)
+    changed_at = len(seen)
+    wait_for(lambda: len(seen) >= changed_at + 2, 10, "two reports at the new rate")
+    # the second full second after the change runs at the new rate (12/s, loose for 2 cores)
+    assert seen[changed_at + 1]["rate"] >= 8, seen
+    assert seen[changed_at + 1]["target_rate"] == 12
+    started_at_stop = seen[-1]["started"]
+    t_stop = time.monotonic()
+    lib3.stop_load(watch.run)
+    assert watch.finished.wait(10), "load.done after stop"
+    assert time.monotonic() - t_stop < 5
+    report = watch.report
+    assert report is not None and report["stopped"] is True
+    # at most about one more second of calls was started after the stop
+    assert report["attempted"] <= started_at_stop + 2 * 12
+    assert report["elapsed_s"] < 30
+
+
+def test_run_larger_than_the_fleet_reports_the_shortfall(lib: Lib) -> None:
+    # 2 agents hold 4 self-answered calls at once: 40/s with 1 s hold is ~10x too much
+    report = lib.run_load({"rate": 40, "calls": 40, "hold": "1", "self": True}, timeout=120)
+    assert report["delayed_for_capacity"] > 0
+    assert report["attempted"] == 40 and report["answered"] == 40 and report["failed"] == 0
+    assert report["achieved_rate"] < 10
+    assert len(lib.agents()) == 2
+
+
+def test_load_cli_writes_report_and_csv(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "coordinator.cli", "load", "--self", "-m", "10",
+                          "-r", "10", "-d", "0.2", "--agents", "2", "--report",
+                          str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv")],
+                         capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "result         PASS" in out.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["attempted"], report["answered"], report["success"]) == (10, 10, True)
+    assert (tmp_path / "r.csv").read_text().startswith("t,rate,started")
+
+
+def test_load_cli_exit_status_is_1_when_calls_fail(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "coordinator.cli", "load", "-m", "4", "-r", "4",
+                          "--agents", "1", "--answer-code", "486"],
+                         capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "486: 4" in out.stdout and "FAIL" in out.stdout
+
+
+def test_progress_is_delivered_on_the_callback_thread(lib: Lib) -> None:
+    threads: set[str] = set()
+    lib.run_load({"rate": 5, "calls": 10, "hold": "0.5", "self": True},
+                 on_progress=lambda p: threads.add(threading.current_thread().name), timeout=60)
+    assert threads == {"callfleet-callbacks"}
