@@ -35,6 +35,9 @@ class EndpointOptions:
     #: first RTP port and how many ports from there (0: PJSIP's default search from 4000)
     rtp_port: int = 0
     rtp_port_range: int = 0
+    #: "null": the null sound device clocks the conference bridge, so RTP flows; "none": no
+    #: device and no clock (signalling-only agents, the cheapest for call-rate runs)
+    audio: str = "null"
 
 
 #: the options of the started Endpoint (one per process): accounts take their media settings here
@@ -83,7 +86,10 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
                          f"{getattr(exc, 'reason', '') or exc} (status {getattr(exc, 'status', '?')})"
                          ) from None
     ep.libStart()
-    ep.audDevManager().setNullDev()
+    if opts.audio == "none":
+        ep.audDevManager().setNoDev()
+    else:
+        ep.audDevManager().setNullDev()
     info = ep.transportGetInfo(tid)
     return ep, [f"udp:{info.localName}"]
 

@@ -38,6 +38,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
+    p.add_argument("--audio", choices=("null", "none"), default="null",
+                   help="null: the null sound device clocks media (RTP flows); none: no device, "
+                   "no clock (signalling-only, cheapest for call-rate runs)")
     args = p.parse_args(argv)
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = endpoint.EndpointOptions(sip_host=args.sip_host, sip_port=args.sip_port,
                                     max_calls=args.max_calls, log_level=args.log_level,
                                     public_addr=args.public_addr, rtp_port=args.rtp_port,
-                                    rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0)
+                                    rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0,
+                                    audio=args.audio)
     try:
         ep, sip_addrs = endpoint.start(opts)
     except endpoint.StartError as exc:
