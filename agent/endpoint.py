@@ -72,6 +72,8 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.uaConfig.userAgent = opts.user_agent
     cfg.logConfig.level = opts.log_level
     cfg.logConfig.consoleLevel = opts.log_level
+    # send every 20 ms frame, silence too, as phones do: media load and loss figures need it
+    cfg.medConfig.noVad = True
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.port = opts.sip_port

@@ -24,6 +24,7 @@ from agent.objects import AgentAccount, AgentCall
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 from proto.hist import Histogram
+from proto.quality import mos
 
 STATS_EVERY_S = 1.0
 
@@ -38,6 +39,40 @@ class _Leg:
     hangup_at: float | None = None
     answer_at: float | None = None
     answer_code: int = 200
+
+
+@dataclass
+class _MediaStats:
+    """RTP figures of the calls this agent hung up (read just before the hangup, while the
+    stream still exists): loss (per mille), jitter (µs) and MOS (x1000) histograms."""
+
+    calls: int = 0
+    rx: int = 0
+    lost: int = 0
+    loss_pm: Histogram = field(default_factory=Histogram)
+    jitter: Histogram = field(default_factory=Histogram)
+    mos: Histogram = field(default_factory=Histogram)
+
+    def sample(self, call: AgentCall) -> None:
+        try:
+            rx = call.getStreamStat(0).rtcp.rxStat
+        except pj.Error:
+            return  # no audio stream (e.g. a signalling-only agent)
+        if rx.pkt == 0 and rx.loss == 0:
+            return
+        loss_pct = 100.0 * rx.loss / (rx.pkt + rx.loss)
+        jitter_us = float(rx.jitterUsec.mean)
+        self.calls += 1
+        self.rx += int(rx.pkt)
+        self.lost += int(rx.loss)
+        self.loss_pm.record(loss_pct * 10)
+        self.jitter.record(jitter_us)
+        self.mos.record(mos(loss_pct, jitter_us / 1000) * 1000)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"calls": self.calls, "rx": self.rx, "lost": self.lost,
+                "loss_pm": self.loss_pm.to_wire(), "jitter": self.jitter.to_wire(),
+                "mos": self.mos.to_wire()}
 
 
 @dataclass
@@ -69,6 +104,7 @@ class LoadGen:
         self.failed: Counter[str] = Counter()
         self.setup = Histogram()
         self.duration = Histogram()
+        self.media = _MediaStats()
         self.caller_acc: AgentAccount | None = None
         self.answer_acc: AgentAccount | None = None
         if self.caller:
@@ -200,6 +236,7 @@ class LoadGen:
                 self._respond(call, leg.answer_code)
             if leg.hangup_at is not None and now >= leg.hangup_at:
                 leg.hangup_at = None
+                self.media.sample(call)
                 try:
                     call.hangup(pj.CallOpParam(True))
                 except pj.Error:
@@ -216,6 +253,22 @@ class LoadGen:
             self.emit_stats()
         if self.ending and not self.legs and not self.done:
             self.finish()
+
+    def next_due(self, now: float) -> float:
+        """When this run next needs a tick: a call to start, an answer or a hangup to send."""
+        due = now + 1.0
+        if self.caller is not None and not self._caller_finished(now) and self.rate > 0:
+            if self._started < self._due(now):
+                if self._may_start():
+                    return now  # late already: start it at once
+                # waiting for a slot: a call ending (a SIP event) wakes the loop anyway
+            else:
+                due = min(due, self.t0 + (self._started + 1) / self.rate)
+        for leg in self.info.values():
+            for t in (leg.answer_at, leg.hangup_at):
+                if t is not None:
+                    due = min(due, t)
+        return due
 
     def set_rate(self, rate: float) -> None:
         """Change the rate from now on: the schedule restarts at the calls started so far."""
@@ -245,13 +298,15 @@ class LoadGen:
             "answered": self.counts["answered"], "delayed": self.counts["delayed"],
             "incoming": self.counts["incoming"], "failed": dict(self.failed),
             "active": len(self.legs), "setup": self.setup.to_wire(),
-            "duration": self.duration.to_wire(), "caller_done": self.caller_done(),
+            "duration": self.duration.to_wire(), "media": self.media.to_wire(),
+            "caller_done": self.caller_done(),
             "done": self.done}
         self.state.emit("load.stats", self.run, data)
         self.counts.clear()
         self.failed.clear()
         self.setup = Histogram()
         self.duration = Histogram()
+        self.media = _MediaStats()
 
     def finish(self) -> None:
         self.done = True

@@ -251,7 +251,7 @@ class Coordinator:
         elif msg.op == "load.stats":
             run = self.loads.get(msg.obj)
             if run is not None:
-                run.on_stats(rec.name, msg.data)
+                run.on_stats(rec.name, msg.data, self.clock())
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
         if owner is not None:

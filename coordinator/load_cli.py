@@ -64,6 +64,12 @@ def format_report(r: dict[str, Any]) -> str:
         f"  call duration  p50 {d['p50'] / 1000:.2f}  p99 {d['p99'] / 1000:.2f}  "
         f"max {d['max'] / 1000:.2f} s",
     ]
+    m = r.get("media") or {}
+    if m.get("calls_measured"):
+        lines.append(f"  media          {m['calls_measured']} calls, RTP loss {m['loss_pct']:.3f}% "
+                     f"(per call p95 {m['loss_pct_per_call']['p95']:.2f}%), jitter p95 "
+                     f"{m['jitter_ms']['p95']:.1f} ms, MOS p50 {m['mos']['p50']:.2f} "
+                     f"p5 {m['mos']['p5']:.2f}")
     if r["delayed_for_capacity"]:
         lines.append(f"  fleet full: {r['delayed_for_capacity']} calls waited for a free slot "
                      "(add agents for the full rate)")

@@ -30,6 +30,12 @@ class LoadRun:
     setup: Histogram = field(default_factory=Histogram)
     duration: Histogram = field(default_factory=Histogram)
     active: dict[str, int] = field(default_factory=dict)
+    media_calls: int = 0
+    rtp_rx: int = 0
+    rtp_lost: int = 0
+    loss_pm: Histogram = field(default_factory=Histogram)
+    jitter: Histogram = field(default_factory=Histogram)
+    mos: Histogram = field(default_factory=Histogram)
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     lost: list[str] = field(default_factory=list)
@@ -38,6 +44,7 @@ class LoadRun:
     stopped_by_user: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
+    last_start: float = 0.0
     _second_started: int = 0
     _next_row: float = 0.0
 
@@ -49,10 +56,12 @@ class LoadRun:
     def agents(self) -> list[str]:
         return sorted(self.shares)
 
-    def on_stats(self, agent: str, data: dict[str, Any]) -> None:
+    def on_stats(self, agent: str, data: dict[str, Any], now: float) -> None:
         """Add one agent's deltas (malformed histograms are ignored, counters still count)."""
         if agent not in self.shares:
             return
+        if data["started"]:
+            self.last_start = now
         self.started += data["started"]
         self._second_started += data["started"]
         self.answered += data["answered"]
@@ -66,12 +75,41 @@ class LoadRun:
                 hist.merge(Histogram.from_wire(data[name]))
             except ValueError:
                 pass
+        media = data.get("media")
+        if isinstance(media, dict):
+            self._add_media(media)
         self.active[agent] = data["active"]
         if data["caller_done"]:
             self.caller_done.add(agent)
         if data["done"]:
             self.done.add(agent)
             self.active[agent] = 0
+
+    def _add_media(self, media: dict[str, Any]) -> None:
+        for key in ("calls", "rx", "lost"):
+            if not isinstance(media.get(key), int):
+                return
+        self.media_calls += media["calls"]
+        self.rtp_rx += media["rx"]
+        self.rtp_lost += media["lost"]
+        for name, hist in (("loss_pm", self.loss_pm), ("jitter", self.jitter), ("mos", self.mos)):
+            try:
+                hist.merge(Histogram.from_wire(media.get(name)))
+            except ValueError:
+                pass
+
+    def media_report(self) -> dict[str, Any]:
+        """RTP loss (%), jitter (ms) and MOS across the measured calls."""
+        sent = self.rtp_rx + self.rtp_lost
+        return {"calls_measured": self.media_calls, "rtp_packets": self.rtp_rx,
+                "rtp_lost": self.rtp_lost,
+                "loss_pct": round(100 * self.rtp_lost / sent, 4) if sent else 0.0,
+                "loss_pct_per_call": {f"p{p}": round(self.loss_pm.percentile(p) / 10, 3)
+                                      for p in (50, 95, 99)},
+                "jitter_ms": {f"p{p}": round(self.jitter.percentile(p) / 1000, 3)
+                              for p in (50, 95, 99)},
+                "mos": {"p5": round(self.mos.percentile(5) / 1000, 3),
+                        "p50": round(self.mos.percentile(50) / 1000, 3)}}
 
     def agent_lost(self, agent: str) -> None:
         if agent in self.shares and agent not in self.done:
@@ -110,6 +148,13 @@ class LoadRun:
         self.rows.append(row)
         return self.progress(now)
 
+    def start_window(self, now: float) -> float:
+        """Seconds during which calls were started: the run's duration when it is timed, else
+        up to the last report that counted a start (agents report once a second)."""
+        if self.profile.duration and not self.profile.calls:
+            return self.profile.duration
+        return max(1.0, (self.last_start or now) - self.started_at)
+
     def report(self, now: float) -> dict[str, Any]:
         elapsed = max(1e-9, now - self.started_at)
         failed = sum(self.failed.values())
@@ -123,9 +168,10 @@ class LoadRun:
             "failed": failed, "failed_by_code": dict(self.failed),
             "unplaced": max(0, planned - self.started) if planned else 0,
             "asr": round(self.answered / self.started, 4) if self.started else 0.0,
-            "achieved_rate": round(self.started / elapsed, 3),
+            "achieved_rate": round(self.started / self.start_window(now), 3),
             "delayed_for_capacity": self.delayed, "incoming": self.incoming,
             "setup_ms": self.setup.summary_ms(), "duration_ms": self.duration.summary_ms(),
+            "media": self.media_report(),
             "timeseries": self.rows,
             "success": (failed == 0 and self.started > 0 and self.answered == self.started
                         and not self.lost and (not planned or self.started == planned)),
