@@ -1,10 +1,12 @@
 """The agent's single loop: PJSIP polling, commands, events and heartbeats, all on one thread.
 
 Idle, the loop blocks in ZeroMQ's poll (a command wakes it at once) and gives PJSIP a
-non-blocking turn between waits, which grow to IDLE_MAX_MS. With calls up, it gives PJSIP a
-short blocking turn (ACTIVE_MS) and checks ZeroMQ without waiting. So commands are served at
-once when idle and within ACTIVE_MS under load, and an idle agent wakes ~IDLE_MAX_MS^-1 times a
-second.
+non-blocking turn between waits, which grow to IDLE_MAX_MS. With calls up, it blocks in PJSIP
+(SIP wakes it at once) and checks ZeroMQ without waiting; that wait starts at 1 ms after any
+activity and doubles while nothing happens, up to BUSY_MAX_MS, never past the next load-run
+timer. So commands are served at once when idle and within BUSY_MAX_MS under load, calls that
+only carry media (RTP is handled by PJSIP's media thread) cost ~BUSY_MAX_MS^-1 wakeups a
+second, and an idle agent wakes ~IDLE_MAX_MS^-1 times a second.
 """
 
 from __future__ import annotations
@@ -100,10 +102,18 @@ class AgentLoop:
             link.send(self.sock, out.popleft())
 
     # -- the loop -----------------------------------------------------------------------
+    def _pjsip_wait_ms(self, wait_ms: int) -> int:
+        """How long PJSIP may block this turn: not past the next load-run timer."""
+        now = self.clock()
+        for gen in self.state.loads.values():
+            wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
+        return wait_ms
+
     def turn(self, wait_ms: int) -> int:
-        """One iteration; returns how many frames it handled."""
+        """One iteration; returns how much happened (PJSIP events and frames handled)."""
         busy = bool(self.state.calls or self.state.loads)
-        self.ep.libHandleEvents(ACTIVE_MS if busy else 0)
+        happened = self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
+        happened = max(0, happened or 0)
         for run, gen in list(self.state.loads.items()):
             gen.tick()
             if gen.done:
@@ -119,6 +129,7 @@ class AgentLoop:
                 break
             handled += 1
             self._on_frame(frame)
+        happened += handled
         now = self.clock()
         if now - self._heard > limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES:
             self.admitted = False  # coordinator silent: introduce ourselves again
@@ -128,10 +139,11 @@ class AgentLoop:
         if now >= self._next_hb:
             self._next_hb = now + limits.HEARTBEAT_S
             link.send(self.sock, proto.hb(self.state.load()))
-        return handled
+        return happened
 
     def run(self) -> None:
         wait = IDLE_MIN_MS
         while not self.stopping and self.fatal is None:
-            handled = self.turn(wait)
-            wait = IDLE_MIN_MS if handled else min(IDLE_MAX_MS, wait * 2)
+            happened = self.turn(wait)
+            cap = BUSY_MAX_MS if (self.state.calls or self.state.loads) else IDLE_MAX_MS
+            wait = IDLE_MIN_MS if happened else min(cap, wait * 2)
