@@ -24,7 +24,7 @@ from agent.load_handlers import LOAD_HANDLERS
 from agent.state import AgentState
 from proto import limits
 
-ACTIVE_MS = 2
+BUSY_MAX_MS = 8
 IDLE_MIN_MS = 1
 IDLE_MAX_MS = 20
 #: commands handled per turn before PJSIP gets the thread back
