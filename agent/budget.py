@@ -44,6 +44,26 @@ class SocketBudget:
         """Sockets that may still be opened now."""
         return self.total - self._in_use - self.lingering
 
+    def used(self) -> int:
+        """Sockets counted now: in use plus lingering."""
+        return self._in_use + self.lingering
+
+    def wait_s(self, limit: int) -> float | None:
+        """Seconds until at most ``limit`` sockets are counted (0.0: already), assuming none is
+        taken meanwhile; None when the sockets in use alone exceed ``limit``."""
+        if self._in_use > limit:
+            return None
+        self._expire()
+        excess = self._in_use + sum(n for _, n in self._lingering) - limit
+        if excess <= 0:
+            return 0.0
+        now = self._clock()
+        for expiry, n in self._lingering:
+            excess -= n
+            if excess <= 0:
+                return max(0.0, expiry - now)
+        return None  # not reached: the lingering sum covers the excess
+
     def can_take(self) -> bool:
         return self.free() >= self.per_call
 

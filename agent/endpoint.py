@@ -109,6 +109,7 @@ def _drop_all(state: AgentState) -> None:
     """Release every Call, then every Account. A pjsua2 object that outlives libDestroy aborts
     the process when it is collected, so no reference may survive this function (not even a
     loop variable: that is why this is a function of its own)."""
+    state.admission.clear()  # parked incoming calls (agent.admission) hold their Call objects
     for call in list(state.calls.values()):
         call.finish()
     state.loads.clear()  # load runs hold accounts

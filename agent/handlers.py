@@ -6,12 +6,12 @@ reply's result map or raises ProtoError. pjsua2 errors become E_PJSIP with their
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pjsua2 as pj
 
-from agent import endpoint
+from agent import account_config, transfer
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
@@ -58,15 +58,18 @@ def _call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
     return call
 
 
-def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None) -> AgentAccount:
+def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | None,
+                   sip: Mapping[str, Any] | None = None, register: bool = True) -> AgentAccount:
+    """``sip``: the ACC_SIP settings (registrar, credentials, proxy) and ACC_POLICY; replicas
+    pass ``register=False`` (only the home agent registers)."""
     # accounts being deleted still hold their pjsua slot until their calls are gone
     if len(state.accounts) >= state.max_accounts:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} holds its maximum of "
                          f"{state.max_accounts} accounts", obj=gid, op="acc.create")
     acc = AgentAccount(state, gid, uri, auto_answer)
-    cfg = pj.AccountConfig()
-    cfg.idUri = uri
-    endpoint.account_media(cfg)
+    cfg = account_config.build(uri, sip or {}, register)
+    acc.registrar = cfg.regConfig.registrarUri
+    acc.policy = transfer.policy_of(sip or {})
     try:
         acc.create(cfg)
     except pj.Error as exc:
@@ -83,7 +86,7 @@ def acc_create(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         if have.uri != args["uri"]:
             raise ProtoError("E_DUPLICATE", f"account {gid!r} exists with another URI", obj=gid)
         return {"acc": gid, "agent": state.name}
-    create_account(state, gid, args["uri"], args.get("auto_answer"))
+    create_account(state, gid, args["uri"], args.get("auto_answer"), sip=args)
     return {"acc": gid, "agent": state.name}
 
 
@@ -120,7 +123,9 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         cfg = args.get("acc_cfg")
         if not cfg or not isinstance(cfg.get("uri"), str):
             raise ProtoError("E_NOT_FOUND", f"no account {acc_id!r} on this agent", obj=acc_id)
-        acc = create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"))
+        cfg = account_config.check_replica_cfg(cfg, acc_id)
+        acc = create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"), sip=cfg,
+                             register=False)
     assert acc is not None
     call = AgentCall(state, acc, gid)
     state.calls[gid] = call

@@ -20,11 +20,11 @@ from typing import Any
 import pjsua2 as pj
 
 from agent.handlers import PJ_ETOOMANY, create_account
+from agent.mos import mos
 from agent.objects import AgentAccount, AgentCall
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 from proto.hist import Histogram
-from proto.quality import mos
 
 STATS_EVERY_S = 1.0
 
@@ -39,6 +39,7 @@ class _Leg:
     hangup_at: float | None = None
     answer_at: float | None = None
     answer_code: int = 200
+    digits: str = ""
 
 
 @dataclass
@@ -67,7 +68,7 @@ class _MediaStats:
         self.lost += int(rx.loss)
         self.loss_pm.record(loss_pct * 10)
         self.jitter.record(jitter_us)
-        self.mos.record(mos(loss_pct, jitter_us / 1000) * 1000)
+        self.mos.record(mos(0.0, jitter_us / 1000, loss_pct) * 1000)
 
     def to_wire(self) -> dict[str, Any]:
         return {"calls": self.calls, "rx": self.rx, "lost": self.lost,
@@ -176,6 +177,7 @@ class LoadGen:
         now = self.clock()
         gid = f"{self.run}:{self.state.name}:in{next(self._n)}"
         call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
+        call.on_dtmf = self._on_digit
         self.state.calls[gid] = call
         self.legs[gid] = call
         leg = _Leg("callee", now, self._hold.sample(self.rng), answer_code=self._codes.pick(self.rng))
@@ -187,6 +189,24 @@ class LoadGen:
             leg.answer_at = now + delay
         else:
             self._respond(call, leg.answer_code)
+
+    def _send_dtmf(self, call: AgentCall) -> None:
+        digits = str((self.caller or {}).get("dtmf", ""))
+        if not digits:
+            return
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if self.caller and
+                      self.caller.get("dtmf_method") == "info" else pj.PJSUA_DTMF_METHOD_RFC2833)
+        try:
+            call.sendDtmf(prm)
+        except pj.Error:
+            self.counts["dtmf_send_errors"] += 1
+
+    def _on_digit(self, call: AgentCall, digit: str) -> None:
+        leg = self.info.get(call.gid)
+        if leg is not None:
+            leg.digits += digit
 
     def _respond(self, call: AgentCall, code: int) -> None:
         prm = pj.CallOpParam(True)
@@ -210,10 +230,14 @@ class LoadGen:
             if leg.role == "caller":
                 self.counts["answered"] += 1
                 self.setup.record((now - leg.started) * 1e6)
+                self._send_dtmf(call)
             hangup_by = (self.caller or self.answer or {}).get("hangup", "caller")
             if leg.role == hangup_by:
                 leg.hangup_at = now + leg.hold_s
         elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            expected = str((self.answer or {}).get("dtmf", ""))
+            if leg.role == "callee" and expected and leg.confirmed is not None:
+                self.counts["dtmf_ok" if leg.digits == expected else "dtmf_missed"] += 1
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
                 if leg.confirmed is None:
@@ -297,6 +321,7 @@ class LoadGen:
             "agent": self.state.name, "started": self.counts["started"],
             "answered": self.counts["answered"], "delayed": self.counts["delayed"],
             "incoming": self.counts["incoming"], "failed": dict(self.failed),
+            "dtmf_ok": self.counts["dtmf_ok"], "dtmf_missed": self.counts["dtmf_missed"],
             "active": len(self.legs), "setup": self.setup.to_wire(),
             "duration": self.duration.to_wire(), "media": self.media.to_wire(),
             "caller_done": self.caller_done(),

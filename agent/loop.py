@@ -18,19 +18,20 @@ from typing import Any
 import zmq
 
 import proto
-from agent import link
+from agent import admission, link, reset
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
 from agent.state import AgentState
+from agent.ua_handlers import UA_HANDLERS
 from proto import limits
 
-BUSY_MAX_MS = 8
 IDLE_MIN_MS = 1
 IDLE_MAX_MS = 20
+BUSY_MAX_MS = 8
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
 
 
 class AgentLoop:
@@ -44,6 +45,8 @@ class AgentLoop:
         self.admitted = False
         self.fatal: str | None = None
         self.stopping = False
+        #: told to reset by the coordinator: dropping everything, no hello until done
+        self.resetting = False
         self._next_hb = 0.0
         self._next_hello = 0.0
         self._heard = clock()
@@ -55,13 +58,17 @@ class AgentLoop:
     def _say_hello(self, now: float) -> None:
         self._hello_n += 1
         self._next_hello = now + limits.HEARTBEAT_S
-        hello = dict(self.hello, calls=len(self.state.calls))
+        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts))
         link.send(self.sock, proto.req("agent.hello", hello, f"hello-{self._hello_n}"))
 
     def _on_reply(self, msg: proto.Message) -> None:
         if msg.op != "agent.hello":
             return
-        if msg.ok:
+        if msg.ok and (msg.result or {}).get("reset") is True:
+            self.admitted = False
+            self.resetting = True
+            reset.begin(self.state)
+        elif msg.ok:
             self.admitted = True
         elif (msg.error or {}).get("code") == "E_DUPLICATE":
             self.fatal = str((msg.error or {}).get("msg", "name taken"))
@@ -112,8 +119,11 @@ class AgentLoop:
     def turn(self, wait_ms: int) -> int:
         """One iteration; returns how much happened (PJSIP events and frames handled)."""
         busy = bool(self.state.calls or self.state.loads)
-        happened = self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
+        # no PJSIP turn while it could open more sockets than the budget holds (agent.admission)
+        gated = not admission.pjsip_may_run(self.state)
+        happened = 0 if gated else self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
         happened = max(0, happened or 0)
+        admission.release(self.state)
         for run, gen in list(self.state.loads.items()):
             gen.tick()
             if gen.done:
@@ -121,7 +131,7 @@ class AgentLoop:
         self.state.reap()
         self.flush()
         handled = 0
-        events = dict(self._poller.poll(0 if busy else wait_ms))
+        events = dict(self._poller.poll(admission.GATED_WAIT_MS if gated else 0 if busy else wait_ms))
         while self.sock in events and handled < BATCH:
             try:
                 frame = self.sock.recv(zmq.NOBLOCK)
@@ -134,7 +144,10 @@ class AgentLoop:
         if now - self._heard > limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES:
             self.admitted = False  # coordinator silent: introduce ourselves again
             self._heard = now
-        if not self.admitted and now >= self._next_hello:
+        if self.resetting and reset.done(self.state):
+            self.resetting = False
+            self._next_hello = now  # holding nothing now: say so at once
+        if not self.admitted and not self.resetting and now >= self._next_hello:
             self._say_hello(now)
         if now >= self._next_hb:
             self._next_hb = now + limits.HEARTBEAT_S

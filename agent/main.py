@@ -11,6 +11,7 @@ from types import FrameType
 
 import zmq
 
+import proto
 from agent import endpoint, link
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
@@ -91,10 +92,18 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         state.shutting_down = True
+        # the coordinator places nothing more here and moves our accounts; it must not wait
+        # for the heartbeat timeout to learn we are gone either (stage "gone" below)
+        bye = loop.fatal is None
+        if bye:
+            link.send(sock, proto.req("agent.bye", {"stage": "leaving"}, "bye-1"))
         endpoint.stop(ep, state)
         loop.flush()
+        if bye:
+            link.send(sock, proto.req("agent.bye", {"stage": "gone"}, "bye-2"))
         sock.close(linger=500)  # let the last events (calls ended by shutdown) leave
         ctx.term()
+    print(f"callfleet agent {args.name}: {state.admission.summary()}", file=sys.stderr)
     if loop.fatal:
         print(f"callfleet agent {args.name}: {loop.fatal}", file=sys.stderr)
         return 3

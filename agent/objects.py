@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 import proto
+from agent import admission, rtp, transfer
+from agent.pager import PagerBook, clip
 from agent.state import AgentState
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -79,9 +81,15 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.state = state
         self.gid = gid
         self.observer = observer
+        #: load-run calls: received DTMF digits go here instead of events
+        self.on_dtmf: Callable[[AgentCall, str], None] | None = None
         self.acc_id = acc.gid
         self.started = time.monotonic()
         self.ended = False
+        #: im_ids of the messages sent in this call, awaiting their reports
+        self.pagers = PagerBook()
+        #: calls started by pjsua for REFERs this call accepted (agent.transfer)
+        self.children: list[AgentCall] = []
         state.budget.take()
 
     def info(self) -> dict[str, Any]:
@@ -93,6 +101,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             "code": int(ci.lastStatusCode), "reason": ci.lastReason,
             "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
             "total_s": round(time.monotonic() - self.started, 3), "media": media,
+            "codec": rtp.codec(self, ci),
         }
 
     @guarded
@@ -123,10 +132,49 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         if self.ended:
             return
         self.ended = True
+        transfer.drop_unborn(self)
         self.state.calls.pop(self.gid, None)
         self.state.forget(self.gid)
         self.state.budget.release()
         self.state.slot_released()
+
+    @guarded
+    def onCallTransferRequest(self, prm: Any) -> None:
+        transfer.on_request(self, prm)
+
+    @guarded
+    def onCallTransferStatus(self, prm: Any) -> None:
+        transfer.on_status(self, prm)
+
+    @guarded
+    def onDtmfDigit(self, prm: Any) -> None:
+        if self.observer is not None:
+            if self.on_dtmf is not None:
+                self.on_dtmf(self, str(prm.digit)[:1])
+            return
+        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
+        self.state.emit("call.dtmf", self.gid, {"digit": str(prm.digit)[:1], "method": method,
+                                                "duration": max(0, int(prm.duration))})
+
+    @guarded
+    def onInstantMessage(self, prm: Any) -> None:
+        if self.observer is None:
+            self.state.emit("call.pager", self.gid, {
+                "from_uri": str(prm.fromUri), "mime": str(prm.contentType),
+                "body": clip(str(prm.msgBody))})
+
+    @guarded
+    def onInstantMessageStatus(self, prm: Any) -> None:
+        if self.observer is None:
+            body = str(prm.msgBody)
+            self.state.emit("call.pager_status", self.gid, {
+                "body": clip(body), "im_id": self.pagers.done(body), "code": int(prm.code),
+                "reason": str(prm.reason)})
+
+    @guarded
+    def onTypingIndication(self, prm: Any) -> None:
+        if self.observer is None:
+            self.state.emit("call.typing", self.gid, {"is_typing": bool(prm.isTyping)})
 
     @guarded
     def onCallMediaState(self, prm: Any) -> None:
@@ -147,21 +195,54 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.user = uri_user(uri)
         self.auto_answer = auto_answer
         self.deleting = False
+        #: the registrar URI this replica registers with ("" : it does not register)
+        self.registrar = ""
+        #: im_ids of the messages sent from this account, awaiting their reports
+        self.pagers = PagerBook()
+        #: how incoming REFERs are answered (agent.transfer.policy_of)
+        self.policy = transfer.policy_of({})
         #: takes over incoming calls (load-run answering accounts)
         self.on_incoming: Callable[[AgentAccount, int], None] | None = None
 
     @guarded
+    def onRegState(self, prm: Any) -> None:
+        active = bool(self.getInfo().regIsActive)
+        self.state.emit("acc.reg_state", self.gid, {
+            "code": int(prm.code), "reason": str(prm.reason), "active": active,
+            "expires": int(prm.expiration) if active else 0, "status": int(prm.status),
+            "agent": self.state.name})
+
+    @guarded
+    def onInstantMessage(self, prm: Any) -> None:
+        self.state.emit("acc.pager", self.gid, {
+            "from_uri": str(prm.fromUri), "to_uri": str(prm.toUri),
+            "contact": str(prm.contactUri), "mime": str(prm.contentType),
+            "body": clip(str(prm.msgBody))})
+
+    @guarded
+    def onInstantMessageStatus(self, prm: Any) -> None:
+        body = str(prm.msgBody)
+        self.state.emit("acc.pager_status", self.gid, {
+            "to_uri": str(prm.toUri), "body": clip(body), "im_id": self.pagers.done(body),
+            "code": int(prm.code), "reason": str(prm.reason)})
+
+    @guarded
+    def onTypingIndication(self, prm: Any) -> None:
+        self.state.emit("acc.typing", self.gid, {
+            "from_uri": str(prm.fromUri), "to_uri": str(prm.toUri),
+            "contact": str(prm.contactUri), "is_typing": bool(prm.isTyping)})
+
+    @guarded
     def onIncomingCall(self, prm: Any) -> None:
         state = self.state
+        admission.brake(state)  # PJSIP may open the next call's sockets in this same turn
         if not _addressed_to(prm.rdata.wholeMsg, self.user):
             # PJSIP hands calls for unknown users to some account: refuse them instead. The
             # call is held (as any call) until its DISCONNECTED callback drops it.
             gid = state.new_incoming_id()
             refused = AgentCall(state, self, gid, prm.callId, observer=_ignore)
             state.calls[gid] = refused
-            op = pj.CallOpParam()
-            op.statusCode = 404
-            refused.hangup(op)
+            admission.admit(state, refused, lambda: admission.refuse(refused, 404))
             return
         if self.on_incoming is not None and not self.deleting:
             self.on_incoming(self, prm.callId)
@@ -169,10 +250,17 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         gid = state.new_incoming_id()
         call = AgentCall(state, self, gid, prm.callId)
         state.calls[gid] = call
+        # served now, or once the socket budget allows (a flood must not cascade)
+        admission.admit(state, call, lambda: self._announce(call))
+
+    def _announce(self, call: AgentCall) -> None:
+        """Report an incoming call to the coordinator, then refuse or auto-answer it."""
+        state, gid = self.state, call.gid
         ci = call.getInfo()
         state.emit("acc.incoming_call", self.gid, {
             "call": gid, "agent": state.name, "remote_uri": ci.remoteUri,
             "local_uri": ci.localUri, "call_id": ci.callIdString})
+        admission.replay(call)  # INCOMING, when PJSIP reported it while the call was parked
         if self.deleting or len(state.calls) > state.capacity:
             op = pj.CallOpParam()
             op.statusCode = 503 if self.deleting else 486

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import collections
 import itertools
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import proto
+from agent.admission import Admission
 from agent.budget import SocketBudget
 
 #: seconds a just-ended call still counts against the call slots: pjsua's own count lags ours
@@ -34,8 +36,13 @@ class AgentState:
     loads: dict[str, Any] = field(default_factory=dict)
     #: set when the agent stops: calls it ends report reason "shutdown"
     shutting_down: bool = False
+    #: incoming calls parked until the socket budget allows them (agent.admission)
+    admission: Admission = field(default_factory=Admission)
     _seq: dict[str, int] = field(default_factory=dict)
     _incoming: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: tells this process's incoming call ids from those of an earlier process of the same name
+    #: (a replacement must never reuse the id of a call its predecessor held)
+    _incarnation: str = field(default_factory=lambda: secrets.token_hex(2))
     _releasing: collections.deque[float] = field(default_factory=collections.deque)
 
     def emit(self, op: str, obj: str, data: dict[str, Any]) -> None:
@@ -54,8 +61,9 @@ class AgentState:
         self.forget(obj)
 
     def new_incoming_id(self) -> str:
-        """A global id for a call that arrived here (agent names are unique in a fleet)."""
-        return f"{self.name}:in{next(self._incoming)}"
+        """A global id for a call that arrived here (agent names are unique in a fleet, and each
+        process of a name has its own incarnation tag)."""
+        return f"{self.name}:{self._incarnation}.in{next(self._incoming)}"
 
     def slot_released(self) -> None:
         """A call ended: pjsua may hold its slot a little longer than our table does."""

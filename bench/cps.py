@@ -24,7 +24,7 @@ from typing import Any
 
 from coordinator.client import Lib
 
-RATES = [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000]
+RATES = [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000]
 
 RAW = r"""
 import collections, json, sys, time

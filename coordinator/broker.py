@@ -20,14 +20,19 @@ import zmq
 
 import proto
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
+from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
 from coordinator.loadctl import LoadRun
+from coordinator.metrics import LoadTotals, MetricsServer
 from coordinator.objects import CallRec, ObjectTable
+from coordinator.recovery import Recovery
 from coordinator.registry import AgentRecord, Registry
+from coordinator.replycache import ReplyCache
 from coordinator.subscribe import Subscribers
+from coordinator.ua_handlers import UA_HANDLERS
 from proto import ProtoError, limits
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
@@ -76,6 +81,8 @@ class Coordinator:
         self.objects = ObjectTable()
         self.pending: dict[str, Pending] = {}
         self.loads: dict[str, LoadRun] = {}
+        self.metrics: MetricsServer | None = None
+        self.load_totals = LoadTotals()
         self.subs = Subscribers()
         self._runs = itertools.count(1)
         self.dropped = 0
@@ -85,6 +92,10 @@ class Coordinator:
         self._poller = zmq.Poller()
         self._poller.register(self.agents, zmq.POLLIN)
         self._poller.register(self.clients, zmq.POLLIN)
+        self.watch = ConnWatch(self.agents)
+        self._poller.register(self.watch.sock, zmq.POLLIN)
+        self.recovery = Recovery()
+        self.replies = ReplyCache()
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
@@ -92,9 +103,14 @@ class Coordinator:
                "clients": self.clients.getsockopt_string(zmq.LAST_ENDPOINT)}
         if self.pub is not None:
             out["events"] = self.pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        if self.metrics is not None:
+            out["metrics"] = f"http://127.0.0.1:{self.metrics.port}/metrics"
         return out
 
     def close(self) -> None:
+        if self.metrics is not None:
+            self.metrics.close()
+        self.watch.close()
         for sock in (self.agents, self.clients, self.pub):
             if sock is not None:
                 sock.close(0)
@@ -111,7 +127,10 @@ class Coordinator:
 
     def to_client(self, client: bytes | None, msg: proto.Message) -> None:
         if client is not None:
-            self._send(self.clients, client, proto.encode(msg))
+            frame = proto.encode(msg)
+            if msg.kind == "rep":
+                self.replies.done(client, msg.id, frame)  # for a retry of the same request
+            self._send(self.clients, client, frame)
 
     def send_frame_to_client(self, client: bytes, frame: bytes) -> None:
         self._send(self.clients, client, frame)
@@ -158,6 +177,11 @@ class Coordinator:
             return
         if msg.kind != "req":
             return  # clients only send requests (heartbeats are ignored)
+        verdict, first_reply = self.replies.begin(client, msg)
+        if verdict != "run":  # a retried request id: never executed twice
+            if verdict == "replay":
+                self._send(self.clients, client, first_reply)
+            return
         try:
             proto.check_request(msg)
             handler = HANDLERS.get(msg.op)
@@ -186,6 +210,11 @@ class Coordinator:
             # unknown or lost agent: tell it to introduce itself; drop what it says meanwhile
             self._send(self.agents, rid, proto.encode(proto.hb({"known": False})))
             return
+        if msg.kind == "req" and msg.op == "agent.bye":
+            self.on_bye(rec, msg)
+            return
+        if rec.resetting and msg.kind == "evt":
+            return  # about objects the coordinator forgot when it declared the agent lost
         if msg.kind == "hb":
             self.registry.heartbeat(rid, msg.data, now)
         elif msg.kind == "rep":
@@ -194,22 +223,60 @@ class Coordinator:
             self.on_agent_event(rec, msg, frame)
 
     def on_hello(self, rid: bytes, msg: proto.Message, now: float) -> None:
+        """Admit an agent. One that holds calls or accounts the coordinator does not know (it was
+        declared lost, or the coordinator restarted) is told to reset: it stays out of placement
+        and its events are dropped until it says hello again holding nothing."""
         try:
             proto.check_request(msg)
             old = self.registry.by_name.get(msg.args["name"])
+            if old is not None and old.alive and old.rid == rid:
+                # a live agent says hello again: it heard nothing from us for a while, or it has
+                # finished its reset; what it holds is still known here
+                old.last_seen = now
+                if old.resetting and not msg.args.get("calls") and not msg.args.get("accounts"):
+                    old.resetting = False
+                self._send(self.agents, rid, proto.encode(proto.ok(msg, {
+                    "coordinator": self.cid, "reset": old.resetting})))
+                return
             if (old is not None and old.alive and old.rid != rid and old.host == msg.args["host"]
-                    and old.pid != msg.args["pid"]):
-                # the same name from a new process on the same host: the old one is gone
-                # (restarted by its supervisor); do not make the new one wait for the timeout
+                    and old.pid != msg.args["pid"] and not self.watch.send(
+                        old.rid, proto.encode(proto.hb({"coordinator": self.cid})), now)):
+                # the same name from a new process on the same host, and the old one's connection
+                # is gone: it was restarted by its supervisor; do not make the new one wait for
+                # the timeout. (While the old one is still connected, the name is taken.)
                 old.alive = False
                 self.registry.by_rid.pop(old.rid, None)
-                self.on_agent_lost(old)
+                self.on_agent_lost(old, why=f"replaced by pid {msg.args['pid']}")
             rec = self.registry.admit(rid, msg.args, now)
         except ProtoError as exc:
             self._send(self.agents, rid, proto.encode(proto.error(msg, exc)))
             return
         rec.calls = len(self.objects.calls_on(rec.name))
-        self._send(self.agents, rid, proto.encode(proto.ok(msg, {"coordinator": self.cid})))
+        rec.resetting = bool(msg.args.get("calls") or msg.args.get("accounts"))
+        if rec.resetting:
+            print(f"coordinator: agent {rec.name} holds objects this coordinator does not know: "
+                  f"told to reset", file=sys.stderr)
+        self._send(self.agents, rid, proto.encode(proto.ok(msg, {
+            "coordinator": self.cid, "reset": rec.resetting})))
+
+    def on_bye(self, rec: AgentRecord, msg: proto.Message) -> None:
+        """``leaving``: place nothing more there, move its accounts, fail what waits on it (it
+        reads no more requests). ``gone``: its last message; forget it now."""
+        try:
+            proto.check_request(msg)
+        except ProtoError:
+            return
+        if msg.args["stage"] == "leaving":
+            if not rec.leaving:
+                rec.leaving = True
+                print(f"coordinator: agent {rec.name} is shutting down", file=sys.stderr)
+                self._fail_agent_pending(rec.name, "is shutting down")
+                self.recovery.agent_gone(self, rec.name, "shutdown")
+            return
+        rec.alive = False
+        self.registry.by_rid.pop(rec.rid, None)
+        self.watch.forget(rec.rid)
+        self.on_agent_lost(rec, "shutdown", why="said goodbye")
 
     def on_agent_reply(self, rec: AgentRecord, msg: proto.Message) -> None:
         pend = self.pending.pop(msg.id, None)
@@ -238,12 +305,22 @@ class Coordinator:
             gid = msg.data["call"]
             objects.calls[gid] = CallRec(gid, owner, rec.name, acc.gid, state="INCOMING")
             rec.calls += 1
+        elif msg.op.startswith("acc."):  # reg_state, pager, ...: to the account's owner
+            acc = objects.accounts.get(msg.obj)
+            if acc is None:
+                return
+            owner = acc.owner
         elif msg.op.startswith("call."):
             call = objects.calls.get(msg.obj)
             if call is None:
                 return
             owner, account = call.owner, call.acc
             call.last_seq = msg.seq
+            if msg.op == "call.transfer_request" and msg.data["new_call"]:
+                # the call that the accepted REFER makes: same owner, account and agent
+                new = msg.data["new_call"]
+                objects.calls[new] = CallRec(new, owner, rec.name, call.acc, state="CALLING")
+                rec.calls += 1
             if msg.op == "call.state":
                 call.state = msg.data["state"]
                 if call.state == "DISCONNECTED":
@@ -264,25 +341,31 @@ class Coordinator:
         if agent is not None:
             agent.calls = max(0, agent.calls - 1)
 
-    def on_agent_lost(self, rec: AgentRecord) -> None:
-        """Every call the agent held ends with reason worker_lost; its pending requests fail."""
-        print(f"coordinator: agent {rec.name} lost", file=sys.stderr)
+    def on_agent_lost(self, rec: AgentRecord, reason: str = "worker_lost", why: str = "") -> None:
+        """Every call the agent held ends with one DISCONNECTED event with ``reason``; its pending
+        requests fail; the accounts it was home to move to other agents."""
+        print(f"coordinator: agent {rec.name} {'gone' if reason == 'shutdown' else 'lost'}"
+              f"{f' ({why})' if why else ''}", file=sys.stderr)
+        # pending requests first: a call.make still in flight there ends with its error reply
+        # alone, never also with an event about a call the client was never given
+        self._fail_agent_pending(rec.name, "was lost" if reason == "worker_lost" else "is gone")
         for call in self.objects.calls_on(rec.name):
             self.end_call(call)
             ev = proto.evt("call.state", call.gid, call.last_seq + 1, {
-                "state": "DISCONNECTED", "code": 0, "reason": "worker_lost", "remote_uri": "",
+                "state": "DISCONNECTED", "code": 0, "reason": reason, "remote_uri": "",
                 "call_id": "", "role": "", "agent": rec.name})
             frame = proto.encode(ev)
             self._send(self.clients, call.owner, frame)
             self.publish(ev, frame, call.owner, call.acc)
-        for acc in self.objects.accounts.values():
-            acc.replicas.discard(rec.name)
         for run in self.loads.values():
             run.agent_lost(rec.name)
+        self.recovery.agent_gone(self, rec.name, reason)
+
+    def _fail_agent_pending(self, name: str, why: str) -> None:
         for rid, pend in list(self.pending.items()):
-            if pend.agent == rec.name:
+            if pend.agent == name:
                 del self.pending[rid]
-                err = ProtoError("E_WORKER_LOST", f"agent {rec.name} was lost", op=pend.request.op)
+                err = ProtoError("E_WORKER_LOST", f"agent {name} {why}", op=pend.request.op)
                 self._fail_pending(pend, err)
 
     def _fail_pending(self, pend: Pending, exc: ProtoError) -> None:
@@ -293,13 +376,23 @@ class Coordinator:
 
     # -- the loop ---------------------------------------------------------------------------
     def housekeeping(self, now: float) -> None:
-        if now >= self._next_hb:
-            self._next_hb = now + limits.HEARTBEAT_S
+        beat_due = now >= self._next_hb
+        if beat_due or self.watch.probe_due(now):  # a probe is a heartbeat too
+            if beat_due:
+                self._next_hb = now + limits.HEARTBEAT_S
             beat = proto.encode(proto.hb({"coordinator": self.cid}))
             for rec in self.registry.live():
-                self._send(self.agents, rec.rid, beat)
+                if not self.watch.send(rec.rid, beat, now):
+                    self.dropped += 1
+        for lost_rid in self.watch.lost():  # its connection closed and it did not come back
+            gone = self.registry.by_rid.pop(lost_rid, None)
+            if gone is not None and gone.alive:
+                gone.alive = False
+                self.on_agent_lost(gone, why="its connection closed")
         for rec in self.registry.expire(now):
-            self.on_agent_lost(rec)
+            self.watch.forget(rec.rid)
+            self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
+        self.recovery.tick(self, now)
         upkeep(self, now)
         for rid, pend in list(self.pending.items()):
             if now > pend.deadline:
@@ -308,8 +401,18 @@ class Coordinator:
                     "E_TIMEOUT", f"agent {pend.agent} did not answer in {AGENT_REPLY_S:g} s",
                     op=pend.request.op))
 
+    def enable_metrics(self, host: str, port: int) -> int:
+        """Serve Prometheus /metrics on host:port from this loop; returns the bound port."""
+        self.metrics = MetricsServer(host, port)
+        self._poller.register(self.metrics, zmq.POLLIN)
+        return self.metrics.port
+
     def turn(self, timeout_ms: int) -> None:
         events = dict(self._poller.poll(timeout_ms))
+        if self.metrics is not None and self.metrics.fileno() in events:  # raw fds come back as ints
+            self.metrics.serve_one(self)
+        if self.watch.sock in events:
+            self.watch.on_monitor(self.clock())
         for sock, handler in ((self.agents, self.on_agent_frame), (self.clients, self.on_client_frame)):
             if sock not in events:
                 continue

@@ -22,6 +22,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
     co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
                      lost_after_s=lost_after)
+    if args.metrics_port is not None:
+        co.enable_metrics(args.metrics_host, args.metrics_port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         co.stopping = True
@@ -73,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lost-after", type=_seconds, default=None, metavar="SECONDS",
                    help="declare an agent lost after this long without a heartbeat (default 3 "
                         "when --agents-bind is loopback, 5 otherwise: across hosts)")
+    c.add_argument("--metrics-port", type=int, default=None,
+                   help="serve Prometheus /metrics on this TCP port (0: any free port)")
+    c.add_argument("--metrics-host", default="127.0.0.1", help="address of the /metrics server")
     c.set_defaults(func=cmd_coordinator)
 
     sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")

@@ -55,6 +55,23 @@ class AccountCallback:
         if self.account is None or self.account.auto_answer is None:
             call.hangup(486, "Busy Here")
 
+    def on_moved(self) -> None:
+        """The account's agent was lost or shut down and the account now lives on another
+        agent: ``self.account.agent`` and ``.contact`` are the new ones."""
+
+    def on_reg_state(self) -> None:
+        """A REGISTER completed or failed: read ``self.account.info()`` (``reg_status``,
+        ``reg_reason``, ``reg_active``, ``reg_expires``)."""
+
+    def on_pager(self, from_uri: str, contact: str, mime_type: str, body: str) -> None:
+        """An instant message arrived for the account (outside any call)."""
+
+    def on_pager_status(self, to_uri: str, body: str, im_id: int, code: int, reason: str) -> None:
+        """The delivery report of ``send_pager``: ``code`` 200/202 means delivered."""
+
+    def on_typing(self, from_uri: str, contact: str, is_typing: bool) -> None:
+        """A typing indication arrived for the account."""
+
 
 class CallCallback:
     def __init__(self, call: Call | None = None) -> None:
@@ -69,12 +86,82 @@ class CallCallback:
     def on_media_state(self) -> None:
         """The call's media changed (active, hold, none)."""
 
+    def on_dtmf_digit(self, digits: str) -> None:
+        """DTMF arrived (one call per digit, RFC 2833 or SIP INFO; ``self.call.info()`` keeps
+        every digit received in ``dtmf``)."""
+
+    def on_transfer_request(self, dst: str, code: int) -> None:
+        """The peer asked this call to transfer to ``dst``; the account's policy (set in
+        advance, ``Account.set_policy``) answered ``code`` (202: accepted). When accepted,
+        ``self.call.transfer_call`` is the new call: give it a callback here to follow it."""
+
+    def on_transfer_status(self, code: int, reason: str, final: bool, cont: bool) -> None:
+        """Progress of ``Call.transfer()``: the transferee's new call (100, 180, 200, or a
+        failure); ``final`` marks the last report. ``cont`` is always True (reports continue
+        until the final one)."""
+
+    def on_pager(self, mime_type: str, body: str) -> None:
+        """An instant message arrived inside the call."""
+
+    def on_pager_status(self, body: str, im_id: int, code: int, reason: str) -> None:
+        """The delivery report of ``Call.send_pager``."""
+
+    def on_typing(self, is_typing: bool) -> None:
+        """The peer started or stopped typing."""
+
 
 @dataclass
 class AccountInfo:
+    """As pjsua's AccountInfo: the registration fields come from the last acc.reg_state."""
+
     uri: str
     agent: str
     contact: str
+    reg_active: bool = False
+    reg_expires: int = 0
+    reg_status: int = 0
+    reg_reason: str = ""
+    #: PJSIP's pj_status_t of the last registration attempt (0: success)
+    reg_last_err: int = 0
+
+
+class AccountConfig:
+    """As pjsua's AccountConfig: identity, registrar, outbound proxy and digest credentials.
+
+    ``AccountConfig("example.org", "alice", "pw", registrar="sip:example.org")`` gives the id
+    ``sip:alice@example.org``; ``id`` sets the id URI directly. The password is sent to the
+    coordinator once and is never shown (not even by ``repr``).
+    """
+
+    def __init__(self, domain: str = "", username: str = "", password: str = "", display: str = "",
+                 registrar: str = "", proxy: str = "", *, id: str = "", realm: str = "*",
+                 reg_timeout: int | None = None, auto_answer: int | None = None) -> None:
+        uri = id or (f"sip:{username}@{domain}" if username else f"sip:{domain}")
+        self.id = f'"{display}" <{uri}>' if display and not id else uri
+        self.reg_uri = registrar
+        self.proxy = proxy
+        self.username = username
+        self.password = password
+        self.realm = realm
+        self.reg_timeout = reg_timeout
+        self.auto_answer = auto_answer
+
+    def __repr__(self) -> str:
+        return f"<AccountConfig {self.id} registrar={self.reg_uri or '-'} proxy={self.proxy or '-'}>"
+
+    def args(self) -> dict[str, Any]:
+        """The acc.create arguments."""
+        out: dict[str, Any] = {"uri": self.id}
+        for key, value in (("registrar", self.reg_uri), ("proxy", self.proxy),
+                           ("username", self.username), ("expires", self.reg_timeout),
+                           ("auto_answer", self.auto_answer)):
+            if value:
+                out[key] = value
+        if self.username:
+            out["password"] = self.password
+            if self.realm and self.realm != "*":
+                out["realm"] = self.realm
+        return out
 
 
 @dataclass
@@ -91,10 +178,35 @@ class CallInfo:
     last_reason: str = ""
     media_state: str = "NONE"
     media_dir: str = "none"
+    #: every DTMF digit received so far, in order
+    dtmf: str = ""
+    #: the negotiated audio codec, e.g. PCMU/8000 (from ``info(refresh=True)``)
+    codec: str = ""
     call_time: float = 0.0
     total_time: float = 0.0
     agent: str = ""
     account: str = ""
+
+
+@dataclass
+class CallStats:
+    """RTP statistics of a call's audio stream (``Call.stats()``; see ``call.stats``)."""
+
+    codec: str
+    duration_s: float
+    tx_packets: int
+    tx_bytes: int
+    rx_packets: int
+    rx_bytes: int
+    rx_loss: int
+    rx_loss_pct: float
+    rx_dup: int
+    rx_reorder: int
+    jitter_ms: float
+    tx_loss: int
+    peer_jitter_ms: float
+    rtt_ms: float
+    mos: float
 
 
 class Account:
@@ -107,6 +219,7 @@ class Account:
         self.contact = contact
         self.auto_answer = auto_answer
         self._cb: AccountCallback = AccountCallback(self)
+        self._info = AccountInfo(uri, agent, contact)
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.uri} on {self.agent}>"
@@ -116,7 +229,61 @@ class Account:
         self._cb._set_account(self)
 
     def info(self) -> AccountInfo:
-        return AccountInfo(self.uri, self.agent, self.contact)
+        """The account as its events last described it (registration state included)."""
+        i = self._info
+        i.uri, i.agent, i.contact = self.uri, self.agent, self.contact
+        return AccountInfo(**vars(i))
+
+    def set_registration(self, renew: bool = True) -> None:
+        """Register again (``renew=True``) or unregister; the outcome comes to
+        ``on_reg_state()``. Only for an account created with a registrar."""
+        self.lib._request("acc.set_registration", {"acc": self.id, "renew": renew}, obj=self.id)
+
+    def set_policy(self, transfer: str | None = None, transfer_code: int | None = None) -> None:
+        """Decide in advance what the account's calls answer to an incoming REFER: ``transfer``
+        ``"accept"`` (the default: the call makes the new call) or ``"reject"`` with
+        ``transfer_code`` (default 603)."""
+        args: dict[str, Any] = {"acc": self.id}
+        if transfer is not None:
+            args["transfer"] = transfer
+        if transfer_code is not None:
+            args["transfer_code"] = transfer_code
+        self.lib._request("acc.set_policy", args, obj=self.id)
+
+    def send_pager(self, uri: str, text: str, im_id: int = 0, content_type: str = "text/plain",
+                   hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Send an instant message to ``uri``; its delivery code comes to ``on_pager_status()``
+        with ``im_id``."""
+        args: dict[str, Any] = {"acc": self.id, "uri": uri, "text": text, "im_id": im_id,
+                                "content_type": content_type}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("acc.send_pager", args, obj=self.id)
+
+    def send_typing_ind(self, uri: str, is_typing: bool = True,
+                        hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Tell ``uri`` that this account is (or stopped) typing."""
+        args: dict[str, Any] = {"acc": self.id, "uri": uri, "is_typing": is_typing}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("acc.send_typing_ind", args, obj=self.id)
+
+    # events, on the callback thread
+    def _on_event(self, msg: proto.Message) -> None:
+        d, i = msg.data, self._info
+        if msg.op == "acc.reg_state":
+            i.reg_status, i.reg_reason, i.reg_active = d["code"], d["reason"], d["active"]
+            i.reg_expires, i.reg_last_err = d["expires"], d["status"]
+            self._cb.on_reg_state()
+        elif msg.op == "acc.pager":
+            self._cb.on_pager(d["from_uri"], d["contact"], d["mime"], d["body"])
+        elif msg.op == "acc.pager_status":
+            self._cb.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
+        elif msg.op == "acc.typing":
+            self._cb.on_typing(d["from_uri"], d["contact"], d["is_typing"])
+        elif msg.op == "acc.moved":  # its agent went away: the coordinator re-created it
+            self.agent, self.contact = d["agent"], d["contact"]
+            self._cb.on_moved()
 
     def make_call(self, dst_uri: str, cb: CallCallback | None = None,
                   hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> Call:
@@ -153,6 +320,8 @@ class Call:
         self._info = CallInfo(role=role, agent=agent, account=account.id if account else "",
                               uri=account.uri if account else "")
         self._ended = threading.Event()
+        #: the call this one made because the peer transferred it (see on_transfer_request)
+        self.transfer_call: Call | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.id} {self._info.state} on {self.agent}>"
@@ -176,6 +345,61 @@ class Call:
                hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
         """Hang up, reject (with ``code``) or cancel. Code 0 lets PJSIP pick (603/487/BYE)."""
         self._op("call.hangup", code or None, reason, hdr_list)
+
+    def hold(self, hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Put the call on hold; ``on_media_state()`` reports LOCAL_HOLD (the peer REMOTE_HOLD)."""
+        self._op("call.hold", None, "", hdr_list)
+
+    def unhold(self, hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Release the hold; ``on_media_state()`` reports ACTIVE on both sides."""
+        self._op("call.unhold", None, "", hdr_list)
+
+    def reinvite(self, hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Send a re-INVITE with a new offer (keeps the hold state; ``unhold()`` releases it)."""
+        self._op("call.reinvite", None, "", hdr_list)
+
+    def update(self, hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Send an UPDATE with a new offer (keeps the hold state)."""
+        self._op("call.update", None, "", hdr_list)
+
+    def dial_dtmf(self, digits: str, method: str = "rfc2833") -> None:
+        """Send DTMF ``digits`` (0-9 * # A-D) by ``method``: ``rfc2833`` (RTP telephone-events)
+        or ``info`` (SIP INFO); the peer's ``on_dtmf_digit()`` gets each one."""
+        self.lib._request("call.dial_dtmf", {"call": self.id, "digits": digits, "method": method},
+                          obj=self.id)
+
+    def send_pager(self, text: str, im_id: int = 0, content_type: str = "text/plain",
+                   hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Send an instant message inside the call; the delivery code comes to
+        ``on_pager_status()`` with ``im_id``."""
+        args: dict[str, Any] = {"call": self.id, "text": text, "im_id": im_id,
+                                "content_type": content_type}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("call.send_pager", args, obj=self.id)
+
+    def send_typing_ind(self, is_typing: bool = True,
+                        hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Tell the peer that we are (or stopped) typing."""
+        args: dict[str, Any] = {"call": self.id, "is_typing": is_typing}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("call.send_typing_ind", args, obj=self.id)
+
+    def stats(self) -> CallStats:
+        """RTP statistics of the call's audio (packets, loss, jitter, RTT) and a MOS estimate,
+        asked of the agent now. E_WRONG_STATE before the call has media."""
+        r = self.lib._request("call.stats", {"call": self.id}, obj=self.id)
+        return CallStats(**{k: r[k] for k in CallStats.__dataclass_fields__})
+
+    def transfer(self, dest_uri: str,
+                 hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Blind transfer (REFER) to ``dest_uri``; progress comes to ``on_transfer_status()``.
+        The call stays up: hang it up once the transfer succeeded (or not)."""
+        args: dict[str, Any] = {"call": self.id, "uri": dest_uri}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("call.transfer", args, obj=self.id)
 
     def _op(self, op: str, code: int | None, reason: str,
             hdr_list: list[tuple[str, str]] | dict[str, str] | None) -> None:
@@ -205,6 +429,7 @@ class Call:
                 i.role, i.remote_uri, i.uri = r["role"], r["remote_uri"], r["local_uri"]
                 i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
                 i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
+                i.codec = r["codec"]
         return CallInfo(**vars(self._info))
 
     # events, on the callback thread
@@ -225,6 +450,24 @@ class Call:
         elif msg.op == "call.media_state":
             i.media_state, i.media_dir = d["media"], d["dir"]
             self._cb.on_media_state()
+        elif msg.op == "call.dtmf":
+            i.dtmf += d["digit"]
+            self._cb.on_dtmf_digit(d["digit"])
+        elif msg.op == "call.transfer_request":
+            if d["new_call"]:
+                new = Call(self.lib, d["new_call"], self.account, role="caller", agent=d["agent"])
+                new._info.remote_uri = d["uri"]
+                self.lib._calls[new.id] = new
+                self.transfer_call = new
+            self._cb.on_transfer_request(d["uri"], d["code"])
+        elif msg.op == "call.transfer_status":
+            self._cb.on_transfer_status(d["code"], d["reason"], d["final"], True)
+        elif msg.op == "call.pager":
+            self._cb.on_pager(d["mime"], d["body"])
+        elif msg.op == "call.pager_status":
+            self._cb.on_pager_status(d["body"], d["im_id"], d["code"], d["reason"])
+        elif msg.op == "call.typing":
+            self._cb.on_typing(d["is_typing"])
 
 
 class LoadWatch:
@@ -312,9 +555,10 @@ class Lib:
 
     @classmethod
     def start_local(cls, agents: int = 2, timeout: float = 30.0,
-                    agent_args: list[str] | None = None) -> Lib:
+                    agent_args: list[str] | None = None,
+                    coordinator_args: list[str] | None = None) -> Lib:
         """An embedded coordinator and ``agents`` agents as child processes of this one."""
-        fleet = LocalFleet(agents, agent_args=agent_args)
+        fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args)
         try:
             fleet.start(timeout)
             lib = cls(fleet.clients_url, fleet=fleet)
@@ -373,11 +617,19 @@ class Lib:
     def status(self) -> dict[str, Any]:
         return self._request("lib.status", {})
 
-    def create_account(self, uri: str, cb: AccountCallback | None = None,
+    def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
                        auto_answer: int | None = None) -> Account:
-        """A local account (no registration) on the least loaded agent."""
+        """An account on the least loaded agent: a local one from an id URI, or from an
+        ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
+        registration to ``cb.on_reg_state()``."""
         gid = self._conn.next_id("a")
-        args: dict[str, Any] = {"uri": uri, "acc": gid}
+        if isinstance(acc_config, AccountConfig):
+            args: dict[str, Any] = acc_config.args()
+            auto_answer = auto_answer if auto_answer is not None else acc_config.auto_answer
+        else:
+            args = {"uri": acc_config}
+        uri = args["uri"]
+        args["acc"] = gid
         if auto_answer is not None:
             args["auto_answer"] = auto_answer
         acc = Account(self, gid, uri, "", "", auto_answer)
@@ -445,6 +697,10 @@ class Lib:
             call._info.remote_uri, call._info.sip_call_id = d["remote_uri"], d["call_id"]
             self._calls[call.id] = call
             acc._cb.on_incoming_call(call)
+        elif msg.op.startswith("acc."):
+            account = self._accounts.get(msg.obj)
+            if account is not None:
+                account._on_event(msg)
         elif msg.op.startswith("load."):
             watch = self._loads.get(msg.obj)
             if watch is not None:

@@ -32,6 +32,10 @@ def format_agents(status: dict[str, Any]) -> str:
     cap = sum(a["capacity"] for a in status["agents"])
     lines.append(f"{n} agents, {status['calls']} calls of {cap} slots, "
                  f"{status['accounts']} accounts (protocol v{status['version']})")
+    for run in status.get("loads", []):
+        lines.append(f"load run {run['run']}: {run['elapsed']:.0f} s, started {run['started']}, "
+                     f"answered {run['answered']}, failed {run['failed']}, up {run['active']}, "
+                     f"rate {run['rate']:.1f}/s of {run['target_rate']:g}/s")
     return "\n".join(lines)
 
 

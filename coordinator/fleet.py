@@ -37,9 +37,11 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float, signalled: bool
 
 class LocalFleet:
     def __init__(self, agents: int, agent_args: list[str] | None = None,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", coordinator_args: list[str] | None = None) -> None:
         self.n = agents
         self.agent_args = agent_args or []
+        self.coordinator_args = coordinator_args or []
+        self.metrics_url = ""
         self.host = host
         self.coordinator: subprocess.Popen[bytes] | None = None
         self.agents: list[subprocess.Popen[bytes]] = []
@@ -53,7 +55,7 @@ class LocalFleet:
         url = f"tcp://{self.host}:*"
         self.coordinator = subprocess.Popen(
             [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
-             "--clients-bind", url, "--events-bind", url, "--ready"],
+             "--clients-bind", url, "--events-bind", url, "--ready", *self.coordinator_args],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         assert self.coordinator.stdout is not None
@@ -64,6 +66,7 @@ class LocalFleet:
         urls = json.loads(line[6:])
         self.agents_url, self.clients_url, self.events_url = (
             urls["agents"], urls["clients"], urls["events"])
+        self.metrics_url = urls.get("metrics", "")
         for i in range(self.n):
             self.add_agent(f"{self.tag}-{i + 1}")
 

@@ -17,6 +17,7 @@ from coordinator.placement import place_account, place_call
 from coordinator.registry import AgentRecord
 from coordinator.subscribe import events_subscribe, events_unsubscribe
 from proto import ProtoError
+from proto.ops import ACC_POLICY, ACC_SIP
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator
@@ -34,7 +35,9 @@ def lib_agents(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     co.reply(client, msg, {"agents": [r.public() for r in co.registry.live()],
                            "accounts": len(co.objects.accounts), "calls": len(co.objects.calls),
-                           "version": proto.limits.VERSION})
+                           "version": proto.limits.VERSION,
+                           "loads": [dict(run.progress(co.clock()), run=run.run)
+                                     for run in co.loads.values()]})
 
 
 def _contact(co: Coordinator, acc: AccountRec) -> str:
@@ -56,7 +59,9 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     if not co.registry.live():
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
     gid = co.objects.new_id("a", chosen)
-    acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="")
+    acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="",
+                     sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
+                     policy={f.name: args[f.name] for f in ACC_POLICY if args.get(f.name) is not None})
     co.objects.accounts[gid] = acc
     tried: set[str] = set()
 

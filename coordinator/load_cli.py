@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator.client import Error, Lib
+from coordinator.plot import chart
 from proto import ProtoError
 from proto.dist import parse_dist
 
@@ -34,6 +35,8 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
     p: dict[str, Any] = {"rate": args.rate, "ramp": args.ramp, "calls": args.calls,
                          "duration": args.duration, "max_concurrent": args.max_concurrent,
                          "hold": args.hold, "hangup": args.hangup}
+    if args.dtmf:
+        p.update(dtmf=args.dtmf, dtmf_method=args.dtmf_method)
     if args.target:
         p["targets"] = args.target
     else:
@@ -70,6 +73,10 @@ def format_report(r: dict[str, Any]) -> str:
                      f"(per call p95 {m['loss_pct_per_call']['p95']:.2f}%), jitter p95 "
                      f"{m['jitter_ms']['p95']:.1f} ms, MOS p50 {m['mos']['p50']:.2f} "
                      f"p5 {m['mos']['p5']:.2f}")
+    dt = r.get("dtmf") or {}
+    if dt.get("digits"):
+        lines.append(f"  DTMF           {dt['digits']!r}: verified {dt['verified']}, "
+                     f"missed {dt['missed']}")
     if r["delayed_for_capacity"]:
         lines.append(f"  fleet full: {r['delayed_for_capacity']} calls waited for a free slot "
                      "(add agents for the full rate)")
@@ -97,7 +104,10 @@ def cmd_load(args: argparse.Namespace) -> int:
         else:
             n = args.agents or auto_agents(profile)
             print(f"callfleet load: embedded fleet of {n} agents", flush=True)
-            lib = Lib.start_local(agents=n)
+            extra = [] if args.metrics_port is None else ["--metrics-port", str(args.metrics_port)]
+            lib = Lib.start_local(agents=n, coordinator_args=extra)
+            if lib.fleet is not None and lib.fleet.metrics_url:
+                print(f"callfleet load: Prometheus metrics at {lib.fleet.metrics_url}", flush=True)
     except (Error, ProtoError) as exc:
         print(f"callfleet load: {exc}", file=sys.stderr)
         return 2
@@ -113,6 +123,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         Path(args.report).write_text(json.dumps(report, indent=2))
     if args.csv:
         write_csv(Path(args.csv), report["timeseries"])
+    if args.plot:
+        Path(args.plot).write_bytes(chart(report["timeseries"]))
     return 0 if report["success"] else 1
 
 
@@ -129,10 +141,17 @@ def _load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--answer-delay", type=float, default=0.0, help="ringing seconds (self)")
     p.add_argument("--answer-code", default="200", help="answer code mix, e.g. 200:90,486:10")
     p.add_argument("--hangup", choices=("caller", "callee"), default="caller")
+    p.add_argument("--dtmf", default="", help="digits sent after answer (checked at the far end "
+                   "with --self)")
+    p.add_argument("--dtmf-method", choices=("rfc2833", "info"), default="rfc2833")
     p.add_argument("--agents", type=int, default=0, help="embedded fleet size (default: enough)")
     p.add_argument("--coordinator", default="", help="use this coordinator instead")
     p.add_argument("--report", default="", help="write the JSON report here")
     p.add_argument("--csv", default="", help="write the per-second timeseries here")
+    p.add_argument("--plot", default="", help="write a PNG chart of rate, concurrency and setup "
+                   "time here")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="embedded fleet: serve Prometheus /metrics on this port (0: any)")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -43,7 +43,7 @@ def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
             return  # a retried request
         raise ProtoError("E_DUPLICATE", f"load run {run_id!r} exists", obj=run_id, op=msg.op)
     seats = [Seat(a.name, a.capacity, a.sip_hostport()) for a in co.registry.live()
-             if a.max_accounts - a.accounts >= ACCOUNTS_PER_AGENT]
+             if a.ready and a.max_accounts - a.accounts >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
     run = LoadRun(run_id, client, profile, shares, co.clock())
     co.loads[run_id] = run
@@ -117,6 +117,7 @@ def upkeep(co: Coordinator, now: float) -> None:
             end_run(co, run, f"end-{run_id}")
         if run.finished():
             del co.loads[run_id]
+            co.load_totals.add(run)
             send_event(co, run, "load.done", {"report": run.report(now)})
 
 

@@ -26,6 +26,8 @@ class LoadRun:
     answered: int = 0
     delayed: int = 0
     incoming: int = 0
+    dtmf_ok: int = 0
+    dtmf_missed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     setup: Histogram = field(default_factory=Histogram)
     duration: Histogram = field(default_factory=Histogram)
@@ -67,6 +69,8 @@ class LoadRun:
         self.answered += data["answered"]
         self.delayed += data["delayed"]
         self.incoming += data["incoming"]
+        self.dtmf_ok += int(data.get("dtmf_ok") or 0)
+        self.dtmf_missed += int(data.get("dtmf_missed") or 0)
         for code, n in data["failed"].items():
             if isinstance(n, int):
                 self.failed[str(code)] += n
@@ -172,7 +176,10 @@ class LoadRun:
             "delayed_for_capacity": self.delayed, "incoming": self.incoming,
             "setup_ms": self.setup.summary_ms(), "duration_ms": self.duration.summary_ms(),
             "media": self.media_report(),
+            "dtmf": {"digits": self.profile.dtmf, "verified": self.dtmf_ok,
+                     "missed": self.dtmf_missed},
             "timeseries": self.rows,
             "success": (failed == 0 and self.started > 0 and self.answered == self.started
+                        and self.dtmf_missed == 0
                         and not self.lost and (not planned or self.started == planned)),
         }

@@ -13,6 +13,7 @@ from typing import Any
 
 from proto import ProtoError
 from proto.dist import parse_codes, parse_dist
+from proto.ops import DTMF_DIGITS
 from proto.schema import check_uri
 
 
@@ -39,6 +40,8 @@ class Profile:
     answer_codes: str = "200"
     hangup: str = "caller"
     agents: int = 0
+    dtmf: str = ""
+    dtmf_method: str = "rfc2833"
 
 
 def parse_profile(args: dict[str, Any]) -> Profile:
@@ -55,7 +58,11 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                 hold=str(args.get("hold") or "1"), targets=tuple(targets),
                 self_answer=bool(args.get("self")), answer_delay=float(args.get("answer_delay") or 0),
                 answer_codes=str(args.get("answer_codes") or "200"),
-                hangup=str(args.get("hangup") or "caller"), agents=int(args.get("agents") or 0))
+                hangup=str(args.get("hangup") or "caller"), agents=int(args.get("agents") or 0),
+                dtmf=str(args.get("dtmf") or "").upper(),
+                dtmf_method=str(args.get("dtmf_method") or "rfc2833"))
+    if set(p.dtmf) - set(DTMF_DIGITS):
+        raise ProtoError("E_BAD_ARGS", f"not DTMF digits: {p.dtmf!r}", op="load.start")
     if p.calls == 0 and p.duration == 0:
         raise ProtoError("E_BAD_ARGS", "a run needs calls > 0 or duration > 0", op="load.start")
     if p.self_answer == bool(p.targets):
@@ -102,10 +109,12 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
             args["caller"] = {"uri": f"sip:{run}-call@{seat.hostport}", "rate": rates[i],
                               "calls": quotas[i], "duration": profile.duration,
                               "ramp": profile.ramp, "slots": slots[i], "hold": profile.hold,
-                              "hangup": profile.hangup, "targets": targets}
+                              "hangup": profile.hangup, "targets": targets,
+                              "dtmf": profile.dtmf, "dtmf_method": profile.dtmf_method}
         if profile.self_answer:
             args["answer"] = {"uri": f"sip:{run}-ans@{seat.hostport}",
                               "delay": profile.answer_delay, "codes": profile.answer_codes,
+                              "dtmf": profile.dtmf,
                               "hold": profile.hold, "hangup": profile.hangup}
         out[seat.name] = args
     return out

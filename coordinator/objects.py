@@ -17,10 +17,14 @@ class AccountRec:
     auto_answer: int | None
     home: str
     replicas: set[str] = field(default_factory=set)
+    #: registrar, credentials and proxy (the ACC_SIP fields of acc.create); never reported back
+    sip: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: decisions taken inside agents' callbacks (the ACC_POLICY fields): transfer, ...
+    policy: dict[str, Any] = field(default_factory=dict)
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""
-        cfg: dict[str, Any] = {"uri": self.uri}
+        cfg: dict[str, Any] = {"uri": self.uri, **self.sip, **self.policy}
         if self.auto_answer is not None:
             cfg["auto_answer"] = self.auto_answer
         return cfg

@@ -8,6 +8,10 @@ from typing import Any
 from coordinator.placement import AgentLoad
 from proto import ProtoError, limits
 
+#: extra silence allowed to an agent that said it is shutting down (agent.bye "leaving"): it
+#: hangs up its calls and destroys its Endpoint without a heartbeat; it must be gone within 10 s
+LEAVING_GRACE_S = 10.0
+
 
 @dataclass
 class AgentRecord:
@@ -24,10 +28,25 @@ class AgentRecord:
     accounts: int = 0
     alive: bool = True
     max_accounts: int = 8
+    #: admitted but still dropping what it held before it was declared lost (hello ``reset``)
+    resetting: bool = False
+    #: said ``agent.bye`` (shutting down): nothing more is placed on it
+    leaving: bool = False
+
+    @property
+    def ready(self) -> bool:
+        """Alive and taking new accounts and calls."""
+        return self.alive and not self.resetting and not self.leaving
+
+    @property
+    def state(self) -> str:
+        if not self.alive:
+            return "lost"
+        return "resetting" if self.resetting else "leaving" if self.leaving else "ready"
 
     def load(self) -> AgentLoad:
         return AgentLoad(self.name, self.capacity, self.calls, self.sockets_free, self.accounts,
-                         self.alive, self.max_accounts)
+                         self.ready, self.max_accounts)
 
     def sip_hostport(self) -> str:
         """host:port of the first SIP transport, for contact URIs."""
@@ -40,7 +59,7 @@ class AgentRecord:
                 "capacity": self.capacity, "calls": self.calls, "free": self.load().free_slots,
                 "sockets_free": self.sockets_free, "accounts": self.accounts,
                 "max_accounts": self.max_accounts,
-                "pjsip": self.pjsip, "alive": self.alive}
+                "pjsip": self.pjsip, "alive": self.alive, "state": self.state}
 
 
 @dataclass
@@ -86,7 +105,8 @@ class Registry:
 
     def expire(self, now: float) -> list[AgentRecord]:
         """Mark agents silent for too long as lost; returns the newly lost ones."""
-        lost = [r for r in self.by_name.values() if r.alive and now - r.last_seen > self.lost_after_s]
+        lost = [r for r in self.by_name.values() if r.alive and now - r.last_seen
+                > self.lost_after_s + (LEAVING_GRACE_S if r.leaving else 0.0)]
         for rec in lost:
             rec.alive = False
             self.by_rid.pop(rec.rid, None)

@@ -22,6 +22,12 @@ MAX_OP = 64
 #: Most extra SIP headers on one request.
 MAX_HEADERS = 32
 
+#: Most DTMF digits in one call.dial_dtmf.
+MAX_DTMF = 64
+
+#: Longest instant message body (acc.send_pager, call.send_pager), in characters.
+MAX_PAGER = 4096
+
 #: Heartbeat period, both ways, seconds.
 HEARTBEAT_S = 1.0
 #: Missed heartbeats after which a peer is declared lost.

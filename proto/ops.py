@@ -45,6 +45,48 @@ REASON = Field("reason", "str", False, "SIP reason phrase", hi=128)
 HEADERS = Field("headers", "headers", False, "extra SIP headers, name -> value")
 AGENT = Field("agent", "str", True, "name of the agent that holds the object")
 
+#: How DTMF digits travel: RFC 2833 telephone-events in RTP, or SIP INFO requests.
+DTMF_METHODS = ("rfc2833", "info")
+#: The digits call.dial_dtmf accepts.
+DTMF_DIGITS = "0123456789*#ABCD"
+
+#: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
+ACC_POLICY = (
+    Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
+          "call) or reject", choices=("accept", "reject")),
+    Field("transfer_code", "int", False, "the response to a rejected REFER (default 603)",
+          lo=300, hi=699),
+)
+
+_TEXT = Field("text", "str", True, "the message body", hi=limits.MAX_PAGER)
+_MIME = Field("content_type", "str", False, "its MIME type (default text/plain)", lo=3, hi=128)
+_IM_ID = Field("im_id", "int", False, "a number of the caller's choosing, reported back by the "
+               "pager_status event (default 0)", lo=0, hi=2**31 - 1)
+_TYPING = Field("is_typing", "bool", False, "typing (default true) or stopped typing")
+_IM_STATUS = (
+    Field("body", "str", True, "the body of the message it is about"),
+    Field("im_id", "int", True, "the im_id given when sending (0 if none; for several messages "
+          "with the same body in flight, matched in sending order)", lo=0),
+    Field("code", "int", True, "SIP status code of the MESSAGE (200/202: delivered)", lo=0,
+          hi=699),
+    Field("reason", "str", True, "reason phrase"),
+)
+
+#: An account's SIP settings beyond its id URI: registration, digest credentials, proxy. The
+#: credentials are kept by the coordinator and its agents and never reported back.
+ACC_SIP = (
+    Field("registrar", "uri", False, "registrar URI (e.g. sip:example.org); absent: the account "
+          "does not register"),
+    Field("username", "str", False, "digest user name", lo=1, hi=128),
+    Field("password", "str", False, "digest password; never appears in replies, events, logs or "
+          "status", hi=128),
+    Field("realm", "str", False, "digest realm (default *: any realm)", lo=1, hi=128),
+    Field("expires", "int", False, "registration expiry asked for, seconds (default 300)",
+          lo=30, hi=86400),
+    Field("proxy", "uri", False, "outbound proxy that every request of the account goes "
+          "through (;lr is added when missing)"),
+)
+
 RUN_ID = Field("run", "str", True, "load run id", lo=1, hi=_ID)
 _PROFILE = (
     Field("rate", "float", True, "calls per second (spread over the agents)", lo=0.001, hi=100000),
@@ -64,6 +106,9 @@ _PROFILE = (
     Field("hangup", "str", False, "who hangs up: caller (default) or callee",
           choices=("caller", "callee")),
     Field("agents", "int", False, "use at most this many agents (0: all)", lo=0, hi=100000),
+    Field("dtmf", "str", False, "DTMF digits sent after answer (verified at the far end when "
+          "self)", hi=32),
+    Field("dtmf_method", "str", False, "rfc2833 (default) or info", choices=("rfc2833", "info")),
     Field("run", "str", False, "pre-chosen run id", lo=1, hi=_ID),
 )
 
@@ -76,6 +121,7 @@ _AGENT_INFO = (
     Field("max_accounts", "int", False, "most accounts (default 8)", lo=0, hi=1024),
     Field("pjsip", "str", True, "PJSIP version"),
     Field("calls", "int", False, "live calls at hello time", lo=0),
+    Field("accounts", "int", False, "accounts held at hello time", lo=0),
 )
 _LOAD = (
     Field("calls", "int", True, "live calls", lo=0),
@@ -88,23 +134,42 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
            result=(Field("agents", "list", True, "one map per agent: name, host, pid, sip, "
                          "capacity, calls, free, sockets_free, accounts, max_accounts, pjsip, "
-                         "alive"),)),
+                         "alive, state (ready | resetting | leaving)"),)),
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),
                    Field("accounts", "int", True, "accounts held"),
                    Field("calls", "int", True, "live calls"),
-                   Field("version", "int", True, "protocol version"))),
+                   Field("version", "int", True, "protocol version"),
+                   Field("loads", "list", True, "running load runs: run id + load.progress data"))),
     OpSpec("acc.create", "agent",
-           "Create a local account (no registration) on the agent holding the fewest accounts; "
-           "replies once that agent has created it (another agent is tried if it is full).",
+           "Create an account on the agent holding the fewest accounts; replies once that agent has "
+           "created it (another agent is tried if it is full). With a registrar, the account "
+           "registers from that agent (its home): the outcome comes as acc.reg_state events. "
+           "Replicas made on other agents for calls use the proxy and credentials, never register.",
            args=(Field("uri", "uri", True, "account id URI, e.g. sip:alice@127.0.0.1"),
                  Field("auto_answer", "int", False, "answer incoming calls at once with this code",
                        lo=100, hi=699),
                  Field("acc", "str", False, "pre-chosen account id (idempotent retries)",
-                       lo=1, hi=_ID)),
+                       lo=1, hi=_ID), *ACC_SIP, *ACC_POLICY),
            result=(ACC_ID, AGENT, Field("contact", "str", True,
                                         "a URI that reaches the account at its agent")),
            agent_args=(ACC_ID,)),
+    OpSpec("acc.set_registration", "account",
+           "Register again (renew=true, also a refresh) or unregister (renew=false) an account that "
+           "has a registrar, from its home agent; the outcome comes as an acc.reg_state event.",
+           args=(ACC_ID, Field("renew", "bool", True, "true: register; false: unregister"))),
+    OpSpec("acc.send_pager", "account",
+           "Send an instant message (SIP MESSAGE, outside any call) from the account's home agent "
+           "to a URI; the delivery code comes as acc.pager_status.",
+           args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TEXT, _MIME, _IM_ID,
+                 HEADERS)),
+    OpSpec("acc.send_typing_ind", "account",
+           "Send a typing indication (RFC 3994 MESSAGE) from the account to a URI.",
+           args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TYPING, HEADERS)),
+    OpSpec("acc.set_policy", "account",
+           "Set how the account (all its replicas) answers requests that pjsua2 decides inside a "
+           "callback: incoming REFER (transfer). Fields left out keep their value.",
+           args=(ACC_ID, *ACC_POLICY)),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
     OpSpec("call.make", "account",
@@ -121,6 +186,38 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                                 lo=100, hi=699), REASON, HEADERS)),
     OpSpec("call.hangup", "call", "Hang up (or reject, or cancel) a call.",
            args=(CALL_ID, CODE, REASON, HEADERS)),
+    OpSpec("call.hold", "call",
+           "Put a confirmed call on hold (re-INVITE with sendonly SDP). The outcome comes as "
+           "call.media_state events: LOCAL_HOLD here, REMOTE_HOLD at the peer.",
+           args=(CALL_ID, HEADERS)),
+    OpSpec("call.unhold", "call",
+           "Release the hold (re-INVITE with sendrecv SDP); call.media_state ACTIVE follows on "
+           "both sides.", args=(CALL_ID, HEADERS)),
+    OpSpec("call.reinvite", "call",
+           "Send a re-INVITE with a new SDP offer (the hold state is kept: see call.unhold); "
+           "call.media_state follows.", args=(CALL_ID, HEADERS)),
+    OpSpec("call.update", "call",
+           "Send an UPDATE with a new SDP offer (the hold state is kept); call.media_state "
+           "follows.", args=(CALL_ID, HEADERS)),
+    OpSpec("call.dial_dtmf", "call",
+           "Send DTMF digits on a confirmed call, by RFC 2833 telephone-events in the RTP stream "
+           "(default) or one SIP INFO (application/dtmf-relay) per digit. The peer reports each "
+           "digit it receives as a call.dtmf event.",
+           args=(CALL_ID, Field("digits", "str", True, "digits: 0-9, *, #, A-D", lo=1,
+                                hi=limits.MAX_DTMF),
+                 Field("method", "str", False, "rfc2833 (default) or info",
+                       choices=DTMF_METHODS))),
+    OpSpec("call.send_pager", "call",
+           "Send an instant message inside a confirmed call (MESSAGE in its dialog); the delivery "
+           "code comes as call.pager_status.",
+           args=(CALL_ID, _TEXT, _MIME, _IM_ID, HEADERS)),
+    OpSpec("call.send_typing_ind", "call", "Send a typing indication inside a confirmed call.",
+           args=(CALL_ID, _TYPING, HEADERS)),
+    OpSpec("call.transfer", "call",
+           "Blind transfer: send REFER asking the peer to call a URI. Its progress comes as "
+           "call.transfer_status events (the peer's new call, as NOTIFYs tell it); the peer "
+           "reports a call.transfer_request.",
+           args=(CALL_ID, Field("uri", "uri", True, "the transfer target"), HEADERS)),
     OpSpec("call.info", "call", "Current call information.",
            args=(CALL_ID,),
            result=(Field("state", "str", True, "state name"),
@@ -132,7 +229,31 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("reason", "str", True, "last reason phrase"),
                    Field("connect_s", "float", True, "seconds since connected"),
                    Field("total_s", "float", True, "seconds since the call began"),
-                   Field("media", "str", True, "media state name"))),
+                   Field("media", "str", True, "media state name"),
+                   Field("codec", "str", True, "negotiated audio codec, e.g. PCMU/8000 ('' "
+                         "before media)"))),
+    OpSpec("call.stats", "call",
+           "RTP statistics of the call's audio stream (from RTP and RTCP), with a MOS estimate "
+           "(simplified E-model: round trip, jitter, loss).",
+           args=(CALL_ID,),
+           result=(Field("codec", "str", True, "negotiated audio codec, e.g. PCMU/8000"),
+                   Field("duration_s", "float", True, "seconds since the call was answered (the "
+                         "stream's age)"),
+                   Field("tx_packets", "int", True, "RTP packets sent", lo=0),
+                   Field("tx_bytes", "int", True, "RTP payload bytes sent", lo=0),
+                   Field("rx_packets", "int", True, "RTP packets received", lo=0),
+                   Field("rx_bytes", "int", True, "RTP payload bytes received", lo=0),
+                   Field("rx_loss", "int", True, "packets lost (by sequence numbers)", lo=0),
+                   Field("rx_loss_pct", "float", True, "loss in percent of expected", lo=0),
+                   Field("rx_dup", "int", True, "duplicate packets", lo=0),
+                   Field("rx_reorder", "int", True, "packets out of order", lo=0),
+                   Field("jitter_ms", "float", True, "mean receive jitter", lo=0),
+                   Field("tx_loss", "int", True, "packets the peer reports lost (RTCP)", lo=0),
+                   Field("peer_jitter_ms", "float", True, "mean jitter the peer reports (RTCP)",
+                         lo=0),
+                   Field("rtt_ms", "float", True, "mean round trip from RTCP (0: none yet)",
+                         lo=0),
+                   Field("mos", "float", True, "MOS estimate, 1.0 .. 4.5", lo=1, hi=4.5))),
     OpSpec("load.start", "coordinator",
            "Start a load run over the fleet's agents; replies once every agent has its share. "
            "Progress comes as load.progress events (each second), the report as load.done.",
@@ -190,7 +311,15 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            result=(Field("removed", "int", True, "how many subscriptions ended", lo=0),)),
     OpSpec("agent.hello", "agent-to-coordinator",
            "An agent announces itself; the coordinator admits it (or names it taken).",
-           args=_AGENT_INFO, result=(Field("coordinator", "str", True, "coordinator id"),)),
+           args=_AGENT_INFO, result=(Field("coordinator", "str", True, "coordinator id"),
+                                     Field("reset", "bool", False, "true: the coordinator holds "
+                                           "nothing on this agent; it must hang up every call, "
+                                           "delete every account, then say hello again"))),
+    OpSpec("agent.bye", "agent-to-coordinator",
+           "An agent is shutting down (SIGTERM): at stage `leaving` the coordinator places nothing "
+           "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
+           "at once, without waiting for the heartbeat timeout. The coordinator does not reply.",
+           args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),)),
 )}
 
 EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
@@ -200,6 +329,38 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("remote_uri", "str", True, "caller"),
                     Field("local_uri", "str", True, "callee"),
                     Field("call_id", "str", True, "SIP Call-ID"))),
+    EventSpec("acc.moved", "account",
+              "The account's home agent went away (lost or shut down) and the coordinator re-created "
+              "the account on another agent: its new agent and contact. Issued by the coordinator "
+              "with seq 0 (it is in no agent's numbering).",
+              data=(AGENT, Field("contact", "str", True, "a URI that reaches the account at its "
+                                 "new agent"),
+                    Field("from", "str", True, "the agent it was on"),
+                    Field("reason", "str", True, "worker_lost | shutdown"))),
+    EventSpec("acc.reg_state", "account",
+              "A REGISTER of the account (registration, refresh or unregistration) completed or "
+              "failed. Failed authentication (401/403) is not retried by the agent.",
+              data=(Field("code", "int", True, "SIP status code of the last REGISTER response "
+                          "(0 if none came back)", lo=0, hi=699),
+                    Field("reason", "str", True, "reason phrase, or PJSIP's error text"),
+                    Field("active", "bool", True, "the account is registered now"),
+                    Field("expires", "int", True, "seconds the registration lasts (0: not "
+                          "registered)", lo=0),
+                    Field("status", "int", True, "pj_status_t of the attempt (0: success)"),
+                    AGENT)),
+    EventSpec("acc.pager", "account", "An instant message arrived for the account (outside a call).",
+              data=(Field("from_uri", "str", True, "sender"),
+                    Field("to_uri", "str", True, "recipient (To)"),
+                    Field("contact", "str", True, "sender's Contact (empty if none)"),
+                    Field("mime", "str", True, "content type"),
+                    Field("body", "str", True, "message body"))),
+    EventSpec("acc.pager_status", "account", "The outcome of an acc.send_pager.",
+              data=(Field("to_uri", "str", True, "destination"), *_IM_STATUS)),
+    EventSpec("acc.typing", "account", "A typing indication arrived for the account.",
+              data=(Field("from_uri", "str", True, "sender"),
+                    Field("to_uri", "str", True, "recipient (To)"),
+                    Field("contact", "str", True, "sender's Contact (empty if none)"),
+                    Field("is_typing", "bool", True, "typing or stopped typing"))),
     EventSpec("call.state", "call", "The call's INVITE session changed state.",
               data=(Field("state", "str", True, "CALLING | INCOMING | EARLY | CONNECTING | "
                           "CONFIRMED | DISCONNECTED"),
@@ -212,6 +373,33 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
     EventSpec("call.media_state", "call", "The call's media changed (active, hold, none).",
               data=(Field("media", "str", True, "NONE | ACTIVE | LOCAL_HOLD | REMOTE_HOLD | ERROR"),
                     Field("dir", "str", True, "none | send | recv | sendrecv"))),
+    EventSpec("call.dtmf", "call", "The call received one DTMF digit (either method).",
+              data=(Field("digit", "str", True, "the digit: 0-9, *, #, A-D", lo=1, hi=1),
+                    Field("method", "str", True, "how it came: rfc2833 or info",
+                          choices=DTMF_METHODS),
+                    Field("duration", "int", True, "its duration in ms (0 if not given)", lo=0))),
+    EventSpec("call.transfer_request", "call",
+              "The peer asked this call to transfer (REFER), and the account's policy answered. "
+              "When accepted, the new call's id comes here, before that call's own call.state "
+              "events; it belongs to the same account and client.",
+              data=(Field("uri", "str", True, "the transfer target"),
+                    Field("code", "int", True, "the response sent: 202 accepted, or the "
+                          "rejection code", lo=100, hi=699),
+                    Field("new_call", "str", True, "id of the new call ('' if rejected)", hi=_ID),
+                    AGENT)),
+    EventSpec("call.transfer_status", "call",
+              "Progress of a transfer this call asked for: the transferee's new call, as its "
+              "NOTIFYs report it (100 trying, 180 ringing, 200 answered, or a failure).",
+              data=(Field("code", "int", True, "the new call's last status", lo=0, hi=699),
+                    Field("reason", "str", True, "reason phrase"),
+                    Field("final", "bool", True, "the last report of this transfer"))),
+    EventSpec("call.pager", "call", "An instant message arrived inside the call.",
+              data=(Field("from_uri", "str", True, "sender"),
+                    Field("mime", "str", True, "content type"),
+                    Field("body", "str", True, "message body"))),
+    EventSpec("call.pager_status", "call", "The outcome of a call.send_pager.", data=_IM_STATUS),
+    EventSpec("call.typing", "call", "A typing indication arrived inside the call.",
+              data=(Field("is_typing", "bool", True, "typing or stopped typing"),)),
     EventSpec("load.stats", "run", "An agent's counters and histograms since its last report.",
               data=(Field("agent", "str", True, "agent name"),
                     Field("started", "int", True, "calls started", lo=0),
@@ -222,6 +410,12 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("active", "int", True, "load calls up now", lo=0),
                     Field("setup", "map", True, "setup-time histogram (µs)"),
                     Field("duration", "map", True, "call-duration histogram (µs)"),
+                    Field("media", "map", False, "RTP of the calls hung up here: calls, rx, "
+                          "lost, and loss_pm (per mille), jitter (µs), mos (x1000) histograms"),
+                    Field("dtmf_ok", "int", False, "answered calls that got every DTMF digit",
+                          lo=0),
+                    Field("dtmf_missed", "int", False, "answered calls whose DTMF digits differed",
+                          lo=0),
                     Field("caller_done", "bool", True, "no more calls will be started"),
                     Field("done", "bool", True, "the agent's part is over"))),
     EventSpec("load.progress", "run", "A load run's state, once a second.",

@@ -28,12 +28,13 @@ def lib8() -> Iterator[Lib]:
 
 def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:
     progress: list[dict[str, Any]] = []
-    report = lib8.run_load({"rate": 20, "calls": 200, "hold": "1", "self": True},
+    report = lib8.run_load({"rate": 20, "calls": 200, "hold": "1", "self": True, "dtmf": "123"},
                            on_progress=progress.append, timeout=120)
     assert report["attempted"] == 200
     assert report["answered"] == 200
     assert report["failed"] == 0 and report["failed_by_code"] == {}
     assert report["incoming"] == 200
+    assert report["dtmf"] == {"digits": "123", "verified": 200, "missed": 0}
     assert report["success"] is True
     assert len(report["agents"]) == 8 and report["lost_agents"] == []
     assert report["setup_ms"]["count"] == 200 and report["setup_ms"]["p50"] > 0
@@ -41,6 +42,14 @@ def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:
     assert progress and progress[-1]["answered"] <= 200
     assert report["timeseries"] and report["timeseries"][-1]["started"] <= 200
     assert lib8.status()["accounts"] == 0  # the run's accounts are gone
+
+
+def test_self_run_verifies_info_dtmf(lib: Lib) -> None:
+    report = lib.run_load({"rate": 4, "calls": 6, "hold": "1", "self": True, "dtmf": "9#",
+                           "dtmf_method": "info"}, timeout=60)
+    assert report["answered"] == 6
+    assert report["dtmf"] == {"digits": "9#", "verified": 6, "missed": 0}
+    assert report["success"] is True
 
 
 def test_run_against_sipp_uas(lib: Lib, tmp_path: Path) -> None:
@@ -113,13 +122,15 @@ def test_run_larger_than_the_fleet_reports_the_shortfall(lib: Lib) -> None:
 def test_load_cli_writes_report_and_csv(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "coordinator.cli", "load", "--self", "-m", "10",
                           "-r", "10", "-d", "0.2", "--agents", "2", "--report",
-                          str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv")],
+                          str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"),
+                          "--plot", str(tmp_path / "r.png")],
                          capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "result         PASS" in out.stdout
     report = json.loads((tmp_path / "r.json").read_text())
     assert (report["attempted"], report["answered"], report["success"]) == (10, 10, True)
     assert (tmp_path / "r.csv").read_text().startswith("t,rate,started")
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_load_cli_exit_status_is_1_when_calls_fail(tmp_path: Path) -> None:
@@ -135,3 +146,17 @@ def test_progress_is_delivered_on_the_callback_thread(lib: Lib) -> None:
     lib.run_load({"rate": 5, "calls": 10, "hold": "0.5", "self": True},
                  on_progress=lambda p: threads.add(threading.current_thread().name), timeout=60)
     assert threads == {"callfleet-callbacks"}
+
+
+def test_status_shows_a_running_load_run(lib: Lib) -> None:
+    from coordinator.commands import format_agents
+
+    watch = lib.start_load({"rate": 4, "duration": 30, "hold": "0.2", "self": True})
+    wait_for(lambda: bool(lib.status()["loads"]) and lib.status()["loads"][0]["started"] > 0,
+             10, "the run to show in lib.status")
+    status = lib.status()
+    assert [r["run"] for r in status["loads"]] == [watch.run]
+    assert f"load run {watch.run}:" in format_agents(status)
+    lib.stop_load(watch.run)
+    assert watch.finished.wait(10)
+    assert lib.status()["loads"] == []

@@ -235,21 +235,39 @@ def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet
     assert "agent hostb-1 lost" in text and "agent hostb-2 lost" in text, text
     assert "hosta-" not in text
 
-    hosts.restore("b")
-    # the agents were never stopped: they say hello again and are re-admitted (TCP's
-    # retransmission backoff over the cut decides how soon)
-    wait_for(lambda: f.live() == f.on("a") | f.on("b"), 30, "host b's agents to be re-admitted")
-    pids = {a["name"]: a["pid"] for a in f.lib.agents()}
-    assert all(pids[n] == f.agents[n].pid for n in f.on("b")), "the same processes came back"
+    # meanwhile host b's accounts moved to host a (acc.moved): calls to them reach host a
+    moved = [users["hostb-1"], users["hostb-2"]]
+    wait_for(lambda: all(u.acc.agent in f.on("a") for u in moved), 5, "host b's accounts to move")
 
-    # and host b serves calls again
-    again, again_rec = _call(users["hosta-1"], users["hostb-1"])
+    hosts.restore("b")
+    # the agents were never stopped: they say hello again (TCP's retransmission backoff over the
+    # cut decides how soon), are told to reset (the coordinator forgot what they held), hang up
+    # their stale legs and are re-admitted holding nothing
+    wait_for(lambda: f.live() == f.on("a") | f.on("b")
+             and all(a["state"] == "ready" for a in f.lib.agents()), 30,
+             "host b's agents to be re-admitted")
+    agents = {a["name"]: a for a in f.lib.agents()}
+    assert all(agents[n]["pid"] == f.agents[n].pid for n in f.on("b")), "the same processes came back"
+    assert all(agents[n]["calls"] == 0 and agents[n]["accounts"] == 0 for n in f.on("b"))
+    # the reset's BYEs end host a's legs of those calls: nothing is left half up
+    for call, rec in ((ab, ab_rec), (dave_call, dave_rec)):
+        _wait_state(rec, "DISCONNECTED", 10, "host a's stale legs to end")
+        assert call.info().last_reason != "worker_lost"
+
+    # host b serves calls again: new accounts go there (its agents hold the fewest)
+    fresh = Answerer()
+    carol = User(f.lib.create_account("sip:carol@callfleet.test", cb=fresh), fresh)
+    assert carol.acc.agent in f.on("b")
+    again, again_rec = _call(users["hosta-1"], carol)
     wait_for(lambda: again_rec.reached("CONFIRMED"), 15, "a new call a -> b after the restore")
-    new_call, new_rec = _incoming(users["hostb-1"], 2)
+    new_call, new_rec = _incoming(carol, 1)
     wait_for(lambda: "ACTIVE" in again_rec.media and "ACTIVE" in new_rec.media, 10, "media")
-    for call, rec in ((again, again_rec), (ab, ab_rec), (dave_call, dave_rec)):
+    # and a moved account takes calls on host a
+    to_moved, to_moved_rec = _call(users["hosta-1"], moved[0])
+    wait_for(lambda: to_moved_rec.reached("CONFIRMED"), 15, "a call to a moved account")
+    for call, rec in ((again, again_rec), (to_moved, to_moved_rec)):
         call.hangup()
-        _wait_state(rec, "DISCONNECTED", 10, "host a's legs to end")
+        _wait_state(rec, "DISCONNECTED", 10, "the new calls to end")
     wait_for(lambda: new_rec.reached("DISCONNECTED"), 10, "the new call's far end to end")
     assert new_call.info().last_reason != "worker_lost"
 

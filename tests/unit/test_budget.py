@@ -155,3 +155,20 @@ def test_impossible_budgets_are_refused(total: int, per_call: int, linger_s: flo
 def test_smallest_budget_is_one_call() -> None:
     b = SocketBudget(2, 2, 0.0)
     assert b.can_take()
+
+
+def test_wait_s_says_when_enough_lingering_slots_are_released() -> None:
+    b, clock = budget(total=20, per_call=2, linger_s=0.5)
+    assert b.wait_s(0) == 0.0 and b.used() == 0
+    for _ in range(3):
+        b.take()
+    b.release()
+    clock.advance(0.1)
+    b.release()  # in use 2, lingering 2 (until +0.5) and 2 (until +0.6)
+    assert b.used() == 6
+    assert b.wait_s(6) == 0.0
+    assert b.wait_s(4) == pytest.approx(0.4)
+    assert b.wait_s(2) == pytest.approx(0.5)
+    assert b.wait_s(1) is None  # the socket in use alone is over: waiting cannot help
+    clock.advance(0.45)
+    assert b.wait_s(4) == 0.0 and b.used() == 4

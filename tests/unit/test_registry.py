@@ -205,3 +205,26 @@ def test_public_view() -> None:
     assert view["name"] == "a" and view["free"] == 5 and view["alive"] is True
     assert {"host", "pid", "sip", "capacity", "calls", "sockets_free", "accounts",
             "pjsip"} <= set(view)
+
+
+def test_resetting_and_leaving_agents_take_nothing_new() -> None:
+    reg = Registry(lost_after_s=3.0)
+    rec = reg.admit(b"r1", hello(), 0.0)
+    assert rec.ready and rec.state == "ready" and rec.load().free_slots > 0
+    rec.resetting = True
+    assert not rec.ready and rec.state == "resetting" and rec.load().free_slots == 0
+    assert not rec.load().account_room and rec.public()["state"] == "resetting"
+    rec.resetting, rec.leaving = False, True
+    assert rec.state == "leaving" and rec.load().free_slots == 0
+
+
+def test_a_leaving_agent_gets_time_to_hang_up_before_it_is_lost() -> None:
+    from coordinator.registry import LEAVING_GRACE_S
+
+    reg = Registry(lost_after_s=3.0)
+    quiet = reg.admit(b"r1", hello(), 0.0)
+    leaving = reg.admit(b"r2", hello("agent-2"), 0.0)
+    leaving.leaving = True
+    assert reg.expire(3.5) == [quiet]
+    assert reg.expire(3.0 + LEAVING_GRACE_S - 0.1) == []
+    assert reg.expire(3.1 + LEAVING_GRACE_S) == [leaving] and leaving.state == "lost"

@@ -1,0 +1,64 @@
+"""The pjsua2 AccountConfig of an account replica: id URI, media, outbound proxy, digest
+credentials and, on the account's home agent only, registration.
+
+The settings are the ``ACC_SIP`` fields of ``acc.create`` (see proto/ops.py). The password goes
+into PJSIP's credential table and nowhere else: never into events, replies or logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pjsua2 as pj
+
+from agent import endpoint
+from proto import ProtoError
+from proto.ops import ACC_POLICY, ACC_SIP
+from proto.schema import Field, validate
+
+#: registration expiry when acc.create gives none, seconds
+DEFAULT_EXPIRES = 300
+#: the fields of a replica's settings map (``acc_cfg`` of call.make)
+_CFG_FIELDS = (Field("uri", "uri", True), Field("auto_answer", "int", False, lo=100, hi=699),
+               *ACC_SIP, *ACC_POLICY)
+
+
+def check_replica_cfg(cfg: Any, obj: str) -> dict[str, Any]:
+    """The ``acc_cfg`` map the coordinator sends with call.make, validated like acc.create."""
+    try:
+        return validate(_CFG_FIELDS, cfg, "acc_cfg")
+    except ProtoError as exc:
+        raise ProtoError("E_BAD_ARGS", exc.msg, obj=obj, op="call.make") from None
+
+
+def loose_route(uri: str) -> str:
+    """A proxy URI with the ``;lr`` parameter, which pjsua needs for loose routing."""
+    bare = uri.strip()
+    if bare.startswith("<") and bare.endswith(">"):
+        bare = bare[1:-1]
+    params = bare.split(";")[1:]
+    return bare if any(p.strip().lower() == "lr" for p in params) else bare + ";lr"
+
+
+def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
+    """An AccountConfig; ``register`` is False for replicas (only the home agent registers)."""
+    cfg = pj.AccountConfig()
+    cfg.idUri = uri
+    endpoint.account_media(cfg)
+    if sip.get("proxy"):
+        cfg.sipConfig.proxies.append(loose_route(sip["proxy"]))
+    if sip.get("username"):
+        cred = pj.AuthCredInfo("digest", sip.get("realm") or "*", sip["username"], 0,
+                               sip.get("password") or "")
+        cfg.sipConfig.authCreds.append(cred)
+    if register and sip.get("registrar"):
+        cfg.regConfig.registrarUri = sip["registrar"]
+        cfg.regConfig.timeoutSec = int(sip.get("expires") or DEFAULT_EXPIRES)
+        # pjsua's regc_cb retries a failed registration only after 408, 480, 500, 502, 503, 504
+        # and 6xx, never after 401/403 (no retry storm on a wrong password); keep those slow
+        cfg.regConfig.retryIntervalSec = 60
+        cfg.regConfig.firstRetryIntervalSec = 30
+    else:
+        cfg.regConfig.registerOnAdd = False
+    return cfg

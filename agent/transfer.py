@@ -1,0 +1,75 @@
+"""Blind transfer (REFER): the transferee's decision, taken inside pjsua2's callback by the
+account's policy set in advance (callbacks never wait on the network), the new call it makes,
+and the transferor's progress reports.
+
+An accepted REFER makes pjsua start a new call at once, inside the same callback chain. pjsua2
+binds that call to the Call object handed over in ``prm.newCall`` (without one it would rebind
+the *original* Call object to the new call), so the agent always hands over a fresh AgentCall
+with a new global id, announced by the ``call.transfer_request`` event before the new call's
+own events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pjsua2 as pj
+
+if TYPE_CHECKING:
+    from agent.objects import AgentCall
+
+#: the response to a REFER that the policy rejects, unless it names another one
+DEFAULT_REJECT_CODE = 603
+
+
+def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """An account's transfer policy from acc.create / acc.set_policy arguments (or a replica's
+    settings): accept (pjsua's own default) or reject with a code."""
+    return {"transfer": settings.get("transfer") or "accept",
+            "transfer_code": int(settings.get("transfer_code") or DEFAULT_REJECT_CODE)}
+
+
+def on_request(call: AgentCall, prm: Any) -> None:
+    """An incoming REFER on ``call``: accept (202) or reject, as the account's policy says."""
+    state = call.state
+    acc = state.accounts.get(call.acc_id)
+    new_gid = ""
+    if call.observer is not None:  # load-run calls are never transferred
+        prm.statusCode = DEFAULT_REJECT_CODE
+        return
+    if acc is None or acc.deleting:
+        prm.statusCode = 503
+    elif acc.policy["transfer"] != "accept":
+        prm.statusCode = acc.policy["transfer_code"]
+    elif state.free_slots() <= 0 or not state.budget.can_take():
+        prm.statusCode = 503  # no room here for the new call
+    else:
+        new_gid = state.new_incoming_id()
+        child = type(call)(state, acc, new_gid)
+        state.calls[new_gid] = child
+        call.children.append(child)
+        prm.newCall = child
+    state.emit("call.transfer_request", call.gid, {
+        "uri": str(prm.dstUri), "code": int(prm.statusCode), "new_call": new_gid,
+        "agent": state.name})
+
+
+def on_status(call: AgentCall, prm: Any) -> None:
+    """A NOTIFY about a REFER this call sent: the new call's progress at the transferee."""
+    if call.observer is None:
+        call.state.emit("call.transfer_status", call.gid, {
+            "code": int(prm.statusCode), "reason": str(prm.reason),
+            "final": bool(prm.finalNotify)})
+
+
+def drop_unborn(call: AgentCall) -> None:
+    """When ``call`` ends: a call it accepted to make by transfer that pjsua never started (the
+    start failed) ends too, so that it holds no slot."""
+    for child in call.children:
+        if not child.ended and child.getId() == pj.PJSUA_INVALID_ID:
+            call.state.emit("call.state", child.gid, {
+                "state": "DISCONNECTED", "code": 500, "reason": "the transfer call did not start",
+                "remote_uri": "", "call_id": "", "role": "caller", "agent": call.state.name})
+            child.finish()
+    call.children.clear()

@@ -1,0 +1,196 @@
+"""Handlers of the user-agent ops beyond making and ending calls: registration, call control
+(hold, re-INVITE, UPDATE), DTMF and instant messages. One handler per op, as in
+``agent.handlers``; the loop merges ``UA_HANDLERS`` into its dispatch table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pjsua2 as pj
+
+from agent import pager, rtp, transfer
+from agent.handlers import Handler, _call, _call_param, pj_error
+from agent.objects import AgentAccount, AgentCall
+from agent.state import AgentState
+from proto import ProtoError
+from proto.ops import DTMF_DIGITS
+
+
+def _account(state: AgentState, args: dict[str, Any], op: str) -> AgentAccount:
+    acc = state.accounts.get(args["acc"])
+    if acc is None or acc.deleting:
+        raise ProtoError("E_NOT_FOUND", f"no account {args['acc']!r} on this agent",
+                         obj=args["acc"], op=op)
+    return acc
+
+
+def acc_set_registration(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """Register (renew) or unregister; the outcome comes as acc.reg_state."""
+    op = "acc.set_registration"
+    acc = _account(state, args, op)
+    if not acc.registrar:
+        raise ProtoError("E_WRONG_STATE", "the account has no registrar", obj=acc.gid, op=op)
+    try:
+        acc.setRegistration(bool(args["renew"]))
+    except pj.Error as exc:
+        raise pj_error(exc, op, acc.gid) from None
+    return {}
+
+
+def _confirmed(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
+    """The call of ``args``, which must be answered (CONFIRMED) for ``op``."""
+    call = _call(state, args, op)
+    if call.getInfo().state != pj.PJSIP_INV_STATE_CONFIRMED:
+        raise ProtoError("E_WRONG_STATE", f"{op} needs an answered (CONFIRMED) call",
+                         obj=call.gid, op=op)
+    return call
+
+
+def call_hold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    call = _confirmed(state, args, "call.hold")
+    try:
+        call.setHold(_call_param(args))
+    except pj.Error as exc:
+        raise pj_error(exc, "call.hold", call.gid) from None
+    return {}
+
+
+def _offer(state: AgentState, args: dict[str, Any], op: str, unhold: bool) -> dict[str, Any]:
+    """A new SDP offer by re-INVITE (or UPDATE for call.update)."""
+    call = _confirmed(state, args, op)
+    prm = _call_param(args)
+    if unhold:
+        prm.opt.flag |= pj.PJSUA_CALL_UNHOLD
+    try:
+        if op == "call.update":
+            call.update(prm)
+        else:
+            call.reinvite(prm)
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    return {}
+
+
+def call_unhold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    return _offer(state, args, "call.unhold", unhold=True)
+
+
+def call_reinvite(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    return _offer(state, args, "call.reinvite", unhold=False)
+
+
+def call_update(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    return _offer(state, args, "call.update", unhold=False)
+
+
+def call_dial_dtmf(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "call.dial_dtmf"
+    digits = args["digits"].upper()
+    bad = sorted(set(digits) - set(DTMF_DIGITS))
+    if bad:
+        raise ProtoError("E_BAD_ARGS", f"not DTMF digits: {''.join(bad)!r} (use {DTMF_DIGITS})",
+                         obj=args["call"], op=op)
+    call = _confirmed(state, args, op)
+    prm = pj.CallSendDtmfParam()
+    prm.digits = digits
+    prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if args.get("method") == "info"
+                  else pj.PJSUA_DTMF_METHOD_RFC2833)
+    try:
+        call.sendDtmf(prm)
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    return {}
+
+
+def acc_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "acc.send_pager"
+    acc = _account(state, args, op)
+    prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
+    try:
+        pager.send_to_uri(acc, args["uri"], prm, typing=False)
+    except pj.Error as exc:
+        raise pj_error(exc, op, acc.gid) from None
+    acc.pagers.sent(args["text"], args.get("im_id") or 0)
+    return {}
+
+
+def acc_send_typing_ind(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "acc.send_typing_ind"
+    acc = _account(state, args, op)
+    is_typing = args.get("is_typing")
+    prm = pager.typing_param(True if is_typing is None else is_typing, args.get("headers"))
+    try:
+        pager.send_to_uri(acc, args["uri"], prm, typing=True)
+    except pj.Error as exc:
+        raise pj_error(exc, op, acc.gid) from None
+    return {}
+
+
+def call_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "call.send_pager"
+    call = _confirmed(state, args, op)
+    prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
+    try:
+        call.sendInstantMessage(prm)
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    call.pagers.sent(args["text"], args.get("im_id") or 0)
+    return {}
+
+
+def call_send_typing_ind(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "call.send_typing_ind"
+    call = _confirmed(state, args, op)
+    is_typing = args.get("is_typing")
+    try:
+        call.sendTypingIndication(pager.typing_param(True if is_typing is None else is_typing,
+                                                     args.get("headers")))
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    return {}
+
+
+def acc_set_policy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    acc = _account(state, args, "acc.set_policy")
+    acc.policy = transfer.policy_of({**acc.policy, **{k: v for k, v in args.items() if v is not None}})
+    return {}
+
+
+def call_transfer(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "call.transfer"
+    call = _confirmed(state, args, op)
+    try:
+        call.xfer(args["uri"], _call_param(args))
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    return {}
+
+
+def call_stats(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    op = "call.stats"
+    call = _call(state, args, op)
+    try:
+        result = rtp.stats(call)
+    except pj.Error as exc:
+        raise pj_error(exc, op, call.gid) from None
+    if result is None:
+        raise ProtoError("E_WRONG_STATE", "the call has no audio stream (not answered, or ended)",
+                         obj=call.gid, op=op)
+    return result
+
+
+UA_HANDLERS: dict[str, Handler] = {
+    "acc.set_registration": acc_set_registration,
+    "call.hold": call_hold,
+    "call.unhold": call_unhold,
+    "call.reinvite": call_reinvite,
+    "call.update": call_update,
+    "call.dial_dtmf": call_dial_dtmf,
+    "acc.send_pager": acc_send_pager,
+    "acc.send_typing_ind": acc_send_typing_ind,
+    "call.send_pager": call_send_pager,
+    "call.send_typing_ind": call_send_typing_ind,
+    "acc.set_policy": acc_set_policy,
+    "call.transfer": call_transfer,
+    "call.stats": call_stats,
+}

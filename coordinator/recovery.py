@@ -1,0 +1,135 @@
+"""Accounts whose home agent went away (lost, or shut down) get a new home.
+
+The coordinator keeps each account's desired state (``AccountRec``: URI, auto-answer, SIP
+settings). When the home agent is lost or says ``agent.bye``, the account becomes *homeless*;
+the coordinator then either promotes a live replica to home (an account without a registrar:
+nothing to redo), or creates the account afresh on the agent that placement picks (an account
+with a registrar registers from there). Once settled, the owner (and subscribers, and PUB) get
+an ``acc.moved`` event with the new agent and contact. An account no agent can take stays
+homeless and is tried again every ``RETRY_S`` (e.g. once a replacement agent is admitted).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import proto
+from coordinator.objects import AccountRec
+from coordinator.placement import place_account
+from proto import ProtoError
+
+if TYPE_CHECKING:
+    from coordinator.broker import Coordinator
+
+#: seconds between attempts to place the accounts still homeless
+RETRY_S = 1.0
+#: failed re-creations (not for lack of room) after which an account is given up and logged
+MAX_FAILURES = 5
+
+
+class Recovery:
+    def __init__(self) -> None:
+        #: account id -> why it lost its home (worker_lost | shutdown)
+        self.homeless: dict[str, str] = {}
+        #: account id -> the agent an acc.create is in flight to
+        self.moving: dict[str, str] = {}
+        self.failures: dict[str, int] = {}
+        self.moved = 0
+        self._next_try = 0.0
+
+    def agent_gone(self, co: Coordinator, name: str, reason: str) -> None:
+        """``name`` holds nothing any more (lost, or leaving): drop it as a replica, re-home the
+        accounts it was home to."""
+        for acc in co.objects.accounts.values():
+            acc.replicas.discard(name)
+            if acc.home == name and acc.gid not in self.homeless:
+                self.homeless[acc.gid] = reason
+        self.place(co)
+
+    def tick(self, co: Coordinator, now: float) -> None:
+        if self.homeless and now >= self._next_try:
+            self._next_try = now + RETRY_S
+            self.place(co)
+
+    def place(self, co: Coordinator) -> None:
+        for gid in list(self.homeless):
+            if gid in self.moving:
+                continue
+            acc = co.objects.accounts.get(gid)
+            if acc is None:  # deleted meanwhile
+                self._forget(gid)
+                continue
+            self._move(co, acc)
+
+    def _forget(self, gid: str) -> None:
+        self.homeless.pop(gid, None)
+        self.moving.pop(gid, None)
+        self.failures.pop(gid, None)
+
+    def _move(self, co: Coordinator, acc: AccountRec) -> None:
+        cfg = acc.cfg()
+        registering = bool(cfg.get("registrar"))
+        ready = {r.name: r for r in co.registry.live() if r.ready}
+        replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
+        if replicas and not registering:
+            best = max(replicas, key=lambda r: (r.load().free_slots, r.name))
+            self._settle(co, acc, best.name)
+            return
+        # a registering account needs an agent that registers it: not a replica made for calls
+        name = place_account(co.registry.loads(), acc.replicas if registering else ())
+        if name is None:
+            return  # no room anywhere now: tried again later
+        agent = co.registry.by_name[name]
+        agent.accounts += 1
+        self.moving[acc.gid] = name
+        args = dict(cfg, acc=acc.gid)
+        request = proto.req("acc.create", args, f"rehome-{acc.gid}")
+        try:
+            co.forward(None, request, agent, args,
+                       lambda rep: self._created(co, acc.gid, name, rep))
+        except ProtoError:
+            agent.accounts = max(0, agent.accounts - 1)
+            self.moving.pop(acc.gid, None)
+
+    def _created(self, co: Coordinator, gid: str, name: str, rep: proto.Message) -> None:
+        self.moving.pop(gid, None)
+        acc = co.objects.accounts.get(gid)
+        agent = co.registry.by_name.get(name)
+        if not rep.ok:
+            if agent is not None:
+                agent.accounts = max(0, agent.accounts - 1)
+            code = (rep.error or {}).get("code")
+            if code not in ("E_NO_CAPACITY", "E_WORKER_LOST", "E_TIMEOUT"):
+                n = self.failures[gid] = self.failures.get(gid, 0) + 1
+                if n >= MAX_FAILURES:
+                    print(f"coordinator: account {gid} cannot be re-created ({code}: "
+                          f"{(rep.error or {}).get('msg')}); given up", file=sys.stderr)
+                    self._forget(gid)
+            return
+        if acc is None or gid not in self.homeless:
+            # deleted (or settled elsewhere) while the acc.create was in flight: undo it
+            if acc is None:
+                self._forget(gid)
+            if agent is not None and agent.alive:
+                agent.accounts = max(0, agent.accounts - 1)
+                co.forward(None, proto.req("acc.delete", {"acc": gid}, f"undo-{gid}"), agent,
+                           {"acc": gid}, lambda rep: None)
+            return
+        acc.replicas.add(name)
+        self._settle(co, acc, name)
+
+    def _settle(self, co: Coordinator, acc: AccountRec, name: str) -> None:
+        from coordinator.handlers import _contact  # handlers imports the broker's modules
+
+        old = acc.home
+        acc.home = name
+        acc.replicas.add(name)
+        reason = self.homeless.get(acc.gid, "worker_lost")
+        self._forget(acc.gid)
+        self.moved += 1
+        ev = proto.evt("acc.moved", acc.gid, 0, {"agent": name, "contact": _contact(co, acc),
+                                                 "from": old, "reason": reason})
+        frame = proto.encode(ev)
+        co.send_frame_to_client(acc.owner, frame)
+        co.publish(ev, frame, acc.owner, acc.gid)

@@ -1,0 +1,117 @@
+"""Instant messages and typing indications: between accounts on two agents (both ways), inside a
+call (both ways), and through Kamailio, where an unknown AOR gets its 404 delivery report."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator.client import Error, Lib
+from tests.helpers import Answerer, Recorder, wait_for
+from tests.kamailio import Kamailio
+from tests.ua_helpers import ImAccount, ImAnswerer, ImCall, connected_pair, hang_up
+
+
+def test_pager_and_typing_between_agents(lib: Lib) -> None:
+    a_cb, b_cb = ImAccount(), ImAccount()
+    alice = lib.create_account("sip:alice@127.0.0.1", cb=a_cb)
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=b_cb)
+    assert alice.agent != bob.agent
+
+    alice.send_pager(bob.contact, "hello bob", im_id=7)
+    wait_for(lambda: bool(b_cb.pagers and a_cb.statuses), 10, "bob's message and its report")
+    from_uri, contact, mime, body = b_cb.pagers[0]
+    assert "sip:alice@127.0.0.1" in from_uri and mime == "text/plain" and body == "hello bob"
+    assert contact == ""  # PJSIP puts no Contact in a MESSAGE
+    assert a_cb.statuses == [(a_cb.statuses[0][0], "hello bob", 7, 200, "OK")]
+    assert "bob@" in a_cb.statuses[0][0]
+
+    bob.send_pager(alice.contact, "h\u00e9llo alice \u2713", im_id=8,
+                   content_type="text/x-callfleet", hdr_list=[("X-Callfleet-Test", "im")])
+    wait_for(lambda: bool(a_cb.pagers and b_cb.statuses), 10, "alice's message and its report")
+    assert a_cb.pagers[0][2:] == ("text/x-callfleet", "h\u00e9llo alice \u2713")
+    assert b_cb.statuses[0][1:] == ("h\u00e9llo alice \u2713", 8, 200, "OK")
+
+    # two messages with the same body: each report carries its own im_id
+    alice.send_pager(bob.contact, "same", im_id=1)
+    alice.send_pager(bob.contact, "same", im_id=2)
+    wait_for(lambda: len(a_cb.statuses) == 3, 10, "both reports")
+    assert sorted(s[2] for s in a_cb.statuses[1:]) == [1, 2]
+    assert len(b_cb.pagers) == 3
+
+    alice.send_typing_ind(bob.contact, True)
+    wait_for(lambda: len(b_cb.typing) == 1, 10, "bob to see alice typing")
+    alice.send_typing_ind(bob.contact, False)
+    bob.send_typing_ind(alice.contact)
+    wait_for(lambda: len(b_cb.typing) == 2 and len(a_cb.typing) == 1, 10, "typing both ways")
+    assert [t[2] for t in b_cb.typing] == [True, False] and a_cb.typing[0][2] is True
+    assert "sip:alice@127.0.0.1" in b_cb.typing[0][0] and "sip:bob@127.0.0.1" in a_cb.typing[0][0]
+    # typing indications are not messages and have no reports
+    assert len(b_cb.pagers) == 3 and len(a_cb.pagers) == 1 and len(a_cb.statuses) == 3
+
+    with pytest.raises(Error) as exc:
+        alice.send_pager("not a uri", "x")
+    assert exc.value.err_code == "E_BAD_ARGS"
+    with pytest.raises(Error) as exc:
+        alice.send_pager(bob.contact, "x" * 5000)
+    assert exc.value.err_code == "E_BAD_ARGS"
+
+
+def test_pager_and_typing_inside_a_call(lib: Lib) -> None:
+    out = ImCall()
+    call, _, incoming, inn = connected_pair(lib, out, ImAnswerer())
+    assert isinstance(inn, ImCall)
+    call.send_pager("in the call", im_id=3)
+    wait_for(lambda: bool(inn.pagers and out.statuses), 10, "the message and its report")
+    assert inn.pagers == [("text/plain", "in the call")]
+    assert out.statuses == [("in the call", 3, 200, "OK")]
+    incoming.send_pager("and back", im_id=4)
+    wait_for(lambda: bool(out.pagers and inn.statuses), 10, "the reply and its report")
+    assert out.pagers == [("text/plain", "and back")]
+    assert inn.statuses == [("and back", 4, 200, "OK")]
+
+    call.send_typing_ind(True)
+    incoming.send_typing_ind(True)
+    call.send_typing_ind(False)
+    wait_for(lambda: len(inn.typing) == 2 and len(out.typing) == 1, 10, "typing both ways")
+    assert inn.typing == [True, False] and out.typing == [True]
+    assert out.names()[-1] == inn.names()[-1] == "CONFIRMED"
+    hang_up(call, out, inn)
+    with pytest.raises(Error) as exc:
+        call.send_pager("too late")
+    assert exc.value.err_code == "E_NOT_FOUND"
+
+
+def test_pager_needs_an_answered_call(lib: Lib) -> None:
+    answerer = Answerer(codes=(180,))  # rings, never answers
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=answerer)
+    out = Recorder()
+    call = alice.make_call(bob.contact, cb=out)
+    wait_for(lambda: out.reached("EARLY"), 10, "the call to ring")
+    with pytest.raises(Error) as exc:
+        call.send_pager("early")
+    assert exc.value.err_code == "E_WRONG_STATE"
+    with pytest.raises(Error) as exc:
+        call.send_typing_ind()
+    assert exc.value.err_code == "E_WRONG_STATE"
+    call.hangup()
+    wait_for(lambda: out.last() == "DISCONNECTED", 10, "the call to end")
+
+
+def test_pager_through_kamailio_reports_delivery_codes(kam: Kamailio, lib: Lib) -> None:
+    a_cb, b_cb = ImAccount(), ImAccount()
+    alice = lib.create_account(kam.account("alice"), cb=a_cb)
+    bob = lib.create_account(kam.account("bob"), cb=b_cb)
+    wait_for(lambda: a_cb.codes() == [200] and b_cb.codes() == [200], 10, "both registrations")
+
+    alice.send_pager("sip:bob@127.0.0.1", "via the proxy", im_id=11)  # bob's AOR
+    alice.send_pager("sip:nobody@127.0.0.1", "lost", im_id=12)
+    wait_for(lambda: len(a_cb.statuses) == 2 and bool(b_cb.pagers), 10, "both reports")
+    by_id = {s[2]: s for s in a_cb.statuses}
+    assert by_id[11][1:4] == ("via the proxy", 11, 200)
+    assert by_id[12][1:4] == ("lost", 12, 404)
+    assert b_cb.pagers[0][3] == "via the proxy" and "sip:alice@127.0.0.1" in b_cb.pagers[0][0]
+    bob.send_typing_ind("sip:alice@127.0.0.1")
+    wait_for(lambda: len(a_cb.typing) == 1, 10, "alice to see bob typing")
+    assert kam.requests("MESSAGE", "alice") == 2 and kam.requests("MESSAGE", "bob") == 1
+    assert bob.info().reg_active

@@ -1,0 +1,98 @@
+"""The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
+transfer, statistics, registration errors) driven with raw pyzmq + msgpack, following only
+proto/PROTOCOL.md: every op once, its events, and its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import zmq
+
+from tests.interop.conftest import Fleet
+from tests.interop.test_raw_zmq import Event, Peer, about
+
+
+@pytest.fixture
+def zctx() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+def media(events: list[Event], obj: str) -> list[str]:
+    return [e["data"]["media"] for e in about(events, obj, "call.media_state")]
+
+
+def test_every_user_agent_op_over_raw_msgpack(fleet: Fleet,
+                                              zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "ua")
+    alice = d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol",
+                                "transfer": "reject", "transfer_code": 486})
+    assert carol["agent"] and set(carol) == {"acc", "agent", "contact"}
+    assert d.ok("acc.set_policy", {"acc": "alice", "transfer": "reject",
+                                   "transfer_code": 486}) == {}
+    err = d.error("acc.set_registration", {"acc": "alice", "renew": True})
+    assert (err["code"], err["obj"], err["op"]) == ("E_WRONG_STATE", "alice", "acc.set_registration")
+
+    d.ok("call.make", {"acc": "alice", "uri": bob["contact"], "call": "c1"})
+    d.wait(lambda ev: bool(about(ev, "bob", "acc.incoming_call")), "bob's incoming call")
+    leg = about(d.events, "bob", "acc.incoming_call")[0]["data"]["call"]
+    d.wait(lambda ev: media(ev, "c1") == ["ACTIVE"] and media(ev, leg) == ["ACTIVE"], "media")
+
+    d.ok("call.hold", {"call": "c1"})
+    d.wait(lambda ev: media(ev, "c1")[-1] == "LOCAL_HOLD" and media(ev, leg)[-1] == "REMOTE_HOLD",
+           "the hold")
+    d.ok("call.unhold", {"call": "c1", "headers": {"X-Raw": "1"}})
+    d.wait(lambda ev: len(media(ev, "c1")) == 3 and len(media(ev, leg)) == 3, "the unhold")
+    d.ok("call.reinvite", {"call": leg})
+    d.wait(lambda ev: len(media(ev, "c1")) == 4 and len(media(ev, leg)) == 4, "the re-INVITE")
+    d.ok("call.update", {"call": "c1"})
+    d.wait(lambda ev: len(media(ev, "c1")) == 5 and len(media(ev, leg)) == 5, "the UPDATE")
+    assert media(d.events, "c1")[-1] == media(d.events, leg)[-1] == "ACTIVE"
+
+    d.ok("call.dial_dtmf", {"call": "c1", "digits": "12", "method": "info"})
+    d.ok("call.dial_dtmf", {"call": "c1", "digits": "3"})
+    d.wait(lambda ev: len(about(ev, leg, "call.dtmf")) == 3, "3 digits")
+    got = [(e["data"]["digit"], e["data"]["method"]) for e in about(d.events, leg, "call.dtmf")]
+    assert got == [("1", "info"), ("2", "info"), ("3", "rfc2833")]
+    assert d.error("call.dial_dtmf", {"call": "c1", "digits": "1x"})["code"] == "E_BAD_ARGS"
+
+    d.ok("call.send_pager", {"call": "c1", "text": "in call", "im_id": 5})
+    d.ok("call.send_typing_ind", {"call": leg, "is_typing": True})
+    d.wait(lambda ev: bool(about(ev, leg, "call.pager") and about(ev, "c1", "call.pager_status")
+                           and about(ev, "c1", "call.typing")), "in-call message and typing")
+    assert about(d.events, leg, "call.pager")[0]["data"]["body"] == "in call"
+    status = about(d.events, "c1", "call.pager_status")[0]["data"]
+    assert (status["im_id"], status["code"]) == (5, 200)
+    assert about(d.events, "c1", "call.typing")[0]["data"] == {"is_typing": True}
+
+    d.ok("acc.send_pager", {"acc": "alice", "uri": bob["contact"], "text": "hi bob", "im_id": 9,
+                            "content_type": "text/plain"})
+    d.ok("acc.send_typing_ind", {"acc": "bob", "uri": alice["contact"]})
+    d.wait(lambda ev: bool(about(ev, "bob", "acc.pager") and about(ev, "alice", "acc.pager_status")
+                           and about(ev, "alice", "acc.typing")), "the message, report, typing")
+    assert about(d.events, "alice", "acc.typing")[0]["data"]["is_typing"] is True
+    assert about(d.events, "bob", "acc.pager")[0]["data"]["body"] == "hi bob"
+    assert about(d.events, "alice", "acc.pager_status")[0]["data"]["im_id"] == 9
+
+    stats = d.ok("call.stats", {"call": "c1"})
+    assert stats["codec"] and stats["mos"] >= 1 and stats["tx_packets"] > 0
+    assert d.ok("call.info", {"call": "c1"})["codec"] == stats["codec"]
+
+    d.ok("call.transfer", {"call": leg, "uri": "sip:carol@127.0.0.1"})
+    d.wait(lambda ev: bool(about(ev, "c1", "call.transfer_request")
+                           and about(ev, leg, "call.transfer_status")), "the refused REFER")
+    req = about(d.events, "c1", "call.transfer_request")[0]["data"]
+    assert (req["code"], req["new_call"]) == (486, "")
+    assert about(d.events, leg, "call.transfer_status")[-1]["data"]["final"] is True
+
+    for op, args in (("call.hold", {"call": "nope"}), ("call.stats", {"call": "nope"}),
+                     ("acc.send_pager", {"acc": "nope", "uri": "sip:a@b", "text": "x"}),
+                     ("acc.set_policy", {"acc": "nope"})):
+        assert d.error(op, args)["code"] == "E_NOT_FOUND", op
+    d.ok("call.hangup", {"call": "c1"})
+    d.wait(lambda ev: bool(about(ev, leg, "call.state"))
+           and about(ev, leg, "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")

@@ -1,0 +1,52 @@
+"""Account settings: the client's AccountConfig, the coordinator's replica settings, and the
+agent's checks of them (pure parts; no Endpoint is started)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.account_config import check_replica_cfg, loose_route
+from coordinator.client import AccountConfig
+from coordinator.objects import AccountRec
+from proto import ProtoError
+
+
+def test_account_config_mirrors_pjsua_and_hides_the_password() -> None:
+    cfg = AccountConfig("example.org", "alice", "pw-123", registrar="sip:example.org",
+                        proxy="sip:10.0.0.1:5060", reg_timeout=120)
+    assert cfg.id == "sip:alice@example.org"
+    assert cfg.args() == {"uri": "sip:alice@example.org", "registrar": "sip:example.org",
+                          "proxy": "sip:10.0.0.1:5060", "username": "alice", "expires": 120,
+                          "password": "pw-123"}
+    assert "pw-123" not in repr(cfg)
+    assert AccountConfig("example.org", "bob", display="Bob").id == '"Bob" <sip:bob@example.org>'
+    assert AccountConfig(id="sip:c@d", realm="d", username="c", password="").args() == {
+        "uri": "sip:c@d", "username": "c", "password": "", "realm": "d"}
+    assert AccountConfig(id="sip:local@127.0.0.1").args() == {"uri": "sip:local@127.0.0.1"}
+
+
+def test_replica_settings_carry_proxy_and_credentials() -> None:
+    rec = AccountRec("a1", b"client", "sip:alice@example.org", 200, home="agent-1",
+                     sip={"registrar": "sip:example.org", "username": "alice", "password": "pw"})
+    assert rec.cfg() == {"uri": "sip:alice@example.org", "registrar": "sip:example.org",
+                         "username": "alice", "password": "pw", "auto_answer": 200}
+    assert "pw" not in repr(rec)
+    assert check_replica_cfg(rec.cfg(), "a1") == rec.cfg()
+
+
+@pytest.mark.parametrize("bad", [{"uri": "sip:a@b", "password": 5}, {"uri": "sip:a@b", "x": 1},
+                                 {"uri": "sip:a@b", "expires": 5}, {"uri": "mailto:a@b"}])
+def test_bad_replica_settings_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ProtoError) as exc:
+        check_replica_cfg(bad, "a1")
+    assert exc.value.code == "E_BAD_ARGS" and exc.value.op == "call.make"
+
+
+@pytest.mark.parametrize(("uri", "want"), [
+    ("sip:10.0.0.1:5060", "sip:10.0.0.1:5060;lr"),
+    ("sip:10.0.0.1;lr", "sip:10.0.0.1;lr"),
+    ("<sip:p.example.org;transport=udp>", "sip:p.example.org;transport=udp;lr"),
+    ("sip:p.example.org;LR", "sip:p.example.org;LR"),
+])
+def test_proxies_get_loose_routing(uri: str, want: str) -> None:
+    assert loose_route(uri) == want
