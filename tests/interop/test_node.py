@@ -61,3 +61,5 @@ def test_node_drives_the_fleet(node_project: tuple[str, Path], fleet: Fleet) -> 
     assert summary["alice"] == ["CALLING", "CONNECTING", "CONFIRMED", "DISCONNECTED"]
     assert summary["bob"] == ["INCOMING", "CONNECTING", "CONFIRMED", "DISCONNECTED"]
     assert summary["firehose"] >= summary["events"] > 0
+    assert summary["load"]["stopped"] is True and summary["load"]["progress"] >= 2
+    assert summary["load"]["attempted"] >= 1

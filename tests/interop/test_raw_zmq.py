@@ -268,3 +268,29 @@ def test_agent_loss_reaches_subscribers_and_firehose(fleet: Fleet,
     watcher.wait(lambda ev: ended(ev, "c1"), "alice's leg DISCONNECTED")
     assert [a["name"] for a in driver.ok("lib.agents", {})["agents"]] == [
         n for n in agents if n != bob["agent"]]
+
+
+def test_load_run_started_watched_and_stopped(fleet: Fleet, ctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    """load.start, load.progress events each second, load.status, load.set_rate, load.stop and
+    the final load.done report, all as raw msgpack maps."""
+    peer = Peer(ctx, fleet.clients_url, "loader")
+    try:
+        started = peer.ok("load.start", {"rate": 4.0, "duration": 60.0, "hold": "0.2",
+                                         "self": True, "run": "raw-run-1"})
+        assert started["run"] == "raw-run-1" and started["agents"]
+        peer.wait(lambda ev: len(about(ev, "raw-run-1", "load.progress")) >= 2, "2 progress events")
+        progress = about(peer.events, "raw-run-1", "load.progress")
+        assert [e["seq"] for e in progress] == sorted(e["seq"] for e in progress)
+        assert progress[-1]["data"]["target_rate"] == 4.0
+        status = peer.ok("load.status", {"run": "raw-run-1"})["progress"]
+        assert status["started"] >= 1
+        peer.ok("load.set_rate", {"run": "raw-run-1", "rate": 6.0})
+        assert peer.error("load.set_rate", {"run": "no-such-run", "rate": 1.0})["code"] == "E_NOT_FOUND"
+        peer.ok("load.stop", {"run": "raw-run-1"})
+        peer.wait(lambda ev: bool(about(ev, "raw-run-1", "load.done")), "load.done", timeout=15)
+        report = about(peer.events, "raw-run-1", "load.done")[0]["data"]["report"]
+        assert report["stopped"] is True and report["attempted"] >= 1
+        assert report["answered"] + report["failed"] <= report["attempted"]
+        assert peer.error("load.status", {"run": "raw-run-1"})["code"] == "E_NOT_FOUND"
+    finally:
+        peer.sock.close(0)

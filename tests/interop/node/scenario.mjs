@@ -224,12 +224,29 @@ async function scenario() {
     same(await watcher.ok("events.unsubscribe", {}), { removed: 1 }, "unsubscribe");
     await driver.ok("acc.delete", { acc: "alice" });
     await driver.ok("acc.delete", { acc: "bob" });
+
+    const callEvents = driver.events.length;
+    const firehoseEvents = hose.events.length;
+
+    // a load run: start it, watch its progress, change its rate, stop it, read its report
+    const run = "node-run-1";
+    const started = await driver.ok("load.start",
+      { rate: 4.0, duration: 60.0, hold: "0.2", self: true, run });
+    same(started.run, run, "load.start names the run");
+    await driver.wait((ev) => about(ev, run, "load.progress").length >= 2, "2 load.progress events");
+    await driver.ok("load.set_rate", { run, rate: 6.0 });
+    await driver.ok("load.stop", { run });
+    await driver.wait((ev) => about(ev, run, "load.done").length === 1, "load.done");
+    const report = about(driver.events, run, "load.done")[0].data.report;
+    check(report.stopped === true && report.attempted >= 1, "the report of a stopped run", report);
     return {
+      load: { progress: about(driver.events, run, "load.progress").length,
+              attempted: report.attempted, stopped: report.stopped },
       ok: true,
       alice: states(driver.events, "c1"),
       bob: states(driver.events, leg),
-      events: driver.events.length,
-      firehose: hose.events.length,
+      events: callEvents,
+      firehose: firehoseEvents,
     };
   } finally {
     for (const p of peers) p.close();
