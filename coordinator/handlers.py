@@ -179,7 +179,9 @@ def _route_to_call(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     co.forward(client, msg, agent, msg.args)
 
 
-call_answer = call_hangup = call_info = _route_to_call
+#: every op whose target is "call" is executed by the agent holding the call: one route for all
+CALL_ROUTES: dict[str, Handler] = {name: _route_to_call for name, spec in proto.OPS.items()
+                                   if spec.target == "call"}
 
 def agent_fatal(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """A supervisord gave up on a process: the operator must look (logged on stderr)."""
@@ -197,9 +199,7 @@ HANDLERS: dict[str, Handler] = {
     "acc.create": acc_create,
     "acc.delete": acc_delete,
     "call.make": call_make,
-    "call.answer": call_answer,
-    "call.hangup": call_hangup,
-    "call.info": call_info,
     "events.subscribe": events_subscribe,
     "events.unsubscribe": events_unsubscribe,
+    **CALL_ROUTES,
 }

@@ -1,6 +1,6 @@
 """Routes of the user-agent ops beyond making and ending calls (registration, call control,
-DTMF, instant messages): each is executed by the agent that holds its object. One handler per
-op, as in ``coordinator.handlers``; the broker merges ``UA_HANDLERS`` into its dispatch table.
+DTMF, instant messages): account ops go to the account's home agent. Call ops need no entry
+here: ``coordinator.handlers.CALL_ROUTES`` routes every op whose target is "call".
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.handlers import Handler, _route_to_call
+from coordinator.handlers import Handler
 from proto import ProtoError
 from proto.ops import ACC_POLICY
 
@@ -42,22 +42,9 @@ def acc_set_policy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     _route_to_home(co, client, msg)
 
 
-#: ops executed by the agent of their call (the route of call.answer)
-call_hold = call_unhold = call_reinvite = call_update = call_dial_dtmf = _route_to_call
-call_send_pager = call_send_typing_ind = call_transfer = call_stats = _route_to_call
-
 UA_HANDLERS: dict[str, Handler] = {
     "acc.set_registration": acc_set_registration,
-    "call.hold": call_hold,
-    "call.unhold": call_unhold,
-    "call.reinvite": call_reinvite,
-    "call.update": call_update,
-    "call.dial_dtmf": call_dial_dtmf,
     "acc.send_pager": acc_send_pager,
     "acc.send_typing_ind": acc_send_typing_ind,
-    "call.send_pager": call_send_pager,
-    "call.send_typing_ind": call_send_typing_ind,
     "acc.set_policy": acc_set_policy,
-    "call.transfer": call_transfer,
-    "call.stats": call_stats,
 }
