@@ -80,7 +80,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         except Error as exc:
             print(f"callfleet call: {exc}")
             return 1
-        print(f"call {call.id} placed on agent {call.agent}", flush=True)
+        with lib.auto_lock():  # callbacks print under this lock too: lines never interleave
+            print(f"call {call.id} placed on agent {call.agent}", flush=True)
         deadline = time.monotonic() + args.ring_timeout
         while not cb.done.is_set() and not cb.answered.is_set() and time.monotonic() < deadline:
             cb.answered.wait(0.05)
