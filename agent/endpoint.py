@@ -112,6 +112,8 @@ def _drop_all(state: AgentState) -> None:
     state.admission.clear()  # parked incoming calls (agent.admission) hold their Call objects
     for call in list(state.calls.values()):
         call.finish()
+    for gen in state.loads.values():
+        gen.close()  # load runs hold media objects
     state.loads.clear()  # load runs hold accounts
     state.reap()
     for acc in state.accounts.values():
