@@ -16,12 +16,13 @@ from agent import endpoint, link
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
+from proto import limits
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="callfleet agent", description=__doc__)
     p.add_argument("--coordinator", default="tcp://127.0.0.1:5600", help="coordinator agents URL")
-    p.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
+    p.add_argument("--name", default=f"{socket.gethostname()[:32]}-{os.getpid()}",
                    help="unique agent name in the fleet")
     p.add_argument("--sip-host", default="127.0.0.1", help="address the SIP transport binds")
     p.add_argument("--sip-port", type=int, default=0, help="SIP UDP port (0: any free port)")
@@ -51,6 +52,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
     if args.index < 0:
         p.error("--index must be >= 0")
+    if not 1 <= len(args.name) <= limits.MAX_AGENT_NAME:
+        p.error(f"--name must be 1..{limits.MAX_AGENT_NAME} characters (ids of its calls are "
+                "made from it)")
     if args.sip_port_base:
         if args.sip_port:
             p.error("give --sip-port or --sip-port-base, not both")

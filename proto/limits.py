@@ -17,6 +17,8 @@ MAX_MAP = 256
 MAX_DEPTH = 8
 #: Longest request id and object id.
 MAX_ID = 64
+#: Longest agent name: ids made from it (an incoming call's ``NAME:TAG.inN``) stay within MAX_ID.
+MAX_AGENT_NAME = 40
 #: Longest op name.
 MAX_OP = 64
 #: Most extra SIP headers on one request.

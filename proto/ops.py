@@ -123,7 +123,7 @@ _PROFILE = (
 )
 
 _AGENT_INFO = (
-    Field("name", "str", True, "unique agent name", lo=1, hi=_ID),
+    Field("name", "str", True, "unique agent name", lo=1, hi=limits.MAX_AGENT_NAME),
     Field("host", "str", True, "host name"),
     Field("pid", "int", True, "process id", lo=0),
     Field("sip", "list", True, "SIP listening addresses, e.g. udp:127.0.0.1:5060"),

@@ -168,12 +168,13 @@ def test_capacity_is_bounded() -> None:
     refused("agent.hello", {**CLIENT_ARGS["agent.hello"], "pid": -1})
 
 
-@pytest.mark.parametrize(("op", "name"), [("acc.delete", "acc"), ("call.info", "call"),
-                                          ("call.make", "call"), ("acc.create", "acc"),
-                                          ("agent.hello", "name")])
-def test_object_ids_are_1_to_max_id_characters(op: str, name: str) -> None:
-    proto.check_request(request(op, {**CLIENT_ARGS[op], name: "x" * limits.MAX_ID}))
-    refused(op, {**CLIENT_ARGS[op], name: "x" * (limits.MAX_ID + 1)})
+@pytest.mark.parametrize(("op", "name", "most"), [
+    ("acc.delete", "acc", limits.MAX_ID), ("call.info", "call", limits.MAX_ID),
+    ("call.make", "call", limits.MAX_ID), ("acc.create", "acc", limits.MAX_ID),
+    ("agent.hello", "name", limits.MAX_AGENT_NAME)])
+def test_object_ids_and_names_are_bounded(op: str, name: str, most: int) -> None:
+    proto.check_request(request(op, {**CLIENT_ARGS[op], name: "x" * most}))
+    refused(op, {**CLIENT_ARGS[op], name: "x" * (most + 1)})
     refused(op, {**CLIENT_ARGS[op], name: ""})
 
 
