@@ -21,6 +21,7 @@ import proto
 from agent import admission, link, reset
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
+from agent.media_handlers import MEDIA_HANDLERS
 from agent.state import AgentState
 from agent.ua_handlers import UA_HANDLERS
 from proto import limits
@@ -31,7 +32,7 @@ BUSY_MAX_MS = 8
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS}
 
 
 class AgentLoop:

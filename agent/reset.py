@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import pjsua2 as pj
 
+from agent import media
 from agent.state import AgentState
 
 
 def begin(state: AgentState) -> None:
+    media.drop_all(state)
     for gen in state.loads.values():
         gen.end()
     prm = pj.CallOpParam(True)
@@ -33,4 +35,4 @@ def begin(state: AgentState) -> None:
 
 def done(state: AgentState) -> bool:
     """Nothing is left: the agent may say hello again."""
-    return not state.calls and not state.accounts and not state.loads
+    return not state.calls and not state.accounts and not state.loads and not state.media

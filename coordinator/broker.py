@@ -23,6 +23,7 @@ from coordinator.handlers import HANDLERS as BASE_HANDLERS
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
 from coordinator.loadctl import LoadRun
+from coordinator.media_handlers import MEDIA_HANDLERS
 from coordinator.metrics import LoadTotals, MetricsServer
 from coordinator.objects import CallRec, ObjectTable
 from coordinator.recovery import Recovery
@@ -32,7 +33,7 @@ from coordinator.subscribe import Subscribers
 from coordinator.ua_handlers import UA_HANDLERS
 from proto import ProtoError, limits
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS}
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
@@ -325,6 +326,11 @@ class Coordinator:
                 call.state = msg.data["state"]
                 if call.state == "DISCONNECTED":
                     self.end_call(call)
+        elif msg.op.startswith("media."):  # player_eof: to the object's owner
+            rec_media = objects.media.get(msg.obj)
+            if rec_media is None:
+                return
+            owner = rec_media.owner
         elif msg.op == "load.stats":
             run = self.loads.get(msg.obj)
             if run is not None:
@@ -357,6 +363,7 @@ class Coordinator:
             frame = proto.encode(ev)
             self._send(self.clients, call.owner, frame)
             self.publish(ev, frame, call.owner, call.acc)
+        self.objects.drop_media_on(rec.name)
         for run in self.loads.values():
             run.agent_lost(rec.name)
         self.recovery.agent_gone(self, rec.name, reason)

@@ -130,6 +130,76 @@ _LOAD = (
     Field("accounts", "int", True, "accounts held", lo=0),
 )
 
+# -- media objects on an agent: tone generators, WAV players and recorders, the conference bridge
+MEDIA_ID = Field("media", "str", True, "media object id (player, recorder or tone generator)",
+                 lo=1, hi=_ID)
+#: Longest WAV file path (on the agent's host) a player or recorder accepts.
+MAX_PATH = 1024
+_MEDIA_PLACE = (
+    Field("agent", "str", False, "the agent that holds the object (give this or call)",
+          lo=1, hi=_ID),
+    Field("call", "str", False, "put the object on the agent holding this call", lo=1, hi=_ID),
+)
+_MEDIA_MADE = (MEDIA_ID, AGENT, Field("slot", "int", True, "its port in the agent's conference "
+                                      "bridge (meaningful on that agent only)", lo=0))
+_WAV = Field("filename", "str", True, "absolute path of a .wav file on the agent's host",
+             lo=1, hi=MAX_PATH)
+#: a media object or a call: an end of a conference bridge connection
+_CONF_ENDS = (
+    Field("src", "str", True, "id of the source: a call, a player or a tone generator",
+          lo=1, hi=_ID),
+    Field("dst", "str", True, "id of the sink: a call or a recorder", lo=1, hi=_ID),
+)
+_CONF_PORTS = (AGENT, Field("src_slot", "int", True, "the source's bridge port", lo=0),
+               Field("dst_slot", "int", True, "the sink's bridge port", lo=0))
+
+MEDIA_OPS = (
+    OpSpec("media.create_tone", "agent",
+           "Create a tone generator (pjsua2 ToneGenerator) on an agent, playing a dual-frequency "
+           "tone at once and until destroyed; connect it with media.conf_connect.",
+           args=(*_MEDIA_PLACE,
+                 Field("freq1", "int", True, "first frequency, Hz", lo=1, hi=8000),
+                 Field("freq2", "int", False, "second frequency, Hz (default 0: none)",
+                       lo=0, hi=8000),
+                 Field("on_ms", "int", False, "tone on, ms (default 0: continuous)",
+                       lo=0, hi=60000),
+                 Field("off_ms", "int", False, "silence after each tone, ms (default 0)",
+                       lo=0, hi=60000)),
+           result=_MEDIA_MADE),
+    OpSpec("media.create_player", "agent",
+           "Create a WAV file player on an agent (16-bit PCM mono WAV). Without loop it plays the "
+           "file once; at its end (each end, with loop) comes a media.player_eof event.",
+           args=(*_MEDIA_PLACE, _WAV,
+                 Field("loop", "bool", False, "start again at the end (default false)")),
+           result=_MEDIA_MADE),
+    OpSpec("media.create_recorder", "agent",
+           "Create a WAV file recorder on an agent: it records what is connected to it (16-bit "
+           "PCM mono at the bridge's clock rate). PJSIP completes the file (its header) on the bridge's "
+           "next clock tick after media.destroy.",
+           args=(*_MEDIA_PLACE, _WAV), result=_MEDIA_MADE),
+    OpSpec("media.player_set_pos", "media", "Move a player to a sample position.",
+           args=(MEDIA_ID, Field("pos", "int", True, "position, samples from the start",
+                                 lo=0, hi=2**31 - 1))),
+    OpSpec("media.destroy", "media",
+           "Destroy a player, recorder or tone generator (its connections go with it).",
+           args=(MEDIA_ID,)),
+    OpSpec("media.conf_connect", "media",
+           "Connect a source to a sink in the conference bridge of the agent that holds both "
+           "(a call's audio, a player or tone into a call or a recorder; two calls' audio: a "
+           "bridge, both ways a conference). Both must be on the same agent (E_CROSS_AGENT).",
+           args=_CONF_ENDS, result=_CONF_PORTS),
+    OpSpec("media.conf_disconnect", "media", "Undo a media.conf_connect.", args=_CONF_ENDS,
+           result=_CONF_PORTS),
+)
+
+MEDIA_EVENTS = (
+    EventSpec("media.player_eof", "media",
+              "A player reached the end of its file (with loop it starts again; without, it "
+              "stays silent at the end).",
+              data=(AGENT, Field("loop", "bool", True, "the player loops"))),
+)
+# -- end of media objects
+
 OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
            result=(Field("agents", "list", True, "one map per agent: name, host, pid, sip, "
@@ -320,6 +390,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
            "at once, without waiting for the heartbeat timeout. The coordinator does not reply.",
            args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),)),
+    *MEDIA_OPS,
 )}
 
 EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
@@ -436,6 +507,7 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
               data=(Field("where", "str", True, "callback name"),
                     Field("msg", "str", True, "exception text"),
                     Field("trace", "str", False, "short traceback"))),
+    *MEDIA_EVENTS,
 )}
 
 #: The kinds of message on the wire.
