@@ -72,6 +72,33 @@ def audio_clocked() -> bool:
     return _started.audio != "none"
 
 
+def audio_mode() -> str:
+    """The ``audio`` option in use: null, none or a device name."""
+    return _started.audio
+
+
+def _select_audio(adm: Any, audio: str) -> None:
+    """The null device, no device, or the device of that name (for capture and playback)."""
+    if audio == "none":
+        adm.setNoDev()
+        return
+    if audio == "null":
+        adm.setNullDev()
+        return
+    names = []
+    for index, dev in enumerate(adm.enumDev2()):
+        names.append(str(dev.name))
+        if dev.name == audio:
+            if dev.inputCount:
+                adm.setCaptureDev(index)
+            if dev.outputCount:
+                adm.setPlaybackDev(index)
+            return
+    raise StartError(f"no sound device {audio!r} in this build (it has "
+                     f"{', '.join(repr(n) for n in names) or 'none'}; --audio null uses the "
+                     "null device)")
+
+
 def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     """A started Endpoint on the polling model (no PJSIP worker threads) and its SIP addresses
     (as advertised: the public address when one is given)."""
@@ -103,10 +130,11 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
                          f"{getattr(exc, 'reason', '') or exc} (status {getattr(exc, 'status', '?')})"
                          ) from None
     ep.libStart()
-    if opts.audio == "none":
-        ep.audDevManager().setNoDev()
-    else:
-        ep.audDevManager().setNullDev()
+    try:
+        _select_audio(ep.audDevManager(), opts.audio)
+    except StartError:
+        ep.libDestroy()
+        raise
     info = ep.transportGetInfo(tid)
     return ep, [f"udp:{info.localName}"]
 

@@ -19,6 +19,7 @@ import zmq
 
 import proto
 from agent import admission, link, reset
+from agent.audio_handlers import AUDIO_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
 from agent.media_handlers import MEDIA_HANDLERS
@@ -32,7 +33,8 @@ BUSY_MAX_MS = 8
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
+            **AUDIO_HANDLERS}
 
 
 class AgentLoop:

@@ -39,9 +39,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
-    p.add_argument("--audio", choices=("null", "none"), default="null",
+    p.add_argument("--audio", default="null", metavar="null|none|NAME",
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
-                   "no clock (signalling-only, cheapest for call-rate runs)")
+                   "no clock (signalling-only, cheapest for call-rate runs); NAME: that sound "
+                   "device (lib.enum_snd_dev lists them; the pjsua2-python wheel has none)")
     args = p.parse_args(argv)
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")

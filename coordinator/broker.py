@@ -19,6 +19,7 @@ from typing import Any
 import zmq
 
 import proto
+from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
@@ -33,7 +34,8 @@ from coordinator.subscribe import Subscribers
 from coordinator.ua_handlers import UA_HANDLERS
 from proto import ProtoError, limits
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
+            **AUDIO_HANDLERS}
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
@@ -97,6 +99,8 @@ class Coordinator:
         self._poller.register(self.watch.sock, zmq.POLLIN)
         self.recovery = Recovery()
         self.replies = ReplyCache()
+        #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
+        self.codec_priorities: dict[str, int] = {}
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
@@ -259,6 +263,7 @@ class Coordinator:
                   f"told to reset", file=sys.stderr)
         self._send(self.agents, rid, proto.encode(proto.ok(msg, {
             "coordinator": self.cid, "reset": rec.resetting})))
+        agent_joined(self, rec)
 
     def on_bye(self, rec: AgentRecord, msg: proto.Message) -> None:
         """``leaving``: place nothing more there, move its accounts, fail what waits on it (it

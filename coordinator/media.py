@@ -6,18 +6,40 @@ A media object lives on one agent: create it on the agent of the call it will se
 (``call=``) or on a named agent (``agent=``). As in pjsua, a "slot" is what ``conf_connect``
 takes; here a slot is named by its object's id, so ``player_get_slot(player_id)`` is the player
 id and ``Call.info().conf_slot`` is the call id. Both ends of a connection must be on one agent.
-File names are paths on the agent's host.
+File names are paths on the agent's host. Codecs and sound devices are here too
+(``enum_codecs``, ``set_codec_priority``, ``enum_snd_dev``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import proto
 
 #: called with the player id at each end of its file
 EofCallback = Callable[[str], None]
+
+
+@dataclass
+class CodecInfo:
+    """As pjsua's CodecInfo: ``name`` is the codec id (e.g. PCMU/8000/1)."""
+
+    name: str
+    priority: int
+    clock_rate: int
+    channel_count: int
+
+
+@dataclass
+class SoundDeviceInfo:
+    """As pjsua's SoundDeviceInfo."""
+
+    name: str
+    input_channels: int
+    output_channels: int
+    driver: str
 
 
 class MediaLib:
@@ -86,6 +108,28 @@ class MediaLib:
 
     def conf_disconnect(self, src_slot: str, dst_slot: str) -> None:
         self._request("media.conf_disconnect", {"src": src_slot, "dst": dst_slot}, obj=src_slot)
+
+    # codecs and sound devices
+    def enum_codecs(self, agent: str | None = None) -> list[CodecInfo]:
+        """The codecs of an agent (default: the first one) with their priorities."""
+        r = self._request("lib.enum_codecs", {"agent": agent} if agent else {})
+        return [CodecInfo(c["id"], c["priority"], c["clock_rate"], c["channels"])
+                for c in r["codecs"]]
+
+    def set_codec_priority(self, name: str, priority: int, agent: str | None = None) -> list[str]:
+        """Set the priority (0: disabled .. 255) of the codecs whose id starts with ``name``, on
+        ``agent`` or on every agent (agents that join later too); returns the ids it set."""
+        args: dict[str, Any] = {"codec": name, "priority": priority}
+        if agent:
+            args["agent"] = agent
+        return list(self._request("lib.set_codec_priority", args, obj=name)["codecs"])
+
+    def enum_snd_dev(self, agent: str | None = None) -> list[SoundDeviceInfo]:
+        """The sound devices of an agent's build (the pjsua2-python wheel has none: its agents
+        run on the null device, ``--audio null``)."""
+        r = self._request("lib.enum_snd_dev", {"agent": agent} if agent else {})
+        return [SoundDeviceInfo(d["name"], d["input_count"], d["output_count"], d["driver"])
+                for d in r["devices"]]
 
     # events, on the callback thread
     def _on_media_event(self, msg: proto.Message) -> None:

@@ -130,7 +130,8 @@ _LOAD = (
     Field("accounts", "int", True, "accounts held", lo=0),
 )
 
-# -- media objects on an agent: tone generators, WAV players and recorders, the conference bridge
+# -- media objects on an agent (tone generators, WAV players and recorders, the conference
+# bridge), codecs and sound devices
 MEDIA_ID = Field("media", "str", True, "media object id (player, recorder or tone generator)",
                  lo=1, hi=_ID)
 #: Longest WAV file path (on the agent's host) a player or recorder accepts.
@@ -198,7 +199,39 @@ MEDIA_EVENTS = (
               "stays silent at the end).",
               data=(AGENT, Field("loop", "bool", True, "the player loops"))),
 )
-# -- end of media objects
+
+#: a codec priority: 0 disables the codec, higher is preferred (PJSIP's range)
+CODEC_PRIO = Field("priority", "int", True, "0 (disabled) .. 255 (most preferred)", lo=0, hi=255)
+_ON_AGENT = Field("agent", "str", False, "the agent to ask (default: the first one)",
+                  lo=1, hi=_ID)
+
+CODEC_OPS = (
+    OpSpec("lib.enum_codecs", "agent",
+           "The audio codecs of an agent's build with their priorities (every agent runs the same "
+           "build; priorities may differ per agent).",
+           args=(_ON_AGENT,),
+           result=(AGENT, Field("codecs", "list", True, "one map per codec: id (e.g. "
+                                "PCMU/8000/1), name, priority, clock_rate, channels"))),
+    OpSpec("lib.set_codec_priority", "agent",
+           "Set a codec's priority on one agent, or on every agent (the coordinator remembers it "
+           "and sets it on agents that join later). 0 disables the codec: a call whose offer "
+           "has no enabled codec in common is refused with 488.",
+           args=(Field("codec", "str", True, "codec id or its prefix (PCMU, PCMU/8000/1, speex/"
+                       "16000)", lo=1, hi=64), CODEC_PRIO,
+                 Field("agent", "str", False, "only this agent (default: every agent)",
+                       lo=1, hi=_ID)),
+           result=(Field("agents", "list", True, "the agents that set it"),
+                   Field("codecs", "list", True, "the codec ids it matched"))),
+    OpSpec("lib.enum_snd_dev", "agent",
+           "The sound devices an agent's build offers (the pjsua2-python wheel offers none: "
+           "only the null device, which is not listed) and the one in use.",
+           args=(_ON_AGENT,),
+           result=(AGENT, Field("devices", "list", True, "one map per device: id, name, driver, "
+                                "input_count, output_count"),
+                   Field("audio", "str", True, "in use: null (the null device clocks media), "
+                         "none (no device, no media clock) or a device name"))),
+)
+# -- end of media objects, codecs and sound devices
 
 OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
@@ -390,7 +423,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
            "at once, without waiting for the heartbeat timeout. The coordinator does not reply.",
            args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),)),
-    *MEDIA_OPS,
+    *MEDIA_OPS, *CODEC_OPS,
 )}
 
 EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (

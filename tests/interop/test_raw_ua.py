@@ -1,6 +1,6 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors, media objects) driven with raw pyzmq + msgpack, following only
-proto/PROTOCOL.md: every op once, its events, and its errors."""
+transfer, statistics, registration errors, media objects, codecs) driven with raw pyzmq +
+msgpack, following only proto/PROTOCOL.md: every op once, its events, and its errors."""
 
 from __future__ import annotations
 
@@ -151,3 +151,29 @@ def test_media_ops_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[b
     d.ok("call.hangup", {"call": "m1"})
     d.wait(lambda ev: bool(about(ev, leg, "call.state"))
            and about(ev, leg, "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+def test_codec_and_sound_device_ops_over_raw_msgpack(
+        fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "codecs")
+    listed = d.ok("lib.enum_codecs", {})
+    ids = [c["id"] for c in listed["codecs"]]
+    assert "PCMA/8000/1" in ids and set(listed["codecs"][0]) == {
+        "id", "name", "priority", "clock_rate", "channels"}
+    one = d.ok("lib.set_codec_priority", {"codec": "pcma", "priority": 7,
+                                          "agent": listed["agent"]})
+    assert one == {"agents": [listed["agent"]], "codecs": ["PCMA/8000/1"]}
+    prio = {c["id"]: c["priority"] for c in d.ok("lib.enum_codecs",
+                                                 {"agent": listed["agent"]})["codecs"]}
+    assert prio["PCMA/8000/1"] == 7
+    every = d.ok("lib.set_codec_priority", {"codec": "speex/8000", "priority": 0})
+    assert len(every["agents"]) == 2 and every["codecs"] == ["speex/8000/1"]
+    dev = d.ok("lib.enum_snd_dev", {"agent": listed["agent"]})
+    assert dev == {"agent": listed["agent"], "devices": [], "audio": "null"}
+    for op, args, code in (
+            ("lib.set_codec_priority", {"codec": "nope", "priority": 1}, "E_NOT_FOUND"),
+            ("lib.set_codec_priority", {"codec": "PCMU", "priority": 999}, "E_BAD_ARGS"),
+            ("lib.set_codec_priority", {"codec": "", "priority": 1}, "E_BAD_ARGS"),
+            ("lib.enum_codecs", {"agent": "nope"}, "E_NOT_FOUND"),
+            ("lib.enum_snd_dev", {"agent": 3}, "E_BAD_ARGS")):
+        assert d.error(op, args)["code"] == code, op

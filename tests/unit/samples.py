@@ -65,6 +65,9 @@ CLIENT_ARGS: dict[str, dict[str, Any]] = {
     "media.destroy": {"media": "agent-1/player-ab12.1"},
     "media.conf_connect": {"src": "agent-1/tone-ab12.2", "dst": "c1"},
     "media.conf_disconnect": {"src": "c1", "dst": "agent-1/recorder-ab12.3"},
+    "lib.enum_codecs": {"agent": "agent-1"},
+    "lib.set_codec_priority": {"codec": "PCMU/8000", "priority": 0, "agent": "agent-1"},
+    "lib.enum_snd_dev": {"agent": "agent-1"},
 }
 
 #: The agent-only fields the coordinator adds when it forwards a request to an agent.
