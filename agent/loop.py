@@ -61,7 +61,8 @@ class AgentLoop:
     def _say_hello(self, now: float) -> None:
         self._hello_n += 1
         self._next_hello = now + limits.HEARTBEAT_S
-        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts))
+        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts),
+                     media=len(self.state.media))
         link.send(self.sock, proto.req("agent.hello", hello, f"hello-{self._hello_n}"))
 
     def _on_reply(self, msg: proto.Message) -> None:

@@ -3,9 +3,10 @@
 The coordinator declared the agent lost (it was stopped, or cut off, for longer than the
 liveness limit) or restarted: either way it forgot this agent's calls and accounts, ended the
 calls for their owners (``worker_lost``) and moved the accounts elsewhere. So when the agent
-comes back, its hello is answered with ``reset``: it hangs up every call, ends its load runs and
-deletes every account (each once its calls are gone, as pjsua requires), then says hello again
-holding nothing. The coordinator drops its events meanwhile.
+comes back (or says in its hello that it holds objects), its hello is answered with ``reset``:
+it destroys its media objects, hangs up every call, ends its load runs and deletes every account
+(each once its calls are gone, as pjsua requires), then says hello again holding nothing. The
+coordinator drops its events meanwhile.
 """
 
 from __future__ import annotations

@@ -65,6 +65,11 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str) -> zmq.Socket[bytes]:
     return sock
 
 
+def _holds(hello: dict[str, Any]) -> bool:
+    """An agent's hello says it holds objects (calls, accounts, media objects)."""
+    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media"))
+
+
 class Coordinator:
     def __init__(self, agents_url: str, clients_url: str, events_url: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -238,7 +243,7 @@ class Coordinator:
                 # a live agent says hello again: it heard nothing from us for a while, or it has
                 # finished its reset; what it holds is still known here
                 old.last_seen = now
-                if old.resetting and not msg.args.get("calls") and not msg.args.get("accounts"):
+                if old.resetting and not _holds(msg.args):
                     old.resetting = False
                 self._send(self.agents, rid, proto.encode(proto.ok(msg, {
                     "coordinator": self.cid, "reset": old.resetting})))
@@ -257,7 +262,7 @@ class Coordinator:
             self._send(self.agents, rid, proto.encode(proto.error(msg, exc)))
             return
         rec.calls = len(self.objects.calls_on(rec.name))
-        rec.resetting = bool(msg.args.get("calls") or msg.args.get("accounts"))
+        rec.resetting = _holds(msg.args)
         if rec.resetting:
             print(f"coordinator: agent {rec.name} holds objects this coordinator does not know: "
                   f"told to reset", file=sys.stderr)

@@ -122,6 +122,7 @@ _AGENT_INFO = (
     Field("pjsip", "str", True, "PJSIP version"),
     Field("calls", "int", False, "live calls at hello time", lo=0),
     Field("accounts", "int", False, "accounts held at hello time", lo=0),
+    Field("media", "int", False, "media objects held at hello time", lo=0),
 )
 _LOAD = (
     Field("calls", "int", True, "live calls", lo=0),
@@ -417,7 +418,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=_AGENT_INFO, result=(Field("coordinator", "str", True, "coordinator id"),
                                      Field("reset", "bool", False, "true: the coordinator holds "
                                            "nothing on this agent; it must hang up every call, "
-                                           "delete every account, then say hello again"))),
+                                           "delete every account and media object, then say "
+                                           "hello again"))),
     OpSpec("agent.bye", "agent-to-coordinator",
            "An agent is shutting down (SIGTERM): at stage `leaving` the coordinator places nothing "
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "

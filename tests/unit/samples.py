@@ -54,7 +54,7 @@ CLIENT_ARGS: dict[str, dict[str, Any]] = {
                     "from_state": "BACKOFF"},
     "agent.hello": {"name": "agent-1", "host": "host-1", "pid": 4242,
                     "sip": ["udp:127.0.0.1:5060"], "capacity": 16, "max_accounts": 8, "pjsip": "2.15.1",
-                    "calls": 0, "accounts": 0},
+                    "calls": 0, "accounts": 0, "media": 0},
     "agent.bye": {"stage": "leaving"},
     "media.create_tone": {"agent": "agent-1", "call": "c1", "freq1": 1000, "freq2": 1400,
                           "on_ms": 200, "off_ms": 100},
