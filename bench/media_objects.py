@@ -9,35 +9,16 @@ figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
+
+from idle import measure, rss_mb  # bench/idle.py: CPU and RSS of a process from /proc
 
 from coordinator.client import Lib
 
 #: agent.media.MAX_MEDIA_OBJECTS: half tones, half recorders
 BUDGET = 16
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_pct(pid: int, seconds: float) -> float:
-    c0, t0 = cpu_seconds(pid), time.monotonic()
-    time.sleep(seconds)
-    return 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
 
 
 def ms(samples: list[float], q: float) -> float:
@@ -70,14 +51,14 @@ def main() -> None:
                   f"p99 {ms(create, 0.99):.2f} ms, mean {1000 * statistics.mean(create):.2f} ms")
             print(f"destroy x{cycles}: p50 {ms(destroy, 0.5):.2f} ms, "
                   f"p99 {ms(destroy, 0.99):.2f} ms")
-            idle_cpu, idle_rss = cpu_pct(pid, seconds), rss_mb(pid)
+            idle_cpu, idle_rss = measure([pid], seconds), rss_mb(pid)
             made = []
             for i in range(BUDGET // 2):
                 tone = lib.create_tone(400 + 100 * i, agent=agent)
                 rec = lib.create_recorder(f"{tmp}/busy{i}.wav", agent=agent)
                 lib.conf_connect(tone, rec)
                 made += [tone, rec]
-            busy_cpu, busy_rss = cpu_pct(pid, seconds), rss_mb(pid)
+            busy_cpu, busy_rss = measure([pid], seconds), rss_mb(pid)
             for gid in made:
                 lib.tone_destroy(gid)
             print(f"agent idle: CPU {idle_cpu:.1f}% of a core, RSS {idle_rss:.1f} MB")
