@@ -42,7 +42,7 @@ def test_disabling_pcmu_on_the_callee_negotiates_pcma(lib: Lib) -> None:
     alice = lib.create_account("sip:alice@127.0.0.1")
     bob = lib.create_account("sip:bob@127.0.0.1", cb=answerer)
     assert alice.agent != bob.agent
-    # fleet-wide: PCMU first, PCMA second (above speex, PJSIP's default first choice)
+    # fleet-wide: PCMU first, PCMA second (as the agents' --codecs default has them)
     assert lib.set_codec_priority("PCMU", 250) == ["PCMU/8000/1"]
     assert lib.set_codec_priority("PCMA", 240) == ["PCMA/8000/1"]
     assert _call_codec(alice, bob, answerer) == ("PCMU/8000", "PCMU/8000")
