@@ -9,12 +9,16 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent import media
 from agent.state import AgentState
 
 #: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
 PJSUA_MAX_CALLS = 4
 #: PJSUA_MAX_ACC in the wheel: a 9th account aborts the process (assertion in pjsua_acc_add).
 PJSUA_MAX_ACC = 8
+#: conference bridge ports: the master (sound device) port, one per call, one per media object
+#: (agent.media.MAX_MEDIA_OBJECTS), and spare ones for calls whose slot is still being released
+CONF_PORTS = 32
 #: RTP/RTCP ports each agent owns when given a port range (RTP+RTCP per call, with room to spare)
 RTP_SPAN = 20
 
@@ -63,6 +67,43 @@ def account_media(cfg: Any) -> None:
         tc.portRange = _started.rtp_port_range
 
 
+def _bridge_config(cfg: Any) -> None:
+    """Size the conference bridge for the calls and media objects an agent may hold."""
+    cfg.medConfig.maxMediaPorts = CONF_PORTS
+
+
+def audio_clocked() -> bool:
+    """Whether a sound device (the null one) clocks the bridge: without one no media flows."""
+    return _started.audio != "none"
+
+
+def audio_mode() -> str:
+    """The ``audio`` option in use: null, none or a device name."""
+    return _started.audio
+
+
+def _select_audio(adm: Any, audio: str) -> None:
+    """The null device, no device, or the device of that name (for capture and playback)."""
+    if audio == "none":
+        adm.setNoDev()
+        return
+    if audio == "null":
+        adm.setNullDev()
+        return
+    names = []
+    for index, dev in enumerate(adm.enumDev2()):
+        names.append(str(dev.name))
+        if dev.name == audio:
+            if dev.inputCount:
+                adm.setCaptureDev(index)
+            if dev.outputCount:
+                adm.setPlaybackDev(index)
+            return
+    raise StartError(f"no sound device {audio!r} in this build (it has "
+                     f"{', '.join(repr(n) for n in names) or 'none'}; --audio null uses the "
+                     "null device)")
+
+
 def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     """A started Endpoint on the polling model (no PJSIP worker threads) and its SIP addresses
     (as advertised: the public address when one is given)."""
@@ -81,6 +122,7 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.medConfig.noVad = True
     cfg.medConfig.clockRate = opts.clock_rate
     cfg.medConfig.sndClockRate = opts.clock_rate
+    _bridge_config(cfg)
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.port = opts.sip_port
@@ -96,10 +138,11 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
                          ) from None
     ep.libStart()
     prefer_codecs(ep, opts.codecs)
-    if opts.audio == "none":
-        ep.audDevManager().setNoDev()
-    else:
-        ep.audDevManager().setNullDev()
+    try:
+        _select_audio(ep.audDevManager(), opts.audio)
+    except StartError:
+        ep.libDestroy()
+        raise
     info = ep.transportGetInfo(tid)
     return ep, [f"udp:{info.localName}"]
 
@@ -130,7 +173,8 @@ def _hangup_all(state: AgentState) -> None:
 def _drop_all(state: AgentState) -> None:
     """Release every Call, then every Account. A pjsua2 object that outlives libDestroy aborts
     the process when it is collected, so no reference may survive this function (not even a
-    loop variable: that is why this is a function of its own)."""
+    loop variable: that is why this is a function of its own). Media objects go first."""
+    media.drop_all(state)
     state.admission.clear()  # parked incoming calls (agent.admission) hold their Call objects
     for call in list(state.calls.values()):
         call.finish()

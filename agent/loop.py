@@ -21,8 +21,10 @@ import zmq
 
 import proto
 from agent import admission, link, reset
+from agent.audio_handlers import AUDIO_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
+from agent.media_handlers import MEDIA_HANDLERS
 from agent.state import AgentState
 from agent.ua_handlers import UA_HANDLERS
 from proto import limits
@@ -35,7 +37,8 @@ LOAD_MAX_MS = 40
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
+            **AUDIO_HANDLERS}
 
 
 class AgentLoop:
@@ -62,7 +65,8 @@ class AgentLoop:
     def _say_hello(self, now: float) -> None:
         self._hello_n += 1
         self._next_hello = now + limits.HEARTBEAT_S
-        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts))
+        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts),
+                     media=len(self.state.media))
         link.send(self.sock, proto.req("agent.hello", hello, f"hello-{self._hello_n}"))
 
     def _on_reply(self, msg: proto.Message) -> None:

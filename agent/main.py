@@ -44,9 +44,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="codecs offered first, in order (default PCMU,PCMA: G.711); the rest follow")
     p.add_argument("--clock-rate", type=int, choices=(8000, 16000, 32000, 48000), default=16000,
                    help="conference bridge clock rate in Hz")
-    p.add_argument("--audio", choices=("null", "none"), default="null",
+    p.add_argument("--audio", default="null", metavar="null|none|NAME",
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
-                   "no clock (signalling-only, cheapest for call-rate runs)")
+                   "no clock (signalling-only, cheapest for call-rate runs); NAME: that sound "
+                   "device (lib.enum_snd_dev lists them; the pjsua2-python wheel has none)")
     args = p.parse_args(argv)
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")

@@ -3,19 +3,22 @@
 The coordinator declared the agent lost (it was stopped, or cut off, for longer than the
 liveness limit) or restarted: either way it forgot this agent's calls and accounts, ended the
 calls for their owners (``worker_lost``) and moved the accounts elsewhere. So when the agent
-comes back, its hello is answered with ``reset``: it hangs up every call, ends its load runs and
-deletes every account (each once its calls are gone, as pjsua requires), then says hello again
-holding nothing. The coordinator drops its events meanwhile.
+comes back (or says in its hello that it holds objects), its hello is answered with ``reset``:
+it destroys its media objects, hangs up every call, ends its load runs and deletes every account
+(each once its calls are gone, as pjsua requires), then says hello again holding nothing. The
+coordinator drops its events meanwhile.
 """
 
 from __future__ import annotations
 
 import pjsua2 as pj
 
+from agent import media
 from agent.state import AgentState
 
 
 def begin(state: AgentState) -> None:
+    media.drop_all(state)
     for gen in state.loads.values():
         gen.end()
     prm = pj.CallOpParam(True)
@@ -33,4 +36,4 @@ def begin(state: AgentState) -> None:
 
 def done(state: AgentState) -> bool:
     """Nothing is left: the agent may say hello again."""
-    return not state.calls and not state.accounts and not state.loads
+    return not state.calls and not state.accounts and not state.loads and not state.media

@@ -32,6 +32,8 @@ class AgentState:
     accounts: dict[str, AgentAccount] = field(default_factory=dict)
     calls: dict[str, AgentCall] = field(default_factory=dict)
     outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
+    #: media objects (agent.media.MediaObject: players, recorders, tone generators), by id
+    media: dict[str, Any] = field(default_factory=dict)
     #: load runs this agent takes part in, by run id
     loads: dict[str, Any] = field(default_factory=dict)
     #: set when the agent stops: calls it ends report reason "shutdown"
@@ -64,6 +66,10 @@ class AgentState:
         """A global id for a call that arrived here (agent names are unique in a fleet, and each
         process of a name has its own incarnation tag)."""
         return f"{self.name}:{self._incarnation}.in{next(self._incoming)}"
+
+    def new_media_id(self, kind: str) -> str:
+        """A global id for a media object made here, e.g. ``agent-01/player-3f2a.1``."""
+        return f"{self.name}/{kind}-{self._incarnation}.{next(self._incoming)}"
 
     def slot_released(self) -> None:
         """A call ended: pjsua may hold its slot a little longer than our table does."""

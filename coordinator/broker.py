@@ -19,10 +19,12 @@ from typing import Any
 import zmq
 
 import proto
+from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
 from coordinator.loadctl import LoadRun
+from coordinator.media_handlers import MEDIA_HANDLERS
 from coordinator.metrics import LoadTotals, MetricsServer
 from coordinator.objects import CallRec, ObjectTable
 from coordinator.recovery import Recovery
@@ -32,7 +34,8 @@ from coordinator.subscribe import Subscribers
 from coordinator.ua_handlers import UA_HANDLERS
 from proto import ProtoError, limits
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
+            **AUDIO_HANDLERS}
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
@@ -60,6 +63,11 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str) -> zmq.Socket[bytes]:
     sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
     sock.bind(url)
     return sock
+
+
+def _holds(hello: dict[str, Any]) -> bool:
+    """An agent's hello says it holds objects (calls, accounts, media objects)."""
+    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media"))
 
 
 class Coordinator:
@@ -96,6 +104,8 @@ class Coordinator:
         self._poller.register(self.watch.sock, zmq.POLLIN)
         self.recovery = Recovery()
         self.replies = ReplyCache()
+        #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
+        self.codec_priorities: dict[str, int] = {}
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
@@ -233,7 +243,7 @@ class Coordinator:
                 # a live agent says hello again: it heard nothing from us for a while, or it has
                 # finished its reset; what it holds is still known here
                 old.last_seen = now
-                if old.resetting and not msg.args.get("calls") and not msg.args.get("accounts"):
+                if old.resetting and not _holds(msg.args):
                     old.resetting = False
                 self._send(self.agents, rid, proto.encode(proto.ok(msg, {
                     "coordinator": self.cid, "reset": old.resetting})))
@@ -252,12 +262,13 @@ class Coordinator:
             self._send(self.agents, rid, proto.encode(proto.error(msg, exc)))
             return
         rec.calls = len(self.objects.calls_on(rec.name))
-        rec.resetting = bool(msg.args.get("calls") or msg.args.get("accounts"))
+        rec.resetting = _holds(msg.args)
         if rec.resetting:
             print(f"coordinator: agent {rec.name} holds objects this coordinator does not know: "
                   f"told to reset", file=sys.stderr)
         self._send(self.agents, rid, proto.encode(proto.ok(msg, {
             "coordinator": self.cid, "reset": rec.resetting})))
+        agent_joined(self, rec)
 
     def on_bye(self, rec: AgentRecord, msg: proto.Message) -> None:
         """``leaving``: place nothing more there, move its accounts, fail what waits on it (it
@@ -325,6 +336,11 @@ class Coordinator:
                 call.state = msg.data["state"]
                 if call.state == "DISCONNECTED":
                     self.end_call(call)
+        elif msg.op.startswith("media."):  # player_eof: to the object's owner
+            rec_media = objects.media.get(msg.obj)
+            if rec_media is None:
+                return
+            owner = rec_media.owner
         elif msg.op == "load.stats":
             run = self.loads.get(msg.obj)
             if run is not None:
@@ -357,6 +373,7 @@ class Coordinator:
             frame = proto.encode(ev)
             self._send(self.clients, call.owner, frame)
             self.publish(ev, frame, call.owner, call.acc)
+        self.objects.drop_media_on(rec.name)
         for run in self.loads.values():
             run.agent_lost(rec.name)
         self.recovery.agent_gone(self, rec.name, reason)

@@ -20,6 +20,7 @@ from typing import Any
 
 import proto
 from coordinator.fleet import LocalFleet
+from coordinator.media import MediaLib
 from coordinator.transport import Connection
 from proto import ProtoError
 
@@ -186,6 +187,8 @@ class CallInfo:
     total_time: float = 0.0
     agent: str = ""
     account: str = ""
+    #: what conf_connect takes for this call's audio (the call id; see coordinator.media)
+    conf_slot: str = ""
 
 
 @dataclass
@@ -318,7 +321,7 @@ class Call:
         self.agent = agent
         self._cb: CallCallback = CallCallback(self)
         self._info = CallInfo(role=role, agent=agent, account=account.id if account else "",
-                              uri=account.uri if account else "")
+                              uri=account.uri if account else "", conf_slot=gid)
         self._ended = threading.Event()
         #: the call this one made because the peer transferred it (see on_transfer_request)
         self.transfer_call: Call | None = None
@@ -513,12 +516,14 @@ class _AutoLock:
         self.release()
 
 
-class Lib:
-    """One connection to a callfleet coordinator (the classic pjsua ``Lib``)."""
+class Lib(MediaLib):
+    """One connection to a callfleet coordinator (the classic pjsua ``Lib``); its media methods
+    come from ``coordinator.media.MediaLib``."""
 
     _instance: Lib | None = None
 
     def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0) -> None:
+        super().__init__()
         self.url = url
         self.fleet = fleet
         self.timeout = timeout
@@ -711,3 +716,5 @@ class Lib:
             target = self._calls.get(msg.obj)
             if target is not None:
                 target._on_event(msg)
+        elif msg.op.startswith("media."):
+            self._on_media_event(msg)

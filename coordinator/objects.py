@@ -41,9 +41,19 @@ class CallRec:
 
 
 @dataclass
+class MediaRec:
+    """A media object (player, recorder, tone generator): its id is issued by its agent."""
+
+    gid: str
+    owner: bytes
+    agent: str
+
+
+@dataclass
 class ObjectTable:
     accounts: dict[str, AccountRec] = field(default_factory=dict)
     calls: dict[str, CallRec] = field(default_factory=dict)
+    media: dict[str, MediaRec] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, prefix: str, chosen: str | None) -> str:
@@ -68,6 +78,11 @@ class ObjectTable:
         if rec is None:
             raise ProtoError("E_NOT_FOUND", f"no live call {gid!r}", obj=gid, op=op)
         return rec
+
+    def drop_media_on(self, agent: str) -> None:
+        """Forget the media objects of an agent that is gone (they went with it)."""
+        for gid in [m.gid for m in self.media.values() if m.agent == agent]:
+            del self.media[gid]
 
     def calls_on(self, agent: str) -> list[CallRec]:
         return [c for c in self.calls.values() if c.agent == agent]

@@ -51,7 +51,8 @@ _KIND_NOTES: dict[str, str] = {
 
 
 _OPS_LEGEND = (
-    "Targets: `coordinator` - answered or placed by the coordinator itself; `account` / `call` - "
+    "Targets: `coordinator` - answered or placed by the coordinator itself; `agent` - placed "
+    "on one agent; `account` / `call` / `media` - "
     "about an existing object, executed on (or fanned out to) the agent(s) holding it; "
     "`agent-to-coordinator` - sent by agents, not by clients.",
     "",

@@ -132,6 +132,7 @@ _AGENT_INFO = (
     Field("pjsip", "str", True, "PJSIP version"),
     Field("calls", "int", False, "live calls at hello time", lo=0),
     Field("accounts", "int", False, "accounts held at hello time", lo=0),
+    Field("media", "int", False, "media objects held at hello time", lo=0),
 )
 _LOAD = (
     Field("calls", "int", True, "live calls", lo=0),
@@ -139,6 +140,109 @@ _LOAD = (
     Field("sockets_free", "int", True, "sockets left in the agent's budget", lo=0),
     Field("accounts", "int", True, "accounts held", lo=0),
 )
+
+# -- media objects on an agent (tone generators, WAV players and recorders, the conference
+# bridge), codecs and sound devices
+MEDIA_ID = Field("media", "str", True, "media object id (player, recorder or tone generator)",
+                 lo=1, hi=_ID)
+#: Longest WAV file path (on the agent's host) a player or recorder accepts.
+MAX_PATH = 1024
+_MEDIA_PLACE = (
+    Field("agent", "str", False, "the agent that holds the object (give this or call)",
+          lo=1, hi=_ID),
+    Field("call", "str", False, "put the object on the agent holding this call", lo=1, hi=_ID),
+)
+_MEDIA_MADE = (MEDIA_ID, AGENT, Field("slot", "int", True, "its port in the agent's conference "
+                                      "bridge (meaningful on that agent only)", lo=0))
+_WAV = Field("filename", "str", True, "absolute path of a .wav file on the agent's host",
+             lo=1, hi=MAX_PATH)
+#: a media object or a call: an end of a conference bridge connection
+_CONF_ENDS = (
+    Field("src", "str", True, "id of the source: a call, a player or a tone generator",
+          lo=1, hi=_ID),
+    Field("dst", "str", True, "id of the sink: a call or a recorder", lo=1, hi=_ID),
+)
+_CONF_PORTS = (AGENT, Field("src_slot", "int", True, "the source's bridge port", lo=0),
+               Field("dst_slot", "int", True, "the sink's bridge port", lo=0))
+
+MEDIA_OPS = (
+    OpSpec("media.create_tone", "agent",
+           "Create a tone generator (pjsua2 ToneGenerator) on an agent, playing a dual-frequency "
+           "tone at once and until destroyed; connect it with media.conf_connect.",
+           args=(*_MEDIA_PLACE,
+                 Field("freq1", "int", True, "first frequency, Hz", lo=1, hi=8000),
+                 Field("freq2", "int", False, "second frequency, Hz (default 0: none)",
+                       lo=0, hi=8000),
+                 Field("on_ms", "int", False, "tone on, ms (default 0: continuous)",
+                       lo=0, hi=60000),
+                 Field("off_ms", "int", False, "silence after each tone, ms (default 0)",
+                       lo=0, hi=60000)),
+           result=_MEDIA_MADE),
+    OpSpec("media.create_player", "agent",
+           "Create a WAV file player on an agent (16-bit PCM mono WAV). Without loop it plays the "
+           "file once; at its end (each end, with loop) comes a media.player_eof event.",
+           args=(*_MEDIA_PLACE, _WAV,
+                 Field("loop", "bool", False, "start again at the end (default false)")),
+           result=_MEDIA_MADE),
+    OpSpec("media.create_recorder", "agent",
+           "Create a WAV file recorder on an agent: it records what is connected to it (16-bit "
+           "PCM mono at the bridge's clock rate). PJSIP completes the file (its header) on the bridge's "
+           "next clock tick after media.destroy.",
+           args=(*_MEDIA_PLACE, _WAV), result=_MEDIA_MADE),
+    OpSpec("media.player_set_pos", "media", "Move a player to a sample position.",
+           args=(MEDIA_ID, Field("pos", "int", True, "position, samples from the start",
+                                 lo=0, hi=2**31 - 1))),
+    OpSpec("media.destroy", "media",
+           "Destroy a player, recorder or tone generator (its connections go with it).",
+           args=(MEDIA_ID,)),
+    OpSpec("media.conf_connect", "media",
+           "Connect a source to a sink in the conference bridge of the agent that holds both "
+           "(a call's audio, a player or tone into a call or a recorder; two calls' audio: a "
+           "bridge, both ways a conference). Both must be on the same agent (E_CROSS_AGENT).",
+           args=_CONF_ENDS, result=_CONF_PORTS),
+    OpSpec("media.conf_disconnect", "media", "Undo a media.conf_connect.", args=_CONF_ENDS,
+           result=_CONF_PORTS),
+)
+
+MEDIA_EVENTS = (
+    EventSpec("media.player_eof", "media",
+              "A player reached the end of its file (with loop it starts again; without, it "
+              "stays silent at the end).",
+              data=(AGENT, Field("loop", "bool", True, "the player loops"))),
+)
+
+#: a codec priority: 0 disables the codec, higher is preferred (PJSIP's range)
+CODEC_PRIO = Field("priority", "int", True, "0 (disabled) .. 255 (most preferred)", lo=0, hi=255)
+_ON_AGENT = Field("agent", "str", False, "the agent to ask (default: the first one)",
+                  lo=1, hi=_ID)
+
+CODEC_OPS = (
+    OpSpec("lib.enum_codecs", "agent",
+           "The audio codecs of an agent's build with their priorities (every agent runs the same "
+           "build; priorities may differ per agent).",
+           args=(_ON_AGENT,),
+           result=(AGENT, Field("codecs", "list", True, "one map per codec: id (e.g. "
+                                "PCMU/8000/1), name, priority, clock_rate, channels"))),
+    OpSpec("lib.set_codec_priority", "agent",
+           "Set a codec's priority on one agent, or on every agent (the coordinator remembers it "
+           "and sets it on agents that join later). 0 disables the codec: a call whose offer "
+           "has no enabled codec in common is refused with 488.",
+           args=(Field("codec", "str", True, "codec id or its prefix (PCMU, PCMU/8000/1, speex/"
+                       "16000)", lo=1, hi=64), CODEC_PRIO,
+                 Field("agent", "str", False, "only this agent (default: every agent)",
+                       lo=1, hi=_ID)),
+           result=(Field("agents", "list", True, "the agents that set it"),
+                   Field("codecs", "list", True, "the codec ids it matched"))),
+    OpSpec("lib.enum_snd_dev", "agent",
+           "The sound devices an agent's build offers (the pjsua2-python wheel offers none: "
+           "only the null device, which is not listed) and the one in use.",
+           args=(_ON_AGENT,),
+           result=(AGENT, Field("devices", "list", True, "one map per device: id, name, driver, "
+                                "input_count, output_count"),
+                   Field("audio", "str", True, "in use: null (the null device clocks media), "
+                         "none (no device, no media clock) or a device name"))),
+)
+# -- end of media objects, codecs and sound devices
 
 OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
@@ -330,12 +434,14 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=_AGENT_INFO, result=(Field("coordinator", "str", True, "coordinator id"),
                                      Field("reset", "bool", False, "true: the coordinator holds "
                                            "nothing on this agent; it must hang up every call, "
-                                           "delete every account, then say hello again"))),
+                                           "delete every account and media object, then say "
+                                           "hello again"))),
     OpSpec("agent.bye", "agent-to-coordinator",
            "An agent is shutting down (SIGTERM): at stage `leaving` the coordinator places nothing "
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
            "at once, without waiting for the heartbeat timeout. The coordinator does not reply.",
            args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),)),
+    *MEDIA_OPS, *CODEC_OPS,
 )}
 
 EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
@@ -461,6 +567,7 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
               data=(Field("where", "str", True, "callback name"),
                     Field("msg", "str", True, "exception text"),
                     Field("trace", "str", False, "short traceback"))),
+    *MEDIA_EVENTS,
 )}
 
 #: The kinds of message on the wire.

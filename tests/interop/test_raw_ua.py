@@ -1,14 +1,17 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors) driven with raw pyzmq + msgpack, following only
-proto/PROTOCOL.md: every op once, its events, and its errors."""
+transfer, statistics, registration errors, media objects, codecs) driven with raw pyzmq +
+msgpack, following only proto/PROTOCOL.md: every op once, its events, and its errors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import zmq
 
+from tests import audio
+from tests.helpers import wait_for
 from tests.interop.conftest import Fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
 
@@ -96,3 +99,81 @@ def test_every_user_agent_op_over_raw_msgpack(fleet: Fleet,
     d.ok("call.hangup", {"call": "c1"})
     d.wait(lambda ev: bool(about(ev, leg, "call.state"))
            and about(ev, leg, "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+def test_media_ops_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]],
+                                    tmp_path: Path) -> None:
+    """Tone, player, recorder and the bridge from raw msgpack: the recorded call carries the
+    tone; the player's end comes as media.player_eof; misuse gets its error code."""
+    wav = tmp_path / "beep.wav"
+    audio.write_tone(wav, 700, 0.3, rate=8000)
+    d = Peer(zctx, fleet.clients_url, "media")
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    made = d.ok("call.make", {"acc": "alice", "uri": bob["contact"], "call": "m1"})
+    d.wait(lambda ev: bool(about(ev, "bob", "acc.incoming_call")), "bob's incoming call")
+    leg = about(d.events, "bob", "acc.incoming_call")[0]["data"]["call"]
+    d.wait(lambda ev: media(ev, "m1") == ["ACTIVE"] and media(ev, leg) == ["ACTIVE"], "media")
+
+    tone = d.ok("media.create_tone", {"call": "m1", "freq1": 1000})
+    assert set(tone) == {"media", "agent", "slot"} and tone["agent"] == made["agent"]
+    conn = d.ok("media.conf_connect", {"src": tone["media"], "dst": "m1"})
+    assert conn["agent"] == made["agent"] and conn["src_slot"] == tone["slot"]
+    path = tmp_path / "heard.wav"
+    rec = d.ok("media.create_recorder", {"call": leg, "filename": str(path)})
+    assert rec["agent"] == bob["agent"] != made["agent"]
+    err = d.error("media.conf_connect", {"src": tone["media"], "dst": rec["media"]})
+    assert (err["code"], err["op"]) == ("E_CROSS_AGENT", "media.conf_connect")
+    d.ok("media.conf_connect", {"src": leg, "dst": rec["media"]})
+    wait_for(lambda: path.exists() and path.stat().st_size > 32000, 20, "a second recorded")
+    assert d.ok("media.destroy", {"media": rec["media"]}) == {}
+    wait_for(lambda: audio.complete(path), 10, "the recording to be closed")
+    samples, rate = audio.read(path)
+    assert audio.dominant(samples[rate // 5:], rate) == pytest.approx(1000, rel=0.05)
+
+    player = d.ok("media.create_player", {"agent": made["agent"], "filename": str(wav)})
+    d.ok("media.conf_connect", {"src": player["media"], "dst": "m1"})
+    d.wait(lambda ev: bool(about(ev, player["media"], "media.player_eof")), "the player's end")
+    eof = about(d.events, player["media"], "media.player_eof")[0]["data"]
+    assert eof == {"agent": made["agent"], "loop": False}
+    assert d.ok("media.player_set_pos", {"media": player["media"], "pos": 0}) == {}
+    assert d.ok("media.conf_disconnect", {"src": player["media"], "dst": "m1"})["dst_slot"] == \
+        conn["dst_slot"]
+    for gid in (player["media"], tone["media"]):
+        d.ok("media.destroy", {"media": gid})
+    for op, args, code in (
+            ("media.destroy", {"media": tone["media"]}, "E_NOT_FOUND"),
+            ("media.player_set_pos", {"media": "nope", "pos": 1}, "E_NOT_FOUND"),
+            ("media.create_tone", {"freq1": 1000}, "E_BAD_ARGS"),
+            ("media.create_player", {"agent": made["agent"], "filename": "x.wav"}, "E_BAD_ARGS"),
+            ("media.conf_connect", {"src": "m1", "dst": 5}, "E_BAD_ARGS")):
+        assert d.error(op, args)["code"] == code, op
+    d.ok("call.hangup", {"call": "m1"})
+    d.wait(lambda ev: bool(about(ev, leg, "call.state"))
+           and about(ev, leg, "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+def test_codec_and_sound_device_ops_over_raw_msgpack(
+        fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "codecs")
+    listed = d.ok("lib.enum_codecs", {})
+    ids = [c["id"] for c in listed["codecs"]]
+    assert "PCMA/8000/1" in ids and set(listed["codecs"][0]) == {
+        "id", "name", "priority", "clock_rate", "channels"}
+    one = d.ok("lib.set_codec_priority", {"codec": "pcma", "priority": 7,
+                                          "agent": listed["agent"]})
+    assert one == {"agents": [listed["agent"]], "codecs": ["PCMA/8000/1"]}
+    prio = {c["id"]: c["priority"] for c in d.ok("lib.enum_codecs",
+                                                 {"agent": listed["agent"]})["codecs"]}
+    assert prio["PCMA/8000/1"] == 7
+    every = d.ok("lib.set_codec_priority", {"codec": "speex/8000", "priority": 0})
+    assert len(every["agents"]) == 2 and every["codecs"] == ["speex/8000/1"]
+    dev = d.ok("lib.enum_snd_dev", {"agent": listed["agent"]})
+    assert dev == {"agent": listed["agent"], "devices": [], "audio": "null"}
+    for op, args, code in (
+            ("lib.set_codec_priority", {"codec": "nope", "priority": 1}, "E_NOT_FOUND"),
+            ("lib.set_codec_priority", {"codec": "PCMU", "priority": 999}, "E_BAD_ARGS"),
+            ("lib.set_codec_priority", {"codec": "", "priority": 1}, "E_BAD_ARGS"),
+            ("lib.enum_codecs", {"agent": "nope"}, "E_NOT_FOUND"),
+            ("lib.enum_snd_dev", {"agent": 3}, "E_BAD_ARGS")):
+        assert d.error(op, args)["code"] == code, op

@@ -59,8 +59,20 @@ CLIENT_ARGS: dict[str, dict[str, Any]] = {
                     "from_state": "BACKOFF"},
     "agent.hello": {"name": "agent-1", "host": "host-1", "pid": 4242,
                     "sip": ["udp:127.0.0.1:5060"], "capacity": 16, "max_accounts": 8, "pjsip": "2.15.1",
-                    "calls": 0, "accounts": 0},
+                    "calls": 0, "accounts": 0, "media": 0},
     "agent.bye": {"stage": "leaving"},
+    "media.create_tone": {"agent": "agent-1", "call": "c1", "freq1": 1000, "freq2": 1400,
+                          "on_ms": 200, "off_ms": 100},
+    "media.create_player": {"agent": "agent-1", "call": "c1", "filename": "/tmp/a.wav",
+                            "loop": True},
+    "media.create_recorder": {"agent": "agent-1", "call": "c1", "filename": "/tmp/b.wav"},
+    "media.player_set_pos": {"media": "agent-1/player-ab12.1", "pos": 8000},
+    "media.destroy": {"media": "agent-1/player-ab12.1"},
+    "media.conf_connect": {"src": "agent-1/tone-ab12.2", "dst": "c1"},
+    "media.conf_disconnect": {"src": "c1", "dst": "agent-1/recorder-ab12.3"},
+    "lib.enum_codecs": {"agent": "agent-1"},
+    "lib.set_codec_priority": {"codec": "PCMU/8000", "priority": 0, "agent": "agent-1"},
+    "lib.enum_snd_dev": {"agent": "agent-1"},
 }
 
 #: The agent-only fields the coordinator adds when it forwards a request to an agent.
@@ -102,6 +114,7 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
                       "rate": 5.0, "target_rate": 5.0, "delayed": 0, "setup_p50_ms": 1.5,
                       "setup_p95_ms": 2.5},
     "load.done": {"report": {"run": "L1", "success": True}},
+    "media.player_eof": {"agent": "agent-1", "loop": False},
 }
 
 #: A value of each field kind that is not of that kind (None is "absent", so it is not here).

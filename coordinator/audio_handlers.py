@@ -1,0 +1,96 @@
+"""Routes of the codec and sound device ops. Listing asks one agent (every agent runs the same
+build); a codec priority is set on one agent, or on every agent, and then the coordinator
+remembers it and sets it on each agent that joins later (a restarted agent starts with
+PJSIP's defaults).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import proto
+from coordinator.handlers import Handler
+from coordinator.registry import AgentRecord
+from proto import ProtoError
+
+if TYPE_CHECKING:
+    from coordinator.broker import Coordinator
+
+
+def _named(co: Coordinator, name: str, op: str) -> AgentRecord:
+    agent = co.registry.by_name.get(name)
+    if agent is None or not agent.alive:
+        raise ProtoError("E_NOT_FOUND", f"no agent {name!r}", obj=name, op=op)
+    return agent
+
+
+def _one_agent(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """lib.enum_codecs / lib.enum_snd_dev: the agent named, or the first ready one."""
+    if msg.args.get("agent"):
+        agent = _named(co, msg.args["agent"], msg.op)
+    else:
+        ready = sorted((a for a in co.registry.live() if a.ready), key=lambda a: a.name)
+        if not ready:
+            raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
+        agent = ready[0]
+    co.forward(client, msg, agent, msg.args)
+
+
+lib_enum_codecs = lib_enum_snd_dev = _one_agent
+
+
+def lib_set_codec_priority(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    args = msg.args
+    if args.get("agent"):
+        co.forward(client, msg, _named(co, args["agent"], msg.op), args)
+        return
+    agents = [a for a in co.registry.live() if a.ready]
+    if not agents:
+        raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
+    waiting = {a.name for a in agents}
+    done: list[str] = []
+    codecs: set[str] = set()
+    errors: list[proto.Message] = []
+
+    def on_reply(name: str, rep: proto.Message) -> None:
+        waiting.discard(name)
+        if rep.ok:
+            done.append(name)
+            codecs.update(rep.result["codecs"])
+        else:
+            errors.append(rep)
+        if waiting:
+            return
+        if not done:  # refused everywhere (e.g. no such codec): the first agent's error
+            errors[0].id = msg.id
+            co.to_client(client, errors[0])
+            return
+        # set on agents that join later too (a newer setting of the same id goes last)
+        co.codec_priorities.pop(args["codec"], None)
+        co.codec_priorities[args["codec"]] = args["priority"]
+        co.reply(client, msg, {"agents": sorted(done), "codecs": sorted(codecs)})
+
+    for agent in agents:
+        try:
+            co.forward(None, msg, agent, args, functools.partial(on_reply, agent.name))
+        except ProtoError as exc:  # unreachable: counts as its reply
+            on_reply(agent.name, proto.error(msg, exc))
+
+
+def agent_joined(co: Coordinator, agent: AgentRecord) -> None:
+    """Give a newly admitted agent the codec priorities set for the whole fleet."""
+    for codec, priority in co.codec_priorities.items():
+        args: dict[str, Any] = {"codec": codec, "priority": priority}
+        req = proto.req("lib.set_codec_priority", args, f"codecs-{agent.name}")
+        try:
+            co.forward(None, req, agent, args, lambda rep: None)
+        except ProtoError:
+            return  # unreachable already: it will join again
+
+
+AUDIO_HANDLERS: dict[str, Handler] = {
+    "lib.enum_codecs": lib_enum_codecs,
+    "lib.set_codec_priority": lib_set_codec_priority,
+    "lib.enum_snd_dev": lib_enum_snd_dev,
+}
