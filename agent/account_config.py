@@ -46,6 +46,12 @@ def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
     cfg = pj.AccountConfig()
     cfg.idUri = uri
     endpoint.account_media(cfg)
+    if sip.get("transport"):
+        tid = endpoint.transport_id(sip["transport"])
+        if tid is None:
+            raise ProtoError("E_BAD_ARGS", f"this agent does not listen on "
+                             f"{sip['transport'].upper()}", op="acc.create")
+        cfg.sipConfig.transportId = tid
     if sip.get("proxy"):
         cfg.sipConfig.proxies.append(loose_route(sip["proxy"]))
     if sip.get("username"):

@@ -16,6 +16,7 @@ from agent import endpoint, link
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
+from proto.ops import SIP_TRANSPORTS
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,6 +39,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         f"{endpoint.RTP_SPAN} ports per agent (0: PJSIP's default)")
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
+    p.add_argument("--transports", default="udp",
+                   help="SIP transports to listen on, comma-separated: udp (always), tcp, tls; "
+                        "TCP uses the SIP port number, TLS --tls-port")
+    p.add_argument("--tls-cert", default="", help="TLS certificate (PEM file), for --transports tls")
+    p.add_argument("--tls-key", default="", help="TLS private key (PEM file), for --transports tls")
+    p.add_argument("--tls-port", type=int, default=0, help="TLS port (0: any free port)")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
     p.add_argument("--audio", choices=("null", "none"), default="null",
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
@@ -53,10 +60,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.sip_port = args.sip_port_base + args.index
     if not 0 <= args.sip_port <= 65535:
         p.error(f"SIP port {args.sip_port} is out of range")
+    args.transports = _transports(p, args)
     args.rtp_port = args.rtp_port_base + args.index * endpoint.RTP_SPAN if args.rtp_port_base else 0
     if not 0 <= args.rtp_port <= 65535 - endpoint.RTP_SPAN:
         p.error(f"RTP ports from {args.rtp_port} are out of range")
     return args
+
+
+def _transports(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, ...]:
+    """The transports asked for, UDP first, each once; TLS needs its certificate and key."""
+    asked = [t.strip().lower() for t in args.transports.split(",") if t.strip()]
+    bad = sorted(set(asked) - set(SIP_TRANSPORTS))
+    if bad:
+        p.error(f"unknown transport {', '.join(bad)} (use {', '.join(SIP_TRANSPORTS)})")
+    if "tls" in asked and not (args.tls_cert and args.tls_key):
+        p.error("--transports tls needs --tls-cert and --tls-key")
+    if not 0 <= args.tls_port <= 65535:
+        p.error(f"TLS port {args.tls_port} is out of range")
+    return tuple(t for t in SIP_TRANSPORTS if t == "udp" or t in asked)
+
+
+def budget_for(transports: tuple[str, ...]) -> SocketBudget:
+    """PJSIP's socket table also holds the TCP and TLS listeners, and each call over them may
+    open a connection: one socket less per listener, one more per call."""
+    streams = [t for t in transports if t != "udp"]
+    return SocketBudget(total=48 - len(streams), per_call=3 if streams else 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +93,15 @@ def main(argv: list[str] | None = None) -> int:
                                     max_calls=args.max_calls, log_level=args.log_level,
                                     public_addr=args.public_addr, rtp_port=args.rtp_port,
                                     rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0,
-                                    audio=args.audio)
+                                    audio=args.audio, transports=args.transports,
+                                    tls_cert=args.tls_cert, tls_key=args.tls_key,
+                                    tls_port=args.tls_port)
     try:
         ep, sip_addrs = endpoint.start(opts)
     except endpoint.StartError as exc:
         print(f"callfleet agent {args.name}: {exc}", file=sys.stderr)
         return 2
-    state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget(),
+    state = AgentState(name=args.name, capacity=opts.max_calls, budget=budget_for(args.transports),
                        max_accounts=endpoint.PJSUA_MAX_ACC)
     hello = {"name": args.name, "host": socket.gethostname(), "pid": os.getpid(), "sip": sip_addrs,
              "capacity": state.capacity, "max_accounts": state.max_accounts,

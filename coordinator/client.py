@@ -20,6 +20,8 @@ from typing import Any
 
 import proto
 from coordinator.fleet import LocalFleet
+from coordinator.sip_transports import Transport
+from coordinator.sip_transports import TransportInfo as TransportInfo
 from coordinator.transport import Connection
 from proto import ProtoError
 
@@ -182,6 +184,10 @@ class CallInfo:
     dtmf: str = ""
     #: the negotiated audio codec, e.g. PCMU/8000 (from ``info(refresh=True)``)
     codec: str = ""
+    #: this side's and the peer's Contact (from ``info(refresh=True)``): ``;transport=tcp``
+    #: names a TCP (or TLS) transport
+    contact: str = ""
+    remote_contact: str = ""
     call_time: float = 0.0
     total_time: float = 0.0
     agent: str = ""
@@ -430,6 +436,7 @@ class Call:
                 i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
                 i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
                 i.codec = r["codec"]
+                i.contact, i.remote_contact = r["local_contact"], r["remote_contact"]
         return CallInfo(**vars(self._info))
 
     # events, on the callback thread
@@ -622,14 +629,16 @@ class Lib:
         """An account on the least loaded agent: a local one from an id URI, or from an
         ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
         registration to ``cb.on_reg_state()``."""
-        gid = self._conn.next_id("a")
         if isinstance(acc_config, AccountConfig):
-            args: dict[str, Any] = acc_config.args()
             auto_answer = auto_answer if auto_answer is not None else acc_config.auto_answer
-        else:
-            args = {"uri": acc_config}
-        uri = args["uri"]
-        args["acc"] = gid
+            args = acc_config.args()
+            return self._create(args.pop("uri"), args, cb, auto_answer)
+        return self._create(acc_config, {}, cb, auto_answer)
+
+    def _create(self, uri: str, args: dict[str, Any], cb: AccountCallback | None,
+                auto_answer: int | None) -> Account:
+        gid = self._conn.next_id("a")
+        args = dict(args, uri=uri, acc=gid)
         if auto_answer is not None:
             args["auto_answer"] = auto_answer
         acc = Account(self, gid, uri, "", "", auto_answer)
@@ -642,6 +651,19 @@ class Lib:
             raise
         acc.agent, acc.contact = r["agent"], r["contact"]
         return acc
+
+    def transports(self) -> list[Transport]:
+        """Every SIP transport every ready agent listens on (type, host, port, agent)."""
+        return [Transport(t["agent"], t["type"], t["host"], t["port"])
+                for t in self._request("lib.transports", {})["transports"]]
+
+    def create_account_for_transport(self, transport: Transport, cb: AccountCallback | None = None,
+                                     user: str = "", auto_answer: int | None = None) -> Account:
+        """A local account on ``transport``'s agent, bound to it: its id is
+        ``sip:[user@]host:port;transport=...`` and its requests and Contact use that transport,
+        as with pjsua. Its calls stay on that agent."""
+        return self._create(transport.uri(user), {"agent": transport.agent,
+                                                  "transport": transport.type}, cb, auto_answer)
 
     # -- load runs -------------------------------------------------------------------------
     def start_load(self, profile: dict[str, Any],

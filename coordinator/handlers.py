@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator import sip_transports
 from coordinator.objects import AccountRec, CallRec
-from coordinator.placement import place_account, place_call
+from coordinator.placement import AgentLoad, place_account, place_call
 from coordinator.registry import AgentRecord
 from coordinator.subscribe import events_subscribe, events_unsubscribe
 from proto import ProtoError
@@ -41,12 +42,39 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 
 
 def _contact(co: Coordinator, acc: AccountRec) -> str:
-    """A URI that reaches the account at its home agent's SIP address."""
+    """A URI that reaches the account at its home agent's SIP address (on the account's
+    transport, when it is bound to one)."""
     bare = acc.uri.rsplit("<", 1)[-1].rstrip(">").strip()
     user = bare.split(":", 1)[1].split("@", 1)[0] if "@" in bare else ""
     agent = co.registry.by_name.get(acc.home)
-    hostport = agent.sip_hostport() if agent else "0.0.0.0"
-    return f"sip:{user}@{hostport}" if user else f"sip:{hostport}"
+    return sip_transports.contact(
+        user, sip_transports.find(agent.sip, acc.sip.get("transport", "")) if agent else None)
+
+
+def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
+    """The agents an account may be created on: the one named by ``agent``, those listening on
+    its ``transport``; clear errors when there is none."""
+    loads = co.registry.loads()
+    pin, kind = args.get("agent"), args.get("transport")
+    if pin:
+        rec = co.registry.by_name.get(pin)
+        if rec is None or not rec.ready:
+            raise ProtoError("E_NOT_FOUND", f"no ready agent {pin!r}", obj=pin, op=op)
+        loads = [a for a in loads if a.name == pin]
+    if kind:
+        loads = [a for a in loads
+                 if sip_transports.find(co.registry.by_name[a.name].sip, kind) is not None]
+        if not loads:
+            raise ProtoError("E_NOT_FOUND", f"no {'such ' if pin else ''}agent listens on "
+                             f"{kind.upper()}", obj=pin or "", op=op)
+    return loads
+
+
+def _call_agents(co: Coordinator, acc: AccountRec) -> list[AgentLoad]:
+    """Where the account's calls may go: anywhere, but an account bound to a transport keeps
+    its calls on its home agent (its Contact is that agent's transport)."""
+    loads = co.registry.loads()
+    return [a for a in loads if a.name == acc.home] if acc.sip.get("transport") else loads
 
 
 def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
@@ -58,6 +86,7 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         return  # a retried request
     if not co.registry.live():
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
+    candidates = {a.name for a in _account_agents(co, args, msg.op)}
     gid = co.objects.new_id("a", chosen)
     acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="",
                      sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
@@ -66,7 +95,7 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     tried: set[str] = set()
 
     def attempt() -> None:
-        name = place_account(co.registry.loads(), tried)
+        name = place_account([a for a in co.registry.loads() if a.name in candidates], tried)
         if name is None:
             co.objects.accounts.pop(gid, None)
             raise ProtoError("E_NO_CAPACITY", "every agent holds its maximum of accounts",
@@ -116,7 +145,7 @@ def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     tried: set[str] = set()
 
     def attempt() -> None:
-        name = place_call(co.registry.loads(), acc.home, acc.replicas, tried)
+        name = place_call(_call_agents(co, acc), acc.home, acc.replicas, tried)
         if name is None:
             co.objects.calls.pop(gid, None)
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=gid,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
+from coordinator import sip_transports
 from coordinator.handlers import Handler
 from proto import ProtoError
 from proto.ops import ACC_POLICY
@@ -42,7 +43,15 @@ def acc_set_policy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     _route_to_home(co, client, msg)
 
 
+def lib_transports(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """Every SIP transport of the ready agents, as their hellos announced them."""
+    co.reply(client, msg, {"transports": [
+        {"agent": rec.name, "type": a.kind, "host": a.host.strip("[]"), "port": a.port}
+        for rec in co.registry.live() if rec.ready for a in sip_transports.addresses(rec.sip)]})
+
+
 UA_HANDLERS: dict[str, Handler] = {
+    "lib.transports": lib_transports,
     "acc.set_registration": acc_set_registration,
     "acc.send_pager": acc_send_pager,
     "acc.send_typing_ind": acc_send_typing_ind,

@@ -50,6 +50,9 @@ DTMF_METHODS = ("rfc2833", "info")
 #: The digits call.dial_dtmf accepts.
 DTMF_DIGITS = "0123456789*#ABCD"
 
+#: The SIP transports an agent may listen on (`callfleet agent --transports`).
+SIP_TRANSPORTS = ("udp", "tcp", "tls")
+
 #: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
 ACC_POLICY = (
     Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
@@ -85,6 +88,9 @@ ACC_SIP = (
           lo=30, hi=86400),
     Field("proxy", "uri", False, "outbound proxy that every request of the account goes "
           "through (;lr is added when missing)"),
+    Field("transport", "str", False, "the SIP transport the account is bound to: its requests "
+          "and its Contact use it (as pjsua's account for a transport); the account is placed on "
+          "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
 )
 
 RUN_ID = Field("run", "str", True, "load run id", lo=1, hi=_ID)
@@ -141,6 +147,12 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("calls", "int", True, "live calls"),
                    Field("version", "int", True, "protocol version"),
                    Field("loads", "list", True, "running load runs: run id + load.progress data"))),
+    # -- transports, presence, attended transfer (one block) --
+    OpSpec("lib.transports", "coordinator",
+           "Every SIP transport the ready agents listen on (chosen at agent start: "
+           "`callfleet agent --transports udp,tcp,tls`).",
+           result=(Field("transports", "list", True, "one map per transport: agent, type (udp | "
+                         "tcp | tls), host, port"),)),
     OpSpec("acc.create", "agent",
            "Create an account on the agent holding the fewest accounts; replies once that agent has "
            "created it (another agent is tried if it is full). With a registrar, the account "
@@ -150,7 +162,9 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                  Field("auto_answer", "int", False, "answer incoming calls at once with this code",
                        lo=100, hi=699),
                  Field("acc", "str", False, "pre-chosen account id (idempotent retries)",
-                       lo=1, hi=_ID), *ACC_SIP, *ACC_POLICY),
+                       lo=1, hi=_ID),
+                 Field("agent", "str", False, "create it on this agent (e.g. the agent of a "
+                       "transport from lib.transports)", lo=1, hi=_ID), *ACC_SIP, *ACC_POLICY),
            result=(ACC_ID, AGENT, Field("contact", "str", True,
                                         "a URI that reaches the account at its agent")),
            agent_args=(ACC_ID,)),
@@ -231,7 +245,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("total_s", "float", True, "seconds since the call began"),
                    Field("media", "str", True, "media state name"),
                    Field("codec", "str", True, "negotiated audio codec, e.g. PCMU/8000 ('' "
-                         "before media)"))),
+                         "before media)"),
+                   Field("local_contact", "str", True, "this side's Contact (its transport "
+                         "parameter names the SIP transport: ;transport=tcp / tls)"),
+                   Field("remote_contact", "str", True, "the peer's Contact"))),
     OpSpec("call.stats", "call",
            "RTP statistics of the call's audio stream (from RTP and RTCP), with a MOS estimate "
            "(simplified E-model: round trip, jitter, loss).",

@@ -1,5 +1,5 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors) driven with raw pyzmq + msgpack, following only
+transfer, statistics, registration errors, SIP transports) driven with raw pyzmq + msgpack, following only
 proto/PROTOCOL.md: every op once, its events, and its errors."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import zmq
 
-from tests.interop.conftest import Fleet
+from tests.interop.conftest import Fleet, run_fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
 
 
@@ -96,3 +96,37 @@ def test_every_user_agent_op_over_raw_msgpack(fleet: Fleet,
     d.ok("call.hangup", {"call": "c1"})
     d.wait(lambda ev: bool(about(ev, leg, "call.state"))
            and about(ev, leg, "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+@pytest.fixture
+def tcp_fleet() -> Iterator[Fleet]:
+    """A coordinator and 2 agents that listen on UDP and TCP."""
+    yield from run_fleet(["--transports", "udp,tcp"])
+
+
+def test_transports_over_raw_msgpack(tcp_fleet: Fleet,
+                                     zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, tcp_fleet.clients_url, "tp")
+    ts = d.ok("lib.transports", {})["transports"]
+    assert sorted(t["type"] for t in ts) == ["tcp", "tcp", "udp", "udp"]
+    tcp = sorted((t for t in ts if t["type"] == "tcp"), key=lambda t: t["agent"])
+    assert all(set(t) == {"agent", "type", "host", "port"} and t["port"] > 0 for t in tcp)
+    a = d.ok("acc.create", {"uri": f"sip:alice@127.0.0.1:{tcp[0]['port']};transport=tcp",
+                            "acc": "alice", "agent": tcp[0]["agent"], "transport": "tcp"})
+    b = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200,
+                            "agent": tcp[1]["agent"], "transport": "tcp"})
+    assert a["agent"] == tcp[0]["agent"] and b["agent"] == tcp[1]["agent"]
+    assert b["contact"] == f"sip:bob@127.0.0.1:{tcp[1]['port']};transport=tcp"
+    d.ok("call.make", {"acc": "alice", "uri": b["contact"], "call": "t1"})
+    d.wait(lambda ev: any(e["data"]["state"] == "CONFIRMED" for e in about(ev, "t1", "call.state")),
+           "the TCP call CONFIRMED")
+    info = d.ok("call.info", {"call": "t1"})
+    assert ";transport=tcp" in info["local_contact"].lower()
+    assert f":{tcp[1]['port']};transport=tcp" in info["remote_contact"].lower()
+    err = d.error("acc.create", {"uri": "sip:carol@127.0.0.1", "transport": "tls"})
+    assert (err["code"], err["op"]) == ("E_NOT_FOUND", "acc.create") and "TLS" in err["msg"]
+    err = d.error("acc.create", {"uri": "sip:carol@127.0.0.1", "agent": "nobody"})
+    assert (err["code"], err["obj"]) == ("E_NOT_FOUND", "nobody")
+    d.ok("call.hangup", {"call": "t1"})
+    d.wait(lambda ev: about(ev, "t1", "call.state")[-1]["data"]["state"] == "DISCONNECTED",
+           "the end")

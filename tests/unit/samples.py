@@ -11,10 +11,12 @@ from proto.schema import Field
 CLIENT_ARGS: dict[str, dict[str, Any]] = {
     "lib.agents": {},
     "lib.status": {},
+    "lib.transports": {},
     "acc.create": {"uri": "sip:alice@127.0.0.1", "auto_answer": 200, "acc": "a1",
                    "registrar": "sip:127.0.0.1:5090", "username": "alice", "password": "pw",
                    "realm": "127.0.0.1", "expires": 300, "proxy": "sip:127.0.0.1:5090;lr",
-                   "transfer": "reject", "transfer_code": 486},
+                   "transfer": "reject", "transfer_code": 486, "transport": "tcp",
+                   "agent": "agent-1"},
     "acc.set_policy": {"acc": "a1", "transfer": "accept", "transfer_code": 603},
     "acc.set_registration": {"acc": "a1", "renew": False},
     "acc.send_pager": {"acc": "a1", "uri": "sip:bob@127.0.0.1", "text": "hello",
