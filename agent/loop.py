@@ -19,6 +19,7 @@ import zmq
 
 import proto
 from agent import admission, link, reset
+from agent.buddy_handlers import BUDDY_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
 from agent.state import AgentState
@@ -31,7 +32,7 @@ BUSY_MAX_MS = 8
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **BUDDY_HANDLERS}
 
 
 class AgentLoop:

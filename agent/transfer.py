@@ -11,7 +11,6 @@ own events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
@@ -21,13 +20,6 @@ if TYPE_CHECKING:
 
 #: the response to a REFER that the policy rejects, unless it names another one
 DEFAULT_REJECT_CODE = 603
-
-
-def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """An account's transfer policy from acc.create / acc.set_policy arguments (or a replica's
-    settings): accept (pjsua's own default) or reject with a code."""
-    return {"transfer": settings.get("transfer") or "accept",
-            "transfer_code": int(settings.get("transfer_code") or DEFAULT_REJECT_CODE)}
 
 
 def on_request(call: AgentCall, prm: Any) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import proto
+from coordinator.buddy import Buddy, BuddyCallback
+from coordinator.buddy import BuddyInfo as BuddyInfo
 from coordinator.fleet import LocalFleet
 from coordinator.sip_transports import Transport
 from coordinator.sip_transports import TransportInfo as TransportInfo
@@ -73,6 +75,10 @@ class AccountCallback:
 
     def on_typing(self, from_uri: str, contact: str, is_typing: bool) -> None:
         """A typing indication arrived for the account."""
+
+    def on_incoming_subscribe(self, from_uri: str, code: int) -> None:
+        """A watcher subscribed to the account's presence; the account's policy (set in
+        advance, ``Account.set_policy(subscribe=...)``) answered ``code`` (200: accepted)."""
 
 
 class CallCallback:
@@ -226,6 +232,7 @@ class Account:
         self.auto_answer = auto_answer
         self._cb: AccountCallback = AccountCallback(self)
         self._info = AccountInfo(uri, agent, contact)
+        self._buddies: dict[str, Buddy] = {}
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.uri} on {self.agent}>"
@@ -245,16 +252,47 @@ class Account:
         ``on_reg_state()``. Only for an account created with a registrar."""
         self.lib._request("acc.set_registration", {"acc": self.id, "renew": renew}, obj=self.id)
 
-    def set_policy(self, transfer: str | None = None, transfer_code: int | None = None) -> None:
-        """Decide in advance what the account's calls answer to an incoming REFER: ``transfer``
-        ``"accept"`` (the default: the call makes the new call) or ``"reject"`` with
-        ``transfer_code`` (default 603)."""
-        args: dict[str, Any] = {"acc": self.id}
-        if transfer is not None:
-            args["transfer"] = transfer
-        if transfer_code is not None:
-            args["transfer_code"] = transfer_code
-        self.lib._request("acc.set_policy", args, obj=self.id)
+    def set_policy(self, transfer: str | None = None, transfer_code: int | None = None,
+                   subscribe: str | None = None, subscribe_code: int | None = None,
+                   replaces: str | None = None, replaces_code: int | None = None) -> None:
+        """Decide in advance what the account answers to requests that pjsua settles inside a
+        callback, each ``"accept"`` (the default) or ``"reject"`` with a code: an incoming
+        REFER (``transfer``, default code 603), a presence SUBSCRIBE (``subscribe``, 403), an
+        INVITE with Replaces (``replaces``, 603). Arguments left out keep their value."""
+        given = {"transfer": transfer, "transfer_code": transfer_code, "subscribe": subscribe,
+                 "subscribe_code": subscribe_code, "replaces": replaces,
+                 "replaces_code": replaces_code}
+        self.lib._request("acc.set_policy", {"acc": self.id, **{
+            k: v for k, v in given.items() if v is not None}}, obj=self.id)
+
+    def add_buddy(self, uri: str, cb: BuddyCallback | None = None,
+                  subscribe: bool = False) -> Buddy:
+        """A buddy to watch; ``subscribe=True`` (or ``buddy.subscribe()``) subscribes to its
+        presence, whose changes come to ``cb.on_state()``."""
+        gid = self.lib._conn.next_id("b")
+        buddy = Buddy(self, gid, uri)
+        buddy.set_callback(cb)
+        self._buddies[gid] = buddy
+        try:
+            self.lib._request("acc.add_buddy", {"acc": self.id, "uri": uri, "buddy": gid,
+                                                "subscribe": subscribe}, obj=gid)
+        except Error:
+            self._buddies.pop(gid, None)
+            raise
+        return buddy
+
+    def set_basic_status(self, is_online: bool) -> None:
+        """Publish online or offline to every accepted watcher."""
+        self.set_presence_status(is_online)
+
+    def set_presence_status(self, is_online: bool, activity: str = "unknown",
+                            pres_text: str = "") -> None:
+        """Publish online/offline, an activity (unknown, away, busy) and a note to every
+        accepted watcher (NOTIFY)."""
+        args: dict[str, Any] = {"acc": self.id, "online": is_online, "activity": activity}
+        if pres_text:
+            args["note"] = pres_text
+        self.lib._request("acc.set_presence", args, obj=self.id)
 
     def send_pager(self, uri: str, text: str, im_id: int = 0, content_type: str = "text/plain",
                    hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
@@ -287,6 +325,12 @@ class Account:
             self._cb.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
         elif msg.op == "acc.typing":
             self._cb.on_typing(d["from_uri"], d["contact"], d["is_typing"])
+        elif msg.op == "acc.buddy_state":
+            buddy = self._buddies.get(d["buddy"])
+            if buddy is not None:
+                buddy._on_state(d)
+        elif msg.op == "acc.incoming_subscribe":
+            self._cb.on_incoming_subscribe(d["from_uri"], d["code"])
         elif msg.op == "acc.moved":  # its agent went away: the coordinator re-created it
             self.agent, self.contact = d["agent"], d["contact"]
             self._cb.on_moved()

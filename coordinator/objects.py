@@ -21,6 +21,8 @@ class AccountRec:
     sip: dict[str, Any] = field(default_factory=dict, repr=False)
     #: decisions taken inside agents' callbacks (the ACC_POLICY fields): transfer, ...
     policy: dict[str, Any] = field(default_factory=dict)
+    #: its buddies: buddy id -> URI (they live on the home agent)
+    buddies: dict[str, str] = field(default_factory=dict)
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""
@@ -68,6 +70,13 @@ class ObjectTable:
         if rec is None:
             raise ProtoError("E_NOT_FOUND", f"no live call {gid!r}", obj=gid, op=op)
         return rec
+
+    def buddy(self, gid: str, op: str) -> AccountRec:
+        """The account that has buddy ``gid``."""
+        for acc in self.accounts.values():
+            if gid in acc.buddies:
+                return acc
+        raise ProtoError("E_NOT_FOUND", f"no buddy {gid!r}", obj=gid, op=op)
 
     def calls_on(self, agent: str) -> list[CallRec]:
         return [c for c in self.calls.values() if c.agent == agent]

@@ -13,10 +13,10 @@ class OpSpec:
     """One request type.
 
     ``target`` says who executes it: ``coordinator`` (answered by the coordinator alone),
-    ``agent`` (placed on an agent by the coordinator), ``account``/``call`` (routed to the agent
-    that holds that object), or ``agent-to-coordinator`` (sent by agents). ``agent_args`` are
-    extra fields only the coordinator adds when it forwards
-    the request to an agent.
+    ``agent`` (placed on an agent by the coordinator), ``account``/``call``/``buddy`` (routed to
+    the agent that holds that object; a buddy lives on its account's home agent), or
+    ``agent-to-coordinator`` (sent by agents). ``agent_args`` are extra fields only the
+    coordinator adds when it forwards the request to an agent.
     """
 
     name: str
@@ -59,6 +59,15 @@ ACC_POLICY = (
           "call) or reject", choices=("accept", "reject")),
     Field("transfer_code", "int", False, "the response to a rejected REFER (default 603)",
           lo=300, hi=699),
+    Field("subscribe", "str", False, "incoming presence SUBSCRIBE: accept (default: the watcher "
+          "gets NOTIFYs of the account's status) or reject", choices=("accept", "reject")),
+    Field("subscribe_code", "int", False, "the response to a rejected SUBSCRIBE (default 403)",
+          lo=300, hi=699),
+    Field("replaces", "str", False, "incoming INVITE with Replaces (attended transfer): accept "
+          "(default: the new call replaces the named one) or reject",
+          choices=("accept", "reject")),
+    Field("replaces_code", "int", False, "the response to a rejected Replaces INVITE (default "
+          "603)", lo=300, hi=699),
 )
 
 _TEXT = Field("text", "str", True, "the message body", hi=limits.MAX_PAGER)
@@ -91,6 +100,26 @@ ACC_SIP = (
     Field("transport", "str", False, "the SIP transport the account is bound to: its requests "
           "and its Contact use it (as pjsua's account for a transport); the account is placed on "
           "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
+)
+
+#: RPID activities of a presence status.
+PRESENCE_ACTIVITIES = ("unknown", "away", "busy")
+#: A buddy's presence status.
+BUDDY_STATUSES = ("unknown", "online", "offline")
+_BUDDY_ID = Field("buddy", "str", True, "buddy id", lo=1, hi=_ID)
+_BUDDY_INFO = (
+    Field("uri", "str", True, "the buddy's URI"),
+    Field("contact", "str", True, "its Contact, once known ('' before)"),
+    Field("status", "str", True, "unknown | online | offline", choices=BUDDY_STATUSES),
+    Field("status_text", "str", True, "the status as text (e.g. Online, Offline)"),
+    Field("note", "str", True, "the note the buddy published ('' if none)"),
+    Field("activity", "str", True, "its RPID activity: unknown | away | busy"),
+    Field("monitoring", "bool", True, "its presence is subscribed"),
+    Field("sub_state", "str", True, "subscription state: NULL | SENT | ACCEPTED | PENDING | "
+          "ACTIVE | TERMINATED | UNKNOWN"),
+    Field("sub_code", "int", True, "the last SUBSCRIBE/NOTIFY status that ended it (0: none)",
+          lo=0, hi=699),
+    Field("sub_reason", "str", True, "why the subscription ended ('' while it lasts)"),
 )
 
 RUN_ID = Field("run", "str", True, "load run id", lo=1, hi=_ID)
@@ -153,6 +182,33 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "`callfleet agent --transports udp,tcp,tls`).",
            result=(Field("transports", "list", True, "one map per transport: agent, type (udp | "
                          "tcp | tls), host, port"),)),
+    OpSpec("acc.add_buddy", "account",
+           "Add a buddy (a presence URI to watch) to the account, on its home agent; with "
+           "subscribe=true its presence is subscribed at once (SUBSCRIBE). Its status comes as "
+           "acc.buddy_state events.",
+           args=(ACC_ID, Field("uri", "uri", True, "the buddy's URI"),
+                 Field("buddy", "str", False, "pre-chosen buddy id (idempotent retries)", lo=1,
+                       hi=_ID),
+                 Field("subscribe", "bool", False, "subscribe to its presence now (default "
+                       "false)")),
+           result=(_BUDDY_ID,), agent_args=(_BUDDY_ID,)),
+    OpSpec("buddy.subscribe", "buddy",
+           "Subscribe to a buddy's presence (subscribe=true) or end the subscription; the "
+           "outcome comes as acc.buddy_state events.",
+           args=(_BUDDY_ID, Field("subscribe", "bool", True, "true: SUBSCRIBE; false: "
+                                  "unsubscribe")),
+           agent_args=(ACC_ID,)),
+    OpSpec("buddy.info", "buddy", "The buddy's presence as its agent knows it now.",
+           args=(_BUDDY_ID,), agent_args=(ACC_ID,), result=_BUDDY_INFO),
+    OpSpec("buddy.delete", "buddy", "Delete a buddy (its subscription ends).",
+           args=(_BUDDY_ID,), agent_args=(ACC_ID,)),
+    OpSpec("acc.set_presence", "account",
+           "Set the account's presence (basic online/offline, an RPID activity and a note): every "
+           "watcher whose SUBSCRIBE the account accepted gets a NOTIFY.",
+           args=(ACC_ID, Field("online", "bool", True, "online (open) or offline (closed)"),
+                 Field("activity", "str", False, "RPID activity (default unknown)",
+                       choices=PRESENCE_ACTIVITIES),
+                 Field("note", "str", False, "free text (e.g. 'in a meeting')", hi=256))),
     OpSpec("acc.create", "agent",
            "Create an account on the agent holding the fewest accounts; replies once that agent has "
            "created it (another agent is tried if it is full). With a registrar, the account "
@@ -182,7 +238,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TYPING, HEADERS)),
     OpSpec("acc.set_policy", "account",
            "Set how the account (all its replicas) answers requests that pjsua2 decides inside a "
-           "callback: incoming REFER (transfer). Fields left out keep their value.",
+           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces. "
+           "Fields left out keep their value.",
            args=(ACC_ID, *ACC_POLICY)),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
@@ -378,6 +435,14 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("to_uri", "str", True, "recipient (To)"),
                     Field("contact", "str", True, "sender's Contact (empty if none)"),
                     Field("is_typing", "bool", True, "typing or stopped typing"))),
+    EventSpec("acc.buddy_state", "account",
+              "A buddy of the account changed: its presence (a NOTIFY) or its subscription.",
+              data=(_BUDDY_ID, *_BUDDY_INFO)),
+    EventSpec("acc.incoming_subscribe", "account",
+              "A watcher subscribed to the account's presence; the account's policy answered.",
+              data=(Field("from_uri", "str", True, "the watcher"),
+                    Field("code", "int", True, "the response sent (200 accepted, or the "
+                          "rejection code)", lo=100, hi=699))),
     EventSpec("call.state", "call", "The call's INVITE session changed state.",
               data=(Field("state", "str", True, "CALLING | INCOMING | EARLY | CONNECTING | "
                           "CONFIRMED | DISCONNECTED"),

@@ -130,3 +130,30 @@ def test_transports_over_raw_msgpack(tcp_fleet: Fleet,
     d.ok("call.hangup", {"call": "t1"})
     d.wait(lambda ev: about(ev, "t1", "call.state")[-1]["data"]["state"] == "DISCONNECTED",
            "the end")
+
+
+def test_presence_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "pres")
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob"})
+    assert d.ok("acc.set_presence", {"acc": "bob", "online": True, "activity": "away",
+                                     "note": "back soon"}) == {}
+    got = d.ok("acc.add_buddy", {"acc": "alice", "uri": bob["contact"], "subscribe": True})
+    bid = got["buddy"]
+    assert bid  # issued by the coordinator
+
+    def states(ev: list[Event]) -> list[dict[str, object]]:
+        return [e["data"] for e in about(ev, "alice", "acc.buddy_state")]
+
+    d.wait(lambda ev: any(s["status"] == "online" and s["note"] == "back soon"
+                          and s["activity"] == "away" for s in states(ev)), "bob online")
+    assert all(s["buddy"] == bid for s in states(d.events))
+    assert about(d.events, "bob", "acc.incoming_subscribe")[0]["data"]["code"] == 200
+    info = d.ok("buddy.info", {"buddy": bid})
+    assert (info["status"], info["sub_state"], info["monitoring"]) == ("online", "ACTIVE", True)
+    d.ok("buddy.subscribe", {"buddy": bid, "subscribe": False})
+    d.wait(lambda ev: states(ev)[-1]["sub_state"] == "TERMINATED", "the unsubscription")
+    d.ok("buddy.delete", {"buddy": bid})
+    err = d.error("buddy.info", {"buddy": bid})
+    assert (err["code"], err["obj"], err["op"]) == ("E_NOT_FOUND", bid, "buddy.info")
+    assert d.error("buddy.subscribe", {"buddy": bid})["code"] == "E_BAD_ARGS"  # no subscribe
