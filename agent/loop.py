@@ -23,6 +23,7 @@ from agent.buddy_handlers import BUDDY_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
 from agent.state import AgentState
+from agent.transfer_handlers import TRANSFER_HANDLERS
 from agent.ua_handlers import UA_HANDLERS
 from proto import limits
 
@@ -32,7 +33,8 @@ BUSY_MAX_MS = 8
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **BUDDY_HANDLERS}
+HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **BUDDY_HANDLERS,
+            **TRANSFER_HANDLERS}
 
 
 class AgentLoop:

@@ -148,6 +148,10 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         transfer.on_status(self, prm)
 
     @guarded
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        transfer.on_replace_request(self, prm)
+
+    @guarded
     def onDtmfDigit(self, prm: Any) -> None:
         if self.observer is not None:
             if self.on_dtmf is not None:

@@ -108,6 +108,15 @@ class CallCallback:
         failure); ``final`` marks the last report. ``cont`` is always True (reports continue
         until the final one)."""
 
+    def on_replace_request(self, code: int, from_uri: str) -> None:
+        """An INVITE with Replaces from ``from_uri`` (an attended transfer) named this call; the
+        account's policy (``Account.set_policy(replaces=...)``) answered ``code`` (200:
+        accepted, and ``on_replaced()`` follows)."""
+
+    def on_replaced(self, new_call: Call) -> None:
+        """``new_call`` (answered at once) takes this call's place, which then ends: give it
+        a callback here to follow it."""
+
     def on_pager(self, mime_type: str, body: str) -> None:
         """An instant message arrived inside the call."""
 
@@ -372,6 +381,8 @@ class Call:
         self._ended = threading.Event()
         #: the call this one made because the peer transferred it (see on_transfer_request)
         self.transfer_call: Call | None = None
+        #: the call that replaced this one (attended transfer, see on_replaced)
+        self.replaced_by: Call | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.id} {self._info.state} on {self.agent}>"
@@ -451,6 +462,16 @@ class Call:
             args["headers"] = dict(hdr_list)
         self.lib._request("call.transfer", args, obj=self.id)
 
+    def transfer_to_call(self, call: Call,
+                         hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Attended transfer: ask this call's peer to call ``call``'s remote party with
+        Replaces, taking ``call``'s place (both calls answered, of this client's accounts on one
+        agent). Progress comes to ``on_transfer_status()``; hang this call up after it."""
+        args: dict[str, Any] = {"call": self.id, "dest_call": call.id}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("call.transfer_replaces", args, obj=self.id)
+
     def _op(self, op: str, code: int | None, reason: str,
             hdr_list: list[tuple[str, str]] | dict[str, str] | None) -> None:
         args: dict[str, Any] = {"call": self.id}
@@ -511,6 +532,13 @@ class Call:
                 self.lib._calls[new.id] = new
                 self.transfer_call = new
             self._cb.on_transfer_request(d["uri"], d["code"])
+        elif msg.op == "call.replace_request":
+            self._cb.on_replace_request(d["code"], d["from_uri"])
+            if d["new_call"]:
+                new = Call(self.lib, d["new_call"], self.account, role="callee", agent=d["agent"])
+                self.lib._calls[new.id] = new
+                self.replaced_by = new
+                self._cb.on_replaced(new)
         elif msg.op == "call.transfer_status":
             self._cb.on_transfer_status(d["code"], d["reason"], d["final"], True)
         elif msg.op == "call.pager":

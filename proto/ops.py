@@ -202,6 +202,15 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(_BUDDY_ID,), agent_args=(ACC_ID,), result=_BUDDY_INFO),
     OpSpec("buddy.delete", "buddy", "Delete a buddy (its subscription ends).",
            args=(_BUDDY_ID,), agent_args=(ACC_ID,)),
+    OpSpec("call.transfer_replaces", "call",
+           "Attended transfer: send REFER on this call asking the peer to call the remote party "
+           "of dest_call with Replaces, so that the peer's new call takes dest_call's place. "
+           "Both calls are on the same agent (calls of one account are). Progress comes as "
+           "call.transfer_status events; the peer reports a call.transfer_request, the "
+           "replaced party a call.replace_request.",
+           args=(CALL_ID, Field("dest_call", "str", True, "id of the call to replace (its "
+                                "remote party is the transfer target)", lo=1, hi=_ID),
+                 HEADERS)),
     OpSpec("acc.set_presence", "account",
            "Set the account's presence (basic online/offline, an RPID activity and a note): every "
            "watcher whose SUBSCRIBE the account accepted gets a NOTIFY.",
@@ -435,6 +444,17 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("to_uri", "str", True, "recipient (To)"),
                     Field("contact", "str", True, "sender's Contact (empty if none)"),
                     Field("is_typing", "bool", True, "typing or stopped typing"))),
+    EventSpec("call.replace_request", "call",
+              "An INVITE with Replaces names this call (attended transfer) and the account's "
+              "policy answered. When accepted, the new call's id comes here, before its own "
+              "call.state events (it belongs to the same account and client, and is answered "
+              "at once); this call then ends.",
+              data=(Field("code", "int", True, "the answer: 200 accepted, or the rejection "
+                          "code", lo=100, hi=699),
+                    Field("new_call", "str", True, "id of the new call ('' if rejected)",
+                          hi=_ID),
+                    Field("from_uri", "str", True, "who sent the INVITE (the transferee)"),
+                    AGENT)),
     EventSpec("acc.buddy_state", "account",
               "A buddy of the account changed: its presence (a NOTIFY) or its subscription.",
               data=(_BUDDY_ID, *_BUDDY_INFO)),

@@ -157,3 +157,40 @@ def test_presence_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[by
     err = d.error("buddy.info", {"buddy": bid})
     assert (err["code"], err["obj"], err["op"]) == ("E_NOT_FOUND", bid, "buddy.info")
     assert d.error("buddy.subscribe", {"buddy": bid})["code"] == "E_BAD_ARGS"  # no subscribe
+
+
+def test_attended_transfer_over_raw_msgpack(fleet: Fleet,
+                                            zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "xfer")
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol",
+                                "auto_answer": 200})
+
+    def state(ev: list[Event], obj: str) -> str:
+        states = about(ev, obj, "call.state")
+        return str(states[-1]["data"]["state"]) if states else ""
+
+    d.ok("call.make", {"acc": "alice", "uri": bob["contact"], "call": "ab"})
+    d.ok("call.make", {"acc": "alice", "uri": carol["contact"], "call": "ac"})
+    d.wait(lambda ev: state(ev, "ab") == state(ev, "ac") == "CONFIRMED", "both legs")
+    c_leg = about(d.events, "carol", "acc.incoming_call")[0]["data"]["call"]
+    b_leg = about(d.events, "bob", "acc.incoming_call")[0]["data"]["call"]
+    assert d.error("call.transfer_replaces", {"call": "ab", "dest_call": "ab"})["code"] == (
+        "E_BAD_ARGS")
+    assert d.ok("call.transfer_replaces", {"call": "ab", "dest_call": "ac"}) == {}
+    d.wait(lambda ev: bool(about(ev, c_leg, "call.replace_request")
+                           and about(ev, b_leg, "call.transfer_request")), "the replacement")
+    rep = about(d.events, c_leg, "call.replace_request")[0]["data"]
+    req = about(d.events, b_leg, "call.transfer_request")[0]["data"]
+    assert rep["code"] == 200 and rep["new_call"] and "bob@127.0.0.1" in rep["from_uri"]
+    assert req["code"] == 202 and req["new_call"]
+    d.wait(lambda ev: state(ev, req["new_call"]) == state(ev, rep["new_call"]) == "CONFIRMED"
+           and state(ev, "ac") == state(ev, c_leg) == "DISCONNECTED"
+           and any(e["data"]["final"] for e in about(ev, "ab", "call.transfer_status")),
+           "bob-carol up, alice-carol ended, the final report")
+    assert about(d.events, "ab", "call.transfer_status")[-1]["data"]["code"] == 200
+    d.ok("call.hangup", {"call": "ab"})
+    d.ok("call.hangup", {"call": req["new_call"]})
+    d.wait(lambda ev: all(state(ev, c) == "DISCONNECTED"
+                          for c in ("ab", b_leg, req["new_call"], rep["new_call"])), "the end")
