@@ -242,6 +242,8 @@ class Account:
         self._cb: AccountCallback = AccountCallback(self)
         self._info = AccountInfo(uri, agent, contact)
         self._buddies: dict[str, Buddy] = {}
+        #: the agents that hold the account (several with replicas="all")
+        self.replicas: list[str] = [agent] if agent else []
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.uri} on {self.agent}>"
@@ -697,15 +699,20 @@ class Lib:
         return self._request("lib.status", {})
 
     def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
-                       auto_answer: int | None = None) -> Account:
+                       auto_answer: int | None = None, replicas: str = "home") -> Account:
         """An account on the least loaded agent: a local one from an id URI, or from an
         ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
-        registration to ``cb.on_reg_state()``."""
+        registration to ``cb.on_reg_state()``. ``replicas="all"``: the account lives (and
+        registers) on every agent, and its calls go round robin over them
+        (``account.replicas`` names them)."""
+        args = {"replicas": "all"} if replicas == "all" else {}
+        if replicas not in ("home", "all"):
+            raise Error("", "acc.create", "E_BAD_ARGS", "replicas must be home or all")
         if isinstance(acc_config, AccountConfig):
             auto_answer = auto_answer if auto_answer is not None else acc_config.auto_answer
-            args = acc_config.args()
+            args.update(acc_config.args())
             return self._create(args.pop("uri"), args, cb, auto_answer)
-        return self._create(acc_config, {}, cb, auto_answer)
+        return self._create(acc_config, args, cb, auto_answer)
 
     def _create(self, uri: str, args: dict[str, Any], cb: AccountCallback | None,
                 auto_answer: int | None) -> Account:
@@ -722,6 +729,7 @@ class Lib:
             self._accounts.pop(gid, None)
             raise
         acc.agent, acc.contact = r["agent"], r["contact"]
+        acc.replicas = r.get("replicas") or [acc.agent]
         return acc
 
     def transports(self) -> list[Transport]:

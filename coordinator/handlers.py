@@ -16,6 +16,7 @@ from coordinator import sip_transports
 from coordinator.objects import AccountRec, CallRec
 from coordinator.placement import AgentLoad, place_account, place_call
 from coordinator.registry import AgentRecord
+from coordinator.replicas import place_spread, replicate_everywhere
 from coordinator.subscribe import events_subscribe, events_unsubscribe
 from proto import ProtoError
 from proto.ops import ACC_POLICY, ACC_SIP
@@ -90,7 +91,8 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     gid = co.objects.new_id("a", chosen)
     acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="",
                      sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
-                     policy={f.name: args[f.name] for f in ACC_POLICY if args.get(f.name) is not None})
+                     policy={f.name: args[f.name] for f in ACC_POLICY if args.get(f.name) is not None},
+                     everywhere=args.get("replicas") == "all")
     co.objects.accounts[gid] = acc
     tried: set[str] = set()
 
@@ -109,6 +111,11 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     def done(rep: proto.Message, agent: AgentRecord) -> None:
         if rep.ok:
             acc.replicas.add(agent.name)
+            if acc.everywhere:
+                replicate_everywhere(co, acc, lambda: co.reply(client, msg, {
+                    "acc": gid, "agent": agent.name, "contact": _contact(co, acc),
+                    "replicas": sorted(acc.replicas)}))
+                return
             co.reply(client, msg, {"acc": gid, "agent": agent.name, "contact": _contact(co, acc)})
             return
         agent.accounts = max(0, agent.accounts - 1)
@@ -145,7 +152,10 @@ def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     tried: set[str] = set()
 
     def attempt() -> None:
-        name = place_call(_call_agents(co, acc), acc.home, acc.replicas, tried)
+        loads = _call_agents(co, acc)
+        name = place_spread(loads, acc.replicas, acc.turn, tried) if acc.everywhere else None
+        acc.turn += 1
+        name = name or place_call(loads, acc.home, acc.replicas, tried)
         if name is None:
             co.objects.calls.pop(gid, None)
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=gid,

@@ -23,6 +23,10 @@ class AccountRec:
     policy: dict[str, Any] = field(default_factory=dict)
     #: its buddies: buddy id -> URI (they live on the home agent)
     buddies: dict[str, str] = field(default_factory=dict)
+    #: created on every agent (acc.create replicas="all"): each registers, calls go round robin
+    everywhere: bool = False
+    #: the round robin's next turn
+    turn: int = 0
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""

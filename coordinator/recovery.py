@@ -72,7 +72,7 @@ class Recovery:
         registering = bool(cfg.get("registrar"))
         ready = {r.name: r for r in co.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
-        if replicas and not registering:
+        if replicas and (not registering or acc.everywhere):  # (those register already)
             best = max(replicas, key=lambda r: (r.load().free_slots, r.name))
             self._settle(co, acc, best.name)
             return

@@ -30,7 +30,23 @@ def _route_to_home(co: Coordinator, client: bytes, msg: proto.Message,
     co.forward(client, msg, agent, msg.args if args is None else args, on_reply)
 
 
-acc_set_registration = acc_send_pager = acc_send_typing_ind = acc_set_presence = _route_to_home
+acc_send_pager = acc_send_typing_ind = acc_set_presence = _route_to_home
+
+
+def _to_other_replicas(co: Coordinator, msg: proto.Message, acc: AccountRec) -> None:
+    """Send ``msg`` to every live replica but the home one; their replies are dropped."""
+    for name in sorted(acc.replicas - {acc.home}):
+        agent = co.registry.by_name.get(name)
+        if agent is not None and agent.alive:
+            co.forward(None, msg, agent, msg.args, lambda rep: None)
+
+
+def acc_set_registration(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """From the home agent; an account on every agent (re-)registers from each of them."""
+    acc = co.objects.account(msg.args["acc"], msg.op)
+    if acc.everywhere:
+        _to_other_replicas(co, msg, acc)
+    _route_to_home(co, client, msg, acc=acc)
 
 
 def acc_add_buddy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
@@ -72,11 +88,8 @@ def acc_set_policy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     acc = co.objects.account(msg.args["acc"], msg.op)
     acc.policy.update({f.name: msg.args[f.name] for f in ACC_POLICY
                        if msg.args.get(f.name) is not None})
-    for name in sorted(acc.replicas - {acc.home}):
-        agent = co.registry.by_name.get(name)
-        if agent is not None and agent.alive:
-            co.forward(None, msg, agent, msg.args, lambda rep: None)
-    _route_to_home(co, client, msg)
+    _to_other_replicas(co, msg, acc)
+    _route_to_home(co, client, msg, acc=acc)
 
 
 def lib_transports(co: Coordinator, client: bytes, msg: proto.Message) -> None:

@@ -229,9 +229,15 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                  Field("acc", "str", False, "pre-chosen account id (idempotent retries)",
                        lo=1, hi=_ID),
                  Field("agent", "str", False, "create it on this agent (e.g. the agent of a "
-                       "transport from lib.transports)", lo=1, hi=_ID), *ACC_SIP, *ACC_POLICY),
+                       "transport from lib.transports)", lo=1, hi=_ID),
+                 Field("replicas", "str", False, "all: create (and register) it on every ready "
+                       "agent: its AOR gets one contact per agent, its calls go round robin over "
+                       "them; home (default): on one agent", choices=("home", "all")),
+                 *ACC_SIP, *ACC_POLICY),
            result=(ACC_ID, AGENT, Field("contact", "str", True,
-                                        "a URI that reaches the account at its agent")),
+                                        "a URI that reaches the account at its agent"),
+                   Field("replicas", "list", False, "with replicas=all: the agents that hold "
+                         "it")),
            agent_args=(ACC_ID,)),
     OpSpec("acc.set_registration", "account",
            "Register again (renew=true, also a refresh) or unregister (renew=false) an account that "

@@ -194,3 +194,20 @@ def test_attended_transfer_over_raw_msgpack(fleet: Fleet,
     d.ok("call.hangup", {"call": req["new_call"]})
     d.wait(lambda ev: all(state(ev, c) == "DISCONNECTED"
                           for c in ("ab", b_leg, req["new_call"], rep["new_call"])), "the end")
+
+
+def test_account_on_every_agent_over_raw_msgpack(fleet: Fleet,
+                                                 zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "all")
+    names = sorted(a["name"] for a in d.ok("lib.agents", {})["agents"])
+    every = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "replicas": "all"})
+    assert every["replicas"] == names and every["agent"] in names
+    carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol", "auto_answer": 200})
+    made = [d.ok("call.make", {"acc": "bob", "uri": carol["contact"], "call": f"r{i}"})
+            for i in range(2)]
+    assert sorted(m["agent"] for m in made) == names  # round robin
+    for m in made:
+        d.ok("call.hangup", {"call": m["call"]})
+    assert d.error("acc.create", {"uri": "sip:x@127.0.0.1", "replicas": "both"})["code"] == (
+        "E_BAD_ARGS")
+    d.ok("acc.delete", {"acc": "bob"})

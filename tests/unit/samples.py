@@ -22,7 +22,7 @@ CLIENT_ARGS: dict[str, dict[str, Any]] = {
                    "registrar": "sip:127.0.0.1:5090", "username": "alice", "password": "pw",
                    "realm": "127.0.0.1", "expires": 300, "proxy": "sip:127.0.0.1:5090;lr",
                    "transfer": "reject", "transfer_code": 486, "transport": "tcp",
-                   "agent": "agent-1"},
+                   "agent": "agent-1", "replicas": "all"},
     "acc.set_policy": {"acc": "a1", "transfer": "accept", "transfer_code": 603,
                        "subscribe": "reject", "subscribe_code": 480, "replaces": "reject",
                        "replaces_code": 486},
