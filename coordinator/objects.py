@@ -21,12 +21,15 @@ class AccountRec:
     sip: dict[str, Any] = field(default_factory=dict, repr=False)
     #: decisions taken inside agents' callbacks (the ACC_POLICY fields): transfer, ...
     policy: dict[str, Any] = field(default_factory=dict)
-    #: its buddies: buddy id -> URI (they live on the home agent)
-    buddies: dict[str, str] = field(default_factory=dict)
+    #: its buddies: buddy id -> {uri, subscribe} (they live on the home agent, and are made
+    #: again on a new home when the account moves)
+    buddies: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: created on every agent (acc.create replicas="all"): each registers, calls go round robin
     everywhere: bool = False
     #: the round robin's next turn
     turn: int = 0
+    #: agents an acc.create of this account is in flight to (coordinator.replicas)
+    replicating: set[str] = field(default_factory=set)
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""

@@ -27,17 +27,28 @@ def place_spread(agents: Sequence[AgentLoad], replicas: Collection[str], turn: i
     return names[turn % len(names)] if names else None
 
 
+def fill_new_agents(co: Coordinator) -> None:
+    """Give every account that lives on every agent a replica on the ready agents it lacks
+    (admitted after it was created, or back after a loss)."""
+    ready = {r.name for r in co.registry.live() if r.ready}
+    for acc in list(co.objects.accounts.values()):
+        if acc.everywhere and acc.replicas and ready - acc.replicas - acc.replicating:
+            replicate_everywhere(co, acc, lambda: None)
+
+
 def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], None]) -> None:
     """Create ``acc`` on every other ready agent with account room (each registers it when it has
     a registrar); ``done()`` once every agent answered. An agent that fails is left out."""
-    targets = [r for r in co.registry.live()
-               if r.ready and r.name not in acc.replicas and r.accounts < r.max_accounts]
+    targets = [r for r in co.registry.live() if r.ready and r.name not in acc.replicas
+               and r.name not in acc.replicating and r.accounts < r.max_accounts]
     waiting = {r.name for r in targets}
+    acc.replicating |= waiting
     args = dict(acc.cfg(), acc=acc.gid)
     request = proto.req("acc.create", args, f"replicate-{acc.gid}")
 
     def answered(name: str, rep: proto.Message) -> None:
         waiting.discard(name)
+        acc.replicating.discard(name)
         agent = co.registry.by_name.get(name)
         if rep.ok and acc.gid in co.objects.accounts:
             acc.replicas.add(name)

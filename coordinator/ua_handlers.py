@@ -55,17 +55,33 @@ def acc_add_buddy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     gid = msg.args.get("buddy") or co.objects.new_id("b", None)
     if any(gid in other.buddies for other in co.objects.accounts.values() if other is not acc):
         raise ProtoError("E_DUPLICATE", f"buddy id {gid!r} is in use", obj=gid, op=msg.op)
-    if acc.buddies.get(gid, msg.args["uri"]) != msg.args["uri"]:
+    if acc.buddies.get(gid, {"uri": msg.args["uri"]})["uri"] != msg.args["uri"]:
         raise ProtoError("E_DUPLICATE", f"buddy {gid!r} exists with another URI", obj=gid,
                          op=msg.op)
 
     def done(rep: proto.Message) -> None:
         if rep.ok and acc.gid in co.objects.accounts:
-            acc.buddies[gid] = msg.args["uri"]
+            acc.buddies[gid] = {"uri": msg.args["uri"],
+                                "subscribe": bool(msg.args.get("subscribe"))}
         rep.id = msg.id
         co.to_client(client, rep)
 
     _route_to_home(co, client, msg, dict(msg.args, buddy=gid), done)
+
+
+def readd_buddies(co: Coordinator, acc: AccountRec) -> None:
+    """The account moved to a new home agent: make its buddies there again (subscribed when
+    they were), so that their acc.buddy_state events come from the new home."""
+    agent = co.registry.by_name.get(acc.home)
+    if agent is None or not agent.alive:
+        return
+    for gid, buddy in sorted(acc.buddies.items()):
+        args = {"acc": acc.gid, "buddy": gid, **buddy}
+        try:
+            co.forward(None, proto.req("acc.add_buddy", args, f"rebuddy-{gid}"), agent, args,
+                       lambda rep: None)
+        except ProtoError:
+            return  # the agent went away too: the account moves again, and so do its buddies
 
 
 def buddy_op(co: Coordinator, client: bytes, msg: proto.Message) -> None:
@@ -76,6 +92,8 @@ def buddy_op(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     def done(rep: proto.Message) -> None:
         if rep.ok and msg.op == "buddy.delete":
             acc.buddies.pop(gid, None)
+        elif rep.ok and msg.op == "buddy.subscribe" and gid in acc.buddies:
+            acc.buddies[gid]["subscribe"] = msg.args["subscribe"]
         rep.id = msg.id
         co.to_client(client, rep)
 
