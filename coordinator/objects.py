@@ -78,6 +78,13 @@ class ObjectTable:
             raise ProtoError("E_NOT_FOUND", f"no live call {gid!r}", obj=gid, op=op)
         return rec
 
+    def new_buddy_id(self) -> str:
+        """A fresh buddy id, unused by any account, call or buddy."""
+        while True:
+            gid = self.new_id("b", None)
+            if not any(gid in acc.buddies for acc in self.accounts.values()):
+                return gid
+
     def buddy(self, gid: str, op: str) -> AccountRec:
         """The account that has buddy ``gid``."""
         for acc in self.accounts.values():

@@ -52,7 +52,7 @@ def acc_set_registration(co: Coordinator, client: bytes, msg: proto.Message) -> 
 def acc_add_buddy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """A buddy on the account's home agent; the coordinator keeps its id and URI."""
     acc = co.objects.account(msg.args["acc"], msg.op)
-    gid = msg.args.get("buddy") or co.objects.new_id("b", None)
+    gid = msg.args.get("buddy") or co.objects.new_buddy_id()
     if any(gid in other.buddies for other in co.objects.accounts.values() if other is not acc):
         raise ProtoError("E_DUPLICATE", f"buddy id {gid!r} is in use", obj=gid, op=msg.op)
     if acc.buddies.get(gid, {"uri": msg.args["uri"]})["uri"] != msg.args["uri"]:
