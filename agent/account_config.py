@@ -7,6 +7,7 @@ into PJSIP's credential table and nowhere else: never into events, replies or lo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,12 @@ def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
     cfg = pj.AccountConfig()
     cfg.idUri = uri
     endpoint.account_media(cfg)
+    if sip.get("transport"):
+        tid = endpoint.transport_id(sip["transport"])
+        if tid is None:
+            raise ProtoError("E_BAD_ARGS", f"this agent does not listen on "
+                             f"{sip['transport'].upper()}", op="acc.create")
+        cfg.sipConfig.transportId = tid
     if sip.get("proxy"):
         cfg.sipConfig.proxies.append(loose_route(sip["proxy"]))
     if sip.get("username"):
@@ -59,6 +66,9 @@ def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
         # and 6xx, never after 401/403 (no retry storm on a wrong password); keep those slow
         cfg.regConfig.retryIntervalSec = 60
         cfg.regConfig.firstRetryIntervalSec = 30
+        # pjsua derives the RFC 5626 instance id from the host name: agents of one host would
+        # then register one contact in place of another's (an account on every agent)
+        cfg.natConfig.sipOutboundInstanceId = f"<urn:uuid:{uuid.uuid4()}>"
     else:
         cfg.regConfig.registerOnAdd = False
     return cfg

@@ -1,8 +1,10 @@
-"""The agent's one pjsua2 Endpoint: start it (null audio device, UDP transport), and tear it down
-in the order PJSIP's assertions demand: calls, then accounts, then the library."""
+"""The agent's one pjsua2 Endpoint: start it (null audio device, its SIP transports: UDP, and TCP
+or TLS when asked), and tear it down in the order PJSIP's assertions demand: calls, then
+accounts, then the library."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,49 @@ class EndpointOptions:
     #: codecs offered first, in this order (names as PJSIP lists them, e.g. PCMU or
     #: speex/16000); the others follow at their own priority
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    #: SIP transports to listen on, UDP first (load runs and default contacts use it)
+    transports: tuple[str, ...] = ("udp",)
+    #: certificate and private key (PEM files) of the TLS transport
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: the TLS listening port (0: any free port)
+    tls_port: int = 0
+
+
+_PJ_TYPES = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP,
+             "tls": pj.PJSIP_TRANSPORT_TLS}
+#: transport kind -> pjsua transport id, of the started Endpoint
+_transport_ids: dict[str, int] = {}
+
+
+def transport_id(kind: str) -> int | None:
+    """The pjsua id of this agent's transport of ``kind`` (udp, tcp, tls); None: not listening."""
+    return _transport_ids.get(kind)
+
+
+def check_tls_files(cert: str, key: str) -> None:
+    """PJSIP reads the certificate only at the first TLS handshake, and then fails every call:
+    check now that the files load and that the key matches the certificate."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise StartError(f"cannot open SIP TLS: certificate {cert!r} / key {key!r}: "
+                         f"{exc}") from None
+
+
+def _transport_config(opts: EndpointOptions, kind: str) -> Any:
+    """Every transport binds the SIP address. TCP takes the SIP port number (a free one when
+    that is 0), TLS its own port (``tls_port``, 0: any free one)."""
+    tcfg = pj.TransportConfig()
+    tcfg.port = opts.tls_port if kind == "tls" else opts.sip_port
+    tcfg.boundAddress = opts.sip_host
+    if opts.public_addr:
+        tcfg.publicAddress = opts.public_addr
+    if kind == "tls":
+        tcfg.tlsConfig.certFile = opts.tls_cert
+        tcfg.tlsConfig.privKeyFile = opts.tls_key
+        tcfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+    return tcfg
 
 
 #: the options of the started Endpoint (one per process): accounts take their media settings here
@@ -109,6 +154,8 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     (as advertised: the public address when one is given)."""
     global _started
     _started = opts
+    if "tls" in opts.transports:
+        check_tls_files(opts.tls_cert, opts.tls_key)
     ep = pj.Endpoint()
     ep.libCreate()
     cfg = pj.EpConfig()
@@ -124,18 +171,19 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.medConfig.sndClockRate = opts.clock_rate
     _bridge_config(cfg)
     ep.libInit(cfg)
-    tcfg = pj.TransportConfig()
-    tcfg.port = opts.sip_port
-    tcfg.boundAddress = opts.sip_host
-    if opts.public_addr:
-        tcfg.publicAddress = opts.public_addr
-    try:
-        tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-    except pj.Error as exc:
-        ep.libDestroy()
-        raise StartError(f"cannot open SIP UDP on {opts.sip_host}:{opts.sip_port}: "
-                         f"{getattr(exc, 'reason', '') or exc} (status {getattr(exc, 'status', '?')})"
-                         ) from None
+    _transport_ids.clear()
+    addrs: list[str] = []
+    for kind in opts.transports:
+        tcfg = _transport_config(opts, kind)
+        try:
+            tid = ep.transportCreate(_PJ_TYPES[kind], tcfg)
+        except pj.Error as exc:
+            ep.libDestroy()
+            raise StartError(f"cannot open SIP {kind.upper()} on {opts.sip_host}:{tcfg.port}: "
+                             f"{getattr(exc, 'reason', '') or exc} "
+                             f"(status {getattr(exc, 'status', '?')})") from None
+        _transport_ids[kind] = tid
+        addrs.append(f"{kind}:{ep.transportGetInfo(tid).localName}")
     ep.libStart()
     prefer_codecs(ep, opts.codecs)
     try:
@@ -143,8 +191,7 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     except StartError:
         ep.libDestroy()
         raise
-    info = ep.transportGetInfo(tid)
-    return ep, [f"udp:{info.localName}"]
+    return ep, addrs
 
 
 def prefer_codecs(ep: Any, names: tuple[str, ...]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import account_config, transfer
+from agent import account_config, policy
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
@@ -69,7 +69,7 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     acc = AgentAccount(state, gid, uri, auto_answer)
     cfg = account_config.build(uri, sip or {}, register)
     acc.registrar = cfg.regConfig.registrarUri
-    acc.policy = transfer.policy_of(sip or {})
+    acc.policy = policy.policy_of(sip or {})
     try:
         acc.create(cfg)
     except pj.Error as exc:

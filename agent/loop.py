@@ -22,10 +22,12 @@ import zmq
 import proto
 from agent import admission, link, reset
 from agent.audio_handlers import AUDIO_HANDLERS
+from agent.buddy_handlers import BUDDY_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
 from agent.media_handlers import MEDIA_HANDLERS
 from agent.state import AgentState
+from agent.transfer_handlers import TRANSFER_HANDLERS
 from agent.ua_handlers import UA_HANDLERS
 from proto import limits
 
@@ -38,7 +40,7 @@ LOAD_MAX_MS = 40
 BATCH = 64
 
 HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
-            **AUDIO_HANDLERS}
+            **AUDIO_HANDLERS, **BUDDY_HANDLERS, **TRANSFER_HANDLERS}
 
 
 class AgentLoop:

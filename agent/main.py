@@ -17,6 +17,7 @@ from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
 from proto import limits
+from proto.ops import SIP_TRANSPORTS
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -39,6 +40,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         f"{endpoint.RTP_SPAN} ports per agent (0: PJSIP's default)")
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
+    p.add_argument("--transports", default="udp",
+                   help="SIP transports to listen on, comma-separated: udp (always), tcp, tls; "
+                        "TCP uses the SIP port number, TLS --tls-port")
+    p.add_argument("--tls-cert", default="", help="TLS certificate (PEM file), for --transports tls")
+    p.add_argument("--tls-key", default="", help="TLS private key (PEM file), for --transports tls")
+    p.add_argument("--tls-port", type=int, default=0, help="TLS port (0: any free port)")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
     p.add_argument("--codecs", default="PCMU,PCMA",
                    help="codecs offered first, in order (default PCMU,PCMA: G.711); the rest follow")
@@ -62,10 +69,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.sip_port = args.sip_port_base + args.index
     if not 0 <= args.sip_port <= 65535:
         p.error(f"SIP port {args.sip_port} is out of range")
+    args.transports = _transports(p, args)
     args.rtp_port = args.rtp_port_base + args.index * endpoint.RTP_SPAN if args.rtp_port_base else 0
     if not 0 <= args.rtp_port <= 65535 - endpoint.RTP_SPAN:
         p.error(f"RTP ports from {args.rtp_port} are out of range")
     return args
+
+
+def _transports(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, ...]:
+    """The transports asked for, UDP first, each once; TLS needs its certificate and key."""
+    asked = [t.strip().lower() for t in args.transports.split(",") if t.strip()]
+    bad = sorted(set(asked) - set(SIP_TRANSPORTS))
+    if bad:
+        p.error(f"unknown transport {', '.join(bad)} (use {', '.join(SIP_TRANSPORTS)})")
+    if "tls" in asked and not (args.tls_cert and args.tls_key):
+        p.error("--transports tls needs --tls-cert and --tls-key")
+    if not 0 <= args.tls_port <= 65535:
+        p.error(f"TLS port {args.tls_port} is out of range")
+    return tuple(t for t in SIP_TRANSPORTS if t == "udp" or t in asked)
+
+
+def budget_for(transports: tuple[str, ...]) -> SocketBudget:
+    """PJSIP's socket table also holds the TCP and TLS listeners, and each call over them may
+    open a connection: one socket less per listener, one more per call."""
+    streams = [t for t in transports if t != "udp"]
+    return SocketBudget(total=48 - len(streams), per_call=3 if streams else 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
                                     public_addr=args.public_addr, rtp_port=args.rtp_port,
                                     rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0,
                                     audio=args.audio, clock_rate=args.clock_rate,
-                                    codecs=tuple(c for c in args.codecs.split(",") if c))
+                                    codecs=tuple(c for c in args.codecs.split(",") if c),
+                                    transports=args.transports,
+                                    tls_cert=args.tls_cert, tls_key=args.tls_key,
+                                    tls_port=args.tls_port)
     try:
         ep, sip_addrs = endpoint.start(opts)
     except endpoint.StartError as exc:
         print(f"callfleet agent {args.name}: {exc}", file=sys.stderr)
         return 2
-    state = AgentState(name=args.name, capacity=opts.max_calls, budget=SocketBudget(),
+    state = AgentState(name=args.name, capacity=opts.max_calls, budget=budget_for(args.transports),
                        max_accounts=endpoint.PJSUA_MAX_ACC)
     hello = {"name": args.name, "host": socket.gethostname(), "pid": os.getpid(), "sip": sip_addrs,
              "capacity": state.capacity, "max_accounts": state.max_accounts,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 import proto
-from agent import admission, rtp, transfer
+from agent import admission, policy, rtp, transfer
 from agent.pager import PagerBook, clip
 from agent.state import AgentState
 
@@ -104,6 +104,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
             "total_s": round(time.monotonic() - self.started, 3), "media": media,
             "codec": rtp.codec(self, ci),
+            "local_contact": ci.localContact, "remote_contact": ci.remoteContact,
         }
 
     @guarded
@@ -147,6 +148,10 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     @guarded
     def onCallTransferStatus(self, prm: Any) -> None:
         transfer.on_status(self, prm)
+
+    @guarded
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        transfer.on_replace_request(self, prm)
 
     @guarded
     def onDtmfDigit(self, prm: Any) -> None:
@@ -203,12 +208,27 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.registrar = ""
         #: im_ids of the messages sent from this account, awaiting their reports
         self.pagers = PagerBook()
-        #: how incoming REFERs are answered (agent.transfer.policy_of)
-        self.policy = transfer.policy_of({})
+        #: how incoming REFER, SUBSCRIBE and Replaces are answered (agent.policy)
+        self.policy = policy.policy_of({})
+        #: the account's buddies by id (agent.buddy_handlers), deleted before the account
+        self.buddies: dict[str, Any] = {}
         #: takes over incoming calls (load-run answering accounts)
         self.on_incoming: Callable[[AgentAccount, int], None] | None = None
         #: takes over registration outcomes (load-run identities: no per-account events)
         self.on_reg: Callable[[AgentAccount, int, bool], None] | None = None
+
+    def shutdown(self) -> None:
+        """Delete the account in pjsua; its buddies go first (pjsua2 objects are released in
+        dependency order)."""
+        self.buddies.clear()
+        super().shutdown()
+
+    @guarded
+    def onIncomingSubscribe(self, prm: Any) -> None:
+        """A watcher's SUBSCRIBE: answered by the account's policy (callbacks never wait)."""
+        prm.code = policy.decide(self.policy, "subscribe", 200)
+        self.state.emit("acc.incoming_subscribe", self.gid, {
+            "from_uri": str(prm.fromUri), "code": int(prm.code)})
 
     @guarded
     def onRegState(self, prm: Any) -> None:

@@ -11,23 +11,17 @@ own events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
+from agent import policy
+
 if TYPE_CHECKING:
-    from agent.objects import AgentCall
+    from agent.objects import AgentAccount, AgentCall
 
 #: the response to a REFER that the policy rejects, unless it names another one
 DEFAULT_REJECT_CODE = 603
-
-
-def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """An account's transfer policy from acc.create / acc.set_policy arguments (or a replica's
-    settings): accept (pjsua's own default) or reject with a code."""
-    return {"transfer": settings.get("transfer") or "accept",
-            "transfer_code": int(settings.get("transfer_code") or DEFAULT_REJECT_CODE)}
 
 
 def on_request(call: AgentCall, prm: Any) -> None:
@@ -45,14 +39,22 @@ def on_request(call: AgentCall, prm: Any) -> None:
     elif state.free_slots() <= 0 or not state.budget.can_take():
         prm.statusCode = 503  # no room here for the new call
     else:
-        new_gid = state.new_incoming_id()
-        child = type(call)(state, acc, new_gid)
-        state.calls[new_gid] = child
-        call.children.append(child)
-        prm.newCall = child
+        new_gid = _adopt(call, acc, prm)
     state.emit("call.transfer_request", call.gid, {
         "uri": str(prm.dstUri), "code": int(prm.statusCode), "new_call": new_gid,
         "agent": state.name})
+
+
+def _adopt(call: AgentCall, acc: AgentAccount, prm: Any) -> str:
+    """A fresh AgentCall of ``acc``, with a new global id, for pjsua to bind the call it starts
+    (``prm.newCall``); ``call`` drops it if pjsua never starts it."""
+    state = call.state
+    new_gid = state.new_incoming_id()
+    child = type(call)(state, acc, new_gid)
+    state.calls[new_gid] = child
+    call.children.append(child)
+    prm.newCall = child
+    return new_gid
 
 
 def on_status(call: AgentCall, prm: Any) -> None:
@@ -61,6 +63,42 @@ def on_status(call: AgentCall, prm: Any) -> None:
         call.state.emit("call.transfer_status", call.gid, {
             "code": int(prm.statusCode), "reason": str(prm.reason),
             "final": bool(prm.finalNotify)})
+
+
+def on_replace_request(call: AgentCall, prm: Any) -> None:
+    """An INVITE with Replaces names ``call`` (attended transfer): accept, and a fresh AgentCall
+    takes its place (pjsua answers it at once and ends ``call``), or reject, as the account's
+    policy says. As for REFER, pjsua2 binds the new call to the object in ``prm.newCall``."""
+    state = call.state
+    acc = state.accounts.get(call.acc_id)
+    if call.observer is not None:  # load-run calls are never replaced
+        prm.statusCode = DEFAULT_REJECT_CODE
+        return
+    new_gid = ""
+    if acc is None or acc.deleting:
+        prm.statusCode = 503
+    else:
+        prm.statusCode = policy.decide(acc.policy, "replaces", int(prm.statusCode) or 200)
+        if prm.statusCode < 300 and (state.free_slots() <= 0 or not state.budget.can_take()):
+            prm.statusCode = 503  # no room here for the new call
+    if acc is not None and prm.statusCode < 300:
+        new_gid = _adopt(call, acc, prm)
+    state.emit("call.replace_request", call.gid, {
+        "code": int(prm.statusCode), "new_call": new_gid, "from_uri": header(prm.rdata, "from"),
+        "agent": state.name})
+
+
+def header(rdata: Any, name: str) -> str:
+    """A header's value in a received request ('' when absent); compact forms not needed for
+    From (``f``) are not handled."""
+    short = {"from": "f", "to": "t"}.get(name, name)
+    for line in str(rdata.wholeMsg).split("\r\n")[1:]:
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() in (name, short):
+            return value.strip()
+    return ""
 
 
 def drop_unborn(call: AgentCall) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import pager, rtp, transfer
+from agent import pager, policy, rtp
 from agent.handlers import Handler, _call, _call_param, pj_error
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
@@ -152,7 +152,7 @@ def call_send_typing_ind(state: AgentState, args: dict[str, Any]) -> dict[str, A
 
 def acc_set_policy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     acc = _account(state, args, "acc.set_policy")
-    acc.policy = transfer.policy_of({**acc.policy, **{k: v for k, v in args.items() if v is not None}})
+    acc.policy = policy.policy_of({**acc.policy, **{k: v for k, v in args.items() if v is not None}})
     return {}
 
 

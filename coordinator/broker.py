@@ -327,8 +327,10 @@ class Coordinator:
                 return
             owner, account = call.owner, call.acc
             call.last_seq = msg.seq
-            if msg.op == "call.transfer_request" and msg.data["new_call"]:
-                # the call that the accepted REFER makes: same owner, account and agent
+            if msg.op in ("call.transfer_request", "call.replace_request") and \
+                    msg.data["new_call"]:
+                # the call that the accepted REFER makes, or the one that replaces this call
+                # (INVITE with Replaces): same owner, account and agent
                 new = msg.data["new_call"]
                 objects.calls[new] = CallRec(new, owner, rec.name, call.acc, state="CALLING")
                 rec.calls += 1

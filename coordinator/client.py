@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import proto
+from coordinator.buddy import Buddy, BuddyCallback
+from coordinator.buddy import BuddyInfo as BuddyInfo
 from coordinator.fleet import LocalFleet
 from coordinator.media import MediaLib
+from coordinator.sip_transports import Transport
+from coordinator.sip_transports import TransportInfo as TransportInfo
 from coordinator.transport import Connection
 from proto import ProtoError
 
@@ -73,6 +77,10 @@ class AccountCallback:
     def on_typing(self, from_uri: str, contact: str, is_typing: bool) -> None:
         """A typing indication arrived for the account."""
 
+    def on_incoming_subscribe(self, from_uri: str, code: int) -> None:
+        """A watcher subscribed to the account's presence; the account's policy (set in
+        advance, ``Account.set_policy(subscribe=...)``) answered ``code`` (200: accepted)."""
+
 
 class CallCallback:
     def __init__(self, call: Call | None = None) -> None:
@@ -100,6 +108,15 @@ class CallCallback:
         """Progress of ``Call.transfer()``: the transferee's new call (100, 180, 200, or a
         failure); ``final`` marks the last report. ``cont`` is always True (reports continue
         until the final one)."""
+
+    def on_replace_request(self, code: int, from_uri: str) -> None:
+        """An INVITE with Replaces from ``from_uri`` (an attended transfer) named this call; the
+        account's policy (``Account.set_policy(replaces=...)``) answered ``code`` (200:
+        accepted, and ``on_replaced()`` follows)."""
+
+    def on_replaced(self, new_call: Call) -> None:
+        """``new_call`` (answered at once) takes this call's place, which then ends: give it
+        a callback here to follow it."""
 
     def on_pager(self, mime_type: str, body: str) -> None:
         """An instant message arrived inside the call."""
@@ -183,6 +200,10 @@ class CallInfo:
     dtmf: str = ""
     #: the negotiated audio codec, e.g. PCMU/8000 (from ``info(refresh=True)``)
     codec: str = ""
+    #: this side's and the peer's Contact (from ``info(refresh=True)``): ``;transport=tcp``
+    #: names a TCP (or TLS) transport
+    contact: str = ""
+    remote_contact: str = ""
     call_time: float = 0.0
     total_time: float = 0.0
     agent: str = ""
@@ -223,6 +244,9 @@ class Account:
         self.auto_answer = auto_answer
         self._cb: AccountCallback = AccountCallback(self)
         self._info = AccountInfo(uri, agent, contact)
+        self._buddies: dict[str, Buddy] = {}
+        #: the agents that hold the account (several with replicas="all")
+        self.replicas: list[str] = [agent] if agent else []
 
     def __repr__(self) -> str:
         return f"<Account {self.id} {self.uri} on {self.agent}>"
@@ -242,16 +266,47 @@ class Account:
         ``on_reg_state()``. Only for an account created with a registrar."""
         self.lib._request("acc.set_registration", {"acc": self.id, "renew": renew}, obj=self.id)
 
-    def set_policy(self, transfer: str | None = None, transfer_code: int | None = None) -> None:
-        """Decide in advance what the account's calls answer to an incoming REFER: ``transfer``
-        ``"accept"`` (the default: the call makes the new call) or ``"reject"`` with
-        ``transfer_code`` (default 603)."""
-        args: dict[str, Any] = {"acc": self.id}
-        if transfer is not None:
-            args["transfer"] = transfer
-        if transfer_code is not None:
-            args["transfer_code"] = transfer_code
-        self.lib._request("acc.set_policy", args, obj=self.id)
+    def set_policy(self, transfer: str | None = None, transfer_code: int | None = None,
+                   subscribe: str | None = None, subscribe_code: int | None = None,
+                   replaces: str | None = None, replaces_code: int | None = None) -> None:
+        """Decide in advance what the account answers to requests that pjsua settles inside a
+        callback, each ``"accept"`` (the default) or ``"reject"`` with a code: an incoming
+        REFER (``transfer``, default code 603), a presence SUBSCRIBE (``subscribe``, 403), an
+        INVITE with Replaces (``replaces``, 603). Arguments left out keep their value."""
+        given = {"transfer": transfer, "transfer_code": transfer_code, "subscribe": subscribe,
+                 "subscribe_code": subscribe_code, "replaces": replaces,
+                 "replaces_code": replaces_code}
+        self.lib._request("acc.set_policy", {"acc": self.id, **{
+            k: v for k, v in given.items() if v is not None}}, obj=self.id)
+
+    def add_buddy(self, uri: str, cb: BuddyCallback | None = None,
+                  subscribe: bool = False) -> Buddy:
+        """A buddy to watch; ``subscribe=True`` (or ``buddy.subscribe()``) subscribes to its
+        presence, whose changes come to ``cb.on_state()``."""
+        gid = self.lib._conn.next_id("b")
+        buddy = Buddy(self, gid, uri)
+        buddy.set_callback(cb)
+        self._buddies[gid] = buddy
+        try:
+            self.lib._request("acc.add_buddy", {"acc": self.id, "uri": uri, "buddy": gid,
+                                                "subscribe": subscribe}, obj=gid)
+        except Error:
+            self._buddies.pop(gid, None)
+            raise
+        return buddy
+
+    def set_basic_status(self, is_online: bool) -> None:
+        """Publish online or offline to every accepted watcher."""
+        self.set_presence_status(is_online)
+
+    def set_presence_status(self, is_online: bool, activity: str = "unknown",
+                            pres_text: str = "") -> None:
+        """Publish online/offline, an activity (unknown, away, busy) and a note to every
+        accepted watcher (NOTIFY)."""
+        args: dict[str, Any] = {"acc": self.id, "online": is_online, "activity": activity}
+        if pres_text:
+            args["note"] = pres_text
+        self.lib._request("acc.set_presence", args, obj=self.id)
 
     def send_pager(self, uri: str, text: str, im_id: int = 0, content_type: str = "text/plain",
                    hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
@@ -284,6 +339,12 @@ class Account:
             self._cb.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
         elif msg.op == "acc.typing":
             self._cb.on_typing(d["from_uri"], d["contact"], d["is_typing"])
+        elif msg.op == "acc.buddy_state":
+            buddy = self._buddies.get(d["buddy"])
+            if buddy is not None:
+                buddy._on_state(d)
+        elif msg.op == "acc.incoming_subscribe":
+            self._cb.on_incoming_subscribe(d["from_uri"], d["code"])
         elif msg.op == "acc.moved":  # its agent went away: the coordinator re-created it
             self.agent, self.contact = d["agent"], d["contact"]
             self._cb.on_moved()
@@ -325,6 +386,8 @@ class Call:
         self._ended = threading.Event()
         #: the call this one made because the peer transferred it (see on_transfer_request)
         self.transfer_call: Call | None = None
+        #: the call that replaced this one (attended transfer, see on_replaced)
+        self.replaced_by: Call | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.id} {self._info.state} on {self.agent}>"
@@ -404,6 +467,16 @@ class Call:
             args["headers"] = dict(hdr_list)
         self.lib._request("call.transfer", args, obj=self.id)
 
+    def transfer_to_call(self, call: Call,
+                         hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Attended transfer: ask this call's peer to call ``call``'s remote party with
+        Replaces, taking ``call``'s place (both calls answered, of this client's accounts on one
+        agent). Progress comes to ``on_transfer_status()``; hang this call up after it."""
+        args: dict[str, Any] = {"call": self.id, "dest_call": call.id}
+        if hdr_list:
+            args["headers"] = dict(hdr_list)
+        self.lib._request("call.transfer_replaces", args, obj=self.id)
+
     def _op(self, op: str, code: int | None, reason: str,
             hdr_list: list[tuple[str, str]] | dict[str, str] | None) -> None:
         args: dict[str, Any] = {"call": self.id}
@@ -433,6 +506,7 @@ class Call:
                 i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
                 i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
                 i.codec = r["codec"]
+                i.contact, i.remote_contact = r["local_contact"], r["remote_contact"]
         return CallInfo(**vars(self._info))
 
     # events, on the callback thread
@@ -463,6 +537,13 @@ class Call:
                 self.lib._calls[new.id] = new
                 self.transfer_call = new
             self._cb.on_transfer_request(d["uri"], d["code"])
+        elif msg.op == "call.replace_request":
+            self._cb.on_replace_request(d["code"], d["from_uri"])
+            if d["new_call"]:
+                new = Call(self.lib, d["new_call"], self.account, role="callee", agent=d["agent"])
+                self.lib._calls[new.id] = new
+                self.replaced_by = new
+                self._cb.on_replaced(new)
         elif msg.op == "call.transfer_status":
             self._cb.on_transfer_status(d["code"], d["reason"], d["final"], True)
         elif msg.op == "call.pager":
@@ -623,18 +704,25 @@ class Lib(MediaLib):
         return self._request("lib.status", {})
 
     def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
-                       auto_answer: int | None = None) -> Account:
+                       auto_answer: int | None = None, replicas: str = "home") -> Account:
         """An account on the least loaded agent: a local one from an id URI, or from an
         ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
-        registration to ``cb.on_reg_state()``."""
-        gid = self._conn.next_id("a")
+        registration to ``cb.on_reg_state()``. ``replicas="all"``: the account lives (and
+        registers) on every agent, and its calls go round robin over them
+        (``account.replicas`` names them)."""
+        args = {"replicas": "all"} if replicas == "all" else {}
+        if replicas not in ("home", "all"):
+            raise Error("", "acc.create", "E_BAD_ARGS", "replicas must be home or all")
         if isinstance(acc_config, AccountConfig):
-            args: dict[str, Any] = acc_config.args()
             auto_answer = auto_answer if auto_answer is not None else acc_config.auto_answer
-        else:
-            args = {"uri": acc_config}
-        uri = args["uri"]
-        args["acc"] = gid
+            args.update(acc_config.args())
+            return self._create(args.pop("uri"), args, cb, auto_answer)
+        return self._create(acc_config, args, cb, auto_answer)
+
+    def _create(self, uri: str, args: dict[str, Any], cb: AccountCallback | None,
+                auto_answer: int | None) -> Account:
+        gid = self._conn.next_id("a")
+        args = dict(args, uri=uri, acc=gid)
         if auto_answer is not None:
             args["auto_answer"] = auto_answer
         acc = Account(self, gid, uri, "", "", auto_answer)
@@ -646,7 +734,21 @@ class Lib(MediaLib):
             self._accounts.pop(gid, None)
             raise
         acc.agent, acc.contact = r["agent"], r["contact"]
+        acc.replicas = r.get("replicas") or [acc.agent]
         return acc
+
+    def transports(self) -> list[Transport]:
+        """Every SIP transport every ready agent listens on (type, host, port, agent)."""
+        return [Transport(t["agent"], t["type"], t["host"], t["port"])
+                for t in self._request("lib.transports", {})["transports"]]
+
+    def create_account_for_transport(self, transport: Transport, cb: AccountCallback | None = None,
+                                     user: str = "", auto_answer: int | None = None) -> Account:
+        """A local account on ``transport``'s agent, bound to it: its id is
+        ``sip:[user@]host:port;transport=...`` and its requests and Contact use that transport,
+        as with pjsua. Its calls stay on that agent."""
+        return self._create(transport.uri(user), {"agent": transport.agent,
+                                                  "transport": transport.type}, cb, auto_answer)
 
     # -- load runs -------------------------------------------------------------------------
     def start_load(self, profile: dict[str, Any],

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator import sip_transports
 from coordinator.objects import AccountRec, CallRec
-from coordinator.placement import place_account, place_call
+from coordinator.placement import AgentLoad, place_account, place_call
 from coordinator.registry import AgentRecord
+from coordinator.replicas import place_spread, replicate_everywhere
 from coordinator.subscribe import events_subscribe, events_unsubscribe
 from proto import ProtoError
 from proto.ops import ACC_POLICY, ACC_SIP
@@ -41,12 +43,39 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 
 
 def _contact(co: Coordinator, acc: AccountRec) -> str:
-    """A URI that reaches the account at its home agent's SIP address."""
+    """A URI that reaches the account at its home agent's SIP address (on the account's
+    transport, when it is bound to one)."""
     bare = acc.uri.rsplit("<", 1)[-1].rstrip(">").strip()
     user = bare.split(":", 1)[1].split("@", 1)[0] if "@" in bare else ""
     agent = co.registry.by_name.get(acc.home)
-    hostport = agent.sip_hostport() if agent else "0.0.0.0"
-    return f"sip:{user}@{hostport}" if user else f"sip:{hostport}"
+    return sip_transports.contact(
+        user, sip_transports.find(agent.sip, acc.sip.get("transport", "")) if agent else None)
+
+
+def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
+    """The agents an account may be created on: the one named by ``agent``, those listening on
+    its ``transport``; clear errors when there is none."""
+    loads = co.registry.loads()
+    pin, kind = args.get("agent"), args.get("transport")
+    if pin:
+        rec = co.registry.by_name.get(pin)
+        if rec is None or not rec.ready:
+            raise ProtoError("E_NOT_FOUND", f"no ready agent {pin!r}", obj=pin, op=op)
+        loads = [a for a in loads if a.name == pin]
+    if kind:
+        loads = [a for a in loads
+                 if sip_transports.find(co.registry.by_name[a.name].sip, kind) is not None]
+        if not loads:
+            raise ProtoError("E_NOT_FOUND", f"no {'such ' if pin else ''}agent listens on "
+                             f"{kind.upper()}", obj=pin or "", op=op)
+    return loads
+
+
+def _call_agents(co: Coordinator, acc: AccountRec) -> list[AgentLoad]:
+    """Where the account's calls may go: anywhere, but an account bound to a transport keeps
+    its calls on its home agent (its Contact is that agent's transport)."""
+    loads = co.registry.loads()
+    return [a for a in loads if a.name == acc.home] if acc.sip.get("transport") else loads
 
 
 def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
@@ -58,15 +87,17 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         return  # a retried request
     if not co.registry.live():
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
+    candidates = {a.name for a in _account_agents(co, args, msg.op)}
     gid = co.objects.new_id("a", chosen)
     acc = AccountRec(gid, client, args["uri"], args.get("auto_answer"), home="",
                      sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
-                     policy={f.name: args[f.name] for f in ACC_POLICY if args.get(f.name) is not None})
+                     policy={f.name: args[f.name] for f in ACC_POLICY if args.get(f.name) is not None},
+                     everywhere=args.get("replicas") == "all")
     co.objects.accounts[gid] = acc
     tried: set[str] = set()
 
     def attempt() -> None:
-        name = place_account(co.registry.loads(), tried)
+        name = place_account([a for a in co.registry.loads() if a.name in candidates], tried)
         if name is None:
             co.objects.accounts.pop(gid, None)
             raise ProtoError("E_NO_CAPACITY", "every agent holds its maximum of accounts",
@@ -80,6 +111,11 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     def done(rep: proto.Message, agent: AgentRecord) -> None:
         if rep.ok:
             acc.replicas.add(agent.name)
+            if acc.everywhere:
+                replicate_everywhere(co, acc, lambda: co.reply(client, msg, {
+                    "acc": gid, "agent": agent.name, "contact": _contact(co, acc),
+                    "replicas": sorted(acc.replicas)}))
+                return
             co.reply(client, msg, {"acc": gid, "agent": agent.name, "contact": _contact(co, acc)})
             return
         agent.accounts = max(0, agent.accounts - 1)
@@ -116,7 +152,10 @@ def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     tried: set[str] = set()
 
     def attempt() -> None:
-        name = place_call(co.registry.loads(), acc.home, acc.replicas, tried)
+        loads = _call_agents(co, acc)
+        name = place_spread(loads, acc.replicas, acc.turn, tried) if acc.everywhere else None
+        acc.turn += 1
+        name = name or place_call(loads, acc.home, acc.replicas, tried)
         if name is None:
             co.objects.calls.pop(gid, None)
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=gid,

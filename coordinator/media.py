@@ -51,7 +51,7 @@ class MediaLib:
     def _request(self, op: str, args: dict[str, Any], obj: str = "") -> dict[str, Any]:
         raise NotImplementedError  # Lib's
 
-    def _create(self, op: str, args: dict[str, Any], agent: str | None, call: str | None,
+    def _create_media(self, op: str, args: dict[str, Any], agent: str | None, call: str | None,
                 ) -> str:
         if agent:
             args["agent"] = agent
@@ -63,14 +63,14 @@ class MediaLib:
                     agent: str | None = None, call: str | None = None) -> str:
         """A tone generator playing at once and until destroyed (``on_ms`` 0: continuous);
         returns its id."""
-        return self._create("media.create_tone", {"freq1": freq1, "freq2": freq2,
+        return self._create_media("media.create_tone", {"freq1": freq1, "freq2": freq2,
                                                   "on_ms": on_ms, "off_ms": off_ms}, agent, call)
 
     def create_player(self, filename: str, loop: bool = False, agent: str | None = None,
                       call: str | None = None, on_eof: EofCallback | None = None) -> str:
         """A WAV player (16-bit PCM mono); ``on_eof(player_id)`` runs at each end of the file
         (on the callback thread). Returns the player id."""
-        pid = self._create("media.create_player", {"filename": filename, "loop": loop}, agent,
+        pid = self._create_media("media.create_player", {"filename": filename, "loop": loop}, agent,
                            call)
         self._eof[pid] = on_eof
         return pid
@@ -89,7 +89,7 @@ class MediaLib:
     def create_recorder(self, filename: str, agent: str | None = None,
                         call: str | None = None) -> str:
         """A WAV recorder; the file is complete once ``recorder_destroy()`` returns."""
-        return self._create("media.create_recorder", {"filename": filename}, agent, call)
+        return self._create_media("media.create_recorder", {"filename": filename}, agent, call)
 
     def recorder_get_slot(self, recorder_id: str) -> str:
         return recorder_id

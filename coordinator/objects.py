@@ -21,6 +21,15 @@ class AccountRec:
     sip: dict[str, Any] = field(default_factory=dict, repr=False)
     #: decisions taken inside agents' callbacks (the ACC_POLICY fields): transfer, ...
     policy: dict[str, Any] = field(default_factory=dict)
+    #: its buddies: buddy id -> {uri, subscribe} (they live on the home agent, and are made
+    #: again on a new home when the account moves)
+    buddies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: created on every agent (acc.create replicas="all"): each registers, calls go round robin
+    everywhere: bool = False
+    #: the round robin's next turn
+    turn: int = 0
+    #: agents an acc.create of this account is in flight to (coordinator.replicas)
+    replicating: set[str] = field(default_factory=set)
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""
@@ -83,6 +92,20 @@ class ObjectTable:
         """Forget the media objects of an agent that is gone (they went with it)."""
         for gid in [m.gid for m in self.media.values() if m.agent == agent]:
             del self.media[gid]
+
+    def new_buddy_id(self) -> str:
+        """A fresh buddy id, unused by any account, call or buddy."""
+        while True:
+            gid = self.new_id("b", None)
+            if not any(gid in acc.buddies for acc in self.accounts.values()):
+                return gid
+
+    def buddy(self, gid: str, op: str) -> AccountRec:
+        """The account that has buddy ``gid``."""
+        for acc in self.accounts.values():
+            if gid in acc.buddies:
+                return acc
+        raise ProtoError("E_NOT_FOUND", f"no buddy {gid!r}", obj=gid, op=op)
 
     def calls_on(self, agent: str) -> list[CallRec]:
         return [c for c in self.calls.values() if c.agent == agent]

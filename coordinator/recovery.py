@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import proto
 from coordinator.objects import AccountRec
 from coordinator.placement import place_account
+from coordinator.replicas import fill_new_agents
 from proto import ProtoError
 
 if TYPE_CHECKING:
@@ -48,9 +49,11 @@ class Recovery:
         self.place(co)
 
     def tick(self, co: Coordinator, now: float) -> None:
-        if self.homeless and now >= self._next_try:
+        if now >= self._next_try:
             self._next_try = now + RETRY_S
-            self.place(co)
+            if self.homeless:
+                self.place(co)
+            fill_new_agents(co)  # accounts on every agent reach agents admitted since
 
     def place(self, co: Coordinator) -> None:
         for gid in list(self.homeless):
@@ -72,7 +75,7 @@ class Recovery:
         registering = bool(cfg.get("registrar"))
         ready = {r.name: r for r in co.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
-        if replicas and not registering:
+        if replicas and (not registering or acc.everywhere):  # (those register already)
             best = max(replicas, key=lambda r: (r.load().free_slots, r.name))
             self._settle(co, acc, best.name)
             return
@@ -121,6 +124,7 @@ class Recovery:
 
     def _settle(self, co: Coordinator, acc: AccountRec, name: str) -> None:
         from coordinator.handlers import _contact  # handlers imports the broker's modules
+        from coordinator.ua_handlers import readd_buddies
 
         old = acc.home
         acc.home = name
@@ -131,5 +135,6 @@ class Recovery:
         ev = proto.evt("acc.moved", acc.gid, 0, {"agent": name, "contact": _contact(co, acc),
                                                  "from": old, "reason": reason})
         frame = proto.encode(ev)
+        readd_buddies(co, acc)
         co.send_frame_to_client(acc.owner, frame)
         co.publish(ev, frame, acc.owner, acc.gid)

@@ -13,10 +13,10 @@ class OpSpec:
     """One request type.
 
     ``target`` says who executes it: ``coordinator`` (answered by the coordinator alone),
-    ``agent`` (placed on an agent by the coordinator), ``account``/``call`` (routed to the agent
-    that holds that object), or ``agent-to-coordinator`` (sent by agents). ``agent_args`` are
-    extra fields only the coordinator adds when it forwards
-    the request to an agent.
+    ``agent`` (placed on an agent by the coordinator), ``account``/``call``/``buddy`` (routed to
+    the agent that holds that object; a buddy lives on its account's home agent), or
+    ``agent-to-coordinator`` (sent by agents). ``agent_args`` are extra fields only the
+    coordinator adds when it forwards the request to an agent.
     """
 
     name: str
@@ -50,12 +50,24 @@ DTMF_METHODS = ("rfc2833", "info")
 #: The digits call.dial_dtmf accepts.
 DTMF_DIGITS = "0123456789*#ABCD"
 
+#: The SIP transports an agent may listen on (`callfleet agent --transports`).
+SIP_TRANSPORTS = ("udp", "tcp", "tls")
+
 #: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
 ACC_POLICY = (
     Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
           "call) or reject", choices=("accept", "reject")),
     Field("transfer_code", "int", False, "the response to a rejected REFER (default 603)",
           lo=300, hi=699),
+    Field("subscribe", "str", False, "incoming presence SUBSCRIBE: accept (default: the watcher "
+          "gets NOTIFYs of the account's status) or reject", choices=("accept", "reject")),
+    Field("subscribe_code", "int", False, "the response to a rejected SUBSCRIBE (default 403)",
+          lo=300, hi=699),
+    Field("replaces", "str", False, "incoming INVITE with Replaces (attended transfer): accept "
+          "(default: the new call replaces the named one) or reject",
+          choices=("accept", "reject")),
+    Field("replaces_code", "int", False, "the response to a rejected Replaces INVITE (default "
+          "603)", lo=300, hi=699),
 )
 
 _TEXT = Field("text", "str", True, "the message body", hi=limits.MAX_PAGER)
@@ -85,6 +97,29 @@ ACC_SIP = (
           lo=30, hi=86400),
     Field("proxy", "uri", False, "outbound proxy that every request of the account goes "
           "through (;lr is added when missing)"),
+    Field("transport", "str", False, "the SIP transport the account is bound to: its requests "
+          "and its Contact use it (as pjsua's account for a transport); the account is placed on "
+          "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
+)
+
+#: RPID activities of a presence status.
+PRESENCE_ACTIVITIES = ("unknown", "away", "busy")
+#: A buddy's presence status.
+BUDDY_STATUSES = ("unknown", "online", "offline")
+_BUDDY_ID = Field("buddy", "str", True, "buddy id", lo=1, hi=_ID)
+_BUDDY_INFO = (
+    Field("uri", "str", True, "the buddy's URI"),
+    Field("contact", "str", True, "its Contact, once known ('' before)"),
+    Field("status", "str", True, "unknown | online | offline", choices=BUDDY_STATUSES),
+    Field("status_text", "str", True, "the status as text (e.g. Online, Offline)"),
+    Field("note", "str", True, "the note the buddy published ('' if none)"),
+    Field("activity", "str", True, "its RPID activity: unknown | away | busy"),
+    Field("monitoring", "bool", True, "its presence is subscribed"),
+    Field("sub_state", "str", True, "subscription state: NULL | SENT | ACCEPTED | PENDING | "
+          "ACTIVE | TERMINATED | UNKNOWN"),
+    Field("sub_code", "int", True, "the last SUBSCRIBE/NOTIFY status that ended it (0: none)",
+          lo=0, hi=699),
+    Field("sub_reason", "str", True, "why the subscription ended ('' while it lasts)"),
 )
 
 RUN_ID = Field("run", "str", True, "load run id", lo=1, hi=_ID)
@@ -255,6 +290,48 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("calls", "int", True, "live calls"),
                    Field("version", "int", True, "protocol version"),
                    Field("loads", "list", True, "running load runs: run id + load.progress data"))),
+    # -- transports, presence, attended transfer (one block) --
+    OpSpec("lib.transports", "coordinator",
+           "Every SIP transport the ready agents listen on (chosen at agent start: "
+           "`callfleet agent --transports udp,tcp,tls`).",
+           result=(Field("transports", "list", True, "one map per transport: agent, type (udp | "
+                         "tcp | tls), host, port"),)),
+    OpSpec("acc.add_buddy", "account",
+           "Add a buddy (a presence URI to watch) to the account, on its home agent; with "
+           "subscribe=true its presence is subscribed at once (SUBSCRIBE). Its status comes as "
+           "acc.buddy_state events.",
+           args=(ACC_ID, Field("uri", "uri", True, "the buddy's URI"),
+                 Field("buddy", "str", False, "pre-chosen buddy id (idempotent retries)", lo=1,
+                       hi=_ID),
+                 Field("subscribe", "bool", False, "subscribe to its presence now (default "
+                       "false)")),
+           result=(_BUDDY_ID,), agent_args=(_BUDDY_ID,)),
+    OpSpec("buddy.subscribe", "buddy",
+           "Subscribe to a buddy's presence (subscribe=true) or end the subscription; the "
+           "outcome comes as acc.buddy_state events.",
+           args=(_BUDDY_ID, Field("subscribe", "bool", True, "true: SUBSCRIBE; false: "
+                                  "unsubscribe")),
+           agent_args=(ACC_ID,)),
+    OpSpec("buddy.info", "buddy", "The buddy's presence as its agent knows it now.",
+           args=(_BUDDY_ID,), agent_args=(ACC_ID,), result=_BUDDY_INFO),
+    OpSpec("buddy.delete", "buddy", "Delete a buddy (its subscription ends).",
+           args=(_BUDDY_ID,), agent_args=(ACC_ID,)),
+    OpSpec("call.transfer_replaces", "call",
+           "Attended transfer: send REFER on this call asking the peer to call the remote party "
+           "of dest_call with Replaces, so that the peer's new call takes dest_call's place. "
+           "Both calls are on the same agent (calls of one account are). Progress comes as "
+           "call.transfer_status events; the peer reports a call.transfer_request, the "
+           "replaced party a call.replace_request.",
+           args=(CALL_ID, Field("dest_call", "str", True, "id of the call to replace (its "
+                                "remote party is the transfer target)", lo=1, hi=_ID),
+                 HEADERS)),
+    OpSpec("acc.set_presence", "account",
+           "Set the account's presence (basic online/offline, an RPID activity and a note): every "
+           "watcher whose SUBSCRIBE the account accepted gets a NOTIFY.",
+           args=(ACC_ID, Field("online", "bool", True, "online (open) or offline (closed)"),
+                 Field("activity", "str", False, "RPID activity (default unknown)",
+                       choices=PRESENCE_ACTIVITIES),
+                 Field("note", "str", False, "free text (e.g. 'in a meeting')", hi=256))),
     OpSpec("acc.create", "agent",
            "Create an account on the agent holding the fewest accounts; replies once that agent has "
            "created it (another agent is tried if it is full). With a registrar, the account "
@@ -264,9 +341,17 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                  Field("auto_answer", "int", False, "answer incoming calls at once with this code",
                        lo=100, hi=699),
                  Field("acc", "str", False, "pre-chosen account id (idempotent retries)",
-                       lo=1, hi=_ID), *ACC_SIP, *ACC_POLICY),
+                       lo=1, hi=_ID),
+                 Field("agent", "str", False, "create it on this agent (e.g. the agent of a "
+                       "transport from lib.transports)", lo=1, hi=_ID),
+                 Field("replicas", "str", False, "all: create (and register) it on every ready "
+                       "agent: its AOR gets one contact per agent, its calls go round robin over "
+                       "them; home (default): on one agent", choices=("home", "all")),
+                 *ACC_SIP, *ACC_POLICY),
            result=(ACC_ID, AGENT, Field("contact", "str", True,
-                                        "a URI that reaches the account at its agent")),
+                                        "a URI that reaches the account at its agent"),
+                   Field("replicas", "list", False, "with replicas=all: the agents that hold "
+                         "it")),
            agent_args=(ACC_ID,)),
     OpSpec("acc.set_registration", "account",
            "Register again (renew=true, also a refresh) or unregister (renew=false) an account that "
@@ -282,7 +367,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TYPING, HEADERS)),
     OpSpec("acc.set_policy", "account",
            "Set how the account (all its replicas) answers requests that pjsua2 decides inside a "
-           "callback: incoming REFER (transfer). Fields left out keep their value.",
+           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces. "
+           "Fields left out keep their value.",
            args=(ACC_ID, *ACC_POLICY)),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
@@ -345,7 +431,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("total_s", "float", True, "seconds since the call began"),
                    Field("media", "str", True, "media state name"),
                    Field("codec", "str", True, "negotiated audio codec, e.g. PCMU/8000 ('' "
-                         "before media)"))),
+                         "before media)"),
+                   Field("local_contact", "str", True, "this side's Contact (its transport "
+                         "parameter names the SIP transport: ;transport=tcp / tls)"),
+                   Field("remote_contact", "str", True, "the peer's Contact"))),
     OpSpec("call.stats", "call",
            "RTP statistics of the call's audio stream (from RTP and RTCP), with a MOS estimate "
            "(simplified E-model: round trip, jitter, loss).",
@@ -483,6 +572,25 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("to_uri", "str", True, "recipient (To)"),
                     Field("contact", "str", True, "sender's Contact (empty if none)"),
                     Field("is_typing", "bool", True, "typing or stopped typing"))),
+    EventSpec("call.replace_request", "call",
+              "An INVITE with Replaces names this call (attended transfer) and the account's "
+              "policy answered. When accepted, the new call's id comes here, before its own "
+              "call.state events (it belongs to the same account and client, and is answered "
+              "at once); this call then ends.",
+              data=(Field("code", "int", True, "the answer: 200 accepted, or the rejection "
+                          "code", lo=100, hi=699),
+                    Field("new_call", "str", True, "id of the new call ('' if rejected)",
+                          hi=_ID),
+                    Field("from_uri", "str", True, "who sent the INVITE (the transferee)"),
+                    AGENT)),
+    EventSpec("acc.buddy_state", "account",
+              "A buddy of the account changed: its presence (a NOTIFY) or its subscription.",
+              data=(_BUDDY_ID, *_BUDDY_INFO)),
+    EventSpec("acc.incoming_subscribe", "account",
+              "A watcher subscribed to the account's presence; the account's policy answered.",
+              data=(Field("from_uri", "str", True, "the watcher"),
+                    Field("code", "int", True, "the response sent (200 accepted, or the "
+                          "rejection code)", lo=100, hi=699))),
     EventSpec("call.state", "call", "The call's INVITE session changed state.",
               data=(Field("state", "str", True, "CALLING | INCOMING | EARLY | CONNECTING | "
                           "CONFIRMED | DISCONNECTED"),

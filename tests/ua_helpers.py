@@ -225,3 +225,34 @@ class TransferAnswerer(Answerer):
         self.recorders.append(rec)
         for code in self.codes:
             call.answer(code)
+
+
+class ReplaceRecorder(Recorder):
+    """A call recorder that keeps the INVITE-with-Replaces decisions about its call; the call
+    that replaces it gets a Recorder of its own (``replacements``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replace_requests: list[int] = []
+        self.replacements: list[tuple[Call, Recorder]] = []
+
+    def on_replace_request(self, code: int, from_uri: str) -> None:
+        with self.lock:
+            self.replace_requests.append(code)
+
+    def on_replaced(self, new_call: Call) -> None:
+        rec = Recorder()
+        new_call.set_callback(rec)
+        with self.lock:
+            self.replacements.append((new_call, rec))
+
+
+class ReplaceAnswerer(Answerer):
+    """Answers every call with 200 and attaches a ReplaceRecorder to it."""
+
+    def on_incoming_call(self, call: Call) -> None:
+        rec = ReplaceRecorder()
+        call.set_callback(rec)
+        self.calls.append(call)
+        self.recorders.append(rec)
+        call.answer(200)

@@ -9,8 +9,8 @@ from coordinator.client import Lib
 from tests.kamailio import Kamailio
 
 
-def _fleet(agents: int) -> Iterator[Lib]:
-    lib = Lib.start_local(agents=agents)
+def _fleet(agents: int, agent_args: list[str] | None = None) -> Iterator[Lib]:
+    lib = Lib.start_local(agents=agents, agent_args=agent_args)
     try:
         yield lib
     finally:

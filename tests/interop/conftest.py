@@ -69,7 +69,12 @@ def _agents_connected(url: str, n: int, timeout: float) -> None:
 def fleet() -> Iterator[Fleet]:
     """A coordinator and 2 agents; afterwards every process must have exited cleanly (no PJSIP
     assertion), except agents the test killed."""
-    f = Fleet(LocalFleet(2))
+    yield from run_fleet()
+
+
+def run_fleet(agent_args: list[str] | None = None) -> Iterator[Fleet]:
+    """The ``fleet`` fixture's fleet, its agents started with ``agent_args``."""
+    f = Fleet(LocalFleet(2, agent_args=agent_args))
     f.local.start()
     try:
         _agents_connected(f.clients_url, 2, 30)

@@ -1,6 +1,7 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors, media objects, codecs) driven with raw pyzmq +
-msgpack, following only proto/PROTOCOL.md: every op once, its events, and its errors."""
+transfer, statistics, registration errors, media objects, codecs, SIP transports, presence) driven
+with raw pyzmq + msgpack, following only proto/PROTOCOL.md: every op once, its events, and its
+errors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import zmq
 
 from tests import audio
 from tests.helpers import wait_for
-from tests.interop.conftest import Fleet
+from tests.interop.conftest import Fleet, run_fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
 
 
@@ -177,3 +178,116 @@ def test_codec_and_sound_device_ops_over_raw_msgpack(
             ("lib.enum_codecs", {"agent": "nope"}, "E_NOT_FOUND"),
             ("lib.enum_snd_dev", {"agent": 3}, "E_BAD_ARGS")):
         assert d.error(op, args)["code"] == code, op
+@pytest.fixture
+def tcp_fleet() -> Iterator[Fleet]:
+    """A coordinator and 2 agents that listen on UDP and TCP."""
+    yield from run_fleet(["--transports", "udp,tcp"])
+
+
+def test_transports_over_raw_msgpack(tcp_fleet: Fleet,
+                                     zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, tcp_fleet.clients_url, "tp")
+    ts = d.ok("lib.transports", {})["transports"]
+    assert sorted(t["type"] for t in ts) == ["tcp", "tcp", "udp", "udp"]
+    tcp = sorted((t for t in ts if t["type"] == "tcp"), key=lambda t: t["agent"])
+    assert all(set(t) == {"agent", "type", "host", "port"} and t["port"] > 0 for t in tcp)
+    a = d.ok("acc.create", {"uri": f"sip:alice@127.0.0.1:{tcp[0]['port']};transport=tcp",
+                            "acc": "alice", "agent": tcp[0]["agent"], "transport": "tcp"})
+    b = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200,
+                            "agent": tcp[1]["agent"], "transport": "tcp"})
+    assert a["agent"] == tcp[0]["agent"] and b["agent"] == tcp[1]["agent"]
+    assert b["contact"] == f"sip:bob@127.0.0.1:{tcp[1]['port']};transport=tcp"
+    d.ok("call.make", {"acc": "alice", "uri": b["contact"], "call": "t1"})
+    d.wait(lambda ev: any(e["data"]["state"] == "CONFIRMED" for e in about(ev, "t1", "call.state")),
+           "the TCP call CONFIRMED")
+    info = d.ok("call.info", {"call": "t1"})
+    assert ";transport=tcp" in info["local_contact"].lower()
+    assert f":{tcp[1]['port']};transport=tcp" in info["remote_contact"].lower()
+    err = d.error("acc.create", {"uri": "sip:carol@127.0.0.1", "transport": "tls"})
+    assert (err["code"], err["op"]) == ("E_NOT_FOUND", "acc.create") and "TLS" in err["msg"]
+    err = d.error("acc.create", {"uri": "sip:carol@127.0.0.1", "agent": "nobody"})
+    assert (err["code"], err["obj"]) == ("E_NOT_FOUND", "nobody")
+    d.ok("call.hangup", {"call": "t1"})
+    d.wait(lambda ev: about(ev, "t1", "call.state")[-1]["data"]["state"] == "DISCONNECTED",
+           "the end")
+
+
+def test_presence_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "pres")
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob"})
+    assert d.ok("acc.set_presence", {"acc": "bob", "online": True, "activity": "away",
+                                     "note": "back soon"}) == {}
+    got = d.ok("acc.add_buddy", {"acc": "alice", "uri": bob["contact"], "subscribe": True})
+    bid = got["buddy"]
+    assert bid  # issued by the coordinator
+
+    def states(ev: list[Event]) -> list[dict[str, object]]:
+        return [e["data"] for e in about(ev, "alice", "acc.buddy_state")]
+
+    d.wait(lambda ev: any(s["status"] == "online" and s["note"] == "back soon"
+                          and s["activity"] == "away" for s in states(ev)), "bob online")
+    assert all(s["buddy"] == bid for s in states(d.events))
+    assert about(d.events, "bob", "acc.incoming_subscribe")[0]["data"]["code"] == 200
+    info = d.ok("buddy.info", {"buddy": bid})
+    assert (info["status"], info["sub_state"], info["monitoring"]) == ("online", "ACTIVE", True)
+    d.ok("buddy.subscribe", {"buddy": bid, "subscribe": False})
+    d.wait(lambda ev: states(ev)[-1]["sub_state"] == "TERMINATED", "the unsubscription")
+    d.ok("buddy.delete", {"buddy": bid})
+    err = d.error("buddy.info", {"buddy": bid})
+    assert (err["code"], err["obj"], err["op"]) == ("E_NOT_FOUND", bid, "buddy.info")
+    assert d.error("buddy.subscribe", {"buddy": bid})["code"] == "E_BAD_ARGS"  # no subscribe
+
+
+def test_attended_transfer_over_raw_msgpack(fleet: Fleet,
+                                            zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "xfer")
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol",
+                                "auto_answer": 200})
+
+    def state(ev: list[Event], obj: str) -> str:
+        states = about(ev, obj, "call.state")
+        return str(states[-1]["data"]["state"]) if states else ""
+
+    d.ok("call.make", {"acc": "alice", "uri": bob["contact"], "call": "ab"})
+    d.ok("call.make", {"acc": "alice", "uri": carol["contact"], "call": "ac"})
+    d.wait(lambda ev: state(ev, "ab") == state(ev, "ac") == "CONFIRMED", "both legs")
+    c_leg = about(d.events, "carol", "acc.incoming_call")[0]["data"]["call"]
+    b_leg = about(d.events, "bob", "acc.incoming_call")[0]["data"]["call"]
+    assert d.error("call.transfer_replaces", {"call": "ab", "dest_call": "ab"})["code"] == (
+        "E_BAD_ARGS")
+    assert d.ok("call.transfer_replaces", {"call": "ab", "dest_call": "ac"}) == {}
+    d.wait(lambda ev: bool(about(ev, c_leg, "call.replace_request")
+                           and about(ev, b_leg, "call.transfer_request")), "the replacement")
+    rep = about(d.events, c_leg, "call.replace_request")[0]["data"]
+    req = about(d.events, b_leg, "call.transfer_request")[0]["data"]
+    assert rep["code"] == 200 and rep["new_call"] and "bob@127.0.0.1" in rep["from_uri"]
+    assert req["code"] == 202 and req["new_call"]
+    d.wait(lambda ev: state(ev, req["new_call"]) == state(ev, rep["new_call"]) == "CONFIRMED"
+           and state(ev, "ac") == state(ev, c_leg) == "DISCONNECTED"
+           and any(e["data"]["final"] for e in about(ev, "ab", "call.transfer_status")),
+           "bob-carol up, alice-carol ended, the final report")
+    assert about(d.events, "ab", "call.transfer_status")[-1]["data"]["code"] == 200
+    d.ok("call.hangup", {"call": "ab"})
+    d.ok("call.hangup", {"call": req["new_call"]})
+    d.wait(lambda ev: all(state(ev, c) == "DISCONNECTED"
+                          for c in ("ab", b_leg, req["new_call"], rep["new_call"])), "the end")
+
+
+def test_account_on_every_agent_over_raw_msgpack(fleet: Fleet,
+                                                 zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    d = Peer(zctx, fleet.clients_url, "all")
+    names = sorted(a["name"] for a in d.ok("lib.agents", {})["agents"])
+    every = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "replicas": "all"})
+    assert every["replicas"] == names and every["agent"] in names
+    carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol", "auto_answer": 200})
+    made = [d.ok("call.make", {"acc": "bob", "uri": carol["contact"], "call": f"r{i}"})
+            for i in range(2)]
+    assert sorted(m["agent"] for m in made) == names  # round robin
+    for m in made:
+        d.ok("call.hangup", {"call": m["call"]})
+    assert d.error("acc.create", {"uri": "sip:x@127.0.0.1", "replicas": "both"})["code"] == (
+        "E_BAD_ARGS")
+    d.ok("acc.delete", {"acc": "bob"})

@@ -154,8 +154,8 @@ def test_error_codes_are_symbolic_and_documented() -> None:
 def test_op_specs_are_coherent(op: str) -> None:
     spec = OPS[op]
     assert spec.name == op and "." in op and len(op) <= limits.MAX_OP
-    assert spec.target in ("coordinator", "agent", "account", "call", "media", "agent-to-coordinator",
-                           "coordinator-to-agent")
+    assert spec.target in ("coordinator", "agent", "account", "call", "media", "buddy",
+                           "agent-to-coordinator", "coordinator-to-agent")
     assert spec.doc
     names = [f.name for f in spec.args]
     assert len(names) == len(set(names))

@@ -1,0 +1,25 @@
+"""An account's policy: how it answers the requests that pjsua2 settles inside a callback
+(incoming REFER, presence SUBSCRIBE, INVITE with Replaces), set in advance by the client because
+callbacks never wait on the network. Built from acc.create / acc.set_policy arguments (or a
+replica's settings); fields left out take pjsua's own default, accept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: what each decision answers when it rejects, unless the policy names another code
+DEFAULT_REJECT_CODES = {"transfer": 603, "subscribe": 403, "replaces": 603}
+
+
+def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for what, code in DEFAULT_REJECT_CODES.items():
+        out[what] = settings.get(what) or "accept"
+        out[f"{what}_code"] = int(settings.get(f"{what}_code") or code)
+    return out
+
+
+def decide(policy: Mapping[str, Any], what: str, accept_code: int) -> int:
+    """The response the policy gives to a request of kind ``what``."""
+    return accept_code if policy[what] == "accept" else int(policy[f"{what}_code"])

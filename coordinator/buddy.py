@@ -1,0 +1,99 @@
+"""Buddies of the Python client, as in pjsua: ``Account.add_buddy(uri, cb)`` gives a ``Buddy``
+whose presence subscription is driven with ``subscribe()`` / ``unsubscribe()``; each change of
+its presence or subscription calls ``BuddyCallback.on_state()``, which reads ``buddy.info()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coordinator.client import Account
+
+
+@dataclass
+class BuddyInfo:
+    """As pjsua's BuddyInfo. ``online_status`` is unknown, online or offline; ``online_text``
+    its text; ``note`` and ``activity`` (unknown, away, busy) what the buddy published."""
+
+    uri: str
+    contact: str = ""
+    online_status: str = "unknown"
+    online_text: str = ""
+    note: str = ""
+    activity: str = "unknown"
+    #: its presence is subscribed
+    subscribed: bool = False
+    #: the subscription's state: NULL, SENT, ACCEPTED, PENDING, ACTIVE, TERMINATED
+    sub_state: str = "NULL"
+    #: the status and reason that ended the subscription (e.g. 403 when the peer refused it)
+    sub_term_code: int = 0
+    sub_term_reason: str = ""
+
+
+class BuddyCallback:
+    """Derive from this and override ``on_state``."""
+
+    def __init__(self, buddy: Buddy | None = None) -> None:
+        self.buddy = buddy
+
+    def _set_buddy(self, buddy: Buddy) -> None:
+        self.buddy = buddy
+
+    def on_state(self) -> None:
+        """The buddy's presence or subscription changed: read ``self.buddy.info()``."""
+
+
+class Buddy:
+    """One buddy of an account (it lives on the account's home agent)."""
+
+    def __init__(self, account: Account, gid: str, uri: str) -> None:
+        self.account = account
+        self.id = gid
+        self.uri = uri
+        self._cb = BuddyCallback(self)
+        self._info = BuddyInfo(uri)
+        self._deleted = False
+
+    def __repr__(self) -> str:
+        return f"<Buddy {self.id} {self.uri} of {self.account.id}>"
+
+    def set_callback(self, cb: BuddyCallback | None) -> None:
+        self._cb = cb or BuddyCallback()
+        self._cb._set_buddy(self)
+
+    def is_valid(self) -> bool:
+        return not self._deleted
+
+    def subscribe(self) -> None:
+        """Subscribe to the buddy's presence (SUBSCRIBE); its NOTIFYs come to ``on_state()``."""
+        self._request("buddy.subscribe", {"subscribe": True})
+
+    def unsubscribe(self) -> None:
+        self._request("buddy.subscribe", {"subscribe": False})
+
+    def delete(self) -> None:
+        self._request("buddy.delete", {})
+        self._deleted = True
+        self.account._buddies.pop(self.id, None)
+
+    def info(self, refresh: bool = False) -> BuddyInfo:
+        """The buddy as its events last described it; ``refresh=True`` asks its agent."""
+        if refresh:
+            self._update(self._request("buddy.info", {}))
+        return BuddyInfo(**vars(self._info))
+
+    def _request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return self.account.lib._request(op, dict(args, buddy=self.id), obj=self.id)
+
+    def _update(self, d: dict[str, Any]) -> None:
+        i = self._info
+        i.uri, i.contact, i.online_status = d["uri"], d["contact"], d["status"]
+        i.online_text, i.note, i.activity = d["status_text"], d["note"], d["activity"]
+        i.subscribed, i.sub_state = d["monitoring"], d["sub_state"]
+        i.sub_term_code, i.sub_term_reason = d["sub_code"], d["sub_reason"]
+
+    def _on_state(self, data: dict[str, Any]) -> None:
+        """An acc.buddy_state event, on the callback thread."""
+        self._update(data)
+        self._cb.on_state()

@@ -1,0 +1,70 @@
+"""Accounts that live on every agent (``acc.create`` with ``replicas="all"``): the account is
+created, and registers, on each ready agent, so that its AOR has one contact per agent at the
+registrar (an incoming call forks to all of them), and its outgoing calls go round robin over
+those agents."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING
+
+import proto
+from coordinator.objects import AccountRec
+from coordinator.placement import AgentLoad
+from proto import ProtoError
+
+if TYPE_CHECKING:
+    from coordinator.broker import Coordinator
+
+
+def place_spread(agents: Sequence[AgentLoad], replicas: Collection[str], turn: int,
+                 exclude: Collection[str] = ()) -> str | None:
+    """The ``turn``-th (round robin, by name) of the replicas that have a free call slot; None:
+    every replica is busy. Pure."""
+    names = sorted(a.name for a in agents
+                   if a.name in replicas and a.free_slots > 0 and a.name not in exclude)
+    return names[turn % len(names)] if names else None
+
+
+def fill_new_agents(co: Coordinator) -> None:
+    """Give every account that lives on every agent a replica on the ready agents it lacks
+    (admitted after it was created, or back after a loss)."""
+    ready = {r.name for r in co.registry.live() if r.ready}
+    for acc in list(co.objects.accounts.values()):
+        if acc.everywhere and acc.replicas and ready - acc.replicas - acc.replicating:
+            replicate_everywhere(co, acc, lambda: None)
+
+
+def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], None]) -> None:
+    """Create ``acc`` on every other ready agent with account room (each registers it when it has
+    a registrar); ``done()`` once every agent answered. An agent that fails is left out."""
+    targets = [r for r in co.registry.live() if r.ready and r.name not in acc.replicas
+               and r.name not in acc.replicating and r.accounts < r.max_accounts]
+    waiting = {r.name for r in targets}
+    acc.replicating |= waiting
+    args = dict(acc.cfg(), acc=acc.gid)
+    request = proto.req("acc.create", args, f"replicate-{acc.gid}")
+
+    def answered(name: str, rep: proto.Message) -> None:
+        waiting.discard(name)
+        acc.replicating.discard(name)
+        agent = co.registry.by_name.get(name)
+        if rep.ok and acc.gid in co.objects.accounts:
+            acc.replicas.add(name)
+        elif agent is not None:
+            agent.accounts = max(0, agent.accounts - 1)
+            if rep.ok and agent.alive:  # deleted meanwhile: undo
+                co.forward(None, proto.req("acc.delete", {"acc": acc.gid}, f"undo-{acc.gid}"),
+                           agent, {"acc": acc.gid}, lambda rep: None)
+        if not waiting:
+            done()
+
+    if not targets:
+        done()
+    for rec in targets:
+        rec.accounts += 1
+        try:
+            co.forward(None, request, rec, args, functools.partial(answered, rec.name))
+        except ProtoError as exc:
+            answered(rec.name, proto.error(request, exc))

@@ -1,0 +1,23 @@
+"""An account's policy for the decisions pjsua2 takes inside callbacks (pure)."""
+
+from __future__ import annotations
+
+from agent.policy import decide, policy_of
+
+
+def test_defaults_accept_everything_with_pjsua_codes_for_rejections() -> None:
+    p = policy_of({})
+    assert p == {"transfer": "accept", "transfer_code": 603, "subscribe": "accept",
+                 "subscribe_code": 403, "replaces": "accept", "replaces_code": 603}
+    assert [decide(p, what, ok) for what, ok in (("transfer", 202), ("subscribe", 200),
+                                                 ("replaces", 200))] == [202, 200, 200]
+
+
+def test_rejections_use_their_code_and_merge_keeps_other_fields() -> None:
+    p = policy_of({"subscribe": "reject", "replaces": "reject", "replaces_code": 486,
+                   "transfer_code": None})
+    assert (decide(p, "subscribe", 200), decide(p, "replaces", 200)) == (403, 486)
+    assert decide(p, "transfer", 202) == 202
+    # acc.set_policy merges the fields it is given into the current policy
+    q = policy_of({**p, "subscribe": "accept"})
+    assert (decide(q, "subscribe", 200), decide(q, "replaces", 200)) == (200, 486)
