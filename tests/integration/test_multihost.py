@@ -208,6 +208,33 @@ def test_calls_with_rtp_between_hosts(fleet: Fleet) -> None:
     assert dave_call.info().state == "DISCONNECTED"
 
 
+def test_a_self_load_run_spreads_over_both_hosts(fleet: Fleet) -> None:
+    """A self-answering load run through the coordinator on its own host: each agent calls the
+    next one in the ring (hosta-1 -> hosta-2 -> hostb-1 -> hostb-2 -> hosta-1), so calls both
+    stay on a host and cross the bridge, with RTP."""
+    f, hosts = fleet, fleet.hosts
+    rx_a, rx_b = hosts.udp_in("a"), hosts.udp_in("b")
+    report = f.lib.run_load({"rate": 8, "calls": 40, "hold": "1", "self": True, "dtmf": "12"},
+                            timeout=90)
+    assert (report["attempted"], report["answered"], report["incoming"]) == (40, 40, 40), report
+    assert report["failed"] == 0 and report["lost_agents"] == [] and report["success"] is True
+    assert report["dtmf"]["verified"] == 40
+    parts = report["by_agent"]
+    assert set(parts) == set(report["agents"]) == f.on("a") | f.on("b")
+    # every agent of both hosts placed calls and answered calls, and the parts add up
+    assert all(p["started"] > 0 and p["incoming"] > 0 and p["failed"] == 0
+               for p in parts.values()), parts
+    assert sum(p["answered"] for p in parts.values()) == report["answered"]
+    for host in ("a", "b"):
+        mine = [parts[n] for n in f.on(host)]
+        assert sum(p["started"] for p in mine) >= 10 and sum(p["incoming"] for p in mine) >= 10
+    # a share in proportion to the calling slots: 4 equal agents, 10 calls each
+    assert sorted(p["started"] for p in parts.values()) == [10, 10, 10, 10], parts
+    # media crossed the bridge both ways: 40 calls of 1 s carry thousands of RTP packets
+    assert hosts.udp_in("a") - rx_a > 1000 and hosts.udp_in("b") - rx_b > 1000
+    assert f.lib.status()["accounts"] == 0  # the run's accounts are gone
+
+
 def _cut(hosts: netns.Hosts, host: str, how: str) -> None:
     """Stop every packet to and from ``host``: its link down, or 100 % loss (netem or nft)."""
     if how == "link":
