@@ -45,6 +45,7 @@ import msgpack
 import zmq
 
 import proto
+from proto.hist import Histogram
 
 Ctx = zmq.Context[zmq.Socket[bytes]]
 Sock = zmq.Socket[bytes]
@@ -60,6 +61,22 @@ CALL_INFO = {"state": "CONFIRMED", "role": "caller", "remote_uri": "sip:b@127.0.
              "reason": "OK", "connect_s": 1.0, "total_s": 1.0, "media": "ACTIVE",
              "codec": "PCMU/8000"}
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _histogram(lo: float, hi: float, n: int) -> dict[str, object]:
+    h = Histogram()
+    for i in range(n):
+        h.record(lo + (hi - lo) * i / n)
+    return h.to_wire()
+
+
+#: one second of a real agent's load.stats at ~20 calls/s, with media
+STATS: dict[str, Any] = {
+    "started": 20, "answered": 20, "delayed": 0, "incoming": 20, "failed": {"486": 1},
+    "active": 4, "setup": _histogram(1_000, 40_000, 20), "duration": _histogram(9e5, 1.1e6, 20),
+    "media": {"calls": 20, "rx": 1000, "lost": 1, "loss_pm": _histogram(0, 20, 20),
+              "jitter": _histogram(200, 3_000, 20), "mos": _histogram(4_200, 4_400, 20)},
+    "dtmf_ok": 20, "dtmf_missed": 0}
 
 
 def pack_req(op: str, args: dict[str, Any], rid: str) -> bytes:
@@ -151,6 +168,7 @@ class FakeAgent:
     phase: float
     admitted: bool = False
     next_beat: float = 0.0
+    run: str = ""
 
 
 @dataclass
@@ -191,13 +209,23 @@ class FakeFleet:
         return sum(a.admitted for a in self.agents)
 
     def beat(self, now: float) -> None:
-        """A heartbeat from each agent once a second, spread over the second."""
+        """A heartbeat from each agent once a second, spread over the second, and its load.stats
+        while it takes part in a load run."""
         for agent in self.agents:
             if now >= agent.next_beat:
                 agent.next_beat = math.floor(now) + 1 + agent.phase
                 agent.sock.send(proto.encode(proto.hb({
                     "calls": 0, "capacity": FAKE_CAPACITY, "max_accounts": 8,
                     "sockets_free": 2 * FAKE_CAPACITY, "accounts": 0})), zmq.NOBLOCK)
+                if agent.run:
+                    self._stats(agent, done=False)
+
+    def _stats(self, agent: FakeAgent, done: bool) -> None:
+        """What a real agent reports each second of a run at ~20 calls/s (histograms filled)."""
+        data = dict(STATS, agent=agent.name, caller_done=done, done=done)
+        agent.sock.send(msgpack.packb({"v": 1, "kind": "evt", "id": "", "op": "load.stats",
+                                       "obj": agent.run, "seq": next(self.ids), "ts": time.time(),
+                                       "data": data}), zmq.NOBLOCK)
 
     def serve(self, timeout_ms: int = 0) -> None:
         for sock, _ in self.poller.poll(timeout_ms):
@@ -216,7 +244,13 @@ class FakeFleet:
             self._hello(agent)
         elif msg.kind == "req":
             result = CALL_INFO if msg.op == "call.info" else {}
+            if msg.op == "load.agent_start":
+                agent.run = msg.args["run"]
+                result = {"run": agent.run}
             agent.sock.send(proto.encode(proto.ok(msg, result)), zmq.NOBLOCK)
+            if msg.op == "load.agent_end" and agent.run:
+                self._stats(agent, done=True)
+                agent.run = ""
             if msg.op == "call.make" and not self.hold:
                 agent.sock.send(proto.encode(proto.evt("call.state", msg.args["call"], 1, {
                     "state": "DISCONNECTED", "code": 200, "reason": "OK",
@@ -415,10 +449,31 @@ def step_requests(ctx: Ctx, seconds: float, clients: int) -> None:
         co.stop()
 
 
+def _watch(co: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str
+           ) -> tuple[float, list[float]]:
+    """Keep the fleet beating for ``seconds``: the coordinator's CPU % and lib.agents latencies
+    (10 a second, a light probe of its responsiveness)."""
+    lat: list[float] = []
+    cpu0, t0 = co.cpu(), time.monotonic()
+    next_probe = t0
+    while time.monotonic() - t0 < seconds:
+        now = time.monotonic()
+        fleet.beat(now)
+        fleet.serve(5)
+        if now >= next_probe:
+            next_probe = now + 0.1
+            s0 = time.perf_counter()
+            request(sock, "lib.agents", {}, f"{tag}-{len(lat)}", fleet)
+            lat.append((time.perf_counter() - s0) * 1000)
+    return 100 * (co.cpu() - cpu0) / (time.monotonic() - t0), lat
+
+
 def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
-    print(f"heartbeats (fake agents, 1 heartbeat/s each way; {seconds:g} s per size)")
+    print(f"heartbeats (fake agents, 1 heartbeat/s each way; {seconds:g} s per size), then the same "
+          f"fleet in a load run (each agent also sends its load.stats once a second)")
     print(f"  {'agents':>8}{'admitted in':>13}{'co CPU':>9}{'lost':>6}"
-          f"{'lib.agents p50 ms':>19}{'p99 ms':>9}   (lib.agents lists every agent: 10/s)")
+          f"{'lib.agents p50 ms':>19}{'p99 ms':>9}{'in a run: co CPU':>18}{'lost':>6}"
+          f"{'lib.agents p50 ms':>19}")
     co = start_coordinator()
     fleet = FakeFleet(ctx, co.endpoints["agents"])
     sock = client(ctx, co.endpoints["clients"])
@@ -426,23 +481,17 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
         for size in sizes:
             fleet.add(size - len(fleet.agents))
             took = wait_admitted(fleet, size, 60)
-            lat: list[float] = []
-            cpu0, t0 = co.cpu(), time.monotonic()
-            next_status = t0
-            while time.monotonic() - t0 < seconds:
-                now = time.monotonic()
-                fleet.beat(now)
-                fleet.serve(5)
-                if now >= next_status:  # a light probe of responsiveness: 10 a second
-                    next_status = now + 0.1
-                    s0 = time.perf_counter()
-                    request(sock, "lib.agents", {}, f"h{size}-{len(lat)}", fleet)
-                    lat.append((time.perf_counter() - s0) * 1000)
-            wall = time.monotonic() - t0
-            cpu = 100 * (co.cpu() - cpu0) / wall
+            cpu, lat = _watch(co, fleet, sock, seconds, f"h{size}")
             live = len(request(sock, "lib.agents", {}, f"h{size}-n", fleet).result["agents"])
+            run = f"run{size}"
+            request(sock, "load.start", {"run": run, "rate": 1, "duration": 3600,
+                                         "targets": ["sip:peer@127.0.0.1"]}, run, fleet, 30)
+            run_cpu, run_lat = _watch(co, fleet, sock, seconds, f"r{size}")
+            run_live = len(request(sock, "lib.agents", {}, f"r{size}-n", fleet).result["agents"])
+            request(sock, "load.stop", {"run": run}, f"{run}-stop", fleet, 30)
             print(f"  {size:>8}{took:>12.2f}s{cpu:>8.1f}%{size - live:>6}"
-                  f"{percentile(lat, 50):>19.2f}{percentile(lat, 99):>9.2f}")
+                  f"{percentile(lat, 50):>19.2f}{percentile(lat, 99):>9.2f}"
+                  f"{run_cpu:>17.1f}%{size - run_live:>6}{percentile(run_lat, 50):>19.2f}")
     finally:
         sock.close(0)
         fleet.close()

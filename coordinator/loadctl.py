@@ -97,11 +97,12 @@ class LoadRun:
             mine[key] += data[key]
         mine["failed"] += sum(n for n in data["failed"].values() if isinstance(n, int))
 
-    def agents_report(self) -> dict[str, dict[str, int]]:
-        """Each agent's part: calls it started, answered (as caller), answered as callee, failed."""
-        return {agent: {key: self.by_agent.get(agent, Counter())[key]
-                        for key in ("started", "answered", "incoming", "failed")}
-                for agent in self.agents}
+    def agents_report(self) -> list[dict[str, Any]]:
+        """Each agent's part, by name: calls it started, answered (as caller), answered as
+        callee, failed. A list, not a map keyed by agent: a map holds at most MAX_MAP keys."""
+        return [{"agent": agent, **{key: self.by_agent.get(agent, Counter())[key]
+                                    for key in ("started", "answered", "incoming", "failed")}}
+                for agent in self.agents]
 
     def _add_media(self, media: dict[str, Any]) -> None:
         for key in ("calls", "rx", "lost"):

@@ -219,7 +219,7 @@ def test_a_self_load_run_spreads_over_both_hosts(fleet: Fleet) -> None:
     assert (report["attempted"], report["answered"], report["incoming"]) == (40, 40, 40), report
     assert report["failed"] == 0 and report["lost_agents"] == [] and report["success"] is True
     assert report["dtmf"]["verified"] == 40
-    parts = report["by_agent"]
+    parts = {p["agent"]: p for p in report["by_agent"]}
     assert set(parts) == set(report["agents"]) == f.on("a") | f.on("b")
     # every agent of both hosts placed calls and answered calls, and the parts add up
     assert all(p["started"] > 0 and p["incoming"] > 0 and p["failed"] == 0
