@@ -8,6 +8,10 @@ Each agent runs as `ip netns exec <host> python -m agent ...` with the port sche
 (`--index k --sip-port-base 5060 --rtp-port-base 20000`). The coordinator's liveness limit is
 its default for an agents socket off loopback: 5 s.
 
+Faults: a host's switch port set down, or its link left up and every packet (or 40 % of them)
+dropped, by a netem qdisc where the kernel has sch_netem, else by an nftables rule on the bridge
+(tests/netns.py). A test whose mechanism this kernel lacks is skipped, saying why.
+
 The client: the clients socket is bound to the coordinator host's loopback, as a deployment
 would keep it private, so the test's Lib must live in that namespace. Rather than a helper
 process that replays the client logic, the test creates its Lib with its thread switched into
