@@ -14,11 +14,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# SIPp and Kamailio are the real peers of the integration tests; iproute2 gives network namespaces.
+# SIPp and Kamailio are the real peers of the integration tests; iproute2 gives network namespaces
+# and tc (netem packet loss, where the kernel has sch_netem: kmod's modprobe may load it);
+# nftables drops packets on kernels without netem.
 sysdeps:
-	@if ! command -v sipp >/dev/null || ! command -v kamailio >/dev/null || ! command -v ip >/dev/null; then \
+	@if ! command -v sipp >/dev/null || ! command -v kamailio >/dev/null || ! command -v ip >/dev/null \
+	    || ! command -v tc >/dev/null || ! command -v nft >/dev/null || ! command -v modprobe >/dev/null; then \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester kamailio iproute2; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester kamailio iproute2 nftables kmod; \
 	fi
 
 run: install

@@ -41,6 +41,7 @@ class LoadRun:
     loss_pm: Histogram = field(default_factory=Histogram)
     jitter: Histogram = field(default_factory=Histogram)
     mos: Histogram = field(default_factory=Histogram)
+    by_agent: dict[str, Counter[str]] = field(default_factory=dict)
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     lost: list[str] = field(default_factory=list)
@@ -83,6 +84,7 @@ class LoadRun:
         self.answered += data["answered"]
         self.delayed += data["delayed"]
         self.incoming += data["incoming"]
+        self._count_agent(agent, data)
         self.dtmf_ok += int(data.get("dtmf_ok") or 0)
         self.dtmf_missed += int(data.get("dtmf_missed") or 0)
         for code, n in data["failed"].items():
@@ -110,6 +112,19 @@ class LoadRun:
         if data["done"]:
             self.done.add(agent)
             self.active[agent] = 0
+
+    def _count_agent(self, agent: str, data: dict[str, Any]) -> None:
+        mine = self.by_agent.setdefault(agent, Counter())
+        for key in ("started", "answered", "incoming"):
+            mine[key] += data[key]
+        mine["failed"] += sum(n for n in data["failed"].values() if isinstance(n, int))
+
+    def agents_report(self) -> list[dict[str, Any]]:
+        """Each agent's part, by name: calls it started, answered (as caller), answered as
+        callee, failed. A list, not a map keyed by agent: a map holds at most MAX_MAP keys."""
+        return [{"agent": agent, **{key: self.by_agent.get(agent, Counter())[key]
+                                    for key in ("started", "answered", "incoming", "failed")}}
+                for agent in self.agents]
 
     def _add_media(self, media: dict[str, Any]) -> None:
         for key in ("calls", "rx", "lost"):
@@ -227,7 +242,7 @@ class LoadRun:
                      "missed": self.dtmf_missed},
             "tone": {"heard": self.tone_heard, "missed": self.tone_missed},
             "registration": self.registration_report() if self.profile.registrar else None,
-            "timeseries": self.rows,
+            "timeseries": self.rows, "by_agent": self.agents_report(),
             "success": (failed == 0 and self.started > 0 and self.answered == self.started
                         and self.dtmf_missed == 0 and self.tone_missed == 0
                         and not self.end_reason

@@ -669,7 +669,10 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("setup_p50_ms", "float", True, "setup time median so far"),
                     Field("setup_p95_ms", "float", True, "setup time 95th percentile so far"))),
     EventSpec("load.done", "run", "A load run ended; its report.",
-              data=(Field("report", "map", True, "the final report (see PROTOCOL.md)"),)),
+              data=(Field("report", "map", True,
+                          "the final report: totals, failures by SIP code, setup and duration "
+                          "percentiles, media, timeseries, and by_agent (a list, by agent name: "
+                          "each agent's started, answered, incoming and failed calls)"),)),
     EventSpec("agent.error", "agent",
               "A pjsua2 callback failed inside an agent; the agent keeps serving.",
               data=(Field("where", "str", True, "callback name"),

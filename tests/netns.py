@@ -8,6 +8,16 @@ time cannot collide, and deleting the namespaces removes everything.
 
 ``Hosts.cut(host)`` sets the host's switch port down (its "cable" is pulled: packets both ways
 are lost, the host's processes keep running); ``restore(host)`` puts it back.
+
+``Hosts.lose(host, percent, via)`` keeps the link up but drops that share of the packets to and
+from the host, until ``unlose(host)``:
+
+* ``via="netem"``: a ``tc ... netem loss P%`` qdisc on both ends of the host's veth (the switch
+  port, for packets to the host; the host's eth0, for packets from it). Needs the kernel's
+  sch_netem (``modprobe sch_netem`` is tried first by ``loss_unavailable``).
+* ``via="nft"``: an nftables rule on the switch's bridge drops the host's forwarded frames
+  (``numgen random mod 100 < P`` for a partial loss): the same effect for kernels without
+  netem. Needs the ``nft`` command (Debian package nftables).
 """
 
 from __future__ import annotations
@@ -43,6 +53,68 @@ def unavailable() -> str | None:
         return f"network namespaces cannot be created here: {exc}"
     with contextlib.suppress(RuntimeError, OSError):
         _ip("netns", "del", probe)
+    return None
+
+
+def _run(argv: list[str], stdin: str | None = None) -> None:
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=10, input=stdin,
+                         stdin=None if stdin is not None else subprocess.DEVNULL)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {(out.stderr or out.stdout).strip()}")
+
+
+def _netem(ns: str, dev: str, percent: float) -> list[str]:
+    return ["tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "netem", "loss", f"{percent:g}%"]
+
+
+def _nft_table(table: str, port: str, percent: float) -> str:
+    """A bridge table dropping ``percent`` of the frames forwarded to and from ``port``."""
+    draw = "" if percent >= 100 else f"numgen random mod 100 < {int(percent)} "
+    return (f"table bridge {table} {{\n chain forward {{\n"
+            "  type filter hook forward priority 0; policy accept;\n"
+            f'  iifname "{port}" {draw}drop\n  oifname "{port}" {draw}drop\n }}\n}}\n')
+
+
+def _modprobe_netem() -> str:
+    """Try to load sch_netem; say what happened (the kernel may have it built in, or no modules)."""
+    if shutil.which("modprobe") is None:
+        return "no modprobe command"
+    out = subprocess.run(["modprobe", "sch_netem"], capture_output=True, text=True, timeout=10,
+                         stdin=subprocess.DEVNULL)
+    return "modprobe sch_netem: " + ("ok" if out.returncode == 0 else out.stderr.strip())
+
+
+def loss_unavailable(via: str) -> str | None:
+    """Why ``Hosts.lose(..., via=via)`` cannot work here (None: it can), found by trying it on a
+    veth pair in a throwaway namespace."""
+    if unavailable() is not None:
+        return unavailable()
+    tool = {"netem": "tc", "nft": "nft"}[via]
+    if shutil.which(tool) is None:
+        return f"the `{tool}` command is not installed (Debian package " \
+               f"{'iproute2' if tool == 'tc' else 'nftables'})"
+    tried = _modprobe_netem() if via == "netem" else ""
+    probe = f"cfloss{os.getpid()}"
+    try:
+        _ip("netns", "add", probe)
+    except (RuntimeError, OSError) as exc:
+        return f"network namespaces cannot be created here: {exc}"
+    try:
+        _ip("-n", probe, "link", "add", "p0", "type", "veth", "peer", "name", "p1")
+        if via == "netem":
+            _run(_netem(probe, "p0", 50))
+        else:
+            _ip("-n", probe, "link", "add", "br0", "type", "bridge")
+            _ip("-n", probe, "link", "set", "p0", "master", "br0")
+            _run(["ip", "netns", "exec", probe, "nft", "-f", "-"],
+                 _nft_table("probe", "p0", 50))
+    except (RuntimeError, OSError) as exc:
+        kernel = os.uname().release
+        return (f"{via} packet loss does not work on this kernel ({kernel}): {exc}"
+                + (f" ({tried})" if tried else ""))
+    finally:
+        with contextlib.suppress(RuntimeError, OSError):
+            _ip("netns", "del", probe)
     return None
 
 
@@ -83,6 +155,7 @@ class Hosts:
         self.switch = f"{prefix}-sw"
         self.hosts = list(hosts)
         self.created: list[str] = []
+        self.losing: dict[str, str] = {}
 
     def ns(self, host: str) -> str:
         return f"{self.prefix}-{host}"
@@ -123,6 +196,26 @@ class Hosts:
 
     def restore(self, host: str) -> None:
         _ip("-n", self.switch, "link", "set", f"s-{host}", "up")
+
+    def lose(self, host: str, percent: float, via: str) -> None:
+        """Drop ``percent`` % of the packets to and from ``host`` (its link stays up)."""
+        if via == "netem":
+            _run(_netem(self.switch, f"s-{host}", percent))
+            _run(_netem(self.ns(host), "eth0", percent))
+        else:
+            _run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"],
+                 _nft_table(f"loss_{host}", f"s-{host}", percent))
+        self.losing[host] = via
+
+    def unlose(self, host: str) -> None:
+        """Stop dropping ``host``'s packets."""
+        via = self.losing.pop(host)
+        if via == "netem":
+            _run(["tc", "-n", self.switch, "qdisc", "del", "dev", f"s-{host}", "root"])
+            _run(["tc", "-n", self.ns(host), "qdisc", "del", "dev", "eth0", "root"])
+        else:
+            _run(["ip", "netns", "exec", self.switch, "nft", "delete", "table", "bridge",
+                  f"loss_{host}"])
 
     def run(self, host: str, argv: list[str]) -> list[str]:
         """``argv`` run inside ``host`` (``ip netns exec`` execs it: the pid is the program's)."""

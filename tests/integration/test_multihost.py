@@ -8,6 +8,10 @@ Each agent runs as `ip netns exec <host> python -m agent ...` with the port sche
 (`--index k --sip-port-base 5060 --rtp-port-base 20000`). The coordinator's liveness limit is
 its default for an agents socket off loopback: 5 s.
 
+Faults: a host's switch port set down, or its link left up and every packet (or 40 % of them)
+dropped, by a netem qdisc where the kernel has sch_netem, else by an nftables rule on the bridge
+(tests/netns.py). A test whose mechanism this kernel lacks is skipped, saying why.
+
 The client: the clients socket is bound to the coordinator host's loopback, as a deployment
 would keep it private, so the test's Lib must live in that namespace. Rather than a helper
 process that replays the client logic, the test creates its Lib with its thread switched into
@@ -208,7 +212,61 @@ def test_calls_with_rtp_between_hosts(fleet: Fleet) -> None:
     assert dave_call.info().state == "DISCONNECTED"
 
 
-def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet: Fleet) -> None:
+def test_a_self_load_run_spreads_over_both_hosts(fleet: Fleet) -> None:
+    """A self-answering load run through the coordinator on its own host: each agent calls the
+    next one in the ring (hosta-1 -> hosta-2 -> hostb-1 -> hostb-2 -> hosta-1), so calls both
+    stay on a host and cross the bridge, with RTP."""
+    f, hosts = fleet, fleet.hosts
+    rx_a, rx_b = hosts.udp_in("a"), hosts.udp_in("b")
+    report = f.lib.run_load({"rate": 8, "calls": 40, "hold": "1", "self": True, "dtmf": "12"},
+                            timeout=90)
+    assert (report["attempted"], report["answered"], report["incoming"]) == (40, 40, 40), report
+    assert report["failed"] == 0 and report["lost_agents"] == [] and report["success"] is True
+    assert report["dtmf"]["verified"] == 40
+    parts = {p["agent"]: p for p in report["by_agent"]}
+    assert set(parts) == set(report["agents"]) == f.on("a") | f.on("b")
+    # every agent of both hosts placed calls and answered calls, and the parts add up
+    assert all(p["started"] > 0 and p["incoming"] > 0 and p["failed"] == 0
+               for p in parts.values()), parts
+    assert sum(p["answered"] for p in parts.values()) == report["answered"]
+    for host in ("a", "b"):
+        mine = [parts[n] for n in f.on(host)]
+        assert sum(p["started"] for p in mine) >= 10 and sum(p["incoming"] for p in mine) >= 10
+    # a share in proportion to the calling slots: 4 equal agents, 10 calls each
+    assert sorted(p["started"] for p in parts.values()) == [10, 10, 10, 10], parts
+    # media crossed the bridge both ways: 40 calls of 1 s carry thousands of RTP packets
+    assert hosts.udp_in("a") - rx_a > 1000 and hosts.udp_in("b") - rx_b > 1000
+    assert f.lib.status()["accounts"] == 0  # the run's accounts are gone
+
+
+def _cut(hosts: netns.Hosts, host: str, how: str) -> None:
+    """Stop every packet to and from ``host``: its link down, or 100 % loss (netem or nft)."""
+    if how == "link":
+        hosts.cut(host)
+    else:
+        hosts.lose(host, 100, how)
+
+
+def _restore(hosts: netns.Hosts, host: str, how: str) -> None:
+    if how == "link":
+        hosts.restore(host)
+    else:
+        hosts.unlose(host)
+
+
+def _skip_unless_loss_works(how: str) -> None:
+    why = None if how == "link" else netns.loss_unavailable(how)
+    if why is not None:
+        pytest.skip(why)
+
+
+@pytest.mark.parametrize("how", ["link", "netem", "nft"])
+def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet: Fleet, how: str
+                                                                           ) -> None:
+    """The cut: the host's switch port down (``link``), or the link up but every packet lost by
+    a netem qdisc (``netem``; skipped where the kernel has no sch_netem) or an nftables rule on
+    the bridge (``nft``)."""
+    _skip_unless_loss_works(how)
     f, hosts = fleet, fleet.hosts
     users = _users(f)
     ab, ab_rec = _call(users["hosta-1"], users["hostb-1"])
@@ -218,7 +276,7 @@ def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet
     for rec in (ab_rec, ba_rec, bob_rec, dave_rec):
         _wait_state(rec, "CONFIRMED", 15, "4 legs CONFIRMED")
 
-    hosts.cut("b")
+    _cut(hosts, "b", how)
     cut = time.monotonic()
     wait_for(lambda: f.live() == f.on("a"), LOST_AFTER + 2,
              f"the coordinator to declare host b's agents lost within {LOST_AFTER:g} s")
@@ -239,7 +297,7 @@ def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet
     moved = [users["hostb-1"], users["hostb-2"]]
     wait_for(lambda: all(u.acc.agent in f.on("a") for u in moved), 5, "host b's accounts to move")
 
-    hosts.restore("b")
+    _restore(hosts, "b", how)
     # the agents were never stopped: they say hello again (TCP's retransmission backoff over the
     # cut decides how soon), are told to reset (the coordinator forgot what they held), hang up
     # their stale legs and are re-admitted holding nothing
@@ -270,6 +328,91 @@ def test_a_cut_link_loses_that_hosts_agents_and_calls_until_it_is_restored(fleet
         _wait_state(rec, "DISCONNECTED", 10, "the new calls to end")
     wait_for(lambda: new_rec.reached("DISCONNECTED"), 10, "the new call's far end to end")
     assert new_call.info().last_reason != "worker_lost"
+    # every leg, lost or not, reached exactly one terminal state
+    for rec in (ab_rec, ba_rec, bob_rec, dave_rec, again_rec, new_rec, to_moved_rec):
+        assert rec.names().count("DISCONNECTED") == 1, rec.names()
+
+
+def _whole_for(f: Fleet, seconds: float, timeout: float) -> None:
+    """Wait until every agent has been live and ready for ``seconds`` without a break."""
+    since: list[float] = []
+
+    def whole() -> bool:
+        agents = f.lib.agents()
+        ok = ({a["name"] for a in agents} == f.on("a") | f.on("b")
+              and all(a["state"] == "ready" for a in agents))
+        if not ok:
+            since.clear()
+        elif not since:
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() - since[0] >= seconds
+
+    wait_for(whole, timeout, f"the whole fleet ready for {seconds:g} s in a row")
+
+
+@pytest.mark.parametrize("via", ["netem", "nft"])
+def test_heavy_partial_loss_is_ridden_through_or_reported_never_half(fleet: Fleet, via: str
+                                                                     ) -> None:
+    """40 % of host b's packets lost each way for longer than the liveness limit. TCP may carry
+    the heartbeats through (retransmitting) or the coordinator may declare b's agents lost: that
+    is up to chance, but whichever happens, the coordinator's view and the calls agree at every
+    moment, and once the loss stops the fleet is whole and serves calls to host b again."""
+    _skip_unless_loss_works(via)
+    f, hosts = fleet, fleet.hosts
+    users = _users(f)
+    ab, ab_rec = _call(users["hosta-1"], users["hostb-1"])
+    bob_call, bob_rec = _incoming(users["hostb-1"], 1)
+    for rec in (ab_rec, bob_rec):
+        _wait_state(rec, "ACTIVE", 15, "the call a -> b up with media")
+    lost_before = ab.stats().rx_loss
+
+    hosts.lose("b", 40, via)
+    try:
+        # the loss is real: host a's leg counts the RTP from host b that never came
+        wait_for(lambda: ab.stats().rx_loss - lost_before >= 25, 10, "RTP lost on the way to a")
+        until = time.monotonic() + LOST_AFTER + 2
+        while time.monotonic() < until:  # the impairment lasts this long; watch the fleet meanwhile
+            live = f.live()
+            assert live >= f.on("a"), live  # host a is never affected
+            missing = f.on("b") - live
+            text = f.log.read_text()
+            assert all(f"agent {n} lost" in text for n in missing), (missing, text)
+            time.sleep(0.5)
+    finally:
+        hosts.unlose("b")
+
+    # a heartbeat held up by TCP's backoff since before the loss stopped may still get its agent
+    # declared lost just after: wait until the fleet has been whole for the liveness limit
+    _whole_for(f, LOST_AFTER + 1, 60)
+    text = f.log.read_text()
+    if "agent hostb-1 lost" in text:  # the callee's agent was lost: its leg ended, once, as such
+        _wait_state(bob_rec, "DISCONNECTED", 5, "the lost leg to end")
+        assert bob_call.info().last_reason == "worker_lost"
+        _wait_state(ab_rec, "DISCONNECTED", 15, "the reset's BYE to end host a's leg")
+        assert ab.info().last_reason != "worker_lost"
+    else:  # ridden through: the call is still up on both sides and ends normally
+        assert ab_rec.last() == bob_rec.last() == "CONFIRMED"
+        ab.hangup()
+        for rec in (ab_rec, bob_rec):
+            _wait_state(rec, "DISCONNECTED", 10, "the call to end")
+        assert bob_call.info().last_reason != "worker_lost"
+
+    on_b = [u for u in users.values() if u.acc.agent in f.on("b")]
+    if on_b:
+        callee = on_b[0]
+    else:  # b's accounts moved to host a; a fresh one goes to b, whose agents hold the fewest
+        answer = Answerer()
+        callee = User(f.lib.create_account("sip:erin@callfleet.test", cb=answer), answer)
+        assert callee.acc.agent in f.on("b")
+    again, again_rec = _call(users["hosta-1"], callee)
+    wait_for(lambda: again_rec.reached("CONFIRMED") and "ACTIVE" in again_rec.media, 15,
+             "a new call a -> b once the loss stopped")
+    _, callee_rec = _incoming(callee, len(callee.answer.calls))
+    again.hangup()
+    for rec in (again_rec, callee_rec):
+        _wait_state(rec, "DISCONNECTED", 10, "the new call to end")
+    for rec in (ab_rec, bob_rec, again_rec, callee_rec):
+        assert rec.names().count("DISCONNECTED") == 1, rec.names()
 
 
 def _supervisord(hosts: netns.Hosts, host: str, conf: str, env: dict[str, str]

@@ -135,7 +135,8 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
     "load.progress": {"elapsed": 1.0, "started": 5, "answered": 4, "failed": 1, "active": 2,
                       "rate": 5.0, "target_rate": 5.0, "delayed": 0, "setup_p50_ms": 1.5,
                       "setup_p95_ms": 2.5},
-    "load.done": {"report": {"run": "L1", "success": True}},
+    "load.done": {"report": {"run": "L1", "success": True, "by_agent": [
+        {"agent": "agent-1", "started": 5, "answered": 4, "incoming": 4, "failed": 1}]}},
     "media.player_eof": {"agent": "agent-1", "loop": False},
 }
 
