@@ -14,11 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import zmq
 
 import proto
+from coordinator.delivery import CLIENT_QUEUE, Delivery
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
@@ -51,11 +52,27 @@ class Pending:
     on_reply: OnReply | None = None
 
 
-def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str) -> zmq.Socket[bytes]:
+class Numbered(Protocol):
+    seq: int
+
+
+def renumber(msg: proto.Message, obj: Numbered) -> bytes:
+    """Give an agent's event the next number of ``obj``'s sequence (an account's events come
+    from every agent holding a replica, a run's from every agent in it): the frame to forward."""
+    obj.seq += 1
+    msg.seq = obj.seq
+    return proto.encode(msg)
+
+
+def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, sndhwm: int = 100000,
+            sndbuf: int = 0) -> zmq.Socket[bytes]:
+    """``sndhwm``: messages queued per connection; ``sndbuf``: its kernel buffer (0: the OS's)."""
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-    sock.setsockopt(zmq.SNDHWM, 100000)
+    sock.setsockopt(zmq.SNDHWM, sndhwm)
+    if sndbuf:
+        sock.setsockopt(zmq.SNDBUF, sndbuf)
     sock.setsockopt(zmq.RCVHWM, 100000)
     sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
     sock.bind(url)
@@ -65,10 +82,12 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str) -> zmq.Socket[bytes]:
 class Coordinator:
     def __init__(self, agents_url: str, clients_url: str, events_url: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES) -> None:
+                 lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES,
+                 client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.agents = _router(self.ctx, agents_url)
-        self.clients = _router(self.ctx, clients_url)
+        self.clients = _router(self.ctx, clients_url, client_queue, client_sndbuf)
+        self.delivery = Delivery(self.clients, client_queue)
         self.pub: zmq.Socket[bytes] | None = None
         if events_url:
             self.pub = self.ctx.socket(zmq.PUB)
@@ -130,10 +149,11 @@ class Coordinator:
             frame = proto.encode(msg)
             if msg.kind == "rep":
                 self.replies.done(client, msg.id, frame)  # for a retry of the same request
-            self._send(self.clients, client, frame)
+            self.delivery.send(client, frame, reply=msg.kind == "rep")
 
-    def send_frame_to_client(self, client: bytes, frame: bytes) -> None:
-        self._send(self.clients, client, frame)
+    def send_frame_to_client(self, client: bytes, frame: bytes) -> str:
+        """``frame`` to one client connection: ``ok``, ``full`` or ``gone`` (see Delivery)."""
+        return self.delivery.send(client, frame)
 
     def next_run_number(self) -> int:
         return next(self._runs)
@@ -180,7 +200,7 @@ class Coordinator:
         verdict, first_reply = self.replies.begin(client, msg)
         if verdict != "run":  # a retried request id: never executed twice
             if verdict == "replay":
-                self._send(self.clients, client, first_reply)
+                self.delivery.send(client, first_reply, reply=True)
             return
         try:
             proto.check_request(msg)
@@ -302,6 +322,7 @@ class Coordinator:
             if acc is None:
                 return
             owner = acc.owner
+            frame = renumber(msg, acc)
             gid = msg.data["call"]
             objects.calls[gid] = CallRec(gid, owner, rec.name, acc.gid, state="INCOMING")
             rec.calls += 1
@@ -310,6 +331,7 @@ class Coordinator:
             if acc is None:
                 return
             owner = acc.owner
+            frame = renumber(msg, acc)
         elif msg.op.startswith("call."):
             call = objects.calls.get(msg.obj)
             if call is None:
@@ -329,10 +351,11 @@ class Coordinator:
             run = self.loads.get(msg.obj)
             if run is not None:
                 run.on_stats(rec.name, msg.data, self.clock())
+                frame = renumber(msg, run)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
         if owner is not None:
-            self._send(self.clients, owner, frame)
+            self.delivery.send(owner, frame)
         self.publish(msg, frame, owner, account)
 
     def end_call(self, call: CallRec) -> None:
@@ -355,7 +378,7 @@ class Coordinator:
                 "state": "DISCONNECTED", "code": 0, "reason": reason, "remote_uri": "",
                 "call_id": "", "role": "", "agent": rec.name})
             frame = proto.encode(ev)
-            self._send(self.clients, call.owner, frame)
+            self.delivery.send(call.owner, frame)
             self.publish(ev, frame, call.owner, call.acc)
         for run in self.loads.values():
             run.agent_lost(rec.name)
@@ -393,6 +416,7 @@ class Coordinator:
             self.watch.forget(rec.rid)
             self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
         self.recovery.tick(self, now)
+        self.delivery.flush()
         upkeep(self, now)
         for rid, pend in list(self.pending.items()):
             if now > pend.deadline:

@@ -11,6 +11,7 @@ arrives as callbacks, delivered on the client's callback thread.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -20,8 +21,11 @@ from typing import Any
 
 import proto
 from coordinator.fleet import LocalFleet
+from coordinator.seqwatch import SeqWatch
 from coordinator.transport import Connection
 from proto import ProtoError
+
+log = logging.getLogger("callfleet.client")
 
 
 class Error(Exception):
@@ -531,6 +535,9 @@ class Lib:
         self.callback_errors: list[BaseException] = []
         #: exit status of each process of a start_local() fleet, once destroy() stopped it
         self.exit_codes: dict[str, int] = {}
+        self._seqs = SeqWatch()
+        #: messages the coordinator said it dropped for this connection (events.gap notices)
+        self.dropped_reported = 0
         self._cb_thread = threading.Thread(target=self._deliver, name="callfleet-callbacks",
                                            daemon=True)
         self._cb_thread.start()
@@ -683,9 +690,38 @@ class Lib:
                 return
             with self._lock:
                 try:
+                    self._check_seq(msg)
                     self._dispatch(msg)
                 except Exception as exc:  # a user callback failed: keep delivering
                     self.callback_errors.append(exc)
+
+    @property
+    def missed_events(self) -> int:
+        """Events found missing from their object's ``seq`` numbering so far."""
+        return self._seqs.missed
+
+    def on_gap(self, obj: str, missed: int) -> None:
+        """Events were lost: ``missed`` before the one just received about ``obj`` (a jump in its
+        ``seq``), or, with ``obj`` empty, messages the coordinator dropped for this connection
+        (its ``events.gap`` notice: events and replies, of any object). Runs on the callback
+        thread; logs a warning. Override it (or assign a function) to resynchronise, e.g. with
+        ``call.info()`` or an ``events.subscribe`` snapshot."""
+        log.warning("callfleet: %d message(s) lost%s", missed, f" about {obj}" if obj else
+                    " by the coordinator for this connection")
+
+    def _check_seq(self, msg: proto.Message) -> None:
+        if msg.op == "events.gap":
+            dropped = int(msg.data.get("dropped", 0))
+            self.dropped_reported += dropped
+            self.on_gap("", dropped)
+            return
+        key = f"{msg.op.split('.', 1)[0]}/{msg.obj}"  # ids of calls, accounts, runs may collide
+        missed = self._seqs.observe(key, msg.seq)
+        if (msg.op == "call.state" and msg.data.get("state") == "DISCONNECTED") \
+                or msg.op == "load.done":
+            self._seqs.forget(key)
+        if missed:
+            self.on_gap(msg.obj, missed)
 
     def _dispatch(self, msg: proto.Message) -> None:
         if msg.op == "acc.incoming_call":

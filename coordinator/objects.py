@@ -21,6 +21,8 @@ class AccountRec:
     sip: dict[str, Any] = field(default_factory=dict, repr=False)
     #: decisions taken inside agents' callbacks (the ACC_POLICY fields): transfer, ...
     policy: dict[str, Any] = field(default_factory=dict)
+    #: the seq of the last event about the account (the coordinator numbers them)
+    seq: int = 0
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""

@@ -109,9 +109,10 @@ class FaultFleet:
         return {a["name"]: a for a in self.lib.agents()}
 
 
-def _fleet(n: int, agent_args: list[str] | None = None) -> Iterator[FaultFleet]:
+def _fleet(n: int, agent_args: list[str] | None = None,
+           coordinator_args: list[str] | None = None) -> Iterator[FaultFleet]:
     before = Snapshot.now()
-    lib = Lib.start_local(agents=n, agent_args=agent_args)
+    lib = Lib.start_local(agents=n, agent_args=agent_args, coordinator_args=coordinator_args)
     assert lib.fleet is not None
     f = FaultFleet(lib, names=[f"{lib.fleet.tag}-{i + 1}" for i in range(n)])
     try:
