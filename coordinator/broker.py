@@ -95,6 +95,8 @@ class Coordinator:
             self.pub.setsockopt(zmq.SNDHWM, 100000)
             self.pub.bind(events_url)
         self.clock = clock
+        #: wall clock, for requests' ``expires`` (Unix time)
+        self.wall: Callable[[], float] = time.time
         self.cid = secrets.token_hex(4)
         self.registry = Registry(lost_after_s=lost_after_s)
         self.objects = ObjectTable()
@@ -147,7 +149,9 @@ class Coordinator:
     def to_client(self, client: bytes | None, msg: proto.Message) -> None:
         if client is not None:
             frame = proto.encode(msg)
-            if msg.kind == "rep":
+            if msg.kind == "rep" and (msg.error or {}).get("code") == "E_EXPIRED":
+                self.replies.forget(client, msg.id)  # a retry with a later deadline may run
+            elif msg.kind == "rep":
                 self.replies.done(client, msg.id, frame)  # for a retry of the same request
             self.delivery.send(client, frame, reply=msg.kind == "rep")
 
@@ -172,7 +176,11 @@ class Coordinator:
         rid = f"k{next(self._rids)}"
         self.pending[rid] = Pending(client, request, agent.name,
                                     self.clock() + AGENT_REPLY_S, on_reply)
-        if not self._send(self.agents, agent.rid, proto.encode(proto.req(request.op, args, rid))):
+        # the deadline goes along when a client waits for the outcome; work the coordinator
+        # has already committed to (deletions, clean-ups: no client) must not expire halfway
+        expires = request.expires if client is not None else 0.0
+        if not self._send(self.agents, agent.rid,
+                          proto.encode(proto.req(request.op, args, rid, expires))):
             self.pending.pop(rid)
             raise ProtoError("E_WORKER_LOST", f"agent {agent.name} is unreachable",
                              op=request.op)
@@ -203,6 +211,7 @@ class Coordinator:
                 self.delivery.send(client, first_reply, reply=True)
             return
         try:
+            proto.check_expiry(msg, self.wall())
             proto.check_request(msg)
             handler = HANDLERS.get(msg.op)
             if handler is None:

@@ -601,13 +601,18 @@ class Lib:
         return _AutoLock(self._lock)
 
     # -- requests -------------------------------------------------------------------------
-    def request(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Any protocol op by name (see proto/PROTOCOL.md); returns the reply's result map."""
-        return self._request(op, args or {})
+    def request(self, op: str, args: dict[str, Any] | None = None,
+                expires_in: float | None = None) -> dict[str, Any]:
+        """Any protocol op by name (see proto/PROTOCOL.md); returns the reply's result map.
+        With ``expires_in`` (seconds), a request that reaches the coordinator or its agent later
+        than that is refused with E_EXPIRED instead of being executed."""
+        expires = time.time() + expires_in if expires_in is not None else 0.0
+        return self._request(op, args or {}, expires=expires)
 
-    def _request(self, op: str, args: dict[str, Any], obj: str = "") -> dict[str, Any]:
+    def _request(self, op: str, args: dict[str, Any], obj: str = "",
+                 expires: float = 0.0) -> dict[str, Any]:
         try:
-            rep = self._conn.request(op, args, self.timeout)
+            rep = self._conn.request(op, args, self.timeout, expires)
         except ProtoError as exc:
             raise Error(obj or exc.obj, op, exc.code, exc.msg, exc.status) from None
         if not rep.ok:

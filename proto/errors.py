@@ -16,6 +16,8 @@ ERROR_CODES: dict[str, str] = {
     "E_WRONG_STATE": "the object is not in a state that allows the operation",
     "E_WORKER_LOST": "the agent that owned the object was lost before it replied",
     "E_TIMEOUT": "no reply arrived in time",
+    "E_EXPIRED": "the request reached the coordinator or its agent after its `expires` time: "
+                 "it was not executed",
     "E_INTERNAL": "an unexpected failure in the receiver; it keeps serving",
 }
 
