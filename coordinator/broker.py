@@ -425,7 +425,7 @@ class Coordinator:
             self.watch.forget(rec.rid)
             self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
         self.recovery.tick(self, now)
-        self.delivery.flush()
+        self.delivery.flush(now)
         upkeep(self, now)
         for rid, pend in list(self.pending.items()):
             if now > pend.deadline:

@@ -27,6 +27,8 @@ import proto
 CLIENT_QUEUE = 10000
 #: connections whose unreported drops are remembered at most
 MAX_OWED = 4096
+#: seconds between two rounds of owed gap notices from the loop
+FLUSH_S = 0.1
 
 
 @dataclass
@@ -49,6 +51,9 @@ class Delivery:
         self.queue = queue
         self.dropped = 0
         self.owed: OrderedDict[bytes, Owed] = OrderedDict()
+        #: the connections owed a notice now (a subset of ``owed``)
+        self.due: set[bytes] = set()
+        self._next_flush = 0.0
 
     def send(self, conn: bytes, frame: bytes, reply: bool = False) -> str:
         """Send ``frame`` to ``conn``: ``"ok"``, ``"full"`` (its queue is at the mark) or
@@ -63,16 +68,18 @@ class Delivery:
             self._drop(conn, status, reply)
         return status
 
-    def flush(self) -> None:
-        """Try to send every owed gap notice (from the loop, so that a client that starts
-        reading again learns of its gap even if nothing else is sent to it)."""
-        for conn, owed in list(self.owed.items()):
-            if owed.dropped:
-                self._notify(conn, owed)
+    def flush(self, now: float) -> None:
+        """Try to send every owed gap notice, at most every FLUSH_S (from the loop, so that a
+        client that starts reading again learns of its gap even if nothing else is sent to it)."""
+        if now < self._next_flush or not self.due:
+            return
+        self._next_flush = now + FLUSH_S
+        for conn in list(self.due):
+            self._notify(conn, self.owed[conn])
 
     def pending(self) -> int:
         """Connections owed a gap notice."""
-        return sum(1 for o in self.owed.values() if o.dropped)
+        return len(self.due)
 
     def _raw(self, conn: bytes, frame: bytes) -> str:
         try:
@@ -88,8 +95,9 @@ class Delivery:
         if owed is None:
             owed = self.owed[conn] = Owed()
             while len(self.owed) > MAX_OWED:
-                self.owed.popitem(last=False)
+                self.due.discard(self.owed.popitem(last=False)[0])
         self.owed.move_to_end(conn)
+        self.due.add(conn)
         owed.dropped += 1
         owed.total += 1
         owed.replies += reply
@@ -103,4 +111,5 @@ class Delivery:
         if status == "ok":
             owed.notices += 1
             owed.dropped = owed.replies = 0
+            self.due.discard(conn)
         return status
