@@ -85,6 +85,7 @@ class AgentLoop:
 
     def _on_request(self, msg: proto.Message) -> None:
         try:
+            proto.check_expiry(msg, time.time())  # a stale command is refused, not executed
             proto.check_request(msg, from_coordinator=True)
             handler = HANDLERS.get(msg.op)
             if handler is None:

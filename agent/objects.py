@@ -12,6 +12,7 @@ import pjsua2 as pj
 
 import proto
 from agent import admission, policy, rtp, transfer
+from agent.framing import framing_error
 from agent.pager import PagerBook, clip
 from agent.state import AgentState
 
@@ -265,13 +266,16 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
     def onIncomingCall(self, prm: Any) -> None:
         state = self.state
         admission.brake(state)  # PJSIP may open the next call's sockets in this same turn
-        if not _addressed_to(prm.rdata.wholeMsg, self.user):
-            # PJSIP hands calls for unknown users to some account: refuse them instead. The
-            # call is held (as any call) until its DISCONNECTED callback drops it.
+        # PJSIP hands calls for unknown users to some account, and takes truncated datagrams
+        # whole: refuse them instead (404, 400). The call is held (as any call) until its
+        # DISCONNECTED callback drops it.
+        code = 400 if framing_error(prm.rdata.wholeMsg) else (
+            0 if _addressed_to(prm.rdata.wholeMsg, self.user) else 404)
+        if code:
             gid = state.new_incoming_id()
             refused = AgentCall(state, self, gid, prm.callId, observer=_ignore)
             state.calls[gid] = refused
-            admission.admit(state, refused, lambda: admission.refuse(refused, 404))
+            admission.admit(state, refused, lambda: admission.refuse(refused, code))
             return
         if self.on_incoming is not None and not self.deleting:
             self.on_incoming(self, prm.callId)

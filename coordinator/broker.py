@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import zmq
 
 import proto
 from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
+from coordinator.delivery import CLIENT_QUEUE, Delivery
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
@@ -54,11 +55,27 @@ class Pending:
     on_reply: OnReply | None = None
 
 
-def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str) -> zmq.Socket[bytes]:
+class Numbered(Protocol):
+    seq: int
+
+
+def renumber(msg: proto.Message, obj: Numbered) -> bytes:
+    """Give an agent's event the next number of ``obj``'s sequence (an account's events come
+    from every agent holding a replica, a run's from every agent in it): the frame to forward."""
+    obj.seq += 1
+    msg.seq = obj.seq
+    return proto.encode(msg)
+
+
+def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, sndhwm: int = 100000,
+            sndbuf: int = 0) -> zmq.Socket[bytes]:
+    """``sndhwm``: messages queued per connection; ``sndbuf``: its kernel buffer (0: the OS's)."""
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-    sock.setsockopt(zmq.SNDHWM, 100000)
+    sock.setsockopt(zmq.SNDHWM, sndhwm)
+    if sndbuf:
+        sock.setsockopt(zmq.SNDBUF, sndbuf)
     sock.setsockopt(zmq.RCVHWM, 100000)
     sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
     sock.bind(url)
@@ -73,10 +90,12 @@ def _holds(hello: dict[str, Any]) -> bool:
 class Coordinator:
     def __init__(self, agents_url: str, clients_url: str, events_url: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES) -> None:
+                 lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES,
+                 client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.agents = _router(self.ctx, agents_url)
-        self.clients = _router(self.ctx, clients_url)
+        self.clients = _router(self.ctx, clients_url, client_queue, client_sndbuf)
+        self.delivery = Delivery(self.clients, client_queue)
         self.pub: zmq.Socket[bytes] | None = None
         if events_url:
             self.pub = self.ctx.socket(zmq.PUB)
@@ -84,6 +103,8 @@ class Coordinator:
             self.pub.setsockopt(zmq.SNDHWM, 100000)
             self.pub.bind(events_url)
         self.clock = clock
+        #: wall clock, for requests' ``expires`` (Unix time)
+        self.wall: Callable[[], float] = time.time
         self.cid = secrets.token_hex(4)
         self.registry = Registry(lost_after_s=lost_after_s)
         self.objects = ObjectTable()
@@ -138,12 +159,15 @@ class Coordinator:
     def to_client(self, client: bytes | None, msg: proto.Message) -> None:
         if client is not None:
             frame = proto.encode(msg)
-            if msg.kind == "rep":
+            if msg.kind == "rep" and (msg.error or {}).get("code") == "E_EXPIRED":
+                self.replies.forget(client, msg.id)  # a retry with a later deadline may run
+            elif msg.kind == "rep":
                 self.replies.done(client, msg.id, frame)  # for a retry of the same request
-            self._send(self.clients, client, frame)
+            self.delivery.send(client, frame, reply=msg.kind == "rep")
 
-    def send_frame_to_client(self, client: bytes, frame: bytes) -> None:
-        self._send(self.clients, client, frame)
+    def send_frame_to_client(self, client: bytes, frame: bytes) -> str:
+        """``frame`` to one client connection: ``ok``, ``full`` or ``gone`` (see Delivery)."""
+        return self.delivery.send(client, frame)
 
     def next_run_number(self) -> int:
         return next(self._runs)
@@ -162,7 +186,11 @@ class Coordinator:
         rid = f"k{next(self._rids)}"
         self.pending[rid] = Pending(client, request, agent.name,
                                     self.clock() + AGENT_REPLY_S, on_reply)
-        if not self._send(self.agents, agent.rid, proto.encode(proto.req(request.op, args, rid))):
+        # the deadline goes along when a client waits for the outcome; work the coordinator
+        # has already committed to (deletions, clean-ups: no client) must not expire halfway
+        expires = request.expires if client is not None else 0.0
+        if not self._send(self.agents, agent.rid,
+                          proto.encode(proto.req(request.op, args, rid, expires))):
             self.pending.pop(rid)
             raise ProtoError("E_WORKER_LOST", f"agent {agent.name} is unreachable",
                              op=request.op)
@@ -190,9 +218,10 @@ class Coordinator:
         verdict, first_reply = self.replies.begin(client, msg)
         if verdict != "run":  # a retried request id: never executed twice
             if verdict == "replay":
-                self._send(self.clients, client, first_reply)
+                self.delivery.send(client, first_reply, reply=True)
             return
         try:
+            proto.check_expiry(msg, self.wall())
             proto.check_request(msg)
             handler = HANDLERS.get(msg.op)
             if handler is None:
@@ -313,6 +342,7 @@ class Coordinator:
             if acc is None:
                 return
             owner = acc.owner
+            frame = renumber(msg, acc)
             gid = msg.data["call"]
             objects.calls[gid] = CallRec(gid, owner, rec.name, acc.gid, state="INCOMING")
             rec.calls += 1
@@ -321,6 +351,7 @@ class Coordinator:
             if acc is None:
                 return
             owner = acc.owner
+            frame = renumber(msg, acc)
         elif msg.op.startswith("call."):
             call = objects.calls.get(msg.obj)
             if call is None:
@@ -347,10 +378,11 @@ class Coordinator:
             run = self.loads.get(msg.obj)
             if run is not None:
                 run.on_stats(rec.name, msg.data, self.clock())
+                frame = renumber(msg, run)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
         if owner is not None:
-            self._send(self.clients, owner, frame)
+            self.delivery.send(owner, frame)
         self.publish(msg, frame, owner, account)
 
     def end_call(self, call: CallRec) -> None:
@@ -373,7 +405,7 @@ class Coordinator:
                 "state": "DISCONNECTED", "code": 0, "reason": reason, "remote_uri": "",
                 "call_id": "", "role": "", "agent": rec.name})
             frame = proto.encode(ev)
-            self._send(self.clients, call.owner, frame)
+            self.delivery.send(call.owner, frame)
             self.publish(ev, frame, call.owner, call.acc)
         self.objects.drop_media_on(rec.name)
         for run in self.loads.values():
@@ -412,6 +444,7 @@ class Coordinator:
             self.watch.forget(rec.rid)
             self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
         self.recovery.tick(self, now)
+        self.delivery.flush(now)
         upkeep(self, now)
         for rid, pend in list(self.pending.items()):
             if now > pend.deadline:

@@ -9,6 +9,7 @@ import signal
 import sys
 from types import FrameType
 
+from coordinator.delivery import CLIENT_QUEUE
 from proto import limits
 
 DEFAULT_AGENTS = "tcp://127.0.0.1:5600"
@@ -21,7 +22,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
     co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
-                     lost_after_s=lost_after)
+                     lost_after_s=lost_after, client_queue=args.client_queue,
+                     client_sndbuf=args.client_sndbuf)
     if args.metrics_port is not None:
         co.enable_metrics(args.metrics_host, args.metrics_port)
 
@@ -57,6 +59,14 @@ def _seconds(text: str) -> float | None:
     return value
 
 
+def _count(text: str) -> int:
+    """A positive integer (0 would make a ZeroMQ high-water mark unlimited)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
 def cmd_agent(rest: list[str]) -> int:
     """The agent is its own program (it alone imports pjsua2): run it in this process's place."""
     os.execv(sys.executable, [sys.executable, "-m", "agent", *rest])
@@ -75,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lost-after", type=_seconds, default=None, metavar="SECONDS",
                    help="declare an agent lost after this long without a heartbeat (default 3 "
                         "when --agents-bind is loopback, 5 otherwise: across hosts)")
+    c.add_argument("--client-queue", type=_count, default=CLIENT_QUEUE, metavar="MESSAGES",
+                   help="messages queued at most for one client connection; beyond, they are "
+                        f"dropped and the client is told (events.gap) (default {CLIENT_QUEUE})")
+    c.add_argument("--client-sndbuf", type=_count, default=0, metavar="BYTES",
+                   help="kernel send buffer of each client connection (default: the OS's)")
     c.add_argument("--metrics-port", type=int, default=None,
                    help="serve Prometheus /metrics on this TCP port (0: any free port)")
     c.add_argument("--metrics-host", default="127.0.0.1", help="address of the /metrics server")

@@ -11,6 +11,7 @@ arrives as callbacks, delivered on the client's callback thread.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -23,10 +24,13 @@ from coordinator.buddy import Buddy, BuddyCallback
 from coordinator.buddy import BuddyInfo as BuddyInfo
 from coordinator.fleet import LocalFleet
 from coordinator.media import MediaLib
+from coordinator.seqwatch import SeqWatch
 from coordinator.sip_transports import Transport
 from coordinator.sip_transports import TransportInfo as TransportInfo
 from coordinator.transport import Connection
 from proto import ProtoError
+
+log = logging.getLogger("callfleet.client")
 
 
 class Error(Exception):
@@ -617,6 +621,9 @@ class Lib(MediaLib):
         self.callback_errors: list[BaseException] = []
         #: exit status of each process of a start_local() fleet, once destroy() stopped it
         self.exit_codes: dict[str, int] = {}
+        self._seqs = SeqWatch()
+        #: messages the coordinator said it dropped for this connection (events.gap notices)
+        self.dropped_reported = 0
         self._cb_thread = threading.Thread(target=self._deliver, name="callfleet-callbacks",
                                            daemon=True)
         self._cb_thread.start()
@@ -680,13 +687,18 @@ class Lib(MediaLib):
         return _AutoLock(self._lock)
 
     # -- requests -------------------------------------------------------------------------
-    def request(self, op: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Any protocol op by name (see proto/PROTOCOL.md); returns the reply's result map."""
-        return self._request(op, args or {})
+    def request(self, op: str, args: dict[str, Any] | None = None,
+                expires_in: float | None = None) -> dict[str, Any]:
+        """Any protocol op by name (see proto/PROTOCOL.md); returns the reply's result map.
+        With ``expires_in`` (seconds), a request that reaches the coordinator or its agent later
+        than that is refused with E_EXPIRED instead of being executed."""
+        expires = time.time() + expires_in if expires_in is not None else 0.0
+        return self._request(op, args or {}, expires=expires)
 
-    def _request(self, op: str, args: dict[str, Any], obj: str = "") -> dict[str, Any]:
+    def _request(self, op: str, args: dict[str, Any], obj: str = "",
+                 expires: float = 0.0) -> dict[str, Any]:
         try:
-            rep = self._conn.request(op, args, self.timeout)
+            rep = self._conn.request(op, args, self.timeout, expires)
         except ProtoError as exc:
             raise Error(obj or exc.obj, op, exc.code, exc.msg, exc.status) from None
         if not rep.ok:
@@ -790,9 +802,38 @@ class Lib(MediaLib):
                 return
             with self._lock:
                 try:
+                    self._check_seq(msg)
                     self._dispatch(msg)
                 except Exception as exc:  # a user callback failed: keep delivering
                     self.callback_errors.append(exc)
+
+    @property
+    def missed_events(self) -> int:
+        """Events found missing from their object's ``seq`` numbering so far."""
+        return self._seqs.missed
+
+    def on_gap(self, obj: str, missed: int) -> None:
+        """Events were lost: ``missed`` before the one just received about ``obj`` (a jump in its
+        ``seq``), or, with ``obj`` empty, messages the coordinator dropped for this connection
+        (its ``events.gap`` notice: events and replies, of any object). Runs on the callback
+        thread; logs a warning. Override it (or assign a function) to resynchronise, e.g. with
+        ``call.info()`` or an ``events.subscribe`` snapshot."""
+        log.warning("callfleet: %d message(s) lost%s", missed, f" about {obj}" if obj else
+                    " by the coordinator for this connection")
+
+    def _check_seq(self, msg: proto.Message) -> None:
+        if msg.op == "events.gap":
+            dropped = int(msg.data.get("dropped", 0))
+            self.dropped_reported += dropped
+            self.on_gap("", dropped)
+            return
+        key = f"{msg.op.split('.', 1)[0]}/{msg.obj}"  # ids of calls, accounts, runs may collide
+        missed = self._seqs.observe(key, msg.seq)
+        if (msg.op == "call.state" and msg.data.get("state") == "DISCONNECTED") \
+                or msg.op == "load.done":
+            self._seqs.forget(key)
+        if missed:
+            self.on_gap(msg.obj, missed)
 
     def _dispatch(self, msg: proto.Message) -> None:
         if msg.op == "acc.incoming_call":

@@ -39,7 +39,9 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
                            "accounts": len(co.objects.accounts), "calls": len(co.objects.calls),
                            "version": proto.limits.VERSION,
                            "loads": [dict(run.progress(co.clock()), run=run.run)
-                                     for run in co.loads.values()]})
+                                     for run in co.loads.values()],
+                           "client_queue": co.delivery.queue, "dropped": co.delivery.dropped,
+                           "gaps_owed": co.delivery.pending()})
 
 
 def _contact(co: Coordinator, acc: AccountRec) -> str:

@@ -42,7 +42,7 @@ def render(co: Coordinator) -> str:
         f"callfleet_accounts {len(co.objects.accounts)}",
         "# HELP callfleet_dropped_messages_total Messages dropped (peer gone or queue full).",
         "# TYPE callfleet_dropped_messages_total counter",
-        f"callfleet_dropped_messages_total {co.dropped}",
+        f"callfleet_dropped_messages_total {co.dropped + co.delivery.dropped}",
         "# HELP callfleet_load_calls_total Load-run calls by outcome.",
         "# TYPE callfleet_load_calls_total counter",
         "# HELP callfleet_load_active Load-run calls up now.", "# TYPE callfleet_load_active gauge",

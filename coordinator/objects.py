@@ -30,6 +30,8 @@ class AccountRec:
     turn: int = 0
     #: agents an acc.create of this account is in flight to (coordinator.replicas)
     replicating: set[str] = field(default_factory=set)
+    #: the seq of the last event about the account (the coordinator numbers them)
+    seq: int = 0
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""

@@ -132,7 +132,8 @@ class Recovery:
         reason = self.homeless.get(acc.gid, "worker_lost")
         self._forget(acc.gid)
         self.moved += 1
-        ev = proto.evt("acc.moved", acc.gid, 0, {"agent": name, "contact": _contact(co, acc),
+        acc.seq += 1
+        ev = proto.evt("acc.moved", acc.gid, acc.seq, {"agent": name, "contact": _contact(co, acc),
                                                  "from": old, "reason": reason})
         frame = proto.encode(ev)
         readd_buddies(co, acc)

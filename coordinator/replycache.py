@@ -101,6 +101,10 @@ class ReplyCache:
         while self.bytes > self.max_bytes and self._entries:
             self._forget(next(iter(self._entries)))
 
+    def forget(self, client: bytes, rid: str) -> None:
+        """Keep nothing for request ``rid``: its retry is executed (or refused) anew."""
+        self._forget((client, rid))
+
     def _forget(self, key: tuple[bytes, str]) -> None:
         entry = self._entries.pop(key, None)
         if entry is None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import zmq
-
 import proto
 from coordinator.subscriptions import (
     CallStates,
@@ -47,12 +45,9 @@ class Subscribers:
             return
         keys = event_keys(msg.op, msg.obj, msg.data, account)
         for conn in self.table.targets(keys, skip=owner):
-            try:
-                co.clients.send_multipart([conn, frame], zmq.NOBLOCK)
-            except zmq.Again:  # its queue is full (high-water mark): it misses this event
-                co.dropped += 1
-            except zmq.ZMQError:  # not connected (ROUTER_MANDATORY): its subscriptions end
-                co.dropped += 1
+            # a full queue (high-water mark) drops this event for that connection only; one
+            # that is not connected (ROUTER_MANDATORY) loses its subscriptions
+            if co.send_frame_to_client(conn, frame) == "gone":
                 self.table.drop_conn(conn)
 
 

@@ -51,14 +51,16 @@ class Connection:
     def next_id(self, prefix: str) -> str:
         return f"{self.prefix}-{prefix}{next(self._ids)}"
 
-    def request(self, op: str, args: dict[str, Any], timeout: float = 15.0) -> proto.Message:
-        """Send one request and wait for its reply (thread-safe)."""
+    def request(self, op: str, args: dict[str, Any], timeout: float = 15.0,
+                expires: float = 0.0) -> proto.Message:
+        """Send one request and wait for its reply (thread-safe). ``expires``: Unix time after
+        which the coordinator and the agent refuse it (E_EXPIRED) instead of executing it."""
         rid = self.next_id("r")
         slot = _Slot()
         with self._slots_lock:
             self._slots[rid] = slot
         try:
-            frame = proto.encode(proto.req(op, args, rid))
+            frame = proto.encode(proto.req(op, args, rid, expires))
             with self._push_lock:
                 self._push.send(frame)
             if not slot.done.wait(timeout):

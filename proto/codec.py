@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +30,16 @@ class Message:
     seq: int = 0
     ts: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    #: a request's deadline: Unix time after which it must not be executed (0: none)
+    expires: float = 0.0
 
     def to_wire(self) -> dict[str, Any]:
         """The map that goes on the wire (only the fields of this kind)."""
         out: dict[str, Any] = {"v": limits.VERSION, "kind": self.kind, "id": self.id, "op": self.op}
         if self.kind == "req":
             out["args"] = self.args
+            if self.expires:
+                out["expires"] = self.expires
         elif self.kind == "rep":
             out["ok"] = self.ok
             if self.ok:
@@ -48,8 +53,8 @@ class Message:
         return out
 
 
-def req(op: str, args: dict[str, Any], rid: str) -> Message:
-    return Message("req", op, rid, args=args)
+def req(op: str, args: dict[str, Any], rid: str, expires: float = 0.0) -> Message:
+    return Message("req", op, rid, args=args, expires=expires)
 
 
 def ok(request: Message, result: dict[str, Any] | None = None) -> Message:
@@ -155,6 +160,12 @@ def decode(frame: bytes) -> Message:
         if not isinstance(args, dict):
             raise _bad("'args' must be a map", rid)
         msg.args = args
+        expires = raw.get("expires")
+        if expires is not None:
+            if (not isinstance(expires, (int, float)) or isinstance(expires, bool)
+                    or not math.isfinite(expires) or expires <= 0):
+                raise _bad("'expires' must be a positive number (Unix time, seconds)", rid)
+            msg.expires = float(expires)
     elif kind == "rep":
         okv = raw.get("ok")
         if not isinstance(okv, bool):
@@ -197,6 +208,13 @@ def check_request(msg: Message, *, from_coordinator: bool = False) -> None:
     except ProtoError as exc:
         exc.op = msg.op
         raise
+
+
+def check_expiry(msg: Message, now: float) -> None:
+    """Refuse (E_EXPIRED) a request whose ``expires`` is past at ``now`` (Unix time)."""
+    if msg.expires and now > msg.expires:
+        raise ProtoError("E_EXPIRED", f"the request expired {now - msg.expires:.3f} s ago "
+                         "(not executed)", op=msg.op)
 
 
 def check_event(msg: Message) -> None:

@@ -18,6 +18,8 @@ ERROR_CODES: dict[str, str] = {
     "E_TIMEOUT": "no reply arrived in time",
     "E_CROSS_AGENT": "the objects named are on different agents (a conference bridge is "
                      "agent-local)",
+    "E_EXPIRED": "the request reached the coordinator or its agent after its `expires` time: "
+                 "it was not executed",
     "E_INTERNAL": "an unexpected failure in the receiver; it keeps serving",
 }
 

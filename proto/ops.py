@@ -289,7 +289,13 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("accounts", "int", True, "accounts held"),
                    Field("calls", "int", True, "live calls"),
                    Field("version", "int", True, "protocol version"),
-                   Field("loads", "list", True, "running load runs: run id + load.progress data"))),
+                   Field("loads", "list", True, "running load runs: run id + load.progress data"),
+                   Field("client_queue", "int", True, "messages the coordinator queues at most "
+                         "for one client connection (beyond: dropped, see events.gap)", lo=1),
+                   Field("dropped", "int", True, "messages dropped to client connections since "
+                         "the coordinator started (queue full or not connected)", lo=0),
+                   Field("gaps_owed", "int", True, "client connections owed an events.gap "
+                         "notice", lo=0))),
     # -- transports, presence, attended transfer (one block) --
     OpSpec("lib.transports", "coordinator",
            "Every SIP transport the ready agents listen on (chosen at agent start: "
@@ -543,7 +549,7 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
     EventSpec("acc.moved", "account",
               "The account's home agent went away (lost or shut down) and the coordinator re-created "
               "the account on another agent: its new agent and contact. Issued by the coordinator "
-              "with seq 0 (it is in no agent's numbering).",
+              "in the account's numbering.",
               data=(AGENT, Field("contact", "str", True, "a URI that reaches the account at its "
                                  "new agent"),
                     Field("from", "str", True, "the agent it was on"),
@@ -673,6 +679,15 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                           "the final report: totals, failures by SIP code, setup and duration "
                           "percentiles, media, timeseries, and by_agent (a list, by agent name: "
                           "each agent's started, answered, incoming and failed calls)"),)),
+    EventSpec("events.gap", "connection",
+              "Sent by the coordinator to a client connection that lost messages (its queue was "
+              "full, or it was not connected): how many since the previous notice. It comes "
+              "before any later message on that connection; `obj` is empty and `seq` numbers the "
+              "notices of the connection.",
+              data=(Field("dropped", "int", True, "messages lost since the previous notice "
+                          "(events and replies)", lo=1),
+                    Field("replies", "int", True, "how many of them were replies", lo=0),
+                    Field("total", "int", True, "messages this connection lost in all", lo=1))),
     EventSpec("agent.error", "agent",
               "A pjsua2 callback failed inside an agent; the agent keeps serving.",
               data=(Field("where", "str", True, "callback name"),

@@ -1,9 +1,11 @@
 """Fault tests: real fleets whose agents the tests kill, stop, terminate and flood.
 
 Every fault test runs inside a resource check: the test process's file descriptors, threads
-and child processes are the same after the test as before it, no call is left in the fleet,
-and each agent that outlives the test holds no more descriptors than when it started (plus a
-small allowance). Every agent the test did not kill on purpose must exit 0.
+and child processes are the same after the test as before it; no call is left in the fleet
+(the coordinator's count and each agent's); the coordinator (when the test did not replace it)
+and each agent that outlives the test hold no more descriptors and threads than when the fleet
+was up (plus a small allowance) and have no child process. Every agent the test did not kill on
+purpose must exit 0.
 """
 
 from __future__ import annotations
@@ -32,10 +34,37 @@ Event = dict[str, Any]
 #: descriptors an agent may hold beyond its count at start once its calls are over (PJSIP
 #: keeps a few lazily opened ones: the null sound device's timer, resolver, ...)
 AGENT_FD_SLACK = 8
+#: threads an agent may have beyond its count at start (measured: 6 at start, during calls and
+#: after them; one spare for a thread PJSIP might start lazily)
+AGENT_THREAD_SLACK = 1
+#: descriptors the coordinator may hold beyond its count once the fleet was up (a client
+#: connection's socket closes asynchronously)
+COORDINATOR_FD_SLACK = 2
 
 
 def fd_count(pid: int | str = "self") -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def thread_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one process of the fleet holds: descriptors, threads, child processes."""
+
+    fds: int
+    threads: int
+    children: int
+
+    @classmethod
+    def of(cls, pid: int) -> Usage:
+        return cls(fd_count(pid), thread_count(pid), len(children_of(pid)))
+
+    def within(self, start: Usage, fd_slack: int, thread_slack: int) -> bool:
+        return (self.fds <= start.fds + fd_slack and self.threads <= start.threads + thread_slack
+                and self.children == 0)
 
 
 @dataclass
@@ -59,6 +88,9 @@ class FaultFleet:
     #: indexes of the agents killed on purpose: their exit status is not checked
     killed: set[int] = field(default_factory=set)
     fds_at_start: dict[str, int] = field(default_factory=dict)
+    usage_at_start: dict[str, Usage] = field(default_factory=dict)
+    #: the coordinator's pid and usage once the fleet was up
+    coordinator_at_start: tuple[int, Usage] | None = None
     taps: list[EventTap] = field(default_factory=list)
 
     def tap(self) -> EventTap:
@@ -109,23 +141,25 @@ class FaultFleet:
         return {a["name"]: a for a in self.lib.agents()}
 
 
-def _fleet(n: int, agent_args: list[str] | None = None) -> Iterator[FaultFleet]:
+def _fleet(n: int, agent_args: list[str] | None = None,
+           coordinator_args: list[str] | None = None) -> Iterator[FaultFleet]:
     before = Snapshot.now()
-    lib = Lib.start_local(agents=n, agent_args=agent_args)
+    lib = Lib.start_local(agents=n, agent_args=agent_args, coordinator_args=coordinator_args)
     assert lib.fleet is not None
     f = FaultFleet(lib, names=[f"{lib.fleet.tag}-{i + 1}" for i in range(n)])
     try:
         f.fds_at_start = {name: fd_count(p.pid) for name, p in f.procs.items()}
+        f.usage_at_start = {name: Usage.of(p.pid) for name, p in f.procs.items()}
+        assert lib.fleet.coordinator is not None
+        f.coordinator_at_start = (lib.fleet.coordinator.pid, Usage.of(lib.fleet.coordinator.pid))
         yield f
         # no call is left anywhere, in the coordinator or in any agent's count
         wait_for(lambda: lib.status()["calls"] == 0
                  and all(a["calls"] == 0 for a in lib.agents()), 10, "every call to be gone")
-        # survivors hold no more descriptors than at start (closed sockets do not pile up)
-        for i, (name, p) in enumerate(zip(f.names, lib.fleet.agents, strict=True)):
-            if i in f.killed or p.poll() is not None or i >= n:
-                continue
-            assert fd_count(p.pid) <= f.fds_at_start[name] + AGENT_FD_SLACK, (
-                name, f.fds_at_start[name], fd_count(p.pid))
+        for tap in f.taps:
+            tap.close()
+        f.taps.clear()
+        _check_usage(f, n)
     finally:
         for tap in f.taps:
             tap.close()
@@ -137,6 +171,26 @@ def _fleet(n: int, agent_args: list[str] | None = None) -> Iterator[FaultFleet]:
     # the test process is as it was: no descriptor, thread or child process left behind
     wait_for(lambda: Snapshot.now() == before, 10,
              f"resources back to {before} (now {Snapshot.now()})")
+
+
+def _check_usage(f: FaultFleet, n: int) -> None:
+    """Survivors hold no more descriptors and threads than at start (closed sockets and ended
+    calls do not pile up) and no child process; likewise the coordinator, unless replaced."""
+    fleet = f.lib.fleet
+    assert fleet is not None
+    for i, (name, p) in enumerate(zip(f.names, fleet.agents, strict=True)):
+        if i in f.killed or p.poll() is not None or i >= n:
+            continue
+        start = f.usage_at_start[name]
+        wait_for(lambda p=p, start=start: Usage.of(p.pid).within(  # type: ignore[misc]
+            start, AGENT_FD_SLACK, AGENT_THREAD_SLACK), 10,
+            f"agent {name} back to {start} (now {Usage.of(p.pid)})")
+    co = fleet.coordinator
+    if co is not None and f.coordinator_at_start is not None and co.poll() is None \
+            and co.pid == f.coordinator_at_start[0]:
+        start = f.coordinator_at_start[1]
+        wait_for(lambda: Usage.of(co.pid).within(start, COORDINATOR_FD_SLACK, 0), 10,
+                 f"the coordinator back to {start} (now {Usage.of(co.pid)})")
 
 
 @pytest.fixture

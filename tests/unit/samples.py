@@ -129,6 +129,7 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
     "acc.typing": {"from_uri": "<sip:alice@127.0.0.1>", "to_uri": "<sip:bob@127.0.0.1>",
                    "contact": "", "is_typing": False},
     "agent.error": {"where": "onCallState", "msg": "boom", "trace": "Traceback ..."},
+    "events.gap": {"dropped": 12, "replies": 1, "total": 40},
     "load.stats": {"agent": "agent-1", "started": 5, "answered": 4, "delayed": 1, "incoming": 4,
                    "failed": {"486": 1}, "active": 2, "setup": {"b": [[3, 4]], "max": 3},
                    "duration": {"b": [], "max": 0}, "caller_done": False, "done": False},

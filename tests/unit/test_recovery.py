@@ -99,7 +99,7 @@ def test_a_live_replica_becomes_the_home_at_once(co: Coordinator, moved: list[di
     acc = _account(co, "bob", "a", {"a", "b"})
     _lose(co, "a")
     assert acc.home == "b" and acc.replicas == {"b"}
-    assert moved == [{"obj": "bob", "seq": 0, "agent": "b", "from": "a", "reason": "worker_lost",
+    assert moved == [{"obj": "bob", "seq": 1, "agent": "b", "from": "a", "reason": "worker_lost",
                       "contact": "sip:bob@127.0.0.1:5061"}]
     assert not co.recovery.homeless and b.requests(co) == []
 
