@@ -94,6 +94,10 @@ class Coordinator:
                  client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.agents = _router(self.ctx, agents_url)
+        # an agent that reconnects under its name takes the name's routing id over at once: the
+        # old connection may still look open here (half-open after a network cut, or closing),
+        # and a ROUTER refuses a second connection with an id in use
+        self.agents.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.clients = _router(self.ctx, clients_url, client_queue, client_sndbuf)
         self.delivery = Delivery(self.clients, client_queue)
         self.pub: zmq.Socket[bytes] | None = None
