@@ -9,9 +9,13 @@ import zmq
 
 import proto
 from proto import limits
+from proto.curve import ClientKeys
 
 
-def connect(ctx: zmq.Context[zmq.Socket[bytes]], url: str, name: str) -> zmq.Socket[bytes]:
+def connect(ctx: zmq.Context[zmq.Socket[bytes]], url: str, name: str,
+            keys: ClientKeys | None = None) -> zmq.Socket[bytes]:
+    """With ``keys``, a CURVE client: an unknown key completes no connection (the agent keeps
+    retrying, and is never admitted)."""
     sock = ctx.socket(zmq.DEALER)
     # A fresh routing id per process: a restarted agent is a new peer for the ROUTER.
     sock.setsockopt(zmq.ROUTING_ID, f"{name}/{os.getpid()}/{secrets.token_hex(3)}".encode())
@@ -22,6 +26,8 @@ def connect(ctx: zmq.Context[zmq.Socket[bytes]], url: str, name: str) -> zmq.Soc
     sock.setsockopt(zmq.RECONNECT_IVL, 100)
     sock.setsockopt(zmq.RECONNECT_IVL_MAX, 32000)
     sock.setsockopt(zmq.IMMEDIATE, 1)
+    if keys is not None:
+        keys.apply(sock)
     sock.connect(url)
     return sock
 

@@ -16,6 +16,7 @@ from agent import endpoint, link
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
+from proto import curve
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -42,7 +43,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--audio", choices=("null", "none"), default="null",
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
                    "no clock (signalling-only, cheapest for call-rate runs)")
+    curve.add_options(p)
     args = p.parse_args(argv)
+    try:
+        args.keys = curve.from_args(args)
+    except curve.KeyFileError as exc:
+        p.error(str(exc))
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
     if args.index < 0:
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
              "capacity": state.capacity, "max_accounts": state.max_accounts,
              "pjsip": ep.libVersion().full}
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    sock = link.connect(ctx, args.coordinator, args.name)
+    sock = link.connect(ctx, args.coordinator, args.name, args.keys)
     loop = AgentLoop(state, ep, sock, hello)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -22,6 +22,7 @@ import proto
 from coordinator.fleet import LocalFleet
 from coordinator.transport import Connection
 from proto import ProtoError
+from proto.curve import ClientKeys, KeyFileError
 
 
 class Error(Exception):
@@ -518,12 +519,13 @@ class Lib:
 
     _instance: Lib | None = None
 
-    def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0,
+                 keys: ClientKeys | None = None) -> None:
         self.url = url
         self.fleet = fleet
         self.timeout = timeout
         self._events: queue.Queue[proto.Message | None] = queue.Queue()
-        self._conn = Connection(url, self._events)
+        self._conn = Connection(url, self._events, keys)
         self._accounts: dict[str, Account] = {}
         self._calls: dict[str, Call] = {}
         self._loads: dict[str, LoadWatch] = {}
@@ -543,9 +545,18 @@ class Lib:
         return Lib._instance
 
     @classmethod
-    def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0) -> Lib:
-        """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer."""
-        lib = cls(url, timeout=timeout)
+    def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0,
+                server_key: str = "", key: str = "") -> Lib:
+        """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer.
+
+        With CURVE: ``server_key`` is the coordinator's public certificate file (``.key``),
+        ``key`` this client's own ``.key_secret`` file (whose public key the coordinator must
+        allow). A refused key gets no reply at all: E_TIMEOUT; an unreadable file: E_BAD_ARGS."""
+        try:
+            keys = ClientKeys.load(server_key, key)
+        except KeyFileError as exc:
+            raise Error("lib", "connect", "E_BAD_ARGS", str(exc)) from None
+        lib = cls(url, timeout=timeout, keys=keys)
         try:
             lib.status()
         except Error:

@@ -13,7 +13,7 @@ from typing import Any
 
 from coordinator.client import Error, Lib
 from coordinator.plot import chart
-from proto import ProtoError
+from proto import ProtoError, curve
 from proto.dist import parse_dist
 
 #: most agents an embedded fleet gets by default on one host
@@ -100,7 +100,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     profile = profile_of(args)
     try:
         if args.coordinator:
-            lib = Lib.connect(args.coordinator)
+            lib = Lib.connect(args.coordinator, server_key=args.server_key, key=args.key)
         else:
             n = args.agents or auto_agents(profile)
             print(f"callfleet load: embedded fleet of {n} agents", flush=True)
@@ -146,6 +146,7 @@ def _load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtmf-method", choices=("rfc2833", "info"), default="rfc2833")
     p.add_argument("--agents", type=int, default=0, help="embedded fleet size (default: enough)")
     p.add_argument("--coordinator", default="", help="use this coordinator instead")
+    curve.add_options(p)
     p.add_argument("--report", default="", help="write the JSON report here")
     p.add_argument("--csv", default="", help="write the per-second timeseries here")
     p.add_argument("--plot", default="", help="write a PNG chart of rate, concurrency and setup "

@@ -18,6 +18,7 @@ import zmq
 
 import proto
 from proto import ProtoError, limits
+from proto.curve import ClientKeys
 
 
 @dataclass
@@ -27,8 +28,10 @@ class _Slot:
 
 
 class Connection:
-    def __init__(self, url: str, events: queue.Queue[proto.Message | None]) -> None:
+    def __init__(self, url: str, events: queue.Queue[proto.Message | None],
+                 keys: ClientKeys | None = None) -> None:
         self.url = url
+        self.keys = keys
         self.events = events
         self.prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -62,12 +65,21 @@ class Connection:
             with self._push_lock:
                 self._push.send(frame)
             if not slot.done.wait(timeout):
-                raise ProtoError("E_TIMEOUT", f"no reply to {op} in {timeout:g} s", op=op)
+                raise ProtoError("E_TIMEOUT", self._silence(op, timeout), op=op)
             assert slot.reply is not None
             return slot.reply
         finally:
             with self._slots_lock:
                 self._slots.pop(rid, None)
+
+    def _silence(self, op: str, timeout: float) -> str:
+        """What a missing reply most likely means: with CURVE, a refused key completes no
+        connection, so nothing comes back at all."""
+        if self.keys is not None:
+            return (f"no reply to {op} in {timeout:g} s from {self.url}: is the coordinator up, "
+                    "is --server-key its public key, and is this client's key on its allow-list?")
+        return (f"no reply to {op} in {timeout:g} s from {self.url}: is the coordinator up, and "
+                "does it require CURVE keys (--server-key, --key)?")
 
     def send_raw(self, frame: bytes) -> None:
         with self._push_lock:
@@ -80,6 +92,8 @@ class Connection:
         dealer.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
         dealer.setsockopt(zmq.SNDHWM, 100000)
         dealer.setsockopt(zmq.RCVHWM, 100000)
+        if self.keys is not None:
+            self.keys.apply(dealer)
         dealer.connect(self.url)
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)

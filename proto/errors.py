@@ -17,6 +17,8 @@ ERROR_CODES: dict[str, str] = {
     "E_WORKER_LOST": "the agent that owned the object was lost before it replied",
     "E_TIMEOUT": "no reply arrived in time",
     "E_INTERNAL": "an unexpected failure in the receiver; it keeps serving",
+    "E_FORBIDDEN": "the client's role does not allow the op, or the object belongs to another "
+                   "client",
 }
 
 
