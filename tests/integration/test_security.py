@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,10 +20,20 @@ import pytest
 
 from coordinator.client import Error, Lib
 from tests import netns
-from tests.helpers import Answerer, Recorder, wait_for
-from tests.helpers import stop as _stop
+from tests.helpers import (
+    Answerer,
+    Recorder,
+    free_tcp_port,
+    free_udp_port,
+    start_sipp,
+    stop,
+    wait_for,
+)
+from tests.interop import test_node as node_interop
 
 PY = sys.executable
+#: the Node.js project (npm packages installed once per module) of the interop tests
+node_project = node_interop.node_project
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -108,8 +120,8 @@ def fleet(ring: KeyRing, tmp_path: Path) -> Iterator[Fleet]:
             _agent(f, name, ring, ring.agent[1])
         yield f
     finally:
-        codes = {name: _stop(p) for name, p in f.agents.items()}
-        codes["coordinator"] = _stop(co, 5)
+        codes = {name: stop(p, 15) for name, p in f.agents.items()}
+        codes["coordinator"] = stop(co, 5)
         assert co.stdout is not None
         co.stdout.close()
     assert set(codes.values()) == {0}, codes
@@ -188,7 +200,7 @@ def test_keyed_fleet_calls_end_to_end_with_roles_and_ownership(fleet: Fleet, rin
         for lib in libs:
             lib.destroy()
         for proc, _, _ in watchers.values():
-            assert _stop(proc) == 0
+            assert stop(proc, 15) == 0
 
 
 def _states(out: Path, call: str) -> list[str]:
@@ -307,7 +319,7 @@ def test_off_loopback_bind_needs_keys_or_insecure(host: netns.Hosts, ring: KeyRi
         warning = (tmp_path / "insecure.log").read_text()
         assert "WARNING: INSECURE" in warning and host.addr("co") in warning
     finally:
-        assert _stop(co, 10) == 0
+        assert stop(co, 10) == 0
         assert co.stdout is not None
         co.stdout.close()
 
@@ -325,7 +337,7 @@ def test_off_loopback_bind_needs_keys_or_insecure(host: netns.Hosts, ring: KeyRi
         finally:
             lib.destroy()
     finally:
-        assert _stop(co, 10) == 0
+        assert stop(co, 10) == 0
         assert co.stdout is not None
         co.stdout.close()
 
@@ -351,3 +363,115 @@ def test_bad_key_options_fail_fast(ring: KeyRing, tmp_path: Path) -> None:
     out = run(["coordinator.cli", "keys", str(ring.coordinator[0].parent), "--name", "coordinator"])
     assert out.returncode == 2 and "not overwritten" in out.stderr, out
     assert oct(ring.coordinator[1].stat().st_mode & 0o777) == "0o600"
+
+
+def _keyed_client(url: str, ring: KeyRing, who: tuple[Path, Path]) -> Lib:
+    """A keyed client, once the coordinator started by supervisord answers."""
+    holder: list[Lib] = []
+
+    def connected() -> bool:
+        try:
+            holder.append(ring.client(url, who, timeout=0.5))
+        except Error:
+            return False
+        return True
+
+    wait_for(connected, 40, "the keyed coordinator to answer")
+    return holder[0]
+
+
+def test_up_with_keys_serves_keyed_clients_only(ring: KeyRing, tmp_path: Path) -> None:
+    """`callfleet up` with the coordinator's options and --agent-key; `callfleet call` with keys."""
+    urls = {k: f"tcp://127.0.0.1:{free_tcp_port()}" for k in ("agents", "clients", "events")}
+    up = subprocess.Popen([PY, "-m", "coordinator.cli", "up", "--agents", "1",
+                           "--agents-bind", urls["agents"], "--clients-bind", urls["clients"],
+                           "--events-bind", urls["events"], "--dir", str(tmp_path / "up"),
+                           *ring.coordinator_args(), "--agent-key", str(ring.agent[1])],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        lib = _keyed_client(urls["clients"], ring, ring.reader)
+        try:
+            wait_for(lambda: _agents(lib) == {"agent-01"}, 30, "the keyed agent of `up`")
+        finally:
+            lib.destroy()
+        port = free_udp_port()
+        uas = start_sipp(["-sn", "uas", "-p", str(port), "-m", "1"], tmp_path)
+        try:
+            call = subprocess.run([PY, "-m", "coordinator.cli", "call",
+                                   f"sip:service@127.0.0.1:{port}", "--hold", "0.5",
+                                   "--coordinator", urls["clients"], "--server-key",
+                                   str(ring.coordinator[0]), "--key", str(ring.alice[1])],
+                                  capture_output=True, text=True, timeout=60, cwd=ROOT,
+                                  stdin=subprocess.DEVNULL)
+            assert call.returncode == 0, call.stdout + call.stderr
+            assert "CONFIRMED" in call.stdout and "DISCONNECTED" in call.stdout
+            assert uas.wait(10) == 0
+        finally:
+            stop(uas)
+        plain = subprocess.run([PY, "-m", "coordinator.cli", "call", "sip:x@127.0.0.1:9",
+                                "--coordinator", urls["clients"], "--timeout", "1"],
+                               capture_output=True, text=True, timeout=60, cwd=ROOT,
+                               stdin=subprocess.DEVNULL)
+        assert plain.returncode == 2 and "E_TIMEOUT" in plain.stdout, plain
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            code = up.wait(30)
+        finally:
+            if up.poll() is None:
+                up.kill()
+    assert code == 0
+
+
+def test_shipped_config_with_keys(ring: KeyRing, tmp_path: Path) -> None:
+    """deploy/coordinator-host.conf with the CURVE variables: keyed agents are admitted, the
+    FATAL listener reports with its own key, a plain client gets nothing."""
+    from tests.integration.test_deploy import NAME, _env, _stopped_cleanly, supervisord
+
+    env = _env(tmp_path, agents=2)
+    env.update({"CALLFLEET_COORDINATOR_KEY": str(ring.coordinator[1]),
+                "CALLFLEET_AGENTS_KEYS": str(ring.dirs["agents"]),
+                "CALLFLEET_CLIENTS_KEYS": str(ring.dirs["clients"]),
+                "CALLFLEET_READONLY_KEYS": str(ring.dirs["readonly"]),
+                "CALLFLEET_SERVER_KEY": str(ring.coordinator[0]),
+                "CALLFLEET_AGENT_KEY": str(ring.agent[1]),
+                "CALLFLEET_LISTENER_KEY": str(ring.bob[1])})
+    # another program holds agent 2's SIP port: it goes FATAL, and the listener must tell
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", int(env["CALLFLEET_SIP_PORT_BASE"]) + 2))
+        with supervisord(env) as logdir:
+            lib = _keyed_client(env["CALLFLEET_CLIENTS"], ring, ring.reader)
+            try:
+                wait_for(lambda: _agents(lib) == {f"{NAME}-01"}, 30, "the keyed agent")
+                coordinator_log = logdir / "coordinator.log"
+                wait_for(lambda: "FATAL" in coordinator_log.read_text(), 40,
+                         "the keyed FATAL listener's report")
+                assert f"reports agent:{NAME}-02 FATAL" in coordinator_log.read_text()
+                with pytest.raises(Error) as plain:
+                    Lib.connect(env["CALLFLEET_CLIENTS"], timeout=2)
+                assert plain.value.err_code == "E_TIMEOUT"
+            finally:
+                lib.destroy()
+    _stopped_cleanly(logdir, [f"{NAME}-01", "coordinator", "fatal"])
+
+
+def test_node_client_with_curve_keys(node_project: tuple[str, Path], fleet: Fleet,
+                                     ring: KeyRing) -> None:
+    """Another language, from PROTOCOL.md 1.1 alone: Node.js reads the certificate files and
+    sets the three CURVE options. A full key is served, a read-only key refused control ops
+    (E_FORBIDDEN before E_NOT_FOUND), an unknown key gets nothing."""
+    node, work = node_project
+
+    def run(own: Path) -> dict[str, Any]:
+        out = subprocess.run([node, "curve.mjs", fleet.urls["clients"], str(ring.coordinator[0]),
+                              str(own)], cwd=work, capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, out.stderr
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        return result
+
+    full = run(ring.alice[1])
+    assert full["status"]["version"] == 1 and full["hangup"]["code"] == "E_NOT_FOUND"
+    reader = run(ring.reader[1])
+    assert reader["status"]["version"] == 1 and reader["hangup"]["code"] == "E_FORBIDDEN"
+    assert run(ring.stranger[1]) == {"status": None, "hangup": None}
