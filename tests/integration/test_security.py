@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -414,12 +413,7 @@ def test_up_with_keys_serves_keyed_clients_only(ring: KeyRing, tmp_path: Path) -
                                stdin=subprocess.DEVNULL)
         assert plain.returncode == 2 and "E_TIMEOUT" in plain.stdout, plain
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            code = up.wait(30)
-        finally:
-            if up.poll() is None:
-                up.kill()
+        code = stop(up, 30)  # SIGTERM: supervisord stops the agent and the coordinator
     assert code == 0
 
 
