@@ -10,7 +10,10 @@ one request in flight at a time:
   coordinator-only round trip too;
 * the ``acc.create`` + ``acc.delete`` pair, as one unit.
 
-    python bench/roundtrip.py [--count 2000] [--agents 2]
+    python bench/roundtrip.py [--count 2000] [--agents 2] [--curve]
+
+``--curve``: the coordinator, the agents and the client use CURVE keys (generated in a temporary
+directory), to compare with the plain round trip.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import zmq.auth
 
 from coordinator.client import Lib
+from coordinator.fleet import LocalFleet
+from proto.curve import ClientKeys
 
 #: requests sent before timing starts (connections, caches, the agents' adaptive poll)
 WARMUP = 50
@@ -76,18 +85,43 @@ def bench_accounts(lib: Lib, n: int) -> tuple[list[float], list[float], list[flo
     return creates, deletes, pairs, time.perf_counter() - t0
 
 
+def start(agents: int, curve: bool, keydir: Path) -> Lib:
+    """An embedded fleet, plain or with CURVE keys for every party."""
+    if not curve:
+        return Lib.start_local(agents=agents)
+    for sub in ("agents", "clients"):
+        (keydir / sub).mkdir()
+        zmq.auth.create_certificates(keydir / sub, sub)
+    co_public, co_secret = zmq.auth.create_certificates(keydir, "coordinator")
+    fleet = LocalFleet(agents, agent_args=["--server-key", co_public, "--key",
+                                           str(keydir / "agents" / "agents.key_secret")],
+                       coordinator_args=["--key", co_secret, "--agents-keys", str(keydir / "agents"),
+                                         "--clients-keys", str(keydir / "clients")])
+    fleet.start()
+    try:
+        lib = Lib(fleet.clients_url, fleet=fleet, keys=ClientKeys.load(
+            co_public, str(keydir / "clients" / "clients.key_secret")))
+        lib.wait_agents(agents, 30)
+    except BaseException:
+        fleet.stop()
+        raise
+    return lib
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--count", type=int, default=2000, help="lib.status requests (default %(default)s); "
                    "a tenth as many acc.create + acc.delete pairs")
     p.add_argument("--agents", type=int, default=2, help="agents in the embedded fleet")
+    p.add_argument("--curve", action="store_true", help="every connection with CURVE keys")
     args = p.parse_args(argv)
     if args.count < 10:
         p.error("--count must be at least 10")
     pairs_n = args.count // 10
 
     t_start = time.perf_counter()
-    lib = Lib.start_local(agents=args.agents)
+    keydir = tempfile.TemporaryDirectory(prefix="callfleet-keys-")
+    lib = start(args.agents, args.curve, Path(keydir.name))
     try:
         started = time.perf_counter() - t_start
         version = lib.status()["version"]
@@ -96,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         leftover = lib.status()
     finally:
         lib.destroy()
+        keydir.cleanup()
 
     print(f"callfleet round trip: {args.agents} agents, protocol v{version}, "
+          f"{'CURVE' if args.curve else 'plain'} connections, "
           f"Python {platform.python_version()}, {platform.machine()}; fleet started in "
           f"{started:.2f} s; one request in flight at a time")
     print(f"{'op':<24}{'n':>7}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>10}")
