@@ -257,8 +257,15 @@ def test_unknown_missing_or_wrong_keys_get_nothing_through(fleet: Fleet, ring: K
                  30, "the coordinator to refuse the rogue agent's key")
         assert rogue.poll() is None
         assert _agents(alice) == {"keyed-1", "keyed-2"}
-        # the firehose admits client keys only: the events PUB socket refuses the rogue too
-        assert alice.status()["calls"] == 0
+        # the PUB firehose admits client keys only: an unknown key never gets subscribed
+        watch = subprocess.run([PY, "-m", "coordinator.cli", "events", "--events",
+                                fleet.urls["events"], "--timeout", "2", "--duration", "3",
+                                "--server-key", str(ring.coordinator[0]),
+                                "--key", str(ring.stranger[1])],
+                               capture_output=True, text=True, timeout=60, cwd=ROOT,
+                               stdin=subprocess.DEVNULL)
+        assert watch.returncode == 0 and watch.stdout == "", watch
+        assert "not reachable yet" in watch.stderr and "subscribed" not in watch.stderr
     finally:
         alice.destroy()
 

@@ -13,6 +13,7 @@ from zmq.utils import z85
 
 import proto
 from coordinator.access import Access
+from coordinator.keyopts import bind_plan
 from coordinator.objects import AccountRec, CallRec, ObjectTable
 from coordinator.security import FULL, READ_ONLY, ServerKeys, check_binds, zap_reply
 from proto.curve import ClientKeys, KeyFileError, exposed, is_local, key_pair, public_keys
@@ -42,6 +43,18 @@ def test_the_bind_rule() -> None:
     assert not insecure.error and "INSECURE" in insecure.warnings[0]
     assert check_binds(urls, curve=True, insecure=False) == check_binds(urls[:1], False, False)
     assert not check_binds(urls[:1], False, False).error
+
+
+def test_an_off_loopback_metrics_server_is_noted() -> None:
+    args = SimpleNamespace(agents_bind="tcp://127.0.0.1:5600", clients_bind="tcp://127.0.0.1:5601",
+                           events_bind="", insecure=False, metrics_port=9100,
+                           metrics_host="10.0.0.1")
+    plan = bind_plan(args, None)
+    assert not plan.error and "plain HTTP" in plan.warnings[0]
+    args.metrics_host = "127.0.0.1"
+    assert bind_plan(args, None).warnings == []
+    args.clients_bind = "tcp://0.0.0.0:5601"
+    assert "refusing" in bind_plan(args, None).error
 
 
 def _zap(domain: str, key: bytes, mechanism: bytes = b"CURVE") -> list[bytes]:
