@@ -34,6 +34,7 @@ from coordinator.security import (
     DOMAIN_CLIENTS,
     DOMAIN_EVENTS,
     ZAP_ENDPOINT,
+    RefusalLog,
     ServerKeys,
     serve_curve,
     zap_reply,
@@ -83,6 +84,7 @@ class Coordinator:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.keys = keys
         self.access = Access(keys)
+        self.refusals = RefusalLog()
         #: with CURVE, the ZAP handler answered from this loop (before any CURVE socket binds)
         self.zap: zmq.Socket[bytes] | None = None
         if keys is not None:
@@ -467,10 +469,12 @@ class Coordinator:
                 return
             reply = zap_reply(request, self.keys)
             if reply[2] != b"200":
-                domain, peer = (request + [b"?"] * 4)[2:4]
-                print(f"coordinator: refused a connection to {domain.decode('utf-8', 'replace')} "
-                      f"from {peer.decode('utf-8', 'replace')}: {reply[3].decode()}",
-                      file=sys.stderr, flush=True)
+                domain, peer = (x.decode("utf-8", "replace") for x in (request + [b"?"] * 4)[2:4])
+                count = self.refusals.note(domain, peer, self.clock())
+                if count:
+                    print(f"coordinator: refused a connection to {domain} from {peer}: "
+                          f"{reply[3].decode()} ({count} since the last report)",
+                          file=sys.stderr, flush=True)
             zap.send_multipart(reply)
 
     def _recv(self, sock: zmq.Socket[bytes]) -> list[bytes]:

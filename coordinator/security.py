@@ -94,6 +94,30 @@ def zap_reply(request: list[bytes], keys: ServerKeys) -> list[bytes]:
     return [b"1.0", rid, b"200", b"OK", key, b""]
 
 
+class RefusalLog:
+    """Which refused connections to log: a peer with a wrong key reconnects every few hundred ms,
+    so each (socket, address) is reported at once, then at most every ``every_s`` seconds with
+    the number refused meanwhile."""
+
+    def __init__(self, every_s: float = 10.0, max_peers: int = 1024) -> None:
+        self.every_s = every_s
+        self.max_peers = max_peers
+        #: (domain, address) -> (when last reported, refusals since)
+        self.peers: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def note(self, domain: str, address: str, now: float) -> int:
+        """Count one refusal; the number to report now (0: stay quiet)."""
+        key = (domain, address)
+        last = self.peers.get(key)
+        if last is not None and now - last[0] < self.every_s:
+            self.peers[key] = (last[0], last[1] + 1)
+            return 0
+        if last is None and len(self.peers) >= self.max_peers:
+            self.peers = {k: v for k, v in self.peers.items() if now - v[0] < self.every_s}
+        self.peers[key] = (now, 0)
+        return 1 + (last[1] if last is not None else 0)
+
+
 @dataclass
 class BindPlan:
     """The outcome of checking a coordinator's binds: refused (``error``) or allowed, with the

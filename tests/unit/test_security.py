@@ -15,7 +15,14 @@ import proto
 from coordinator.access import Access
 from coordinator.keyopts import bind_plan
 from coordinator.objects import AccountRec, CallRec, ObjectTable
-from coordinator.security import FULL, READ_ONLY, ServerKeys, check_binds, zap_reply
+from coordinator.security import (
+    FULL,
+    READ_ONLY,
+    RefusalLog,
+    ServerKeys,
+    check_binds,
+    zap_reply,
+)
 from proto.curve import ClientKeys, KeyFileError, exposed, is_local, key_pair, public_keys
 from proto.ops import READ_ONLY_ROLE_OPS
 
@@ -82,6 +89,18 @@ def test_zap_refuses_malformed_requests_and_other_mechanisms() -> None:
     assert zap_reply(short_key, KEYS)[2] == b"400"
     for reply in (zap_reply(null, KEYS), zap_reply([], KEYS)):
         assert len(reply) == 6  # version, id, status, text, user id, metadata
+
+
+def test_refusals_are_logged_once_then_summed_every_ten_seconds() -> None:
+    log = RefusalLog(every_s=10.0, max_peers=3)
+    assert log.note("clients", "10.0.0.2", 0.0) == 1
+    assert [log.note("clients", "10.0.0.2", t / 10) for t in range(1, 50)] == [0] * 49
+    assert log.note("agents", "10.0.0.2", 1.0) == 1  # another socket: its own report
+    assert log.note("clients", "10.0.0.2", 10.5) == 50  # this one and the 49 kept quiet
+    assert log.note("clients", "10.0.0.2", 11.0) == 0
+    log.note("clients", "10.0.0.3", 12.0)
+    assert log.note("clients", "10.0.0.4", 30.0) == 1  # full: the stale peers are forgotten
+    assert len(log.peers) <= 3
 
 
 def test_roles() -> None:
