@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from coordinator.client import Error, Lib
+from proto.curve import ClientKeys
 from tests import netns
 from tests.helpers import (
     Answerer,
@@ -476,3 +477,56 @@ def test_node_client_with_curve_keys(node_project: tuple[str, Path], fleet: Flee
     reader = run(ring.reader[1])
     assert reader["status"]["version"] == 1 and reader["hangup"]["code"] == "E_FORBIDDEN"
     assert run(ring.stranger[1]) == {"status": None, "hangup": None}
+
+
+@needs_netns
+def test_shipped_configs_over_two_hosts_with_keys(ring: KeyRing, tmp_path: Path) -> None:
+    """The README's two-host deployment with CURVE: the coordinator host binds its bridge
+    address with keys, the agents host's agents and FATAL listener connect with theirs, and a
+    keyed client drives a call between the hosts."""
+    from tests.integration.test_multihost import _supervisord
+
+    hosts = netns.Hosts(f"cfsk{os.getpid()}", ["co", "b"])
+    hosts.create()
+    co, b = hosts.addr("co"), hosts.addr("b")
+    every_host = {"CALLFLEET_PYTHON": PY, "CALLFLEET_SERVER_KEY": str(ring.coordinator[0]),
+                  "CALLFLEET_AGENT_KEY": str(ring.agent[1]),
+                  "CALLFLEET_LISTENER_KEY": str(ring.bob[1])}
+    sups: dict[str, subprocess.Popen[bytes]] = {}
+    lib: Lib | None = None
+    try:
+        sups["co"] = _supervisord(hosts, "co", "coordinator-host.conf", {
+            **every_host, "CALLFLEET_LOG_DIR": str(tmp_path / "co"),
+            "CALLFLEET_AGENTS_BIND": f"tcp://{co}:5600", "CALLFLEET_CLIENTS_BIND": f"tcp://{co}:5601",
+            "CALLFLEET_EVENTS_BIND": f"tcp://{co}:5602", "CALLFLEET_NAME": "host1",
+            "CALLFLEET_SIP_HOST": co, "CALLFLEET_AGENTS": "1",
+            "CALLFLEET_COORDINATOR_KEY": str(ring.coordinator[1]),
+            "CALLFLEET_AGENTS_KEYS": str(ring.dirs["agents"]),
+            "CALLFLEET_CLIENTS_KEYS": str(ring.dirs["clients"]),
+            "CALLFLEET_READONLY_KEYS": str(ring.dirs["readonly"])})
+        sups["b"] = _supervisord(hosts, "b", "agents-host.conf", {
+            **every_host, "CALLFLEET_LOG_DIR": str(tmp_path / "b"),
+            "CALLFLEET_COORDINATOR": f"tcp://{co}:5600", "CALLFLEET_CLIENTS": f"tcp://{co}:5601",
+            "CALLFLEET_NAME": "host2", "CALLFLEET_SIP_HOST": b, "CALLFLEET_AGENTS": "1"})
+        with netns.inside(hosts.ns("co")):
+            lib = Lib(f"tcp://{co}:5601", keys=ClientKeys.load(str(ring.coordinator[0]),
+                                                                str(ring.alice[1])))
+        assert {a["name"] for a in lib.wait_agents(2, 60)} == {"host1-01", "host2-01"}
+        answerer = Answerer()
+        callee = lib.create_account("sip:callee@callfleet.test", cb=answerer)
+        caller = lib.create_account("sip:caller@callfleet.test")
+        assert {callee.agent, caller.agent} == {"host1-01", "host2-01"}
+        rec = Recorder()
+        call = caller.make_call(callee.contact, cb=rec)
+        wait_for(lambda: rec.reached("CONFIRMED") and "ACTIVE" in rec.media, 30,
+                 "a keyed call between the two hosts")
+        call.hangup()
+        wait_for(lambda: rec.reached("DISCONNECTED"), 15, "the call to end")
+        log = (tmp_path / "co" / "coordinator.log").read_text()
+        assert "INSECURE" not in log and "refused" not in log, log
+    finally:
+        if lib is not None:
+            lib.destroy()
+        codes = {host: stop(sup, 40) for host, sup in sups.items()}
+        hosts.destroy()
+    assert codes == {"co": 0, "b": 0}, codes
