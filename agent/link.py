@@ -26,9 +26,19 @@ def connect(ctx: zmq.Context[zmq.Socket[bytes]], url: str, name: str,
     sock.setsockopt(zmq.RECONNECT_IVL, 100)
     sock.setsockopt(zmq.RECONNECT_IVL_MAX, 32000)
     sock.setsockopt(zmq.IMMEDIATE, 1)
-    if keys is not None:
-        keys.apply(sock)
-    sock.connect(url)
+    if keys is None:
+        sock.connect(url)
+        return sock
+    keys.apply(sock)
+    # the CURVE handshake takes a few round trips, and IMMEDIATE drops what is sent before it
+    # completes: wait for it (bounded) so that the first hello is not lost to a heartbeat period
+    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    try:
+        sock.connect(url)
+        monitor.poll(int(limits.HEARTBEAT_S * 1000))
+    finally:
+        sock.disable_monitor()
+        monitor.close(0)
     return sock
 
 

@@ -12,8 +12,8 @@ one request in flight at a time:
 
     python bench/roundtrip.py [--count 2000] [--agents 2] [--curve]
 
-``--curve``: the coordinator, the agents and the client use CURVE keys (generated in a temporary
-directory), to compare with the plain round trip.
+``--curve``: the coordinator, the agents and the client use CURVE keys (``Lib.start_local(curve=True)``),
+to compare with the plain round trip.
 """
 
 from __future__ import annotations
@@ -21,16 +21,10 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-
-import zmq.auth
 
 from coordinator.client import Lib
-from coordinator.fleet import LocalFleet
-from proto.curve import ClientKeys
 
 #: requests sent before timing starts (connections, caches, the agents' adaptive poll)
 WARMUP = 50
@@ -85,29 +79,6 @@ def bench_accounts(lib: Lib, n: int) -> tuple[list[float], list[float], list[flo
     return creates, deletes, pairs, time.perf_counter() - t0
 
 
-def start(agents: int, curve: bool, keydir: Path) -> Lib:
-    """An embedded fleet, plain or with CURVE keys for every party."""
-    if not curve:
-        return Lib.start_local(agents=agents)
-    for sub in ("agents", "clients"):
-        (keydir / sub).mkdir()
-        zmq.auth.create_certificates(keydir / sub, sub)
-    co_public, co_secret = zmq.auth.create_certificates(keydir, "coordinator")
-    fleet = LocalFleet(agents, agent_args=["--server-key", co_public, "--key",
-                                           str(keydir / "agents" / "agents.key_secret")],
-                       coordinator_args=["--key", co_secret, "--agents-keys", str(keydir / "agents"),
-                                         "--clients-keys", str(keydir / "clients")])
-    fleet.start()
-    try:
-        lib = Lib(fleet.clients_url, fleet=fleet, keys=ClientKeys.load(
-            co_public, str(keydir / "clients" / "clients.key_secret")))
-        lib.wait_agents(agents, 30)
-    except BaseException:
-        fleet.stop()
-        raise
-    return lib
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--count", type=int, default=2000, help="lib.status requests (default %(default)s); "
@@ -120,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs_n = args.count // 10
 
     t_start = time.perf_counter()
-    keydir = tempfile.TemporaryDirectory(prefix="callfleet-keys-")
-    lib = start(args.agents, args.curve, Path(keydir.name))
+    lib = Lib.start_local(agents=args.agents, curve=args.curve)
     try:
         started = time.perf_counter() - t_start
         version = lib.status()["version"]
@@ -130,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         leftover = lib.status()
     finally:
         lib.destroy()
-        keydir.cleanup()
 
     print(f"callfleet round trip: {args.agents} agents, protocol v{version}, "
           f"{'CURVE' if args.curve else 'plain'} connections, "

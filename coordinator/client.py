@@ -567,12 +567,14 @@ class Lib:
     @classmethod
     def start_local(cls, agents: int = 2, timeout: float = 30.0,
                     agent_args: list[str] | None = None,
-                    coordinator_args: list[str] | None = None) -> Lib:
-        """An embedded coordinator and ``agents`` agents as child processes of this one."""
-        fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args)
+                    coordinator_args: list[str] | None = None, curve: bool = False) -> Lib:
+        """An embedded coordinator and ``agents`` agents as child processes of this one
+        (``curve``: every connection with CURVE keys made for this fleet)."""
+        fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args,
+                           curve=curve)
         try:
             fleet.start(timeout)
-            lib = cls(fleet.clients_url, fleet=fleet)
+            lib = cls(fleet.clients_url, fleet=fleet, keys=fleet.client_keys)
             lib.wait_agents(agents, timeout)
         except BaseException:
             fleet.stop()

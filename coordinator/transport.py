@@ -7,6 +7,7 @@ callback thread drains.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import queue
 import secrets
@@ -19,6 +20,9 @@ import zmq
 import proto
 from proto import ProtoError, limits
 from proto.curve import ClientKeys
+
+#: frames kept while the coordinator cannot be reached (the oldest are dropped beyond)
+BACKLOG = 100000
 
 
 @dataclass
@@ -98,16 +102,26 @@ class Connection:
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)
         poller.register(pull, zmq.POLLIN)
+        # frames the DEALER cannot take yet: it has no connection (the coordinator is not up, a
+        # CURVE handshake is under way or was refused), so a blocking send would never return
+        backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
         try:
             while not self._stop.is_set():
+                poller.modify(dealer, zmq.POLLIN | (zmq.POLLOUT if backlog else 0))
                 ready = dict(poller.poll(100))
                 if pull in ready:
                     while True:
                         try:
-                            dealer.send(pull.recv(zmq.NOBLOCK))
+                            backlog.append(pull.recv(zmq.NOBLOCK))
                         except zmq.Again:
                             break
-                if dealer in ready:
+                while backlog:
+                    try:
+                        dealer.send(backlog[0], zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    backlog.popleft()
+                if ready.get(dealer, 0) & zmq.POLLIN:
                     while True:
                         try:
                             frame = dealer.recv(zmq.NOBLOCK)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from coordinator.client import Error, Lib
+from coordinator.transport import Connection
+from proto import ProtoError
 from proto.curve import ClientKeys
 from tests import netns
 from tests.helpers import (
@@ -224,6 +227,7 @@ def _events_cli(fleet: Fleet, ring: KeyRing, src: str,
     return proc, out_file, err
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_unknown_missing_or_wrong_keys_get_nothing_through(fleet: Fleet, ring: KeyRing,
                                                            tmp_path: Path) -> None:
     alice = ring.client(fleet.urls["clients"], ring.alice)
@@ -245,6 +249,18 @@ def test_unknown_missing_or_wrong_keys_get_nothing_through(fleet: Fleet, ring: K
             Lib.connect(fleet.urls["clients"], timeout=3, server_key=str(ring.stranger[0]),
                         key=str(ring.alice[1]))
         assert wrong.value.err_code == "E_TIMEOUT"
+        # a refused connection holds nothing up: later requests time out too, close() is prompt
+        conn = Connection(fleet.urls["clients"], queue.Queue(),
+                          ClientKeys.load(str(ring.coordinator[0]), str(ring.stranger[1])))
+        try:
+            for _ in range(3):
+                with pytest.raises(ProtoError) as silent:
+                    conn.request("lib.status", {}, timeout=1)
+                assert silent.value.code == "E_TIMEOUT"
+        finally:
+            conn.close()
+        assert not conn._thread.is_alive(), "the connection's I/O thread is stuck"
+        # (a thread that died of an exception instead fails the test: see the filterwarnings mark)
         # an unreadable key file is refused before anything is sent
         with pytest.raises(Error) as bad:
             Lib.connect(fleet.urls["clients"], server_key=str(tmp_path / "nope.key"),
@@ -530,3 +546,18 @@ def test_shipped_configs_over_two_hosts_with_keys(ring: KeyRing, tmp_path: Path)
         codes = {host: stop(sup, 40) for host, sup in sups.items()}
         hosts.destroy()
     assert codes == {"co": 0, "b": 0}, codes
+
+
+def test_an_embedded_fleet_with_curve_keys() -> None:
+    """Lib.start_local(curve=True): the embedded fleet's own keys; a plain client gets nothing."""
+    lib = Lib.start_local(agents=1, curve=True)
+    try:
+        assert len(lib.agents()) == 1
+        acc = lib.create_account("sip:embedded@127.0.0.1")
+        acc.delete()
+        with pytest.raises(Error) as plain:
+            Lib.connect(lib.url, timeout=2)
+        assert plain.value.err_code == "E_TIMEOUT"
+    finally:
+        lib.destroy()
+    assert lib.exit_codes and set(lib.exit_codes.values()) == {0}, lib.exit_codes
