@@ -8,8 +8,10 @@ allow-lists (directories of public certificates, as ``callfleet keys`` writes th
 * ``clients`` socket and the ``events`` PUB socket: the full-control clients' keys and the
   read-only clients' keys (the role of a connection is looked up from its key).
 
-The coordinator answers the ZAP requests itself, from its own loop (:func:`zap_reply` is pure).
-Everything here but the file loading is free of I/O.
+The coordinator answers the ZAP requests itself, from its own loop (:func:`zap_reply` is pure),
+rather than with pyzmq's ThreadAuthenticator: the coordinator stays single-threaded, the
+allow-lists are read by the one thread that also looks roles up, and a refusal is logged in
+order with everything else. A ZAP request is a set lookup, so it never holds the loop up.
 """
 
 from __future__ import annotations
