@@ -38,6 +38,11 @@ class EndpointOptions:
     #: "null": the null sound device clocks the conference bridge, so RTP flows; "none": no
     #: device and no clock (signalling-only agents, the cheapest for call-rate runs)
     audio: str = "null"
+    #: the conference bridge's clock rate (Hz); 8000 matches G.711, so no call is resampled
+    clock_rate: int = 16000
+    #: codecs offered first, in this order (names as PJSIP lists them, e.g. PCMU or
+    #: speex/16000); the others follow at their own priority
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
 
 
 #: the options of the started Endpoint (one per process): accounts take their media settings here
@@ -78,6 +83,8 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.uaConfig.stunServer.clear()
     # send every 20 ms frame, silence too, as phones do: media load and loss figures need it
     cfg.medConfig.noVad = True
+    cfg.medConfig.clockRate = opts.clock_rate
+    cfg.medConfig.sndClockRate = opts.clock_rate
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.port = opts.sip_port
@@ -92,12 +99,27 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
                          f"{getattr(exc, 'reason', '') or exc} (status {getattr(exc, 'status', '?')})"
                          ) from None
     ep.libStart()
+    prefer_codecs(ep, opts.codecs)
     if opts.audio == "none":
         ep.audDevManager().setNoDev()
     else:
         ep.audDevManager().setNullDev()
     info = ep.transportGetInfo(tid)
     return ep, [f"udp:{info.localName}"]
+
+
+def prefer_codecs(ep: Any, names: tuple[str, ...]) -> None:
+    """Offer ``names`` first, in order; every other codec keeps its place after them. An unknown
+    name is a StartError (the agent says which codecs the build has)."""
+    have = [str(c.codecId) for c in ep.codecEnum2()]
+    for rank, name in enumerate(names):
+        matches = [cid for cid in have if cid.lower() == name.lower()
+                   or cid.lower().startswith(name.lower() + "/")]
+        if not matches:
+            ep.libDestroy()
+            raise StartError(f"no codec {name!r} in this PJSIP build (it has: {', '.join(have)})")
+        for cid in matches:
+            ep.codecSetPriority(cid, 255 - rank)
 
 
 def _hangup_all(state: AgentState) -> None:
@@ -116,6 +138,8 @@ def _drop_all(state: AgentState) -> None:
     state.admission.clear()  # parked incoming calls (agent.admission) hold their Call objects
     for call in list(state.calls.values()):
         call.finish()
+    for gen in state.loads.values():
+        gen.close()  # load runs hold media objects
     state.loads.clear()  # load runs hold accounts
     state.reap()
     for acc in state.accounts.values():

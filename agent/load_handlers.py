@@ -22,7 +22,7 @@ def load_agent_start(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     run = args["run"]
     if run in state.loads:
         return {"run": run}  # a retried request
-    need = (1 if args.get("caller") else 0) + (1 if args.get("answer") else 0)
+    need = len((args.get("caller") or {}).get("ids") or []) + (1 if args.get("answer") else 0)
     if len(state.accounts) + need > state.max_accounts:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} has no room for {need} more "
                          f"accounts", obj=run, op="load.agent_start")
@@ -35,6 +35,11 @@ def load_agent_rate(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def load_agent_go(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    _run(state, args, "load.agent_go").go()
+    return {}
+
+
 def load_agent_end(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_end").end()
     return {}
@@ -43,5 +48,6 @@ def load_agent_end(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
 LOAD_HANDLERS: dict[str, Handler] = {
     "load.agent_start": load_agent_start,
     "load.agent_rate": load_agent_rate,
+    "load.agent_go": load_agent_go,
     "load.agent_end": load_agent_end,
 }

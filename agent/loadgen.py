@@ -20,8 +20,9 @@ from typing import Any
 import pjsua2 as pj
 
 from agent.handlers import PJ_ETOOMANY, create_account
+from agent.loadmedia import LoadMedia
 from agent.mos import mos
-from agent.objects import AgentAccount, AgentCall
+from agent.objects import AgentAccount, AgentCall, media_summary
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 from proto.hist import Histogram
@@ -40,6 +41,8 @@ class _Leg:
     answer_at: float | None = None
     answer_code: int = 200
     digits: str = ""
+    #: the run's media source feeds this call
+    fed: bool = False
 
 
 @dataclass
@@ -106,13 +109,58 @@ class LoadGen:
         self.setup = Histogram()
         self.duration = Histogram()
         self.media = _MediaStats()
-        self.caller_acc: AgentAccount | None = None
+        part = self.caller or self.answer or {}
+        #: what the calls send (made first: a bad WAV path fails before any account exists)
+        self.sender = LoadMedia(str(part.get("media") or "silence"), self.run)
+        self.registrar = str(part.get("registrar") or "")
+        #: calls start once the coordinator says every identity of the run is registered
+        self.released = not self.registrar
+        #: registering identities: the last outcome's SIP code (None: none yet)
+        self.reg: dict[str, int | None] = {}
+        self.caller_accs: list[AgentAccount] = []
         self.answer_acc: AgentAccount | None = None
-        if self.caller:
-            self.caller_acc = create_account(self.state, f"{self.run}/c", self.caller["uri"], None)
-        if self.answer:
-            self.answer_acc = create_account(self.state, f"{self.run}/a", self.answer["uri"], None)
-            self.answer_acc.on_incoming = self._on_incoming
+        try:
+            for j, ident in enumerate((self.caller or {}).get("ids", []), 1):
+                self.caller_accs.append(self._account(f"{self.run}/c{j}", ident))
+            if self.answer:
+                self.answer_acc = self._account(f"{self.run}/a", self.answer["ids"][0])
+                self.answer_acc.on_incoming = self._on_incoming
+        except Exception:
+            self._drop_accounts()
+            raise
+        self._callers = itertools.cycle(self.caller_accs)
+
+    def _account(self, gid: str, ident: dict[str, Any]) -> AgentAccount:
+        sip: dict[str, Any] = {}
+        if self.registrar:
+            sip = {"registrar": self.registrar, "proxy": self.registrar,
+                   "username": ident.get("username", ""), "password": ident.get("password", "")}
+        acc = create_account(self.state, gid, str(ident["uri"]), None, sip=sip)
+        if self.registrar:
+            self.reg[gid] = None
+            acc.on_reg = self._on_reg
+        return acc
+
+    def _drop_accounts(self) -> None:
+        for acc in (*self.caller_accs, self.answer_acc):
+            if acc is not None:
+                acc.deleting = True
+        self.state.reap()
+
+    def _on_reg(self, acc: AgentAccount, code: int, active: bool) -> None:
+        if acc.deleting or acc.gid not in self.reg:
+            return
+        if active and 200 <= code < 300:
+            self.reg[acc.gid] = 200
+        elif code >= 300 or not active:
+            self.reg[acc.gid] = code or 408
+        self._next_stats = self.clock()  # tell the coordinator at once
+
+    def go(self) -> None:
+        """Every identity of the run is registered: start calling from now."""
+        if not self.released:
+            self.released = True
+            self.t0 = self.begun = self.clock()
 
     # -- starting calls -----------------------------------------------------------------
     def _due(self, now: float) -> float:
@@ -137,13 +185,16 @@ class LoadGen:
     def _caller_finished(self, now: float) -> bool:
         if self.caller is None or self.ending:
             return True
+        if not self.released:
+            return False  # identities still registering: the run has not begun
         quota = int(self.caller.get("calls", 0))
         duration = float(self.caller.get("duration", 0.0))
         return (quota > 0 and self._started >= quota) or (duration > 0 and now - self.begun >= duration)
 
     def _start_calls(self, now: float) -> None:
-        assert self.caller is not None and self.caller_acc is not None
-        while not self._caller_finished(now) and self._started < self._due(now):
+        assert self.caller is not None
+        while (self.released and not self._caller_finished(now)
+               and self._started < self._due(now)):
             if not self._may_start():
                 if not self._due_head_delayed:
                     self._due_head_delayed = True
@@ -152,7 +203,9 @@ class LoadGen:
             self._due_head_delayed = False
             self._started += 1
             gid = f"{self.run}:{self.state.name}:{next(self._n)}"
-            call = AgentCall(self.state, self.caller_acc, gid, observer=self._on_state)
+            call = AgentCall(self.state, next(self._callers), gid, observer=self._on_state)
+            if self.sender.source is not None:
+                call.on_media = self._on_media
             self.state.calls[gid] = call
             self.legs[gid] = call
             self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng))
@@ -178,6 +231,8 @@ class LoadGen:
         gid = f"{self.run}:{self.state.name}:in{next(self._n)}"
         call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
         call.on_dtmf = self._on_digit
+        if self.sender.source is not None:
+            call.on_media = self._on_media
         self.state.calls[gid] = call
         self.legs[gid] = call
         leg = _Leg("callee", now, self._hold.sample(self.rng), answer_code=self._codes.pick(self.rng))
@@ -202,6 +257,14 @@ class LoadGen:
             call.sendDtmf(prm)
         except pj.Error:
             self.counts["dtmf_send_errors"] += 1
+
+    def _on_media(self, call: AgentCall) -> None:
+        leg = self.info.get(call.gid)
+        if leg is None or leg.fed:
+            return
+        if media_summary(call.getInfo())[0] == "ACTIVE":
+            leg.fed = True
+            self.sender.attach(call)
 
     def _on_digit(self, call: AgentCall, digit: str) -> None:
         leg = self.info.get(call.gid)
@@ -261,6 +324,8 @@ class LoadGen:
             if leg.hangup_at is not None and now >= leg.hangup_at:
                 leg.hangup_at = None
                 self.media.sample(call)
+                if self.sender.checks_tone:
+                    self.counts["tone_heard" if self.sender.heard(call) else "tone_missed"] += 1
                 try:
                     call.hangup(pj.CallOpParam(True))
                 except pj.Error:
@@ -281,7 +346,8 @@ class LoadGen:
     def next_due(self, now: float) -> float:
         """When this run next needs a tick: a call to start, an answer or a hangup to send."""
         due = now + 1.0
-        if self.caller is not None and not self._caller_finished(now) and self.rate > 0:
+        if (self.caller is not None and self.released and not self._caller_finished(now)
+                and self.rate > 0):
             if self._started < self._due(now):
                 if self._may_start():
                     return now  # late already: start it at once
@@ -324,6 +390,11 @@ class LoadGen:
             "dtmf_ok": self.counts["dtmf_ok"], "dtmf_missed": self.counts["dtmf_missed"],
             "active": len(self.legs), "setup": self.setup.to_wire(),
             "duration": self.duration.to_wire(), "media": self.media.to_wire(),
+            "tone_heard": self.counts["tone_heard"], "tone_missed": self.counts["tone_missed"],
+            "identities": len(self.reg),
+            "registered": sum(1 for code in self.reg.values() if code == 200),
+            "reg_failed": dict(Counter(str(c) for c in self.reg.values()
+                                       if c is not None and c != 200)),
             "caller_done": self.caller_done(),
             "done": self.done}
         self.state.emit("load.stats", self.run, data)
@@ -335,7 +406,15 @@ class LoadGen:
 
     def finish(self) -> None:
         self.done = True
-        for acc in (self.caller_acc, self.answer_acc):
-            if acc is not None:
-                acc.deleting = True
+        self._drop_accounts()
         self.emit_stats()
+        self.close()
+
+    def close(self) -> None:
+        """Release the media source and the accounts' hooks (which refer back to this run) now:
+        a pjsua2 media object that outlives libDestroy aborts the process."""
+        self.sender.close()
+        for acc in (*self.caller_accs, self.answer_acc):
+            if acc is not None:
+                acc.on_incoming = None
+                acc.on_reg = None

@@ -6,7 +6,9 @@ non-blocking turn between waits, which grow to IDLE_MAX_MS. With calls up, it bl
 activity and doubles while nothing happens, up to BUSY_MAX_MS, never past the next load-run
 timer. So commands are served at once when idle and within BUSY_MAX_MS under load, calls that
 only carry media (RTP is handled by PJSIP's media thread) cost ~BUSY_MAX_MS^-1 wakeups a
-second, and an idle agent wakes ~IDLE_MAX_MS^-1 times a second.
+second, and an idle agent wakes ~IDLE_MAX_MS^-1 times a second. An agent whose calls all belong
+to load runs waits up to LOAD_MAX_MS: the runs' own timers bound each wait, SIP still wakes it
+at once, and a run's commands (rate, end) may wait that long.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from proto import limits
 IDLE_MIN_MS = 1
 IDLE_MAX_MS = 20
 BUSY_MAX_MS = 8
+#: the longest wait while only load-run calls are up
+LOAD_MAX_MS = 40
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 
@@ -154,9 +158,19 @@ class AgentLoop:
             link.send(self.sock, proto.hb(self.state.load()))
         return happened
 
+    def _wait_cap(self) -> int:
+        """The longest wait of this state: short while a client's calls are up (its commands are
+        served within BUSY_MAX_MS), longer while only load-run calls are (their own timers bound
+        every wait, and the only commands they get are rate changes and ends)."""
+        if any(call.observer is None for call in self.state.calls.values()):
+            return BUSY_MAX_MS
+        if self.state.loads:
+            return LOAD_MAX_MS
+        return BUSY_MAX_MS if self.state.calls else IDLE_MAX_MS
+
     def run(self) -> None:
         wait = IDLE_MIN_MS
         while not self.stopping and self.fatal is None:
             happened = self.turn(wait)
-            cap = BUSY_MAX_MS if (self.state.calls or self.state.loads) else IDLE_MAX_MS
+            cap = self._wait_cap()
             wait = IDLE_MIN_MS if happened else min(cap, wait * 2)

@@ -40,6 +40,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-calls", type=int, default=endpoint.PJSUA_MAX_CALLS,
                    help=f"concurrent calls, at most {endpoint.PJSUA_MAX_CALLS}")
     p.add_argument("--log-level", type=int, default=0, help="PJSIP log level (0-6)")
+    p.add_argument("--codecs", default="PCMU,PCMA",
+                   help="codecs offered first, in order (default PCMU,PCMA: G.711); the rest follow")
+    p.add_argument("--clock-rate", type=int, choices=(8000, 16000, 32000, 48000), default=16000,
+                   help="conference bridge clock rate in Hz")
     p.add_argument("--audio", choices=("null", "none"), default="null",
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
                    "no clock (signalling-only, cheapest for call-rate runs)")
@@ -71,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                                     max_calls=args.max_calls, log_level=args.log_level,
                                     public_addr=args.public_addr, rtp_port=args.rtp_port,
                                     rtp_port_range=endpoint.RTP_SPAN if args.rtp_port else 0,
-                                    audio=args.audio)
+                                    audio=args.audio, clock_rate=args.clock_rate,
+                                    codecs=tuple(c for c in args.codecs.split(",") if c))
     try:
         ep, sip_addrs = endpoint.start(opts)
     except endpoint.StartError as exc:

@@ -83,6 +83,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.observer = observer
         #: load-run calls: received DTMF digits go here instead of events
         self.on_dtmf: Callable[[AgentCall, str], None] | None = None
+        #: load-run calls: told when the call's media changes instead of events
+        self.on_media: Callable[[AgentCall], None] | None = None
         self.acc_id = acc.gid
         self.started = time.monotonic()
         self.ended = False
@@ -179,6 +181,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     @guarded
     def onCallMediaState(self, prm: Any) -> None:
         if self.observer is not None:
+            if self.on_media is not None:
+                self.on_media(self)
             return
         media, direction = media_summary(self.getInfo())
         self.state.emit("call.media_state", self.gid, {"media": media, "dir": direction})
@@ -203,10 +207,15 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.policy = transfer.policy_of({})
         #: takes over incoming calls (load-run answering accounts)
         self.on_incoming: Callable[[AgentAccount, int], None] | None = None
+        #: takes over registration outcomes (load-run identities: no per-account events)
+        self.on_reg: Callable[[AgentAccount, int, bool], None] | None = None
 
     @guarded
     def onRegState(self, prm: Any) -> None:
         active = bool(self.getInfo().regIsActive)
+        if self.on_reg is not None:
+            self.on_reg(self, int(prm.code), active)
+            return
         self.state.emit("acc.reg_state", self.gid, {
             "code": int(prm.code), "reason": str(prm.reason), "active": active,
             "expires": int(prm.expiration) if active else 0, "status": int(prm.status),

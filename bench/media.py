@@ -29,9 +29,9 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def step(calls: int, seconds: float) -> tuple[bool, str]:
+def step(calls: int, seconds: float, agent_args: list[str]) -> tuple[bool, str]:
     agents = max(1, math.ceil(calls / 2))  # each agent places 2 calls and answers 2
-    lib = Lib.start_local(agents=agents, timeout=120)
+    lib = Lib.start_local(agents=agents, timeout=120, agent_args=agent_args)
     try:
         assert lib.fleet is not None
         pids = [p.pid for p in lib.fleet.agents]
@@ -50,7 +50,9 @@ def step(calls: int, seconds: float) -> tuple[bool, str]:
     ok = (r["answered"] == calls and r["failed"] == 0 and m["calls_measured"] == calls
           and m["loss_pct"] < LOSS_LIMIT_PCT)
     per_call = 100 * cpu / wall / max(1, calls)
-    return ok, (f"{calls:4d} calls on {agents:3d} agents: answered {r['answered']}, peak up "
+    return ok, (f"{calls:4d} calls on {agents:3d} agents ({len(r['agents'])} in the run): "
+                f"attempted {r['attempted']}, answered {r['answered']}, failed "
+                f"{r['failed_by_code'] or 0}, waited {r['delayed_for_capacity']}, peak up "
                 f"{peak}, RTP {m['rtp_packets']} pkts, loss {m['loss_pct']:.3f}% (per-call p99 "
                 f"{m['loss_pct_per_call']['p99']:.2f}%), jitter p95 {m['jitter_ms']['p95']:.2f} ms, "
                 f"MOS p5 {m['mos']['p5']:.2f}; CPU {100 * cpu / wall:.0f}% of a core = "
@@ -62,12 +64,14 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0, help="hold time of every call")
     ap.add_argument("--steps", default="32,64,100,150,200", help="concurrent calls to try")
+    ap.add_argument("--agent-args", default="", help="extra agent options, e.g. '--clock-rate "
+                    "16000'")
     args = ap.parse_args()
     best = 0
     print(f"two-way G.711 RTP for {args.seconds:g} s per call, loss limit {LOSS_LIMIT_PCT}%, "
           f"{os.cpu_count()} cores")
     for calls in (int(x) for x in args.steps.split(",")):
-        ok, line = step(calls, args.seconds)
+        ok, line = step(calls, args.seconds, args.agent_args.split())
         print(("  ok    " if ok else "  FAIL  ") + line, flush=True)
         if not ok:
             break

@@ -6,6 +6,7 @@ import atexit
 import ctypes
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -41,6 +42,21 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float, signalled: bool
         proc.wait(5)
 
 
+#: RTP ports of embedded fleets, below the kernel's ephemeral range: every agent gets its own
+#: span from a base chosen per fleet (pjsua's own search, from 4000 in every process, gives
+#: EADDRINUSE once dozens of agents on one host hold calls)
+RTP_LOW, RTP_HIGH = 10000, 32000
+#: ports each agent owns from its base (agent.endpoint.RTP_SPAN; the coordinator side does not
+#: import pjsua2)
+RTP_SPAN = 20
+
+
+def rtp_port_base(agents: int, rng: random.Random | None = None) -> int:
+    """A random base with room for ``agents`` spans below RTP_HIGH (spans are RTP_SPAN wide)."""
+    slots = max(1, (RTP_HIGH - RTP_LOW) // RTP_SPAN - agents)
+    return RTP_LOW + (rng or random.Random()).randrange(slots) * RTP_SPAN
+
+
 class LocalFleet:
     def __init__(self, agents: int, agent_args: list[str] | None = None,
                  host: str = "127.0.0.1", coordinator_args: list[str] | None = None,
@@ -58,6 +74,10 @@ class LocalFleet:
         self.clients_url = ""
         self.events_url = ""
         self.tag = f"local{os.getpid()}"
+        own_rtp = "--rtp-port-base" not in self.agent_args
+        #: the next agent's span of RTP ports (0: the agent args choose)
+        self._rtp_base = rtp_port_base(max(agents, 64)) if own_rtp else 0
+        self._index = 0
         self._keydir: tempfile.TemporaryDirectory[str] | None = None
         self.client_keys: ClientKeys | None = None
         if curve:
@@ -97,9 +117,16 @@ class LocalFleet:
             self.add_agent(f"{self.tag}-{i + 1}")
 
     def add_agent(self, name: str) -> subprocess.Popen[bytes]:
+        ports: list[str] = []
+        if self._rtp_base:
+            # agents added later (replacements) take the next spans; past RTP_HIGH, wrap around
+            span = RTP_LOW + ((self._rtp_base - RTP_LOW + self._index * RTP_SPAN)
+                              % (RTP_HIGH - RTP_LOW))
+            ports = ["--rtp-port-base", str(span)]
+            self._index += 1
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
-             "--sip-host", self.host, *self.agent_args],
+             "--sip-host", self.host, *ports, *self.agent_args],
             stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.agents.append(proc)
         return proc

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator.client import Error, Lib
+from coordinator.credentials import parse_credentials
 from coordinator.plot import chart
 from proto import ProtoError, curve
 from proto.dist import parse_dist
@@ -28,7 +29,9 @@ def auto_agents(profile: dict[str, Any]) -> int:
     if profile.get("max_concurrent"):
         concurrent = min(concurrent, profile["max_concurrent"])
     per_agent = 2 if profile.get("self") else 4
-    return int(max(1, min(MAX_AUTO_AGENTS, math.ceil(concurrent / per_agent))))
+    # an agent holds 8 accounts: its calling identities and (self) one answering identity
+    identities = math.ceil(int(profile.get("callers") or 0) / (7 if profile.get("self") else 8))
+    return int(max(1, identities, min(MAX_AUTO_AGENTS, math.ceil(concurrent / per_agent))))
 
 
 def profile_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,6 +40,13 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
                          "hold": args.hold, "hangup": args.hangup}
     if args.dtmf:
         p.update(dtmf=args.dtmf, dtmf_method=args.dtmf_method)
+    if args.callers:
+        p["callers"] = args.callers
+    if args.media != "silence":
+        p["media"] = args.media
+    if args.registrar:
+        p["registrar"] = args.registrar
+        p["credentials"] = parse_credentials(Path(args.credentials).read_text())
     if args.target:
         p["targets"] = args.target
     else:
@@ -77,6 +87,16 @@ def format_report(r: dict[str, Any]) -> str:
     if dt.get("digits"):
         lines.append(f"  DTMF           {dt['digits']!r}: verified {dt['verified']}, "
                      f"missed {dt['missed']}")
+    tone = r.get("tone") or {}
+    if tone.get("heard") or tone.get("missed"):
+        lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}")
+    reg = r.get("registration")
+    if reg:
+        lines.append(f"  registration   {reg['registered']} of {reg['identities']} identities "
+                     "registered" + ("".join(f", {n} x {c}" for c, n in
+                                             sorted(reg["failed_by_code"].items()))))
+    if r.get("end_reason"):
+        lines.append(f"  ended early    {r['end_reason']}")
     if r["delayed_for_capacity"]:
         lines.append(f"  fleet full: {r['delayed_for_capacity']} calls waited for a free slot "
                      "(add agents for the full rate)")
@@ -97,7 +117,14 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    profile = profile_of(args)
+    if bool(args.registrar) != bool(args.credentials):
+        print("callfleet load: --registrar and --credentials go together", file=sys.stderr)
+        return 2
+    try:
+        profile = profile_of(args)
+    except (OSError, ValueError) as exc:
+        print(f"callfleet load: --credentials {args.credentials}: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.coordinator:
             lib = Lib.connect(args.coordinator, server_key=args.server_key, key=args.key)
@@ -144,6 +171,16 @@ def _load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtmf", default="", help="digits sent after answer (checked at the far end "
                    "with --self)")
     p.add_argument("--dtmf-method", choices=("rfc2833", "info"), default="rfc2833")
+    p.add_argument("--callers", type=int, default=0, help="calling identities over the fleet "
+                   "(default: one per agent)")
+    p.add_argument("--registrar", default="", help="registrar URI every identity registers with "
+                   "(and routes its calls through)")
+    p.add_argument("--credentials", default="", help="CSV file of identities for --registrar: "
+                   "user,password[,domain] per line (callers first, then one answering "
+                   "identity per agent with --self)")
+    p.add_argument("--media", default="silence", help="what calls send: silence, tone (checked "
+                   "at the end that hangs up) or wav:PATH (looped; the file must exist on every "
+                   "agent's host)")
     p.add_argument("--agents", type=int, default=0, help="embedded fleet size (default: enough)")
     p.add_argument("--coordinator", default="", help="use this coordinator instead")
     curve.add_options(p)

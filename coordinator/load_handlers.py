@@ -42,23 +42,28 @@ def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
             co.reply(client, msg, {"run": run_id, "agents": co.loads[run_id].agents})
             return  # a retried request
         raise ProtoError("E_DUPLICATE", f"load run {run_id!r} exists", obj=run_id, op=msg.op)
-    seats = [Seat(a.name, a.capacity, a.sip_hostport()) for a in co.registry.live()
+    seats = [Seat(a.name, a.capacity, a.sip_hostport(), a.max_accounts - a.accounts)
+             for a in co.registry.live()
              if a.ready and a.max_accounts - a.accounts >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
     run = LoadRun(run_id, client, profile, shares, co.clock())
     co.loads[run_id] = run
     waiting = set(shares)
+    codes: set[str] = set()
 
     def done(name: str, rep: proto.Message) -> None:
         waiting.discard(name)
         if not rep.ok:
             run.refused[name] = str((rep.error or {}).get("msg", "refused"))
+            codes.add(str((rep.error or {}).get("code", "")))
             run.agent_lost(name)
             run.lost.remove(name)
         if not waiting:
             if len(run.refused) == len(shares):
                 del co.loads[run_id]
-                co.fail(client, msg, ProtoError("E_NO_CAPACITY", "no agent took the run: "
+                # every agent refused for the same bad argument (e.g. a WAV file it lacks): say so
+                code = "E_BAD_ARGS" if codes == {"E_BAD_ARGS"} else "E_NO_CAPACITY"
+                co.fail(client, msg, ProtoError(code, "no agent took the run: "
                                                 f"{run.refused}", obj=run_id, op=msg.op))
             else:
                 co.reply(client, msg, {"run": run_id, "agents": [a for a in run.agents
@@ -89,15 +94,31 @@ def load_set_rate(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     co.reply(client, msg)
 
 
-def end_run(co: Coordinator, run: LoadRun, op_id: str) -> None:
-    """Tell every agent still in the run to finish."""
-    run.ending = True
+def _tell_agents(co: Coordinator, run: LoadRun, op: str, op_id: str) -> None:
+    """Send ``op`` to every agent still in the run (replies are not awaited)."""
     for name in run.agents:
         agent = co.registry.by_name.get(name)
         if agent is not None and agent.alive and name not in run.done:
             args = {"run": run.run}
-            co.forward(None, proto.req("load.agent_end", args, op_id), agent, args,
-                       lambda rep: None)
+            co.forward(None, proto.req(op, args, op_id), agent, args, lambda rep: None)
+
+
+def release_when_registered(co: Coordinator, run: LoadRun, now: float) -> None:
+    """A registrar run: let the agents call once every identity is registered; end the run
+    if a registration fails or takes too long."""
+    verdict = run.registration(now)
+    if verdict == "go":
+        run.released = True
+        _tell_agents(co, run, "load.agent_go", f"go-{run.run}")
+    elif verdict != "wait":
+        run.end_reason = verdict
+        end_run(co, run, f"end-{run.run}")
+
+
+def end_run(co: Coordinator, run: LoadRun, op_id: str) -> None:
+    """Tell every agent still in the run to finish."""
+    run.ending = True
+    _tell_agents(co, run, "load.agent_end", op_id)
 
 
 def load_stop(co: Coordinator, client: bytes, msg: proto.Message) -> None:
@@ -113,6 +134,8 @@ def upkeep(co: Coordinator, now: float) -> None:
         progress = run.tick(now)
         if progress is not None:
             send_event(co, run, "load.progress", progress)
+        if not run.released and not run.ending:
+            release_when_registered(co, run, now)
         if run.should_end():
             end_run(co, run, f"end-{run_id}")
         if run.finished():

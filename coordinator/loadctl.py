@@ -12,6 +12,9 @@ from typing import Any
 from coordinator.loadplan import Profile
 from proto.hist import Histogram
 
+#: seconds a registrar run waits for every identity to register before it gives up
+REGISTER_TIMEOUT_S = 20.0
+
 
 @dataclass
 class LoadRun:
@@ -42,6 +45,16 @@ class LoadRun:
     done: set[str] = field(default_factory=set)
     lost: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    tone_heard: int = 0
+    tone_missed: int = 0
+    #: registrar runs: identities each agent registers, how many are registered, failures
+    identities: dict[str, int] = field(default_factory=dict)
+    registered: dict[str, int] = field(default_factory=dict)
+    reg_failed: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: the agents were told to start calling (at once, unless identities must register first)
+    released: bool = True
+    #: why the run ended early ("" : it did not)
+    end_reason: str = ""
     ending: bool = False
     stopped_by_user: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -53,6 +66,7 @@ class LoadRun:
     def __post_init__(self) -> None:
         self.rate = self.profile.rate
         self._next_row = self.started_at + 1.0
+        self.released = not self.profile.registrar
 
     @property
     def agents(self) -> list[str]:
@@ -82,6 +96,14 @@ class LoadRun:
         media = data.get("media")
         if isinstance(media, dict):
             self._add_media(media)
+        self.tone_heard += int(data.get("tone_heard") or 0)
+        self.tone_missed += int(data.get("tone_missed") or 0)
+        if isinstance(data.get("identities"), int):
+            self.identities[agent] = data["identities"]
+            self.registered[agent] = int(data.get("registered") or 0)
+            failed = data.get("reg_failed")
+            self.reg_failed[agent] = {str(k): v for k, v in failed.items()
+                                      if isinstance(v, int)} if isinstance(failed, dict) else {}
         self.active[agent] = data["active"]
         if data["caller_done"]:
             self.caller_done.add(agent)
@@ -114,6 +136,32 @@ class LoadRun:
                               for p in (50, 95, 99)},
                 "mos": {"p5": round(self.mos.percentile(5) / 1000, 3),
                         "p50": round(self.mos.percentile(50) / 1000, 3)}}
+
+    def registration(self, now: float) -> str:
+        """A registrar run before its calls: "wait", "go" (every identity of every agent in the
+        run is registered) or why the run must end."""
+        failed: Counter[str] = Counter()
+        for codes in self.reg_failed.values():
+            failed.update(codes)
+        if failed:
+            return "registration failed: " + ", ".join(
+                f"{n} x {code}" for code, n in sorted(failed.items()))
+        live = set(self.shares) - set(self.lost)
+        if live and all(self.identities.get(a) is not None
+                        and self.registered.get(a) == self.identities[a] for a in live):
+            return "go"
+        if now - self.started_at > REGISTER_TIMEOUT_S:
+            return (f"registration timed out: {sum(self.registered.values())} of "
+                    f"{sum(self.identities.values())} identities registered in "
+                    f"{REGISTER_TIMEOUT_S:g} s")
+        return "wait"
+
+    def registration_report(self) -> dict[str, Any]:
+        failed: Counter[str] = Counter()
+        for codes in self.reg_failed.values():
+            failed.update(codes)
+        return {"identities": sum(self.identities.values()),
+                "registered": sum(self.registered.values()), "failed_by_code": dict(failed)}
 
     def agent_lost(self, agent: str) -> None:
         if agent in self.shares and agent not in self.done:
@@ -166,8 +214,7 @@ class LoadRun:
         return {
             "run": self.run, "agents": self.agents, "lost_agents": self.lost,
             "refused_agents": self.refused, "stopped": self.stopped_by_user,
-            "profile": {k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in vars(self.profile).items()},
+            "profile": self.profile.public(), "end_reason": self.end_reason,
             "elapsed_s": round(elapsed, 3), "attempted": self.started, "answered": self.answered,
             "failed": failed, "failed_by_code": dict(self.failed),
             "unplaced": max(0, planned - self.started) if planned else 0,
@@ -178,8 +225,11 @@ class LoadRun:
             "media": self.media_report(),
             "dtmf": {"digits": self.profile.dtmf, "verified": self.dtmf_ok,
                      "missed": self.dtmf_missed},
+            "tone": {"heard": self.tone_heard, "missed": self.tone_missed},
+            "registration": self.registration_report() if self.profile.registrar else None,
             "timeseries": self.rows,
             "success": (failed == 0 and self.started > 0 and self.answered == self.started
-                        and self.dtmf_missed == 0
+                        and self.dtmf_missed == 0 and self.tone_missed == 0
+                        and not self.end_reason
                         and not self.lost and (not planned or self.started == planned)),
         }

@@ -4,11 +4,18 @@ Every agent gets a share of the rate, of the call count and of the concurrency, 
 to its calling slots. In a self-answering run, each agent keeps half of its call slots for
 calls it places and half for calls it answers, and calls the answering account of the next
 agent in the ring: no agent is ever offered more calls than it has slots.
+
+Calling identities (``callers``) are spread over the agents in the same proportion; an agent
+left without one places no calls. With a registrar, every identity (callers first, then one
+answering identity per agent when the fleet answers itself) comes from the credentials, in
+order, registers there and routes its calls through it; the ring then calls the next agent's
+answering identity by its address of record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from proto import ProtoError
@@ -16,14 +23,8 @@ from proto.dist import parse_codes, parse_dist
 from proto.ops import DTMF_DIGITS
 from proto.schema import check_uri
 
-
-@dataclass(frozen=True)
-class Seat:
-    """What the planner needs of one agent."""
-
-    name: str
-    capacity: int
-    hostport: str
+#: a SIP user name as the credentials may give it (RFC 3261 unreserved and user characters)
+_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,65 @@ class Profile:
     agents: int = 0
     dtmf: str = ""
     dtmf_method: str = "rfc2833"
+    callers: int = 0
+    registrar: str = ""
+    #: (user, password, domain) of each identity a registrar run uses; never reported
+    credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+    media: str = "silence"
+
+    def public(self) -> dict[str, Any]:
+        """The profile as reports show it: credentials reduced to their count."""
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
+        out["credentials"] = len(self.credentials)
+        return out
+
+
+@dataclass(frozen=True)
+class Seat:
+    """What the planner needs of one agent."""
+
+    name: str
+    capacity: int
+    hostport: str
+    #: accounts the agent can still create
+    free_accounts: int = 8
+
+
+def registrar_domain(registrar: str) -> str:
+    """The host part of a registrar URI: the domain of identities that give none."""
+    rest = registrar.split(":", 1)[1] if ":" in registrar else registrar
+    rest = rest.split(";", 1)[0].split("@")[-1]
+    if rest.startswith("["):
+        return rest[: rest.index("]") + 1]
+    return rest.split(":", 1)[0]
+
+
+def _credentials(raw: Any, registrar: str) -> tuple[tuple[str, str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ProtoError("E_BAD_ARGS", "credentials must be a list", op="load.start")
+    out = []
+    for i, row in enumerate(raw):
+        if not (isinstance(row, dict) and isinstance(row.get("user"), str) and row["user"]
+                and isinstance(row.get("password"), str)
+                and isinstance(row.get("domain", ""), str)):
+            raise ProtoError("E_BAD_ARGS", f"credentials[{i}] needs a user and a password "
+                             "(strings)", op="load.start")
+        if not _USER.fullmatch(row["user"]):
+            raise ProtoError("E_BAD_ARGS", f"credentials[{i}]: not a SIP user name",
+                             op="load.start")
+        domain = row.get("domain") or registrar_domain(registrar)
+        check_uri(f"sip:{row['user']}@{domain}", f"load.start: credentials[{i}]")
+        out.append((row["user"], row["password"], domain))
+    return tuple(out)
+
+
+def _media(value: str) -> str:
+    if value in ("silence", "tone") or (value.startswith("wav:") and len(value) > 4):
+        return value
+    raise ProtoError("E_BAD_ARGS", f"media must be silence, tone or wav:PATH, not {value!r}",
+                     op="load.start")
 
 
 def parse_profile(args: dict[str, Any]) -> Profile:
@@ -60,7 +120,15 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                 answer_codes=str(args.get("answer_codes") or "200"),
                 hangup=str(args.get("hangup") or "caller"), agents=int(args.get("agents") or 0),
                 dtmf=str(args.get("dtmf") or "").upper(),
-                dtmf_method=str(args.get("dtmf_method") or "rfc2833"))
+                dtmf_method=str(args.get("dtmf_method") or "rfc2833"),
+                callers=int(args.get("callers") or 0), registrar=str(args.get("registrar") or ""),
+                media=_media(str(args.get("media") or "silence")))
+    if p.registrar:
+        p = replace(p, credentials=_credentials(args.get("credentials"), p.registrar))
+        if not p.credentials:
+            raise ProtoError("E_BAD_ARGS", "a registrar run needs credentials", op="load.start")
+    elif args.get("credentials"):
+        raise ProtoError("E_BAD_ARGS", "credentials need a registrar", op="load.start")
     if set(p.dtmf) - set(DTMF_DIGITS):
         raise ProtoError("E_BAD_ARGS", f"not DTMF digits: {p.dtmf!r}", op="load.start")
     if p.calls == 0 and p.duration == 0:
@@ -87,6 +155,30 @@ def _split_int(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
+def _identity(cred: tuple[str, str, str]) -> dict[str, str]:
+    user, password, domain = cred
+    return {"uri": f"sip:{user}@{domain}", "username": user, "password": password}
+
+
+def _identities(profile: Profile, seats: list[Seat], run: str, callers: list[int]
+                ) -> tuple[list[list[dict[str, str]]], list[dict[str, str]]]:
+    """Each agent's calling identities and its answering identity."""
+    if not profile.registrar:
+        calling = [[{"uri": f"sip:{run}-call{j + 1 if j else ''}@{seat.hostport}"}
+                    for j in range(k)] for seat, k in zip(seats, callers, strict=True)]
+        return calling, [{"uri": f"sip:{run}-ans@{seat.hostport}"} for seat in seats]
+    want = sum(callers) + (len(seats) if profile.self_answer else 0)
+    if len(profile.credentials) < want:
+        raise ProtoError("E_BAD_ARGS", f"the run needs {want} identities (callers"
+                         + (", then one answering identity per agent" if profile.self_answer
+                            else "") + f"); the credentials hold {len(profile.credentials)}",
+                         op="load.start")
+    pool = iter(profile.credentials)
+    calling = [[_identity(next(pool)) for _ in range(k)] for k in callers]
+    answering = [_identity(next(pool)) for _ in seats] if profile.self_answer else []
+    return calling, answering
+
+
 def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, Any]]:
     """The load.agent_start arguments of each agent taking part, by agent name."""
     if not seats:
@@ -99,22 +191,30 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     if profile.max_concurrent:
         limit = _split_int(max(profile.max_concurrent, n), slots)
         slots = [min(s, max(1, x)) for s, x in zip(slots, limit, strict=True)]
-    rates = _split(profile.rate, slots)
-    quotas = _split_int(profile.calls, slots) if profile.calls else [0] * n
+    callers = _split_int(profile.callers, slots) if profile.callers else [1] * n
+    for seat, k in zip(seats, callers, strict=True):
+        need = k + (1 if profile.self_answer else 0)
+        if need > seat.free_accounts:
+            raise ProtoError("E_NO_CAPACITY", f"{profile.callers} callers need {need} accounts "
+                             f"on agent {seat.name}, which has room for {seat.free_accounts}: "
+                             "use fewer callers or more agents", op="load.start")
+    weights = [s if k else 0 for s, k in zip(slots, callers, strict=True)]
+    rates = _split(profile.rate, weights)
+    quotas = _split_int(profile.calls, weights) if profile.calls else [0] * n
+    calling, answering = _identities(profile, seats, run, callers)
+    common = {"hold": profile.hold, "hangup": profile.hangup, "dtmf": profile.dtmf,
+              "media": profile.media, "registrar": profile.registrar}
     out: dict[str, dict[str, Any]] = {}
     for i, seat in enumerate(seats):
         args: dict[str, Any] = {"run": run}
-        if not (profile.calls and quotas[i] == 0):
-            targets = list(profile.targets) or [f"sip:{run}-ans@{seats[(i + 1) % n].hostport}"]
-            args["caller"] = {"uri": f"sip:{run}-call@{seat.hostport}", "rate": rates[i],
-                              "calls": quotas[i], "duration": profile.duration,
-                              "ramp": profile.ramp, "slots": slots[i], "hold": profile.hold,
-                              "hangup": profile.hangup, "targets": targets,
-                              "dtmf": profile.dtmf, "dtmf_method": profile.dtmf_method}
+        if callers[i] and not (profile.calls and quotas[i] == 0):
+            ring = [answering[(i + 1) % n]["uri"]] if profile.self_answer else []
+            args["caller"] = {"ids": calling[i], "rate": rates[i], "calls": quotas[i],
+                              "duration": profile.duration, "ramp": profile.ramp,
+                              "slots": slots[i], "targets": list(profile.targets) or ring,
+                              "dtmf_method": profile.dtmf_method, **common}
         if profile.self_answer:
-            args["answer"] = {"uri": f"sip:{run}-ans@{seat.hostport}",
-                              "delay": profile.answer_delay, "codes": profile.answer_codes,
-                              "dtmf": profile.dtmf,
-                              "hold": profile.hold, "hangup": profile.hangup}
+            args["answer"] = {"ids": [answering[i]], "delay": profile.answer_delay,
+                              "codes": profile.answer_codes, **common}
         out[seat.name] = args
     return out

@@ -109,6 +109,16 @@ _PROFILE = (
     Field("dtmf", "str", False, "DTMF digits sent after answer (verified at the far end when "
           "self)", hi=32),
     Field("dtmf_method", "str", False, "rfc2833 (default) or info", choices=("rfc2833", "info")),
+    Field("callers", "int", False, "calling identities over the fleet (0: one per calling agent)",
+          lo=0, hi=100000),
+    Field("registrar", "uri", False, "registrar (and outbound proxy) every identity registers "
+          "with; needs credentials"),
+    Field("credentials", "list", False, "identities for a registrar run: maps of user, password "
+          "and optional domain (default: the registrar's host); used in order, callers first, "
+          "then (self) one answering identity per agent. Never echoed in reports or events"),
+    Field("media", "str", False, "what load calls send: silence (default), tone (both ends send "
+          "a tone; the end that hangs up checks it hears one) or wav:PATH (a WAV file on every "
+          "agent's host, looped)", lo=1, hi=1024),
     Field("run", "str", False, "pre-chosen run id", lo=1, hi=_ID),
 )
 
@@ -268,12 +278,18 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(RUN_ID,)),
     OpSpec("load.agent_start", "coordinator-to-agent",
            "An agent's share of a run: a calling part and/or an answering part.",
-           args=(RUN_ID, Field("caller", "map", False, "uri, rate, calls, duration, ramp, "
-                               "slots, hold, hangup, targets"),
-                 Field("answer", "map", False, "uri, delay, codes, hold, hangup")),
+           args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
+                               "registrar, username and password), rate, calls, duration, ramp, "
+                               "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
+                               "registrar"),
+                 Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
+                       "hangup, dtmf, media, registrar")),
            result=(RUN_ID,)),
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000))),
+    OpSpec("load.agent_go", "coordinator-to-agent",
+           "A registrar run: every agent's identities are registered, start calling now.",
+           args=(RUN_ID,)),
     OpSpec("load.agent_end", "coordinator-to-agent",
            "Start no more calls, hang up live ones, report done.", args=(RUN_ID,)),
     OpSpec("agent.fatal", "coordinator",
@@ -416,6 +432,15 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                           lo=0),
                     Field("dtmf_missed", "int", False, "answered calls whose DTMF digits differed",
                           lo=0),
+                    Field("tone_heard", "int", False, "calls (media tone) whose hanging-up end "
+                          "heard the far end's tone", lo=0),
+                    Field("tone_missed", "int", False, "calls (media tone) whose hanging-up end "
+                          "heard no tone", lo=0),
+                    Field("identities", "int", False, "identities this agent registers (registrar "
+                          "runs)", lo=0),
+                    Field("registered", "int", False, "of those, registered now", lo=0),
+                    Field("reg_failed", "map", False, "identities whose registration failed, by "
+                          "SIP code"),
                     Field("caller_done", "bool", True, "no more calls will be started"),
                     Field("done", "bool", True, "the agent's part is over"))),
     EventSpec("load.progress", "run", "A load run's state, once a second.",

@@ -1,0 +1,117 @@
+"""The load-run planner (pure): shares of rate, calls and slots, calling identities, registrar
+identities from credentials, and the errors of profiles it cannot serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from coordinator.credentials import parse_credentials
+from coordinator.loadplan import Seat, parse_profile, plan, registrar_domain
+from proto import ProtoError
+
+
+def _seats(n: int, capacity: int = 4, free_accounts: int = 8) -> list[Seat]:
+    return [Seat(f"a{i}", capacity, f"127.0.0.1:{5060 + i}", free_accounts) for i in range(n)]
+
+
+def _plan(args: dict[str, Any], seats: list[Seat]) -> dict[str, dict[str, Any]]:
+    return plan(parse_profile(args), seats, "L1")
+
+
+def test_self_run_rings_each_agent_to_the_next_answerer() -> None:
+    shares = _plan({"rate": 6, "calls": 10, "self": True}, _seats(3))
+    assert [s["caller"]["targets"] for s in shares.values()] == [
+        ["sip:L1-ans@127.0.0.1:5061"], ["sip:L1-ans@127.0.0.1:5062"],
+        ["sip:L1-ans@127.0.0.1:5060"]]
+    assert sum(s["caller"]["calls"] for s in shares.values()) == 10
+    assert sum(s["caller"]["rate"] for s in shares.values()) == pytest.approx(6)
+    assert all(s["caller"]["slots"] == 2 for s in shares.values())
+    assert all(len(s["caller"]["ids"]) == 1 for s in shares.values())
+    assert shares["a0"]["answer"]["ids"] == [{"uri": "sip:L1-ans@127.0.0.1:5060"}]
+
+
+def test_callers_are_spread_and_agents_without_one_place_no_calls() -> None:
+    shares = _plan({"rate": 4, "calls": 8, "self": True, "callers": 2}, _seats(4))
+    callers = {n: s["caller"] for n, s in shares.items() if "caller" in s}
+    assert len(callers) == 2 and all(len(c["ids"]) == 1 for c in callers.values())
+    assert sum(c["calls"] for c in callers.values()) == 8
+    assert sum(c["rate"] for c in callers.values()) == pytest.approx(4)
+    assert all("answer" in s for s in shares.values())  # every agent still answers
+
+    shares = _plan({"rate": 4, "calls": 8, "targets": ["sip:x@h"], "callers": 7}, _seats(2))
+    ids = [c["uri"] for s in shares.values() for c in s["caller"]["ids"]]
+    assert len(ids) == 7 and len(set(ids)) == 7
+
+
+def test_more_callers_than_accounts_is_no_capacity() -> None:
+    with pytest.raises(ProtoError) as err:
+        _plan({"rate": 1, "calls": 1, "self": True, "callers": 15}, _seats(2))
+    assert err.value.code == "E_NO_CAPACITY" and "callers" in err.value.msg
+    # 7 callers + 1 answerer fill an agent's 8 accounts exactly
+    assert _plan({"rate": 1, "calls": 2, "self": True, "callers": 14}, _seats(2))
+
+
+def test_registrar_identities_come_from_the_credentials_in_order() -> None:
+    creds = [{"user": f"u{i}", "password": f"p{i}"} for i in range(1, 6)]
+    creds[4]["domain"] = "example.org"
+    shares = _plan({"rate": 2, "calls": 4, "self": True, "callers": 3,
+                    "registrar": "sip:10.0.0.1:5070", "credentials": creds}, _seats(2))
+    calling = [i for s in shares.values() for i in s["caller"]["ids"]]
+    assert [i["username"] for i in calling] == ["u1", "u2", "u3"]
+    assert calling[0] == {"uri": "sip:u1@10.0.0.1", "username": "u1", "password": "p1"}
+    answering = [s["answer"]["ids"][0]["uri"] for s in shares.values()]
+    assert answering == ["sip:u4@10.0.0.1", "sip:u5@example.org"]
+    # the ring calls the next agent's answering identity by its address of record
+    assert shares["a0"]["caller"]["targets"] == ["sip:u5@example.org"]
+    assert all(s["caller"]["registrar"] == "sip:10.0.0.1:5070" for s in shares.values())
+
+
+def test_registrar_profiles_that_cannot_work_are_refused() -> None:
+    creds = [{"user": "u1", "password": "p"}]
+    with pytest.raises(ProtoError, match="needs 4 identities"):
+        _plan({"rate": 1, "calls": 1, "self": True, "registrar": "sip:r", "credentials": creds},
+              _seats(2))
+    for bad in ([], None, "u1:p", [{"user": "u1"}], [{"user": "", "password": "p"}],
+                [{"user": "a b", "password": "p"}], [{"user": "u", "password": 5}]):
+        with pytest.raises(ProtoError) as err:
+            parse_profile({"rate": 1, "calls": 1, "self": True, "registrar": "sip:r",
+                           "credentials": bad})
+        assert err.value.code == "E_BAD_ARGS"
+    with pytest.raises(ProtoError, match="need a registrar"):
+        parse_profile({"rate": 1, "calls": 1, "self": True, "credentials": creds})
+
+
+def test_credentials_never_show_in_the_public_profile() -> None:
+    p = parse_profile({"rate": 1, "calls": 1, "self": True, "registrar": "sip:r",
+                       "credentials": [{"user": "u1", "password": "s3cret"}]})
+    assert p.public()["credentials"] == 1 and "s3cret" not in repr(p.public())
+    assert "s3cret" not in repr(p)
+
+
+def test_media_values() -> None:
+    for ok in ("silence", "tone", "wav:/tmp/a.wav"):
+        assert parse_profile({"rate": 1, "calls": 1, "self": True, "media": ok}).media == ok
+    for bad in ("loud", "wav:", "tone "):
+        with pytest.raises(ProtoError, match="media"):
+            parse_profile({"rate": 1, "calls": 1, "self": True, "media": bad})
+
+
+def test_registrar_domain() -> None:
+    assert registrar_domain("sip:10.0.0.1:5070") == "10.0.0.1"
+    assert registrar_domain("sip:reg.example.org;transport=udp") == "reg.example.org"
+    assert registrar_domain("sips:[::1]:5061") == "[::1]"
+
+
+def test_credentials_files() -> None:
+    assert parse_credentials("user,password\nu1,p1\n\n# note\nu2,p2,example.org\n") == [
+        {"user": "u1", "password": "p1"},
+        {"user": "u2", "password": "p2", "domain": "example.org"}]
+    # a SIPp injection file
+    assert parse_credentials("SEQUENTIAL\nu1;p1\nu2;p2\n") == [
+        {"user": "u1", "password": "p1"}, {"user": "u2", "password": "p2"}]
+    assert parse_credentials('u1,"p,1"\n') == [{"user": "u1", "password": "p,1"}]
+    for bad in ("", "# only a comment\n", "u1\n", "u1,p,d,extra\n", ",p\n"):
+        with pytest.raises(ValueError):
+            parse_credentials(bad)
