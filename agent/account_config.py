@@ -53,6 +53,12 @@ def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
             raise ProtoError("E_BAD_ARGS", f"this agent does not listen on "
                              f"{sip['transport'].upper()}", op="acc.create")
         cfg.sipConfig.transportId = tid
+    # pjproject 2.15.1 has later advisories in ICE, SRTP and the DNS resolver: ICE, TURN, STUN
+    # and SRTP stay off (also pjsua2's defaults; set here so that no default can turn them on)
+    cfg.natConfig.iceEnabled = False
+    cfg.natConfig.turnEnabled = False
+    cfg.natConfig.sipStunUse = cfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
+    cfg.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_DISABLED
     if sip.get("proxy"):
         cfg.sipConfig.proxies.append(loose_route(sip["proxy"]))
     if sip.get("username"):

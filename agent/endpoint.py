@@ -165,6 +165,10 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.uaConfig.userAgent = opts.user_agent
     cfg.logConfig.level = opts.log_level
     cfg.logConfig.consoleLevel = opts.log_level
+    # no PJSIP DNS resolver and no STUN (later advisories of 2.15.1): SIP hosts are numeric
+    # or resolved by the system, never by PJSIP's own resolver
+    cfg.uaConfig.nameserver.clear()
+    cfg.uaConfig.stunServer.clear()
     # send every 20 ms frame, silence too, as phones do: media load and loss figures need it
     cfg.medConfig.noVad = True
     cfg.medConfig.clockRate = opts.clock_rate

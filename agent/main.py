@@ -16,7 +16,7 @@ from agent import endpoint, link
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
-from proto import limits
+from proto import curve, limits
 from proto.ops import SIP_TRANSPORTS
 
 
@@ -55,7 +55,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
                    "no clock (signalling-only, cheapest for call-rate runs); NAME: that sound "
                    "device (lib.enum_snd_dev lists them; the pjsua2-python wheel has none)")
+    curve.add_options(p)
     args = p.parse_args(argv)
+    try:
+        args.keys = curve.from_args(args)
+    except curve.KeyFileError as exc:
+        p.error(str(exc))
     if not 1 <= args.max_calls <= endpoint.PJSUA_MAX_CALLS:
         p.error(f"--max-calls must be 1..{endpoint.PJSUA_MAX_CALLS}")
     if args.index < 0:
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
              "capacity": state.capacity, "max_accounts": state.max_accounts,
              "pjsip": ep.libVersion().full}
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    sock = link.connect(ctx, args.coordinator, args.name)
+    sock = link.connect(ctx, args.coordinator, args.name, args.keys)
     loop = AgentLoop(state, ep, sock, hello)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

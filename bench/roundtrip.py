@@ -10,7 +10,10 @@ one request in flight at a time:
   coordinator-only round trip too;
 * the ``acc.create`` + ``acc.delete`` pair, as one unit.
 
-    python bench/roundtrip.py [--count 2000] [--agents 2]
+    python bench/roundtrip.py [--count 2000] [--agents 2] [--curve]
+
+``--curve``: the coordinator, the agents and the client use CURVE keys (``Lib.start_local(curve=True)``),
+to compare with the plain round trip.
 """
 
 from __future__ import annotations
@@ -81,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=2000, help="lib.status requests (default %(default)s); "
                    "a tenth as many acc.create + acc.delete pairs")
     p.add_argument("--agents", type=int, default=2, help="agents in the embedded fleet")
+    p.add_argument("--curve", action="store_true", help="every connection with CURVE keys")
     args = p.parse_args(argv)
     if args.count < 10:
         p.error("--count must be at least 10")
     pairs_n = args.count // 10
 
     t_start = time.perf_counter()
-    lib = Lib.start_local(agents=args.agents)
+    lib = Lib.start_local(agents=args.agents, curve=args.curve)
     try:
         started = time.perf_counter() - t_start
         version = lib.status()["version"]
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         lib.destroy()
 
     print(f"callfleet round trip: {args.agents} agents, protocol v{version}, "
+          f"{'CURVE' if args.curve else 'plain'} connections, "
           f"Python {platform.python_version()}, {platform.machine()}; fleet started in "
           f"{started:.2f} s; one request in flight at a time")
     print(f"{'op':<24}{'n':>7}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>10}")

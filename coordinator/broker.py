@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import zmq
 
 import proto
+from coordinator.access import Access
 from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.delivery import CLIENT_QUEUE, Delivery
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
@@ -31,6 +32,16 @@ from coordinator.objects import CallRec, ObjectTable
 from coordinator.recovery import Recovery
 from coordinator.registry import AgentRecord, Registry
 from coordinator.replycache import ReplyCache
+from coordinator.security import (
+    DOMAIN_AGENTS,
+    DOMAIN_CLIENTS,
+    DOMAIN_EVENTS,
+    ZAP_ENDPOINT,
+    RefusalLog,
+    ServerKeys,
+    serve_curve,
+    zap_reply,
+)
 from coordinator.subscribe import Subscribers
 from coordinator.ua_handlers import UA_HANDLERS
 from proto import ProtoError, limits
@@ -67,9 +78,10 @@ def renumber(msg: proto.Message, obj: Numbered) -> bytes:
     return proto.encode(msg)
 
 
-def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, sndhwm: int = 100000,
-            sndbuf: int = 0) -> zmq.Socket[bytes]:
-    """``sndhwm``: messages queued per connection; ``sndbuf``: its kernel buffer (0: the OS's)."""
+def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, keys: ServerKeys | None,
+            domain: str, sndhwm: int = 100000, sndbuf: int = 0) -> zmq.Socket[bytes]:
+    """``keys``: CURVE server keys (None: plain); ``sndhwm``: messages queued per connection;
+    ``sndbuf``: its kernel buffer (0: the OS's)."""
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -78,6 +90,8 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, sndhwm: int = 100000,
         sock.setsockopt(zmq.SNDBUF, sndbuf)
     sock.setsockopt(zmq.RCVHWM, 100000)
     sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
+    if keys is not None:
+        serve_curve(sock, keys, domain)
     sock.bind(url)
     return sock
 
@@ -91,20 +105,33 @@ class Coordinator:
     def __init__(self, agents_url: str, clients_url: str, events_url: str | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES,
-                 client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0) -> None:
+                 client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0,
+                 keys: ServerKeys | None = None) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self.agents = _router(self.ctx, agents_url)
+        self.keys = keys
+        self.access = Access(keys)
+        self.refusals = RefusalLog()
+        #: with CURVE, the ZAP handler answered from this loop (before any CURVE socket binds)
+        self.zap: zmq.Socket[bytes] | None = None
+        if keys is not None:
+            self.zap = self.ctx.socket(zmq.REP)
+            self.zap.setsockopt(zmq.LINGER, 0)
+            self.zap.bind(ZAP_ENDPOINT)
+        self.agents = _router(self.ctx, agents_url, keys, DOMAIN_AGENTS)
         # an agent that reconnects under its name takes the name's routing id over at once: the
         # old connection may still look open here (half-open after a network cut, or closing),
         # and a ROUTER refuses a second connection with an id in use
         self.agents.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        self.clients = _router(self.ctx, clients_url, client_queue, client_sndbuf)
+        self.clients = _router(self.ctx, clients_url, keys, DOMAIN_CLIENTS, client_queue,
+                               client_sndbuf)
         self.delivery = Delivery(self.clients, client_queue)
         self.pub: zmq.Socket[bytes] | None = None
         if events_url:
             self.pub = self.ctx.socket(zmq.PUB)
             self.pub.setsockopt(zmq.LINGER, 0)
             self.pub.setsockopt(zmq.SNDHWM, 100000)
+            if keys is not None:
+                serve_curve(self.pub, keys, DOMAIN_EVENTS)
             self.pub.bind(events_url)
         self.clock = clock
         #: wall clock, for requests' ``expires`` (Unix time)
@@ -125,6 +152,8 @@ class Coordinator:
         self._poller = zmq.Poller()
         self._poller.register(self.agents, zmq.POLLIN)
         self._poller.register(self.clients, zmq.POLLIN)
+        if self.zap is not None:
+            self._poller.register(self.zap, zmq.POLLIN)
         self.watch = ConnWatch(self.agents)
         self._poller.register(self.watch.sock, zmq.POLLIN)
         self.recovery = Recovery()
@@ -146,7 +175,7 @@ class Coordinator:
         if self.metrics is not None:
             self.metrics.close()
         self.watch.close()
-        for sock in (self.agents, self.clients, self.pub):
+        for sock in (self.agents, self.clients, self.pub, self.zap):
             if sock is not None:
                 sock.close(0)
         self.ctx.term()
@@ -230,6 +259,7 @@ class Coordinator:
             handler = HANDLERS.get(msg.op)
             if handler is None:
                 raise ProtoError("E_UNKNOWN_OP", f"the coordinator has no op {msg.op!r}", op=msg.op)
+            self.access.check(self, client, msg)
             handler(self, client, msg)
         except ProtoError as exc:
             self.fail(client, msg, exc)
@@ -469,12 +499,14 @@ class Coordinator:
             self.metrics.serve_one(self)
         if self.watch.sock in events:
             self.watch.on_monitor(self.clock())
+        if self.zap is not None and self.zap in events:
+            self.on_zap(self.zap)
         for sock, handler in ((self.agents, self.on_agent_frame), (self.clients, self.on_client_frame)):
             if sock not in events:
                 continue
             for _ in range(1000):
                 try:
-                    parts = sock.recv_multipart(zmq.NOBLOCK)
+                    parts = self._recv(sock)
                 except zmq.Again:
                     break
                 if len(parts) == 2:
@@ -483,6 +515,35 @@ class Coordinator:
                     self._send(sock, parts[0], proto.encode(proto.error(None, ProtoError(
                         "E_BAD_MSG", "one frame per message is expected"))))
         self.housekeeping(self.clock())
+
+    def on_zap(self, zap: zmq.Socket[bytes]) -> None:
+        """Answer the pending ZAP requests (one per CURVE handshake) from the allow-lists."""
+        assert self.keys is not None
+        while True:
+            try:
+                request = zap.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            reply = zap_reply(request, self.keys)
+            if reply[2] != b"200":
+                domain, peer = (x.decode("utf-8", "replace") for x in (request + [b"?"] * 4)[2:4])
+                count = self.refusals.note(domain, peer, self.clock())
+                if count:
+                    print(f"coordinator: refused a connection to {domain} from {peer}: "
+                          f"{reply[3].decode()} ({count} since the last report)",
+                          file=sys.stderr, flush=True)
+            zap.send_multipart(reply)
+
+    def _recv(self, sock: zmq.Socket[bytes]) -> list[bytes]:
+        """One message's frames; with CURVE, a client connection's authenticated key (the ZAP
+        User-Id of its frames) is recorded for the access rules."""
+        if self.keys is None or sock is not self.clients:
+            return sock.recv_multipart(zmq.NOBLOCK)
+        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+        parts = [f.bytes for f in frames]
+        if len(parts) >= 2:
+            self.access.seen(self, parts[0], str(frames[-1].get("User-Id")))
+        return parts
 
     def run(self) -> None:
         while not self.stopping:

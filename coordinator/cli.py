@@ -19,11 +19,24 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
 
 def cmd_coordinator(args: argparse.Namespace) -> int:
     from coordinator.broker import Coordinator
+    from coordinator.keyopts import bind_plan, server_keys
+    from coordinator.security import warn
+    from proto.curve import KeyFileError
 
+    try:
+        keys = server_keys(args)
+    except KeyFileError as exc:
+        print(f"callfleet coordinator: {exc}", file=sys.stderr)
+        return 2
+    plan = bind_plan(args, keys)
+    if plan.error:
+        print(f"callfleet coordinator: {plan.error}", file=sys.stderr)
+        return 2
+    warn(plan.warnings)
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
     co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
                      lost_after_s=lost_after, client_queue=args.client_queue,
-                     client_sndbuf=args.client_sndbuf)
+                     client_sndbuf=args.client_sndbuf, keys=keys)
     if args.metrics_port is not None:
         co.enable_metrics(args.metrics_host, args.metrics_port)
 
@@ -76,6 +89,7 @@ def cmd_agent(rest: list[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="callfleet", description="A distributed SIP call agent.")
     sub = p.add_subparsers(dest="cmd", required=True)
+    from coordinator import keyopts
 
     c = sub.add_parser("coordinator", help="run the coordinator")
     c.add_argument("--agents-bind", default=DEFAULT_AGENTS)
@@ -93,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metrics-port", type=int, default=None,
                    help="serve Prometheus /metrics on this TCP port (0: any free port)")
     c.add_argument("--metrics-host", default="127.0.0.1", help="address of the /metrics server")
+    keyopts.add_server_options(c)
     c.set_defaults(func=cmd_coordinator)
+    keyopts.add_keys_parser(sub)
 
     sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")
 

@@ -29,6 +29,7 @@ from coordinator.sip_transports import Transport
 from coordinator.sip_transports import TransportInfo as TransportInfo
 from coordinator.transport import Connection
 from proto import ProtoError
+from proto.curve import ClientKeys, KeyFileError
 
 log = logging.getLogger("callfleet.client")
 
@@ -607,13 +608,14 @@ class Lib(MediaLib):
 
     _instance: Lib | None = None
 
-    def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0,
+                 keys: ClientKeys | None = None) -> None:
         super().__init__()
         self.url = url
         self.fleet = fleet
         self.timeout = timeout
         self._events: queue.Queue[proto.Message | None] = queue.Queue()
-        self._conn = Connection(url, self._events)
+        self._conn = Connection(url, self._events, keys)
         self._accounts: dict[str, Account] = {}
         self._calls: dict[str, Call] = {}
         self._loads: dict[str, LoadWatch] = {}
@@ -636,9 +638,18 @@ class Lib(MediaLib):
         return Lib._instance
 
     @classmethod
-    def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0) -> Lib:
-        """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer."""
-        lib = cls(url, timeout=timeout)
+    def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0,
+                server_key: str = "", key: str = "") -> Lib:
+        """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer.
+
+        With CURVE: ``server_key`` is the coordinator's public certificate file (``.key``),
+        ``key`` this client's own ``.key_secret`` file (whose public key the coordinator must
+        allow). A refused key gets no reply at all: E_TIMEOUT; an unreadable file: E_BAD_ARGS."""
+        try:
+            keys = ClientKeys.load(server_key, key)
+        except KeyFileError as exc:
+            raise Error("lib", "connect", "E_BAD_ARGS", str(exc)) from None
+        lib = cls(url, timeout=timeout, keys=keys)
         try:
             lib.status()
         except Error:
@@ -649,12 +660,14 @@ class Lib(MediaLib):
     @classmethod
     def start_local(cls, agents: int = 2, timeout: float = 30.0,
                     agent_args: list[str] | None = None,
-                    coordinator_args: list[str] | None = None) -> Lib:
-        """An embedded coordinator and ``agents`` agents as child processes of this one."""
-        fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args)
+                    coordinator_args: list[str] | None = None, curve: bool = False) -> Lib:
+        """An embedded coordinator and ``agents`` agents as child processes of this one
+        (``curve``: every connection with CURVE keys made for this fleet)."""
+        fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args,
+                           curve=curve)
         try:
             fleet.start(timeout)
-            lib = cls(fleet.clients_url, fleet=fleet)
+            lib = cls(fleet.clients_url, fleet=fleet, keys=fleet.client_keys)
             lib.wait_agents(agents, timeout)
         except BaseException:
             fleet.stop()

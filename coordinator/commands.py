@@ -8,17 +8,20 @@ import time
 from typing import Any
 
 from coordinator.client import Account, Call, CallCallback, Error, Lib
+from proto import curve
 
 
 def _connect(args: argparse.Namespace) -> Lib:
     if getattr(args, "local", 0):
         return Lib.start_local(agents=args.local)
-    return Lib.connect(args.coordinator, timeout=args.timeout)
+    return Lib.connect(args.coordinator, timeout=args.timeout, server_key=args.server_key,
+                       key=args.key)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for replies")
+    curve.add_options(p)
 
 
 def format_agents(status: dict[str, Any]) -> str:
@@ -41,7 +44,7 @@ def format_agents(status: dict[str, Any]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        lib = Lib.connect(args.coordinator, timeout=args.timeout)
+        lib = _connect(args)
     except Error as exc:
         print(f"callfleet status: {exc}")
         return 2
@@ -71,7 +74,11 @@ class _Printer(CallCallback):
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    lib = _connect(args)
+    try:
+        lib = _connect(args)
+    except Error as exc:
+        print(f"callfleet call: {exc}")
+        return 2
     try:
         acc: Account = lib.create_account(args.from_uri)
         cb = _Printer(time.monotonic())

@@ -33,7 +33,7 @@ import zmq
 
 import proto
 from coordinator.subscriptions import Filter, Subscription, event_keys, parse_exprs, parse_filter
-from proto import ProtoError, limits
+from proto import ProtoError, curve, limits
 
 #: how often the loop looks at its stop conditions, seconds
 TICK_S = 0.2
@@ -86,11 +86,12 @@ def _stopper(args: argparse.Namespace, out: _Out) -> Callable[[], bool]:
 
 
 def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
-                      exclude: dict[str, list[str]], out: _Out) -> int:
+                      exclude: dict[str, list[str]], out: _Out,
+                      keys: curve.ClientKeys | None) -> int:
     from coordinator.transport import Connection
 
     events: queue.Queue[proto.Message | None] = queue.Queue()
-    conn = Connection(args.coordinator, events)
+    conn = Connection(args.coordinator, events, keys)
     try:
         request: dict[str, Any] = {"snapshot": not args.no_snapshot}
         if include:
@@ -129,7 +130,8 @@ def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
 
 
 def _from_firehose(args: argparse.Namespace, include: dict[str, list[str]],
-                   exclude: dict[str, list[str]], out: _Out) -> int:
+                   exclude: dict[str, list[str]], out: _Out,
+                   keys: curve.ClientKeys | None) -> int:
     sub = Subscription("cli", parse_filter(include, "--filter"), parse_filter(exclude, "--exclude"))
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     sock = ctx.socket(zmq.SUB)
@@ -138,6 +140,8 @@ def _from_firehose(args: argparse.Namespace, include: dict[str, list[str]],
     sock.setsockopt(zmq.RCVHWM, 100000)
     for topic in _topics(sub.include):
         sock.setsockopt(zmq.SUBSCRIBE, topic)
+    if keys is not None:
+        keys.apply(sock)
     monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
     sock.connect(args.events)
     # PUB sends nothing to a subscriber before it is connected (ZeroMQ's "slow joiner"): say
@@ -186,9 +190,14 @@ def _topics(include: Filter) -> list[bytes]:
 def cmd_events(args: argparse.Namespace) -> int:
     include, exclude = _filters(args)
     out = _Out()
+    try:
+        keys = curve.from_args(args)
+    except curve.KeyFileError as exc:
+        print(f"callfleet events: {exc}", file=sys.stderr)
+        return 2
     if args.events:
-        return _from_firehose(args, include, exclude, out)
-    return _from_coordinator(args, include, exclude, out)
+        return _from_firehose(args, include, exclude, out, keys)
+    return _from_coordinator(args, include, exclude, out, keys)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -215,4 +224,5 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     e.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop after S seconds")
     e.add_argument("--timeout", type=float, default=5.0,
                    help="seconds to wait for the subscription's reply (or the firehose to connect)")
+    curve.add_options(e)
     e.set_defaults(func=cmd_events)

@@ -30,7 +30,7 @@ from typing import BinaryIO
 import zmq
 
 import proto
-from proto import ProtoError, limits
+from proto import ProtoError, curve, limits
 
 #: seconds to wait for the coordinator's reply before giving up on one report
 REPLY_S = 5.0
@@ -75,7 +75,8 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, report: Report, log: Callable[[str]
     return handled
 
 
-def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S) -> Report:
+def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S,
+                         keys: curve.ClientKeys | None = None) -> Report:
     """A ``report`` that sends ``agent.fatal`` to the coordinator at ``url`` and waits for its reply."""
 
     def report(fields: dict[str, str]) -> str:
@@ -87,6 +88,8 @@ def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S) -> Repor
         try:
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
+            if keys is not None:
+                keys.apply(sock)
             sock.connect(url)
             sock.send(proto.encode(proto.req("agent.fatal", args, f"fatal-{time.time_ns()}")))
             if not sock.poll(int(timeout * 1000)):
@@ -109,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
     p.add_argument("--host", default=socket.gethostname(), help="this host's name in the reports")
+    curve.add_options(p)
     args = p.parse_args(argv)
+    try:
+        keys = curve.from_args(args)
+    except curve.KeyFileError as exc:
+        p.error(str(exc))
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -119,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
 
-    serve(sys.stdin.buffer, sys.stdout.buffer, coordinator_reporter(args.coordinator, args.host), log)
+    serve(sys.stdin.buffer, sys.stdout.buffer,
+          coordinator_reporter(args.coordinator, args.host, keys=keys), log)
     return 0
 
 

@@ -10,7 +10,13 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+import zmq.auth
+
+from proto.curve import ClientKeys
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,10 +59,13 @@ def rtp_port_base(agents: int, rng: random.Random | None = None) -> int:
 
 class LocalFleet:
     def __init__(self, agents: int, agent_args: list[str] | None = None,
-                 host: str = "127.0.0.1", coordinator_args: list[str] | None = None) -> None:
+                 host: str = "127.0.0.1", coordinator_args: list[str] | None = None,
+                 curve: bool = False) -> None:
+        """``curve``: every connection uses CURVE keys made for this fleet alone (in a temporary
+        directory, removed by stop()); a client connects with :attr:`client_keys`."""
         self.n = agents
-        self.agent_args = agent_args or []
-        self.coordinator_args = coordinator_args or []
+        self.agent_args = list(agent_args or [])
+        self.coordinator_args = list(coordinator_args or [])
         self.metrics_url = ""
         self.host = host
         self.coordinator: subprocess.Popen[bytes] | None = None
@@ -69,6 +78,23 @@ class LocalFleet:
         #: the next agent's span of RTP ports (0: the agent args choose)
         self._rtp_base = rtp_port_base(max(agents, 64)) if own_rtp else 0
         self._index = 0
+        self._keydir: tempfile.TemporaryDirectory[str] | None = None
+        self.client_keys: ClientKeys | None = None
+        if curve:
+            self._make_keys()
+
+    def _make_keys(self) -> None:
+        self._keydir = tempfile.TemporaryDirectory(prefix="callfleet-keys-")
+        base = Path(self._keydir.name)
+        pairs = {}
+        for role in ("coordinator", "agents", "clients"):
+            (base / role).mkdir()
+            pairs[role] = zmq.auth.create_certificates(base / role, role)
+        server_public, server_secret = pairs["coordinator"]
+        self.coordinator_args += ["--key", server_secret, "--agents-keys", str(base / "agents"),
+                                  "--clients-keys", str(base / "clients")]
+        self.agent_args += ["--server-key", server_public, "--key", pairs["agents"][1]]
+        self.client_keys = ClientKeys.load(server_public, pairs["clients"][1])
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the coordinator on free loopback ports, then the agents."""
@@ -123,4 +149,6 @@ class LocalFleet:
             if self.coordinator.stdout is not None:
                 self.coordinator.stdout.close()
             codes["coordinator"] = self.coordinator.returncode
+        if self._keydir is not None:
+            self._keydir.cleanup()
         return codes

@@ -14,7 +14,7 @@ from typing import Any
 from coordinator.client import Error, Lib
 from coordinator.credentials import parse_credentials
 from coordinator.plot import chart
-from proto import ProtoError
+from proto import ProtoError, curve
 from proto.dist import parse_dist
 
 #: most agents an embedded fleet gets by default on one host
@@ -127,7 +127,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.coordinator:
-            lib = Lib.connect(args.coordinator)
+            lib = Lib.connect(args.coordinator, server_key=args.server_key, key=args.key)
         else:
             n = args.agents or auto_agents(profile)
             print(f"callfleet load: embedded fleet of {n} agents", flush=True)
@@ -183,6 +183,7 @@ def _load_options(p: argparse.ArgumentParser) -> None:
                    "agent's host)")
     p.add_argument("--agents", type=int, default=0, help="embedded fleet size (default: enough)")
     p.add_argument("--coordinator", default="", help="use this coordinator instead")
+    curve.add_options(p)
     p.add_argument("--report", default="", help="write the JSON report here")
     p.add_argument("--csv", default="", help="write the per-second timeseries here")
     p.add_argument("--plot", default="", help="write a PNG chart of rate, concurrency and setup "

@@ -7,6 +7,7 @@ callback thread drains.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import queue
 import secrets
@@ -18,6 +19,10 @@ import zmq
 
 import proto
 from proto import ProtoError, limits
+from proto.curve import ClientKeys
+
+#: frames kept while the coordinator cannot be reached (the oldest are dropped beyond)
+BACKLOG = 100000
 
 
 @dataclass
@@ -27,8 +32,10 @@ class _Slot:
 
 
 class Connection:
-    def __init__(self, url: str, events: queue.Queue[proto.Message | None]) -> None:
+    def __init__(self, url: str, events: queue.Queue[proto.Message | None],
+                 keys: ClientKeys | None = None) -> None:
         self.url = url
+        self.keys = keys
         self.events = events
         self.prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -64,12 +71,21 @@ class Connection:
             with self._push_lock:
                 self._push.send(frame)
             if not slot.done.wait(timeout):
-                raise ProtoError("E_TIMEOUT", f"no reply to {op} in {timeout:g} s", op=op)
+                raise ProtoError("E_TIMEOUT", self._silence(op, timeout), op=op)
             assert slot.reply is not None
             return slot.reply
         finally:
             with self._slots_lock:
                 self._slots.pop(rid, None)
+
+    def _silence(self, op: str, timeout: float) -> str:
+        """What a missing reply most likely means: with CURVE, a refused key completes no
+        connection, so nothing comes back at all."""
+        if self.keys is not None:
+            return (f"no reply to {op} in {timeout:g} s from {self.url}: is the coordinator up, "
+                    "is --server-key its public key, and is this client's key on its allow-list?")
+        return (f"no reply to {op} in {timeout:g} s from {self.url}: is the coordinator up, and "
+                "does it require CURVE keys (--server-key, --key)?")
 
     def send_raw(self, frame: bytes) -> None:
         with self._push_lock:
@@ -82,20 +98,32 @@ class Connection:
         dealer.setsockopt(zmq.MAXMSGSIZE, limits.MAX_FRAME)
         dealer.setsockopt(zmq.SNDHWM, 100000)
         dealer.setsockopt(zmq.RCVHWM, 100000)
+        if self.keys is not None:
+            self.keys.apply(dealer)
         dealer.connect(self.url)
         poller = zmq.Poller()
         poller.register(dealer, zmq.POLLIN)
         poller.register(pull, zmq.POLLIN)
+        # frames the DEALER cannot take yet: it has no connection (the coordinator is not up, a
+        # CURVE handshake is under way or was refused), so a blocking send would never return
+        backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
         try:
             while not self._stop.is_set():
+                poller.modify(dealer, zmq.POLLIN | (zmq.POLLOUT if backlog else 0))
                 ready = dict(poller.poll(100))
                 if pull in ready:
                     while True:
                         try:
-                            dealer.send(pull.recv(zmq.NOBLOCK))
+                            backlog.append(pull.recv(zmq.NOBLOCK))
                         except zmq.Again:
                             break
-                if dealer in ready:
+                while backlog:
+                    try:
+                        dealer.send(backlog[0], zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    backlog.popleft()
+                if ready.get(dealer, 0) & zmq.POLLIN:
                     while True:
                         try:
                             frame = dealer.recv(zmq.NOBLOCK)

@@ -701,3 +701,11 @@ KINDS = ("req", "rep", "evt", "hb")
 
 #: Call states in the order a successful call passes through them.
 CALL_STATES = ("NULL", "CALLING", "INCOMING", "EARLY", "CONNECTING", "CONFIRMED", "DISCONNECTED")
+
+
+# -- access control (CURVE roles and object ownership) ------------------------------------------
+#: The ops a read-only client may send: they change nothing and name no object of another client.
+READ_ONLY_ROLE_OPS = frozenset({"lib.agents", "lib.status", "events.subscribe",
+                                "events.unsubscribe", "load.status"})
+#: The ops that act on an existing load run: only the run's owner may send them.
+RUN_CONTROL_OPS = frozenset({"load.set_rate", "load.stop"})

@@ -39,6 +39,12 @@ def _free_udp_range(count: int) -> int:
     raise RuntimeError("no free UDP port range")
 
 
+#: deploy/callfleet.env's CURVE settings (README "Security")
+CURVE_VARS = ("CALLFLEET_COORDINATOR_KEY", "CALLFLEET_AGENTS_KEYS", "CALLFLEET_CLIENTS_KEYS",
+              "CALLFLEET_READONLY_KEYS", "CALLFLEET_INSECURE", "CALLFLEET_SERVER_KEY",
+              "CALLFLEET_AGENT_KEY", "CALLFLEET_LISTENER_KEY")
+
+
 def _env(tmp_path: Path, agents: int) -> dict[str, str]:
     """The environment a user sets (see deploy/callfleet.env), with free ports."""
     logdir = tmp_path / "log"
@@ -52,6 +58,7 @@ def _env(tmp_path: Path, agents: int) -> dict[str, str]:
         "CALLFLEET_AGENTS": str(agents), "CALLFLEET_NAME": NAME, "CALLFLEET_SIP_HOST": "127.0.0.1",
         "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": str(_free_udp_range(agents)),
         "CALLFLEET_RTP_PORT_BASE": str(_free_udp_range((agents + 1) * endpoint.RTP_SPAN))})
+    env.update(dict.fromkeys(CURVE_VARS, ""))  # loopback: no CURVE keys needed
     return env
 
 

@@ -101,7 +101,8 @@ def fleet(hosts: netns.Hosts, tmp_path: Path) -> Iterator[Fleet]:
     err = open(log, "wb")  # noqa: SIM115 - closed in the teardown below
     co = subprocess.Popen(hosts.run("co", [
         PY, "-m", "coordinator.cli", "coordinator", "--agents-bind", AGENTS_URL,
-        "--clients-bind", CLIENTS_URL, "--events-bind", "", "--ready"]),
+        "--clients-bind", CLIENTS_URL, "--events-bind", "", "--ready",
+        "--insecure"]),  # off loopback without keys: the test's own bridge, reached by no one else
         stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     f: Fleet | None = None
     lib: Lib | None = None
@@ -433,7 +434,8 @@ def test_the_shipped_configs_run_a_fleet_over_two_hosts(hosts: netns.Hosts, tmp_
             **common, "CALLFLEET_LOG_DIR": str(tmp_path / "co"),
             "CALLFLEET_AGENTS_BIND": f"tcp://{co}:5600", "CALLFLEET_CLIENTS_BIND": f"tcp://{co}:5601",
             "CALLFLEET_EVENTS_BIND": f"tcp://{co}:5602",
-            "CALLFLEET_NAME": "host1", "CALLFLEET_SIP_HOST": co, "CALLFLEET_AGENTS": "1"}),
+            "CALLFLEET_NAME": "host1", "CALLFLEET_SIP_HOST": co, "CALLFLEET_AGENTS": "1",
+            "CALLFLEET_INSECURE": "1"}),
         "b": _supervisord(hosts, "b", "agents-host.conf", {
             **common, "CALLFLEET_LOG_DIR": str(tmp_path / "b"),
             "CALLFLEET_COORDINATOR": f"tcp://{co}:5600", "CALLFLEET_CLIENTS": f"tcp://{co}:5601",

@@ -19,7 +19,7 @@ import pytest
 from tests.interop.conftest import Fleet
 
 NODE_DIR = Path(__file__).with_name("node")
-FILES = ("package.json", "package-lock.json", "scenario.mjs")
+FILES = ("package.json", "package-lock.json", "scenario.mjs", "curve.mjs")
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:

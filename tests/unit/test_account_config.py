@@ -50,3 +50,18 @@ def test_bad_replica_settings_are_refused(bad: dict[str, object]) -> None:
 ])
 def test_proxies_get_loose_routing(uri: str, want: str) -> None:
     assert loose_route(uri) == want
+
+
+def test_accounts_keep_ice_srtp_and_stun_off() -> None:
+    """pjproject 2.15.1's vulnerable paths stay off on every account the agent builds."""
+    import pjsua2 as pj
+
+    from agent.account_config import build
+
+    for register in (True, False):
+        cfg = build("sip:alice@127.0.0.1", {"registrar": "sip:127.0.0.1:5090", "username": "a",
+                                            "password": "pw"}, register)
+        assert cfg.natConfig.iceEnabled is False and cfg.natConfig.turnEnabled is False
+        assert cfg.natConfig.sipStunUse == pj.PJSUA_STUN_USE_DISABLED
+        assert cfg.natConfig.mediaStunUse == pj.PJSUA_STUN_USE_DISABLED
+        assert cfg.mediaConfig.srtpUse == pj.PJMEDIA_SRTP_DISABLED
