@@ -20,7 +20,9 @@ PJSUA_MAX_CALLS = 4
 PJSUA_MAX_ACC = 8
 #: conference bridge ports: the master (sound device) port, one per call, one per media object
 #: (agent.media.MAX_MEDIA_OBJECTS), and spare ones for calls whose slot is still being released
-CONF_PORTS = 32
+#: and for the INVITEs an agent refuses (pjsua sets up their media first: with 32 ports an
+#: INVITE flood got 488 Not Acceptable Here instead of 486)
+CONF_PORTS = 128
 #: RTP/RTCP ports each agent owns when given a port range (RTP+RTCP per call, with room to spare)
 RTP_SPAN = 20
 

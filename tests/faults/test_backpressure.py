@@ -121,7 +121,8 @@ def test_a_stalled_client_costs_a_bounded_queue_and_is_told_its_gap(tight_fleet:
         print(f"stalled client: {len(delivered)} events delivered, gap notice {gap['data']}")
         assert len(delivered) <= QUEUE + IN_FLIGHT
         assert gap["obj"] == "" and gap["seq"] == 1
-        assert gap["data"]["dropped"] == gap["data"]["total"] == status["dropped"]
+        # late events of the last call (its legs' DISCONNECTED) may be dropped after the status
+        assert gap["data"]["dropped"] == gap["data"]["total"] >= status["dropped"]
         assert gap["data"]["replies"] == 0
         seqs = SeqWatch()
         for m in delivered:
@@ -134,8 +135,9 @@ def test_a_stalled_client_costs_a_bounded_queue_and_is_told_its_gap(tight_fleet:
         wait_for(lambda: lib.status()["calls"] == 0, 10, "the call gone")
         while stalled.sock.poll(500):
             after.append(msgpack.unpackb(stalled.sock.recv(), raw=False))
-        calls = {m["obj"] for m in after if m["op"].startswith("call.")}
-        assert len(calls) == 2, calls  # the caller's leg and the callee's
+        # the new call's legs (numbered from 1; a late event of an earlier call may come too)
+        calls = {m["obj"] for m in after if m["op"].startswith("call.") and m["seq"] == 1}
+        assert len(calls) == 2, after  # the caller's leg and the callee's
         for obj in calls:
             nums = [m["seq"] for m in after if m["obj"] == obj]
             assert nums == list(range(1, len(nums) + 1)), (obj, nums)
