@@ -53,6 +53,9 @@ DTMF_DIGITS = "0123456789*#ABCD"
 #: The SIP transports an agent may listen on (`callfleet agent --transports`).
 SIP_TRANSPORTS = ("udp", "tcp", "tls")
 
+#: What an account does with a 3xx answer to its outgoing call (acc.set_policy redirect).
+REDIRECT_DECISIONS = ("follow", "stop")
+
 #: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
 ACC_POLICY = (
     Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
@@ -68,6 +71,9 @@ ACC_POLICY = (
           choices=("accept", "reject")),
     Field("replaces_code", "int", False, "the response to a rejected Replaces INVITE (default "
           "603)", lo=300, hi=699),
+    Field("redirect", "str", False, "a 3xx answer to the account's outgoing call: stop (default, "
+          "as pjsua2: the call ends with the 3xx code) or follow (the call is sent on to the "
+          "Contact target)", choices=REDIRECT_DECISIONS),
 )
 
 _TEXT = Field("text", "str", True, "the message body", hi=limits.MAX_PAGER)
@@ -373,8 +379,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TYPING, HEADERS)),
     OpSpec("acc.set_policy", "account",
            "Set how the account (all its replicas) answers requests that pjsua2 decides inside a "
-           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces. "
-           "Fields left out keep their value.",
+           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces, and a "
+           "3xx answer to an outgoing call (redirect). Fields left out keep their value.",
            args=(ACC_ID, *ACC_POLICY)),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
@@ -622,6 +628,14 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("code", "int", True, "the response sent: 202 accepted, or the "
                           "rejection code", lo=100, hi=699),
                     Field("new_call", "str", True, "id of the new call ('' if rejected)", hi=_ID),
+                    AGENT)),
+    EventSpec("call.redirected", "call",
+              "The call's INVITE got a 3xx answer, and the account's redirect policy decided: "
+              "follow (the call is sent on to the target and keeps its id) or stop (the call "
+              "ends; its call.state DISCONNECTED carries the 3xx code and reason, where pjsua "
+              "would say 487).",
+              data=(Field("target", "str", True, "the 3xx's Contact URI the call would go to"),
+                    Field("decision", "str", True, "follow or stop", choices=REDIRECT_DECISIONS),
                     AGENT)),
     EventSpec("call.transfer_status", "call",
               "Progress of a transfer this call asked for: the transferee's new call, as its "

@@ -12,9 +12,10 @@ import pytest
 import zmq
 
 from tests import audio
-from tests.helpers import wait_for
+from tests.helpers import stop, wait_for
 from tests.interop.conftest import Fleet, run_fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
+from tests.ua_helpers import start_redirector
 
 
 @pytest.fixture
@@ -291,3 +292,44 @@ def test_account_on_every_agent_over_raw_msgpack(fleet: Fleet,
     assert d.error("acc.create", {"uri": "sip:x@127.0.0.1", "replicas": "both"})["code"] == (
         "E_BAD_ARGS")
     d.ok("acc.delete", {"acc": "bob"})
+
+
+def test_redirect_policy_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]],
+                                          tmp_path: Path) -> None:
+    """A 302 from SIPp: followed to bob by one account's policy, stopped by the other's."""
+    d = Peer(zctx, fleet.clients_url, "redirect")
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice", "redirect": "follow"})
+    d.ok("acc.create", {"uri": "sip:dave@127.0.0.1", "acc": "dave", "redirect": "follow"})
+    assert d.ok("acc.set_policy", {"acc": "dave", "redirect": "stop"}) == {}
+    for op, args in (("acc.create", {"uri": "sip:x@127.0.0.1", "redirect": "back"}),
+                     ("acc.set_policy", {"acc": "alice", "redirect": "accept"}),
+                     ("acc.set_policy", {"acc": "alice", "redirect": 1})):
+        assert d.error(op, args)["code"] == "E_BAD_ARGS", (op, args)
+    assert d.error("acc.set_policy", {"acc": "nope", "redirect": "stop"})["code"] == "E_NOT_FOUND"
+
+    def through_302(acc: str, call: str) -> dict[str, object]:
+        (tmp_path / call).mkdir()
+        proc, port = start_redirector(bob["contact"], tmp_path / call)
+        try:
+            d.ok("call.make", {"acc": acc, "uri": f"sip:moved@127.0.0.1:{port}", "call": call})
+            d.wait(lambda ev: bool(about(ev, call, "call.redirected")), f"{call} redirected")
+            assert proc.wait(40) == 0
+        finally:
+            stop(proc)
+        data: dict[str, object] = about(d.events, call, "call.redirected")[0]["data"]
+        return data
+
+    followed = through_302("alice", "r1")
+    assert (followed["target"], followed["decision"]) == (bob["contact"], "follow")
+    d.wait(lambda ev: any(e["data"]["state"] == "CONFIRMED" for e in about(ev, "r1", "call.state"))
+           and bool(about(ev, "bob", "acc.incoming_call")), "the followed call answered by bob")
+    stopped = through_302("dave", "r2")
+    assert (stopped["target"], stopped["decision"]) == (bob["contact"], "stop")
+    d.wait(lambda ev: any(e["data"]["state"] == "DISCONNECTED" for e in about(ev, "r2", "call.state")),
+           "the stopped call to end")
+    end = about(d.events, "r2", "call.state")[-1]["data"]
+    assert (end["state"], end["code"], end["reason"]) == ("DISCONNECTED", 302, "Moved Temporarily")
+    assert len(about(d.events, "bob", "acc.incoming_call")) == 1  # only the followed call
+    d.ok("call.hangup", {"call": "r1"})
+    d.wait(lambda ev: about(ev, "r1", "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
