@@ -241,6 +241,8 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.deleting = False
         #: the registrar URI this replica registers with ("" : it does not register)
         self.registrar = ""
+        #: its RFC 5626 instance id when it registers (kept when the account is modified)
+        self.instance = ""
         #: im_ids of the messages sent from this account, awaiting their reports
         self.pagers = PagerBook()
         #: how incoming REFER, SUBSCRIBE and Replaces are answered (agent.policy)

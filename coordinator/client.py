@@ -276,6 +276,18 @@ class Account:
         ``on_reg_state()``. Only for an account created with a registrar."""
         self.lib._request("acc.set_registration", {"acc": self.id, "renew": renew}, obj=self.id)
 
+    def modify(self, acc_config: AccountConfig) -> None:
+        """Replace the account's registrar, proxy, credentials and expiry with those of
+        ``acc_config`` (as pjsua's ``Account.modify``; settings it lacks are unset). Its id must
+        be the account's. On every agent that holds the account; when the registration
+        changes, the new outcome comes to ``on_reg_state()``."""
+        args = acc_config.args()
+        if args.pop("uri") != self.uri:
+            raise Error(self.id, "acc.modify", "E_BAD_ARGS",
+                        f"the id URI {acc_config.id!r} is not the account's ({self.uri!r})")
+        args.pop("auto_answer", None)
+        self.lib._request("acc.modify", {"acc": self.id, **args}, obj=self.id)
+
     def set_policy(self, transfer: str | None = None, transfer_code: int | None = None,
                    subscribe: str | None = None, subscribe_code: int | None = None,
                    replaces: str | None = None, replaces_code: int | None = None,

@@ -108,6 +108,10 @@ ACC_SIP = (
           "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
 )
 
+#: The settings acc.modify replaces: the ACC_SIP fields but the transport, which placed the
+#: account on its agents.
+ACC_SETTINGS = tuple(f for f in ACC_SIP if f.name != "transport")
+
 #: RPID activities of a presence status.
 PRESENCE_ACTIVITIES = ("unknown", "away", "busy")
 #: A buddy's presence status.
@@ -382,6 +386,19 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces, and a "
            "3xx answer to an outgoing call (redirect). Fields left out keep their value.",
            args=(ACC_ID, *ACC_POLICY)),
+    OpSpec("acc.modify", "account",
+           "Replace the account's SIP settings (as pjsua2 Account.modify): registrar, proxy, "
+           "credentials, expiry. The settings given replace all the previous ones (a field left "
+           "out is unset: without registrar the account unregisters and no longer registers); "
+           "the id URI, transport and policy stay. The home agent applies them first and its "
+           "reply answers; every other replica then gets them, and a replica made later (or "
+           "on a new home after a loss) is made with them. When the registration settings "
+           "change, the account registers anew: the outcome comes as acc.reg_state.",
+           args=(ACC_ID, *ACC_SETTINGS),
+           agent_args=(Field("register", "bool", False, "this replica registers (the home, "
+                             "or any replica of an account on every agent; default true)"),
+                       Field("transport", "str", False, "the transport the account is bound "
+                             "to", choices=SIP_TRANSPORTS))),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
     OpSpec("call.make", "account",

@@ -1,5 +1,6 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors, media objects, codecs, SIP transports, presence) driven
+transfer, statistics, registration errors, media objects, codecs, SIP transports, presence,
+redirect policy, account modify) driven
 with raw pyzmq + msgpack, following only proto/PROTOCOL.md: every op once, its events, and its
 errors."""
 
@@ -15,6 +16,7 @@ from tests import audio
 from tests.helpers import stop, wait_for
 from tests.interop.conftest import Fleet, run_fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
+from tests.kamailio import PASSWORD, Kamailio
 from tests.ua_helpers import start_redirector
 
 
@@ -333,3 +335,29 @@ def test_redirect_policy_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.So
     assert len(about(d.events, "bob", "acc.incoming_call")) == 1  # only the followed call
     d.ok("call.hangup", {"call": "r1"})
     d.wait(lambda ev: about(ev, "r1", "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+def test_account_modify_over_raw_msgpack(kam: Kamailio, fleet: Fleet,
+                                         zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    """A registered account modified to a new expiry registers anew with it; its errors."""
+    d = Peer(zctx, fleet.clients_url, "modify")
+    sip = {"registrar": kam.uri, "proxy": kam.uri, "username": "alice", "password": PASSWORD}
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice", "expires": 120, **sip})
+
+    def regs(ev: list[Event]) -> list[dict[str, object]]:
+        return [e["data"] for e in about(ev, "alice", "acc.reg_state")]
+
+    d.wait(lambda ev: [r["code"] for r in regs(ev)] == [200], "the registration")
+    assert d.ok("acc.modify", {"acc": "alice", "expires": 600, **sip}) == {}
+    d.wait(lambda ev: len(regs(ev)) == 2, "the registration with the new expiry")
+    new = regs(d.events)[1]
+    assert new["code"] == 200 and new["active"] is True
+    assert 120 < int(str(new["expires"])) <= 600
+    for args in ({"acc": "alice", "registrar": "example.org"},  # not a URI
+                 {"acc": "alice", "expires": 10},  # below the minimum
+                 {"acc": "alice", "transport": "tcp"},  # not a setting acc.modify changes
+                 {"acc": "alice", "uri": "sip:bob@127.0.0.1"}):
+        assert d.error("acc.modify", args)["code"] == "E_BAD_ARGS", args
+    err = d.error("acc.modify", {"acc": "nope", "expires": 60})
+    assert (err["code"], err["obj"], err["op"]) == ("E_NOT_FOUND", "nope", "acc.modify")
+    assert PASSWORD not in repr(d.events)
