@@ -67,3 +67,16 @@ def test_modify_errors(kam: Kamailio, lib: Lib) -> None:
     assert holds_for(lambda: rec.codes() == [200], 1)
     carol.set_registration(True)
     wait_for(lambda: rec.codes() == [200, 200], 10, "a refresh with the old settings")
+
+
+def test_account_on_every_agent_is_modified_on_each(kam: Kamailio, lib: Lib) -> None:
+    rec = RegRecorder()
+    dave = lib.create_account(kam.account("dave", expires=120), cb=rec, replicas="all")
+    assert len(dave.replicas) == 2
+    wait_for(lambda: rec.codes() == [200, 200], 10, "a registration from each agent")
+    sent = kam.requests("REGISTER", "dave")
+
+    dave.modify(kam.account("dave", expires=600))
+    wait_for(lambda: len(rec.regs) == 4, 10, "each agent's registration with the new expiry")
+    assert all(r[0] == 200 and r[2] and 120 < r[3] <= 600 for r in rec.regs[2:]), rec.regs
+    assert kam.requests("REGISTER", "dave") >= sent + 2
