@@ -42,8 +42,9 @@ def loose_route(uri: str) -> str:
     return bare if any(p.strip().lower() == "lr" for p in params) else bare + ";lr"
 
 
-def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
-    """An AccountConfig; ``register`` is False for replicas (only the home agent registers)."""
+def build(uri: str, sip: Mapping[str, Any], register: bool, instance: str = "") -> Any:
+    """An AccountConfig; ``register`` is False for replicas (only the home agent registers).
+    ``instance``: the RFC 5626 instance id to keep (a modified account), else a new one."""
     cfg = pj.AccountConfig()
     cfg.idUri = uri
     endpoint.account_media(cfg)
@@ -74,7 +75,7 @@ def build(uri: str, sip: Mapping[str, Any], register: bool) -> Any:
         cfg.regConfig.firstRetryIntervalSec = 30
         # pjsua derives the RFC 5626 instance id from the host name: agents of one host would
         # then register one contact in place of another's (an account on every agent)
-        cfg.natConfig.sipOutboundInstanceId = f"<urn:uuid:{uuid.uuid4()}>"
+        cfg.natConfig.sipOutboundInstanceId = instance or f"<urn:uuid:{uuid.uuid4()}>"
     else:
         cfg.regConfig.registerOnAdd = False
     return cfg

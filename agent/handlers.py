@@ -69,6 +69,7 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     acc = AgentAccount(state, gid, uri, auto_answer)
     cfg = account_config.build(uri, sip or {}, register)
     acc.registrar = cfg.regConfig.registrarUri
+    acc.instance = cfg.natConfig.sipOutboundInstanceId
     acc.policy = policy.policy_of(sip or {})
     try:
         acc.create(cfg)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 import proto
-from agent import admission, policy, rtp, transfer
+from agent import admission, policy, redirect, rtp, transfer
 from agent.framing import framing_error
 from agent.pager import PagerBook, clip
 from agent.state import AgentState
@@ -30,12 +30,16 @@ def guarded(fn: F) -> F:
         try:
             fn(self, *args)
         except Exception as exc:  # a callback must never raise into PJSIP
-            state: AgentState = self.state
-            state.emit("agent.error", state.name, {
-                "where": fn.__qualname__, "msg": f"{type(exc).__name__}: {exc}",
-                "trace": traceback.format_exc(limit=4)[-2000:]})
+            report_error(self.state, fn.__qualname__, exc)
 
     return wrapper  # type: ignore[return-value]
+
+
+def report_error(state: AgentState, where: str, exc: Exception) -> None:
+    """A callback failed: an agent.error event (the agent keeps serving)."""
+    state.emit("agent.error", state.name, {
+        "where": where, "msg": f"{type(exc).__name__}: {exc}",
+        "trace": traceback.format_exc(limit=4)[-2000:]})
 
 
 def state_name(code: int) -> str:
@@ -93,6 +97,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.pagers = PagerBook()
         #: calls started by pjsua for REFERs this call accepted (agent.transfer)
         self.children: list[AgentCall] = []
+        #: the 3xx (code, reason) the redirect policy stopped at: pjsua then ends the call with
+        #: 487, and the call reports the 3xx instead
+        self.stopped_by: tuple[int, str] | None = None
         state.budget.take()
 
     def info(self) -> dict[str, Any]:
@@ -101,7 +108,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         return {
             "state": state_name(ci.state), "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
             "remote_uri": ci.remoteUri, "local_uri": ci.localUri, "call_id": ci.callIdString,
-            "code": int(ci.lastStatusCode), "reason": ci.lastReason,
+            **self._last_status(ci),
             "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
             "total_s": round(time.monotonic() - self.started, 3), "media": media,
             "codec": rtp.codec(self, ci),
@@ -119,14 +126,21 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                 if ended:
                     self.finish()
             return
-        reason = "shutdown" if ended and self.state.shutting_down else ci.lastReason
+        last = self._last_status(ci)
+        reason = "shutdown" if ended and self.state.shutting_down else last["reason"]
         self.state.emit("call.state", self.gid, {
-            "state": state_name(ci.state), "code": int(ci.lastStatusCode), "reason": reason,
+            "state": state_name(ci.state), "code": last["code"], "reason": reason,
             "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
             "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
             "agent": self.state.name})
         if ended:
             self.finish()
+
+    def _last_status(self, ci: Any) -> dict[str, Any]:
+        """The call's last code and reason: the 3xx when the redirect policy stopped it."""
+        if self.stopped_by is not None and ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            return {"code": self.stopped_by[0], "reason": self.stopped_by[1]}
+        return {"code": int(ci.lastStatusCode), "reason": ci.lastReason}
 
     def finish(self) -> None:
         """Forget the call, so that the object is deleted as soon as the DISCONNECTED callback
@@ -141,6 +155,26 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.state.forget(self.gid)
         self.state.budget.release()
         self.state.slot_released()
+
+    def onCallRedirected(self, prm: Any) -> int:
+        """A 3xx answer to this call's INVITE: the account's policy says follow or stop (a
+        callback never waits on the network). Not ``guarded``: it must return a decision, and
+        stop is what a failure falls back to."""
+        decision = pj.PJSIP_REDIRECT_STOP
+        try:
+            acc = self.state.accounts.get(self.acc_id)
+            decision = policy.redirect_op(acc.policy if acc is not None else policy.policy_of({}))
+            response = redirect.response_text(prm.e)
+            if decision == pj.PJSIP_REDIRECT_STOP:
+                self.stopped_by = redirect.status_of(response)
+            if self.observer is None:
+                self.state.emit("call.redirected", self.gid, {
+                    "target": redirect.full_target(str(prm.targetUri), response),
+                    "decision": "follow" if decision == pj.PJSIP_REDIRECT_ACCEPT else "stop",
+                    "agent": self.state.name})
+        except Exception as exc:  # a callback must never raise into PJSIP
+            report_error(self.state, "AgentCall.onCallRedirected", exc)
+        return int(decision)
 
     @guarded
     def onCallTransferRequest(self, prm: Any) -> None:
@@ -207,6 +241,8 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.deleting = False
         #: the registrar URI this replica registers with ("" : it does not register)
         self.registrar = ""
+        #: its RFC 5626 instance id when it registers (kept when the account is modified)
+        self.instance = ""
         #: im_ids of the messages sent from this account, awaiting their reports
         self.pagers = PagerBook()
         #: how incoming REFER, SUBSCRIBE and Replaces are answered (agent.policy)

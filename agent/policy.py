@@ -1,12 +1,15 @@
 """An account's policy: how it answers the requests that pjsua2 settles inside a callback
-(incoming REFER, presence SUBSCRIBE, INVITE with Replaces), set in advance by the client because
-callbacks never wait on the network. Built from acc.create / acc.set_policy arguments (or a
-replica's settings); fields left out take pjsua's own default, accept."""
+(incoming REFER, presence SUBSCRIBE, INVITE with Replaces, a 3xx answer to an outgoing call), set
+in advance by the client because callbacks never wait on the network. Built from acc.create /
+acc.set_policy arguments (or a replica's settings); fields left out take pjsua's own default:
+accept, and stop for a redirect."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+import pjsua2 as pj
 
 #: what each decision answers when it rejects, unless the policy names another code
 DEFAULT_REJECT_CODES = {"transfer": 603, "subscribe": 403, "replaces": 603}
@@ -17,9 +20,17 @@ def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
     for what, code in DEFAULT_REJECT_CODES.items():
         out[what] = settings.get(what) or "accept"
         out[f"{what}_code"] = int(settings.get(f"{what}_code") or code)
+    out["redirect"] = settings.get("redirect") or "stop"
     return out
 
 
 def decide(policy: Mapping[str, Any], what: str, accept_code: int) -> int:
     """The response the policy gives to a request of kind ``what``."""
     return accept_code if policy[what] == "accept" else int(policy[f"{what}_code"])
+
+
+def redirect_op(policy: Mapping[str, Any]) -> int:
+    """What pjsua does with a 3xx answer (a pjsip_redirect_op): send the call on to the target,
+    or end it with the 3xx code."""
+    return int(pj.PJSIP_REDIRECT_ACCEPT if policy["redirect"] == "follow"
+               else pj.PJSIP_REDIRECT_STOP)

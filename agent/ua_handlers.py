@@ -8,7 +8,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import pager, policy, rtp
+from agent import account_config, pager, policy, rtp
 from agent.handlers import Handler, _call, _call_param, pj_error
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
@@ -34,6 +34,24 @@ def acc_set_registration(state: AgentState, args: dict[str, Any]) -> dict[str, A
         acc.setRegistration(bool(args["renew"]))
     except pj.Error as exc:
         raise pj_error(exc, op, acc.gid) from None
+    return {}
+
+
+def acc_modify(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the replica's SIP settings (pjsua2 Account.modify); when its registration
+    settings change, pjsua registers anew and the outcome comes as acc.reg_state."""
+    op = "acc.modify"
+    acc = _account(state, args, op)
+    register = args.get("register") is not False
+    try:
+        cfg = account_config.build(acc.uri, args, register, acc.instance)
+        acc.modify(cfg)
+    except ProtoError as exc:
+        raise ProtoError(exc.code, exc.msg, obj=acc.gid, op=op) from None
+    except pj.Error as exc:
+        raise pj_error(exc, op, acc.gid) from None
+    acc.registrar = cfg.regConfig.registrarUri
+    acc.instance = cfg.natConfig.sipOutboundInstanceId or acc.instance
     return {}
 
 
@@ -181,6 +199,7 @@ def call_stats(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
 
 UA_HANDLERS: dict[str, Handler] = {
     "acc.set_registration": acc_set_registration,
+    "acc.modify": acc_modify,
     "call.hold": call_hold,
     "call.unhold": call_unhold,
     "call.reinvite": call_reinvite,

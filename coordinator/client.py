@@ -109,6 +109,12 @@ class CallCallback:
         advance, ``Account.set_policy``) answered ``code`` (202: accepted). When accepted,
         ``self.call.transfer_call`` is the new call: give it a callback here to follow it."""
 
+    def on_call_redirected(self, target: str, decision: str) -> None:
+        """The call's INVITE got a 3xx answer redirecting it to ``target``; the account's
+        policy (``Account.set_policy(redirect=...)``) decided ``decision``: ``"follow"`` (the
+        call goes on to ``target``) or ``"stop"`` (the default: the call ends with the 3xx
+        code)."""
+
     def on_transfer_status(self, code: int, reason: str, final: bool, cont: bool) -> None:
         """Progress of ``Call.transfer()``: the transferee's new call (100, 180, 200, or a
         failure); ``final`` marks the last report. ``cont`` is always True (reports continue
@@ -271,16 +277,31 @@ class Account:
         ``on_reg_state()``. Only for an account created with a registrar."""
         self.lib._request("acc.set_registration", {"acc": self.id, "renew": renew}, obj=self.id)
 
+    def modify(self, acc_config: AccountConfig) -> None:
+        """Replace the account's registrar, proxy, credentials and expiry with those of
+        ``acc_config`` (as pjsua's ``Account.modify``; settings it lacks are unset). Its id must
+        be the account's. On every agent that holds the account; when the registration
+        changes, the new outcome comes to ``on_reg_state()``."""
+        args = acc_config.args()
+        if args.pop("uri") != self.uri:
+            raise Error(self.id, "acc.modify", "E_BAD_ARGS",
+                        f"the id URI {acc_config.id!r} is not the account's ({self.uri!r})")
+        args.pop("auto_answer", None)
+        self.lib._request("acc.modify", {"acc": self.id, **args}, obj=self.id)
+
     def set_policy(self, transfer: str | None = None, transfer_code: int | None = None,
                    subscribe: str | None = None, subscribe_code: int | None = None,
-                   replaces: str | None = None, replaces_code: int | None = None) -> None:
+                   replaces: str | None = None, replaces_code: int | None = None,
+                   redirect: str | None = None) -> None:
         """Decide in advance what the account answers to requests that pjsua settles inside a
         callback, each ``"accept"`` (the default) or ``"reject"`` with a code: an incoming
         REFER (``transfer``, default code 603), a presence SUBSCRIBE (``subscribe``, 403), an
-        INVITE with Replaces (``replaces``, 603). Arguments left out keep their value."""
+        INVITE with Replaces (``replaces``, 603); and what its outgoing calls do with a 3xx
+        answer: ``redirect="follow"`` or ``"stop"`` (the default, as pjsua2), reported to
+        ``CallCallback.on_call_redirected()``. Arguments left out keep their value."""
         given = {"transfer": transfer, "transfer_code": transfer_code, "subscribe": subscribe,
                  "subscribe_code": subscribe_code, "replaces": replaces,
-                 "replaces_code": replaces_code}
+                 "replaces_code": replaces_code, "redirect": redirect}
         self.lib._request("acc.set_policy", {"acc": self.id, **{
             k: v for k, v in given.items() if v is not None}}, obj=self.id)
 
@@ -549,6 +570,8 @@ class Call:
                 self.lib._calls[new.id] = new
                 self.replaced_by = new
                 self._cb.on_replaced(new)
+        elif msg.op == "call.redirected":
+            self._cb.on_call_redirected(d["target"], d["decision"])
         elif msg.op == "call.transfer_status":
             self._cb.on_transfer_status(d["code"], d["reason"], d["final"], True)
         elif msg.op == "call.pager":

@@ -12,7 +12,7 @@ from coordinator import sip_transports
 from coordinator.handlers import Handler
 from coordinator.objects import AccountRec
 from proto import ProtoError
-from proto.ops import ACC_POLICY
+from proto.ops import ACC_POLICY, ACC_SETTINGS
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator, OnReply
@@ -110,6 +110,30 @@ def acc_set_policy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     _route_to_home(co, client, msg, acc=acc)
 
 
+def acc_modify(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    """New SIP settings: the home agent applies them and answers; on success the coordinator
+    keeps them (later replicas are made with them) and every other replica gets them too."""
+    acc = co.objects.account(msg.args["acc"], msg.op)
+    sip = {f.name: msg.args[f.name] for f in ACC_SETTINGS if msg.args.get(f.name) is not None}
+    if acc.sip.get("transport"):
+        sip["transport"] = acc.sip["transport"]
+
+    def args_for(name: str) -> dict[str, Any]:
+        return {"acc": acc.gid, **sip, "register": name == acc.home or acc.everywhere}
+
+    def done(rep: proto.Message) -> None:
+        if rep.ok and acc.gid in co.objects.accounts:
+            acc.sip = sip
+            for name in sorted(acc.replicas - {acc.home}):
+                agent = co.registry.by_name.get(name)
+                if agent is not None and agent.alive:
+                    co.forward(None, msg, agent, args_for(name), lambda rep: None)
+        rep.id = msg.id
+        co.to_client(client, rep)
+
+    _route_to_home(co, client, msg, args_for(acc.home), done, acc)
+
+
 def lib_transports(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Every SIP transport of the ready agents, as their hellos announced them."""
     co.reply(client, msg, {"transports": [
@@ -125,6 +149,7 @@ UA_HANDLERS: dict[str, Handler] = {
     "buddy.delete": buddy_op,
     "acc.set_presence": acc_set_presence,
     "acc.set_registration": acc_set_registration,
+    "acc.modify": acc_modify,
     "acc.send_pager": acc_send_pager,
     "acc.send_typing_ind": acc_send_typing_ind,
     "acc.set_policy": acc_set_policy,

@@ -53,6 +53,9 @@ DTMF_DIGITS = "0123456789*#ABCD"
 #: The SIP transports an agent may listen on (`callfleet agent --transports`).
 SIP_TRANSPORTS = ("udp", "tcp", "tls")
 
+#: What an account does with a 3xx answer to its outgoing call (acc.set_policy redirect).
+REDIRECT_DECISIONS = ("follow", "stop")
+
 #: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
 ACC_POLICY = (
     Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
@@ -68,6 +71,9 @@ ACC_POLICY = (
           choices=("accept", "reject")),
     Field("replaces_code", "int", False, "the response to a rejected Replaces INVITE (default "
           "603)", lo=300, hi=699),
+    Field("redirect", "str", False, "a 3xx answer to the account's outgoing call: stop (default, "
+          "as pjsua2: the call ends with the 3xx code) or follow (the call is sent on to the "
+          "Contact target)", choices=REDIRECT_DECISIONS),
 )
 
 _TEXT = Field("text", "str", True, "the message body", hi=limits.MAX_PAGER)
@@ -101,6 +107,10 @@ ACC_SIP = (
           "and its Contact use it (as pjsua's account for a transport); the account is placed on "
           "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
 )
+
+#: The settings acc.modify replaces: the ACC_SIP fields but the transport, which placed the
+#: account on its agents.
+ACC_SETTINGS = tuple(f for f in ACC_SIP if f.name != "transport")
 
 #: RPID activities of a presence status.
 PRESENCE_ACTIVITIES = ("unknown", "away", "busy")
@@ -373,9 +383,22 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(ACC_ID, Field("uri", "uri", True, "destination URI"), _TYPING, HEADERS)),
     OpSpec("acc.set_policy", "account",
            "Set how the account (all its replicas) answers requests that pjsua2 decides inside a "
-           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces. "
-           "Fields left out keep their value.",
+           "callback: incoming REFER (transfer), presence SUBSCRIBE, INVITE with Replaces, and a "
+           "3xx answer to an outgoing call (redirect). Fields left out keep their value.",
            args=(ACC_ID, *ACC_POLICY)),
+    OpSpec("acc.modify", "account",
+           "Replace the account's SIP settings (as pjsua2 Account.modify): registrar, proxy, "
+           "credentials, expiry. The settings given replace all the previous ones (a field left "
+           "out is unset: without registrar the account unregisters and no longer registers); "
+           "the id URI, transport and policy stay. The home agent applies them first and its "
+           "reply answers; every other replica then gets them, and a replica made later (or "
+           "on a new home after a loss) is made with them. When the registration settings "
+           "change, the account registers anew: the outcome comes as acc.reg_state.",
+           args=(ACC_ID, *ACC_SETTINGS),
+           agent_args=(Field("register", "bool", False, "this replica registers (the home, "
+                             "or any replica of an account on every agent; default true)"),
+                       Field("transport", "str", False, "the transport the account is bound "
+                             "to", choices=SIP_TRANSPORTS))),
     OpSpec("acc.delete", "account", "Delete an account and its replicas. Its live calls are hung up.",
            args=(ACC_ID,)),
     OpSpec("call.make", "account",
@@ -622,6 +645,14 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("code", "int", True, "the response sent: 202 accepted, or the "
                           "rejection code", lo=100, hi=699),
                     Field("new_call", "str", True, "id of the new call ('' if rejected)", hi=_ID),
+                    AGENT)),
+    EventSpec("call.redirected", "call",
+              "The call's INVITE got a 3xx answer, and the account's redirect policy decided: "
+              "follow (the call is sent on to the target and keeps its id) or stop (the call "
+              "ends; its call.state DISCONNECTED carries the 3xx code and reason, where pjsua "
+              "would say 487).",
+              data=(Field("target", "str", True, "the 3xx's Contact URI the call would go to"),
+                    Field("decision", "str", True, "follow or stop", choices=REDIRECT_DECISIONS),
                     AGENT)),
     EventSpec("call.transfer_status", "call",
               "Progress of a transfer this call asked for: the transferee's new call, as its "

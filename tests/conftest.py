@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.helpers import children_of, wait_for
+from tests.kamailio import Kamailio
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +17,15 @@ def no_process_left_behind() -> Iterator[None]:
     yield
     wait_for(lambda: not (set(children_of(os.getpid())) - before), 10,
              "the test's child processes to exit")
+
+
+@pytest.fixture
+def kam(tmp_path: Path) -> Iterator[Kamailio]:
+    """Kamailio (registrar + proxy, digest auth) on a free loopback port, stopped after the test.
+    Ask for it before ``lib``, so that it outlives the agents (they unregister at exit)."""
+    k = Kamailio(tmp_path)
+    try:
+        k.start()
+        yield k
+    finally:
+        k.stop()  # SIGTERM; its whole session is SIGKILLed if it hangs (no process is left)

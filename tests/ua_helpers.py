@@ -1,18 +1,31 @@
 """Helpers of the user-agent tests (registration, hold, DTMF, IM): callbacks that record what
-they are told, and an observation window for "this must not happen"."""
+they are told, an observation window for "this must not happen", and SIPp peers."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgpack
 import zmq
 
 from coordinator.client import AccountCallback, Call, Lib
-from tests.helpers import Answerer, Recorder, wait_for
+from tests.helpers import Answerer, Recorder, free_udp_port, start_sipp, wait_for
+
+SCENARIOS = Path(__file__).parent / "integration" / "scenarios"
+
+
+def start_redirector(target: str, cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """SIPp answering one INVITE with 302 Moved Temporarily to ``target`` (it exits 0 once it
+    got the ACK); its messages go to ``cwd``/messages.log. The process and its UDP port."""
+    port = free_udp_port()
+    return start_sipp(["-sf", str(SCENARIOS / "uas_302.xml"), "-p", str(port), "-m", "1",
+                       "-key", "target", target, "-timeout", "30", "-timeout_error",
+                       "-trace_msg", "-message_file", str(cwd / "messages.log")], cwd), port
 
 
 def holds_for(pred: Callable[[], bool], seconds: float) -> bool:

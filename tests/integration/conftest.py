@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from coordinator.client import Lib
-from tests.kamailio import Kamailio
 
 
 def _fleet(agents: int, agent_args: list[str] | None = None) -> Iterator[Lib]:
@@ -31,13 +29,3 @@ def lib3() -> Iterator[Lib]:
     yield from _fleet(3)
 
 
-@pytest.fixture
-def kam(tmp_path: Path) -> Iterator[Kamailio]:
-    """Kamailio (registrar + proxy, digest auth) on a free loopback port, stopped after the test.
-    Ask for it before ``lib``, so that it outlives the agents (they unregister at exit)."""
-    k = Kamailio(tmp_path)
-    try:
-        k.start()
-        yield k
-    finally:
-        k.stop()  # SIGTERM; its whole session is SIGKILLed if it hangs (no process is left)

@@ -1,5 +1,6 @@
 """The user-agent ops (hold, re-INVITE, UPDATE, DTMF, instant messages, typing, transfer policy,
-transfer, statistics, registration errors, media objects, codecs, SIP transports, presence) driven
+transfer, statistics, registration errors, media objects, codecs, SIP transports, presence,
+redirect policy, account modify) driven
 with raw pyzmq + msgpack, following only proto/PROTOCOL.md: every op once, its events, and its
 errors."""
 
@@ -12,9 +13,11 @@ import pytest
 import zmq
 
 from tests import audio
-from tests.helpers import wait_for
+from tests.helpers import stop, wait_for
 from tests.interop.conftest import Fleet, run_fleet
 from tests.interop.test_raw_zmq import Event, Peer, about
+from tests.kamailio import PASSWORD, Kamailio
+from tests.ua_helpers import start_redirector
 
 
 @pytest.fixture
@@ -291,3 +294,70 @@ def test_account_on_every_agent_over_raw_msgpack(fleet: Fleet,
     assert d.error("acc.create", {"uri": "sip:x@127.0.0.1", "replicas": "both"})["code"] == (
         "E_BAD_ARGS")
     d.ok("acc.delete", {"acc": "bob"})
+
+
+def test_redirect_policy_over_raw_msgpack(fleet: Fleet, zctx: zmq.Context[zmq.Socket[bytes]],
+                                          tmp_path: Path) -> None:
+    """A 302 from SIPp: followed to bob by one account's policy, stopped by the other's."""
+    d = Peer(zctx, fleet.clients_url, "redirect")
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice", "redirect": "follow"})
+    d.ok("acc.create", {"uri": "sip:dave@127.0.0.1", "acc": "dave", "redirect": "follow"})
+    assert d.ok("acc.set_policy", {"acc": "dave", "redirect": "stop"}) == {}
+    for op, args in (("acc.create", {"uri": "sip:x@127.0.0.1", "redirect": "back"}),
+                     ("acc.set_policy", {"acc": "alice", "redirect": "accept"}),
+                     ("acc.set_policy", {"acc": "alice", "redirect": 1})):
+        assert d.error(op, args)["code"] == "E_BAD_ARGS", (op, args)
+    assert d.error("acc.set_policy", {"acc": "nope", "redirect": "stop"})["code"] == "E_NOT_FOUND"
+
+    def through_302(acc: str, call: str) -> dict[str, object]:
+        (tmp_path / call).mkdir()
+        proc, port = start_redirector(bob["contact"], tmp_path / call)
+        try:
+            d.ok("call.make", {"acc": acc, "uri": f"sip:moved@127.0.0.1:{port}", "call": call})
+            d.wait(lambda ev: bool(about(ev, call, "call.redirected")), f"{call} redirected")
+            assert proc.wait(40) == 0
+        finally:
+            stop(proc)
+        data: dict[str, object] = about(d.events, call, "call.redirected")[0]["data"]
+        return data
+
+    followed = through_302("alice", "r1")
+    assert (followed["target"], followed["decision"]) == (bob["contact"], "follow")
+    d.wait(lambda ev: any(e["data"]["state"] == "CONFIRMED" for e in about(ev, "r1", "call.state"))
+           and bool(about(ev, "bob", "acc.incoming_call")), "the followed call answered by bob")
+    stopped = through_302("dave", "r2")
+    assert (stopped["target"], stopped["decision"]) == (bob["contact"], "stop")
+    d.wait(lambda ev: any(e["data"]["state"] == "DISCONNECTED" for e in about(ev, "r2", "call.state")),
+           "the stopped call to end")
+    end = about(d.events, "r2", "call.state")[-1]["data"]
+    assert (end["state"], end["code"], end["reason"]) == ("DISCONNECTED", 302, "Moved Temporarily")
+    assert len(about(d.events, "bob", "acc.incoming_call")) == 1  # only the followed call
+    d.ok("call.hangup", {"call": "r1"})
+    d.wait(lambda ev: about(ev, "r1", "call.state")[-1]["data"]["state"] == "DISCONNECTED", "the end")
+
+
+def test_account_modify_over_raw_msgpack(kam: Kamailio, fleet: Fleet,
+                                         zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
+    """A registered account modified to a new expiry registers anew with it; its errors."""
+    d = Peer(zctx, fleet.clients_url, "modify")
+    sip = {"registrar": kam.uri, "proxy": kam.uri, "username": "alice", "password": PASSWORD}
+    d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice", "expires": 120, **sip})
+
+    def regs(ev: list[Event]) -> list[dict[str, object]]:
+        return [e["data"] for e in about(ev, "alice", "acc.reg_state")]
+
+    d.wait(lambda ev: [r["code"] for r in regs(ev)] == [200], "the registration")
+    assert d.ok("acc.modify", {"acc": "alice", "expires": 600, **sip}) == {}
+    d.wait(lambda ev: len(regs(ev)) == 2, "the registration with the new expiry")
+    new = regs(d.events)[1]
+    assert new["code"] == 200 and new["active"] is True
+    assert 120 < int(str(new["expires"])) <= 600
+    for args in ({"acc": "alice", "registrar": "example.org"},  # not a URI
+                 {"acc": "alice", "expires": 10},  # below the minimum
+                 {"acc": "alice", "transport": "tcp"},  # not a setting acc.modify changes
+                 {"acc": "alice", "uri": "sip:bob@127.0.0.1"}):
+        assert d.error("acc.modify", args)["code"] == "E_BAD_ARGS", args
+    err = d.error("acc.modify", {"acc": "nope", "expires": 60})
+    assert (err["code"], err["obj"], err["op"]) == ("E_NOT_FOUND", "nope", "acc.modify")
+    assert PASSWORD not in repr(d.events)

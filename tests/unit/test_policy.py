@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from agent.policy import decide, policy_of
+import pjsua2 as pj
+
+from agent.policy import decide, policy_of, redirect_op
 
 
 def test_defaults_accept_everything_with_pjsua_codes_for_rejections() -> None:
     p = policy_of({})
     assert p == {"transfer": "accept", "transfer_code": 603, "subscribe": "accept",
-                 "subscribe_code": 403, "replaces": "accept", "replaces_code": 603}
+                 "subscribe_code": 403, "replaces": "accept", "replaces_code": 603,
+                 "redirect": "stop"}
+    assert redirect_op(p) == pj.PJSIP_REDIRECT_STOP
     assert [decide(p, what, ok) for what, ok in (("transfer", 202), ("subscribe", 200),
                                                  ("replaces", 200))] == [202, 200, 200]
 
@@ -21,3 +25,10 @@ def test_rejections_use_their_code_and_merge_keeps_other_fields() -> None:
     # acc.set_policy merges the fields it is given into the current policy
     q = policy_of({**p, "subscribe": "accept"})
     assert (decide(q, "subscribe", 200), decide(q, "replaces", 200)) == (200, 486)
+
+
+def test_redirect_follow_accepts_the_target_and_merges_back_to_stop() -> None:
+    p = policy_of({"redirect": "follow"})
+    assert redirect_op(p) == pj.PJSIP_REDIRECT_ACCEPT
+    assert decide(p, "transfer", 202) == 202
+    assert redirect_op(policy_of({**p, "redirect": "stop"})) == pj.PJSIP_REDIRECT_STOP
