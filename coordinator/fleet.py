@@ -48,7 +48,7 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float, signalled: bool
 RTP_LOW, RTP_HIGH = 10000, 32000
 #: ports each agent owns from its base (agent.endpoint.RTP_SPAN; the coordinator side does not
 #: import pjsua2)
-RTP_SPAN = 20
+RTP_SPAN = 64
 
 
 def rtp_port_base(agents: int, rng: random.Random | None = None) -> int:
