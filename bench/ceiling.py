@@ -22,7 +22,7 @@ and this process does their work on the other core. They report 64 call slots so
 measures the coordinator, not slot exhaustion. For the call rate of real agents, see
 bench/cps.py.
 
-    python bench/coordinator.py [--seconds 3] [--fleets 100,500,1000,2000]
+    python bench/ceiling.py [--seconds 3] [--fleets 100,500,1000,2000]
 """
 
 from __future__ import annotations
