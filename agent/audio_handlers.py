@@ -9,7 +9,7 @@ from typing import Any
 import pjsua2 as pj
 
 from agent import endpoint
-from agent.handlers import Handler, pj_error
+from agent.handlers import Handler, pj_errors
 from agent.state import AgentState
 from proto import ProtoError
 
@@ -38,10 +38,8 @@ def lib_set_codec_priority(state: AgentState, args: dict[str, Any]) -> dict[str,
     if not matched:
         raise ProtoError("E_NOT_FOUND", f"no codec {wanted!r} in this build (see "
                          "lib.enum_codecs)", obj=wanted, op=op)
-    try:
+    with pj_errors(op, wanted):
         pj.Endpoint.instance().codecSetPriority(wanted, args["priority"])
-    except pj.Error as exc:
-        raise pj_error(exc, op, wanted) from None
     return {"agents": [state.name], "codecs": matched}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent.handlers import Handler, pj_error
+from agent.handlers import Handler, pj_errors
 from agent.objects import AgentAccount, guarded
 from agent.state import AgentState
 from agent.ua_handlers import _account
@@ -75,10 +75,8 @@ def acc_add_buddy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     cfg.uri = args["uri"]
     cfg.subscribe = bool(args.get("subscribe"))
     buddy = AgentBuddy(state, acc, gid)
-    try:
+    with pj_errors(op, gid):
         buddy.create(acc, cfg)
-    except pj.Error as exc:
-        raise pj_error(exc, op, gid) from None
     acc.buddies[gid] = buddy
     return {"buddy": gid}
 
@@ -86,19 +84,15 @@ def acc_add_buddy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
 def buddy_subscribe(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "buddy.subscribe"
     buddy = _buddy(state, args, op)
-    try:
+    with pj_errors(op, buddy.gid):
         buddy.subscribePresence(bool(args["subscribe"]))
-    except pj.Error as exc:
-        raise pj_error(exc, op, buddy.gid) from None
     return {}
 
 
 def buddy_info(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     buddy = _buddy(state, args, "buddy.info")
-    try:
+    with pj_errors("buddy.info", buddy.gid):
         return buddy.info()
-    except pj.Error as exc:
-        raise pj_error(exc, "buddy.info", buddy.gid) from None
 
 
 def buddy_delete(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
@@ -114,10 +108,8 @@ def acc_set_presence(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     ps.status = pj.PJSUA_BUDDY_STATUS_ONLINE if args["online"] else pj.PJSUA_BUDDY_STATUS_OFFLINE
     ps.activity = _ACTIVITIES[args.get("activity") or "unknown"]
     ps.note = args.get("note") or ""
-    try:
+    with pj_errors(op, acc.gid):
         acc.setOnlineStatus(ps)
-    except pj.Error as exc:
-        raise pj_error(exc, op, acc.gid) from None
     return {}
 
 

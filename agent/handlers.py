@@ -6,7 +6,8 @@ reply's result map or raises ProtoError. pjsua2 errors become E_PJSIP with their
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pjsua2 as pj
@@ -27,6 +28,15 @@ def pj_error(exc: Exception, op: str, obj: str) -> ProtoError:
     status = int(getattr(exc, "status", 0) or 0)
     text = getattr(exc, "reason", "") or str(exc)
     return ProtoError("E_PJSIP", text, status=status, obj=obj, op=op)
+
+
+@contextmanager
+def pj_errors(op: str, obj: str) -> Iterator[None]:
+    """Inside the block, a pjsua2 exception becomes the op's protocol error (pj_error)."""
+    try:
+        yield
+    except pj.Error as exc:
+        raise pj_error(exc, op, obj) from None
 
 
 def _headers(args: dict[str, Any]) -> Any:
@@ -71,10 +81,8 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     acc.registrar = cfg.regConfig.registrarUri
     acc.instance = cfg.natConfig.sipOutboundInstanceId
     acc.policy = policy.policy_of(sip or {})
-    try:
+    with pj_errors("acc.create", gid):
         acc.create(cfg)
-    except pj.Error as exc:
-        raise pj_error(exc, "acc.create", gid) from None
     state.accounts[gid] = acc
     return acc
 
@@ -152,28 +160,22 @@ def call_answer(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
                                                         pj.PJSIP_INV_STATE_EARLY):
         raise ProtoError("E_WRONG_STATE", "only an incoming call that is not yet answered can be "
                          "answered", obj=call.gid, op="call.answer")
-    try:
+    with pj_errors("call.answer", call.gid):
         call.answer(_call_param(args, args.get("code") or 200))
-    except pj.Error as exc:
-        raise pj_error(exc, "call.answer", call.gid) from None
     return {}
 
 
 def call_hangup(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     call = _call(state, args, "call.hangup")
-    try:
+    with pj_errors("call.hangup", call.gid):
         call.hangup(_call_param(args, args.get("code")))
-    except pj.Error as exc:
-        raise pj_error(exc, "call.hangup", call.gid) from None
     return {}
 
 
 def call_info(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     call = _call(state, args, "call.info")
-    try:
+    with pj_errors("call.info", call.gid):
         return call.info()
-    except pj.Error as exc:
-        raise pj_error(exc, "call.info", call.gid) from None
 
 
 HANDLERS: dict[str, Handler] = {

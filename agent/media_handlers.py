@@ -11,7 +11,7 @@ from typing import Any
 import pjsua2 as pj
 
 from agent import endpoint, media
-from agent.handlers import Handler, pj_error
+from agent.handlers import Handler, pj_errors
 from agent.media import MediaObject
 from agent.state import AgentState
 from proto import ProtoError
@@ -44,10 +44,8 @@ def _create(state: AgentState, op: str, kind: str, make: Callable[[str], Any]) -
     """Make a media object of ``kind`` with ``make(gid)`` and hold it."""
     _admit(state, op)
     gid = state.new_media_id(kind)
-    try:
+    with pj_errors(op, gid):
         port = make(gid)
-    except pj.Error as exc:
-        raise pj_error(exc, op, gid) from None
     obj = MediaObject(gid, kind, port)
     state.media[gid] = obj
     return {"media": gid, "agent": state.name, "slot": obj.slot}
@@ -83,10 +81,8 @@ def media_player_set_pos(state: AgentState, args: dict[str, Any]) -> dict[str, A
     if obj.kind != "player":
         raise ProtoError("E_BAD_ARGS", f"{obj.gid!r} is a {obj.kind}, not a player",
                          obj=obj.gid, op=op)
-    try:
+    with pj_errors(op, obj.gid):
         obj.port.setPos(args["pos"])
-    except pj.Error as exc:
-        raise pj_error(exc, op, obj.gid) from None
     return {}
 
 
@@ -127,13 +123,11 @@ def _transmit(state: AgentState, args: dict[str, Any], op: str, start: bool) -> 
         raise ProtoError("E_BAD_ARGS", "src and dst are the same object", obj=args["src"], op=op)
     src, src_slot = _end(state, args["src"], op, "src")
     dst, dst_slot = _end(state, args["dst"], op, "dst")
-    try:
+    with pj_errors(op, args["src"]):
         if start:
             src.startTransmit(dst)
         else:
             src.stopTransmit(dst)
-    except pj.Error as exc:
-        raise pj_error(exc, op, args["src"]) from None
     return {"agent": state.name, "src_slot": src_slot, "dst_slot": dst_slot}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent.handlers import Handler, _call_param, pj_error
+from agent.handlers import Handler, _call_param, pj_errors
 from agent.state import AgentState
 from agent.ua_handlers import _confirmed
 from proto import ProtoError
@@ -27,10 +27,8 @@ def call_transfer_replaces(state: AgentState, args: dict[str, Any]) -> dict[str,
     if dest.getInfo().state != pj.PJSIP_INV_STATE_CONFIRMED:
         raise ProtoError("E_WRONG_STATE", "the call to replace must be answered (CONFIRMED)",
                          obj=dest.gid, op=op)
-    try:
+    with pj_errors(op, call.gid):
         call.xferReplaces(dest, _call_param(args))
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     return {}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pjsua2 as pj
 
 from agent import account_config, pager, policy, rtp
-from agent.handlers import Handler, _call, _call_param, pj_error
+from agent.handlers import Handler, _call, _call_param, pj_error, pj_errors
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
@@ -30,10 +30,8 @@ def acc_set_registration(state: AgentState, args: dict[str, Any]) -> dict[str, A
     acc = _account(state, args, op)
     if not acc.registrar:
         raise ProtoError("E_WRONG_STATE", "the account has no registrar", obj=acc.gid, op=op)
-    try:
+    with pj_errors(op, acc.gid):
         acc.setRegistration(bool(args["renew"]))
-    except pj.Error as exc:
-        raise pj_error(exc, op, acc.gid) from None
     return {}
 
 
@@ -66,10 +64,8 @@ def _confirmed(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
 
 def call_hold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     call = _confirmed(state, args, "call.hold")
-    try:
+    with pj_errors("call.hold", call.gid):
         call.setHold(_call_param(args))
-    except pj.Error as exc:
-        raise pj_error(exc, "call.hold", call.gid) from None
     return {}
 
 
@@ -79,13 +75,11 @@ def _offer(state: AgentState, args: dict[str, Any], op: str, unhold: bool) -> di
     prm = _call_param(args)
     if unhold:
         prm.opt.flag |= pj.PJSUA_CALL_UNHOLD
-    try:
+    with pj_errors(op, call.gid):
         if op == "call.update":
             call.update(prm)
         else:
             call.reinvite(prm)
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     return {}
 
 
@@ -113,10 +107,8 @@ def call_dial_dtmf(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     prm.digits = digits
     prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if args.get("method") == "info"
                   else pj.PJSUA_DTMF_METHOD_RFC2833)
-    try:
+    with pj_errors(op, call.gid):
         call.sendDtmf(prm)
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     return {}
 
 
@@ -124,10 +116,8 @@ def acc_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "acc.send_pager"
     acc = _account(state, args, op)
     prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
-    try:
+    with pj_errors(op, acc.gid):
         pager.send_to_uri(acc, args["uri"], prm, typing=False)
-    except pj.Error as exc:
-        raise pj_error(exc, op, acc.gid) from None
     acc.pagers.sent(args["text"], args.get("im_id") or 0)
     return {}
 
@@ -137,10 +127,8 @@ def acc_send_typing_ind(state: AgentState, args: dict[str, Any]) -> dict[str, An
     acc = _account(state, args, op)
     is_typing = args.get("is_typing")
     prm = pager.typing_param(True if is_typing is None else is_typing, args.get("headers"))
-    try:
+    with pj_errors(op, acc.gid):
         pager.send_to_uri(acc, args["uri"], prm, typing=True)
-    except pj.Error as exc:
-        raise pj_error(exc, op, acc.gid) from None
     return {}
 
 
@@ -148,10 +136,8 @@ def call_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "call.send_pager"
     call = _confirmed(state, args, op)
     prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
-    try:
+    with pj_errors(op, call.gid):
         call.sendInstantMessage(prm)
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     call.pagers.sent(args["text"], args.get("im_id") or 0)
     return {}
 
@@ -160,11 +146,9 @@ def call_send_typing_ind(state: AgentState, args: dict[str, Any]) -> dict[str, A
     op = "call.send_typing_ind"
     call = _confirmed(state, args, op)
     is_typing = args.get("is_typing")
-    try:
+    with pj_errors(op, call.gid):
         call.sendTypingIndication(pager.typing_param(True if is_typing is None else is_typing,
                                                      args.get("headers")))
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     return {}
 
 
@@ -177,20 +161,16 @@ def acc_set_policy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
 def call_transfer(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "call.transfer"
     call = _confirmed(state, args, op)
-    try:
+    with pj_errors(op, call.gid):
         call.xfer(args["uri"], _call_param(args))
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     return {}
 
 
 def call_stats(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "call.stats"
     call = _call(state, args, op)
-    try:
+    with pj_errors(op, call.gid):
         result = rtp.stats(call)
-    except pj.Error as exc:
-        raise pj_error(exc, op, call.gid) from None
     if result is None:
         raise ProtoError("E_WRONG_STATE", "the call has no audio stream (not answered, or ended)",
                          obj=call.gid, op=op)
