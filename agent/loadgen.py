@@ -28,6 +28,8 @@ from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 from proto.hist import Histogram
 
 STATS_EVERY_S = 1.0
+#: distinct failure reasons one report carries, and the length kept of each
+MAX_REASONS, MAX_REASON_LEN = 16, 120
 
 
 
@@ -106,6 +108,8 @@ class LoadGen:
         self._recent: collections.deque[float] = collections.deque()
         self.counts: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
+        #: failed calls by status line ("480 Media init error: ..."), so a report says why
+        self.reasons: Counter[str] = Counter()
         self.setup = Histogram()
         self.duration = Histogram()
         self.media = _MediaStats()
@@ -223,6 +227,7 @@ class LoadGen:
                     self.counts["delayed"] += 1
                     return
                 self.failed[f"pj{exc.status}"] += 1
+                self._note_reason(f"pj{exc.status} {exc.reason}")
 
     # -- answering ------------------------------------------------------------------------
     def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
@@ -304,10 +309,19 @@ class LoadGen:
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
                 if leg.confirmed is None:
-                    self.failed[str(ci.lastStatusCode or "local")] += 1
+                    code = str(ci.lastStatusCode or "local")
+                    self.failed[code] += 1
+                    self._note_reason(f"{code} {ci.lastReason}".strip())
                 else:
                     self.duration.record((now - leg.confirmed) * 1e6)
             self._forget(call.gid)
+
+    def _note_reason(self, text: str) -> None:
+        """Count a failure's status line (bounded: reasons past MAX_REASONS count as "other")."""
+        text = text[:MAX_REASON_LEN]
+        if text not in self.reasons and len(self.reasons) >= MAX_REASONS:
+            text = "other"
+        self.reasons[text] += 1
 
     def _forget(self, gid: str) -> None:
         self.legs.pop(gid, None)
@@ -387,6 +401,7 @@ class LoadGen:
             "agent": self.state.name, "started": self.counts["started"],
             "answered": self.counts["answered"], "delayed": self.counts["delayed"],
             "incoming": self.counts["incoming"], "failed": dict(self.failed),
+            "failed_reasons": dict(self.reasons),
             "dtmf_ok": self.counts["dtmf_ok"], "dtmf_missed": self.counts["dtmf_missed"],
             "active": len(self.legs), "setup": self.setup.to_wire(),
             "duration": self.duration.to_wire(), "media": self.media.to_wire(),
@@ -400,6 +415,7 @@ class LoadGen:
         self.state.emit("load.stats", self.run, data)
         self.counts.clear()
         self.failed.clear()
+        self.reasons.clear()
         self.setup = Histogram()
         self.duration = Histogram()
         self.media = _MediaStats()

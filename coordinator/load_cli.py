@@ -71,6 +71,8 @@ def format_report(r: dict[str, Any]) -> str:
         f"  answered       {r['answered']}   ASR {100 * r['asr']:.1f}%",
         f"  failed         {r['failed']}   " + (", ".join(
             f"{code}: {n}" for code, n in sorted(r["failed_by_code"].items())) or "-"),
+        *(f"    {n:>6}  {text}" for text, n in sorted(
+            (r.get("failed_by_reason") or {}).items(), key=lambda kv: -kv[1])),
         f"  achieved rate  {r['achieved_rate']:.2f} calls/s",
         f"  setup time     p50 {s['p50']:.1f}  p90 {s['p90']:.1f}  p99 {s['p99']:.1f}  "
         f"max {s['max']:.1f} ms",

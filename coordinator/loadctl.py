@@ -14,6 +14,8 @@ from proto.hist import Histogram
 
 #: seconds a registrar run waits for every identity to register before it gives up
 REGISTER_TIMEOUT_S = 20.0
+#: distinct failure reasons a report keeps (agents send at most 16 each)
+MAX_REASONS = 32
 
 
 @dataclass
@@ -32,6 +34,7 @@ class LoadRun:
     dtmf_ok: int = 0
     dtmf_missed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     setup: Histogram = field(default_factory=Histogram)
     duration: Histogram = field(default_factory=Histogram)
     active: dict[str, int] = field(default_factory=dict)
@@ -90,6 +93,10 @@ class LoadRun:
         for code, n in data["failed"].items():
             if isinstance(n, int):
                 self.failed[str(code)] += n
+        reasons = data.get("failed_reasons")
+        for text, n in (reasons.items() if isinstance(reasons, dict) else ()):
+            if isinstance(n, int) and (text in self.reasons or len(self.reasons) < MAX_REASONS):
+                self.reasons[str(text)] += n
         for name, hist in (("setup", self.setup), ("duration", self.duration)):
             try:
                 hist.merge(Histogram.from_wire(data[name]))
@@ -232,6 +239,7 @@ class LoadRun:
             "profile": self.profile.public(), "end_reason": self.end_reason,
             "elapsed_s": round(elapsed, 3), "attempted": self.started, "answered": self.answered,
             "failed": failed, "failed_by_code": dict(self.failed),
+            "failed_by_reason": dict(self.reasons),
             "unplaced": max(0, planned - self.started) if planned else 0,
             "asr": round(self.answered / self.started, 4) if self.started else 0.0,
             "achieved_rate": round(self.started / self.start_window(now), 3),

@@ -674,6 +674,8 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("delayed", "int", True, "calls that waited for a free slot", lo=0),
                     Field("incoming", "int", True, "calls answered for the run", lo=0),
                     Field("failed", "map", True, "failed calls by SIP code"),
+                    Field("failed_reasons", "map", False, "failed calls by status line (code "
+                          "and reason; at most 16 distinct, then \"other\")"),
                     Field("active", "int", True, "load calls up now", lo=0),
                     Field("setup", "map", True, "setup-time histogram (µs)"),
                     Field("duration", "map", True, "call-duration histogram (µs)"),

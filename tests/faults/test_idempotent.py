@@ -4,6 +4,7 @@ first reply and is never executed twice: no second account, no second call."""
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -80,10 +81,16 @@ def test_a_retried_request_id_gets_the_first_reply_and_no_second_call(fleet2: Fa
     alice = raw.reply("r-alice")[0]["result"]
     assert raw.barrier()["accounts"] == 2
 
-    # call.make sent twice back to back (the retry arrives while the first is at the agent)
+    # call.make sent twice while alice's agent is paused (well inside the liveness limit): the
+    # retry surely reaches the coordinator while the first copy waits at the agent
     make = {"acc": alice["acc"], "uri": bob["result"]["contact"]}
-    raw.send("call.make", make, "r-call")
-    raw.send("call.make", make, "r-call")
+    fleet2.signal(alice["agent"], signal.SIGSTOP)
+    try:
+        raw.send("call.make", make, "r-call")
+        raw.send("call.make", make, "r-call")
+        raw.barrier()  # the coordinator has read both copies (the status reply follows them)
+    finally:
+        fleet2.signal(alice["agent"], signal.SIGCONT)
     made, made_frame = raw.reply("r-call")
     assert made["ok"], made
     wait_for(lambda: len(raw.incoming()) >= 1, 10, "bob's agent to get the call")

@@ -30,9 +30,12 @@ def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:
     progress: list[dict[str, Any]] = []
     report = lib8.run_load({"rate": 20, "calls": 200, "hold": "1", "self": True, "dtmf": "123"},
                            on_progress=progress.append, timeout=120)
-    assert report["attempted"] == 200
-    assert report["answered"] == 200
-    assert report["failed"] == 0 and report["failed_by_code"] == {}
+    summary = {k: report.get(k) for k in ("attempted", "answered", "failed", "failed_by_reason",
+                                          "incoming", "unplaced", "end_reason", "lost_agents",
+                                          "refused_agents", "elapsed_s")}
+    assert report["attempted"] == 200, summary
+    assert report["answered"] == 200, summary
+    assert report["failed"] == 0 and report["failed_by_code"] == {}, summary
     assert report["incoming"] == 200
     assert report["dtmf"] == {"digits": "123", "verified": 200, "missed": 0}
     assert report["success"] is True
