@@ -1,9 +1,8 @@
-"""The coordinator killed mid-call and started again on the same endpoints.
+"""The coordinator killed mid-call (and mid-run) and started again on the same endpoints.
 
-Chosen behaviour (PROTOCOL.md sections 9 and 13): the new coordinator knows nothing, so it does
-not re-adopt what the agents hold. Each agent reconnects, says hello reporting its calls and
-accounts, is told to reset (hangs up, deletes its accounts) and is re-admitted clean; clients
-reconnect by themselves (same routing id) and start afresh. No orphan call survives in any agent.
+Chosen behaviour (PROTOCOL.md section 9, Adoption): each agent reconnects and says hello with
+what it holds; the new coordinator re-adopts it all during its adoption window (no duplicate,
+no orphan), clients reconnect by themselves (same routing id) and their objects work again.
 """
 
 from __future__ import annotations
@@ -12,53 +11,100 @@ import json
 import signal
 import subprocess
 import sys
+from typing import Any
 
-from coordinator.fleet import _die_with_parent
+from coordinator.client import Lib
+from coordinator.fleet import LocalFleet, _die_with_parent
 from tests.faults.conftest import FaultFleet
 from tests.helpers import Answerer, Recorder, wait_for
 
 
-def test_a_restarted_coordinator_resets_and_readmits_the_agents(fleet2: FaultFleet) -> None:
-    lib, local = fleet2.lib, fleet2.lib.fleet
-    assert local is not None and local.coordinator is not None
-    watch = Answerer(codes=())
-    alice = lib.create_account("sip:alice@127.0.0.1")
-    bob = lib.create_account("sip:bob@127.0.0.1", cb=watch, auto_answer=200)
-    out = Recorder()
-    alice.make_call(bob.contact, cb=out)
-    wait_for(lambda: out.reached("CONFIRMED") and bool(watch.recorders)
-             and watch.recorders[0].reached("CONFIRMED"), 10, "the call CONFIRMED")
-
+def restart_coordinator(local: LocalFleet, *extra: str) -> subprocess.Popen[bytes]:
+    """SIGKILL the fleet's coordinator and start a new one on the same endpoints (stopped by
+    the fixture like the first one)."""
     old = local.coordinator
+    assert old is not None
     old.send_signal(signal.SIGKILL)
     old.wait(10)
     assert old.stdout is not None
     old.stdout.close()
     new = subprocess.Popen(
         [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", local.agents_url,
-         "--clients-bind", local.clients_url, "--events-bind", local.events_url, "--ready"],
+         "--clients-bind", local.clients_url, "--events-bind", local.events_url, "--ready",
+         *extra],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-    local.coordinator = new  # stopped by the fixture like the first one
+    local.coordinator = new
     assert new.stdout is not None
     line = new.stdout.readline()
     assert line.startswith(b"READY "), line
     assert json.loads(line[6:])["clients"] == local.clients_url
+    return new
 
-    # the agents come back (reconnect, hello), reset what they held, and are admitted clean; the
-    # client's connection reconnects by itself
-    wait_for(lambda: len(lib.agents()) == 2 and all(
-        a["state"] == "ready" and a["calls"] == 0 and a["accounts"] == 0 for a in lib.agents()),
-        15, "both agents re-admitted clean by the new coordinator")
-    assert lib.status()["accounts"] == 0 and lib.status()["calls"] == 0
-    assert {a["pid"] for a in lib.agents()} == {p.pid for p in local.agents}
-    # the old call's legs were hung up by the resets; nobody knew their owner to tell it
-    assert out.last() == "CONFIRMED" and watch.recorders[0].last() == "CONFIRMED"
 
-    # the fleet serves as new
-    carol = lib.create_account("sip:carol@127.0.0.1", auto_answer=200)
-    dave = lib.create_account("sip:dave@127.0.0.1")
-    again = Recorder()
-    call = dave.make_call(carol.contact, cb=again)
-    wait_for(lambda: again.reached("CONFIRMED"), 10, "a call through the new coordinator")
+def adopted(lib: Lib, accounts: int, calls: int) -> bool:
+    """The adoption window is over and the coordinator holds what the agents reported."""
+    status: dict[str, Any] = lib.status()
+    return (status["adopting"] == 0 and status["accounts"] == accounts
+            and status["calls"] == calls and len(status["agents"]) == 2
+            and all(a["state"] == "ready" for a in status["agents"]))
+
+
+def test_a_restarted_coordinator_readopts_calls_and_accounts(fleet2: FaultFleet) -> None:
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None and local.coordinator is not None
+    watch = Answerer(codes=())
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=watch, auto_answer=200)
+    # ids the coordinator issues itself (a raw client's): one still held, one already deleted
+    kept = lib.request("acc.create", {"uri": "sip:kept@127.0.0.1"})["acc"]
+    gone = lib.request("acc.create", {"uri": "sip:gone@127.0.0.1"})["acc"]
+    lib.request("acc.delete", {"acc": gone})
+    out = Recorder()
+    call = alice.make_call(bob.contact, cb=out)
+    wait_for(lambda: out.reached("CONFIRMED") and bool(watch.recorders)
+             and watch.recorders[0].reached("CONFIRMED"), 10, "the call CONFIRMED")
+    callee = watch.recorders[0].call
+    assert callee is not None
+    before = {a["name"]: a for a in lib.agents()}
+
+    restart_coordinator(local)
+
+    # the agents come back with what they hold; the new coordinator adopts it all
+    wait_for(lambda: adopted(lib, accounts=3, calls=2), 15,
+             "both agents re-adopted with their accounts and the call's two legs")
+    after = {a["name"]: a for a in lib.agents()}
+    assert {n: a["pid"] for n, a in after.items()} == {n: a["pid"] for n, a in before.items()}
+    # no orphan: each agent's calls and accounts are the coordinator's
+    assert {n: (a["calls"], a["accounts"]) for n, a in after.items()} == \
+        {n: (a["calls"], a["accounts"]) for n, a in before.items()}
+    assert sum(a["calls"] for a in after.values()) == 2
+    # the state sent to the owner on adoption repeats no callback (CONFIRMED was seen already)
+    assert out.names().count("CONFIRMED") == 1 and out.last() == "CONFIRMED"
+    assert watch.recorders[0].names().count("CONFIRMED") == 1
+    assert lib.missed_events == 0 and lib.callback_errors == []
+    snapshot = lib.request("events.subscribe", {"include": {"calls": [call.id]}})
+    assert [(c["call"], c["state"]) for c in snapshot["calls"]] == [(call.id, "CONFIRMED")]
+    lib.request("events.unsubscribe", {})
+
+    # no duplicate: an id the new coordinator issues was never issued before the restart
+    fresh = lib.request("acc.create", {"uri": "sip:fresh@127.0.0.1"})["acc"]
+    assert fresh not in (kept, gone, alice.id, bob.id)
+    assert int(fresh[1:]) > max(int(kept[1:]), int(gone[1:]))
+
+    # the same Call object works again: hung up through the new coordinator, both owners hear it
+    assert call.info(refresh=True).state == "CONFIRMED"
     call.hangup()
-    wait_for(lambda: again.last() == "DISCONNECTED", 10, "the call to end")
+    wait_for(lambda: out.last() == "DISCONNECTED" and watch.recorders[0].last() == "DISCONNECTED",
+             10, "both legs DISCONNECTED through the new coordinator")
+    assert not callee.is_valid() and not call.is_valid()
+
+    # the adopted accounts serve as before: bob answers a new call from alice
+    again = Recorder()
+    second = alice.make_call(bob.contact, cb=again)
+    wait_for(lambda: again.reached("CONFIRMED"), 10, "a new call between adopted accounts")
+    assert second.id != call.id
+    second.hangup()
+    wait_for(lambda: again.last() == "DISCONNECTED" and len(watch.recorders) == 2
+             and watch.recorders[1].last() == "DISCONNECTED", 10, "the new call to end")
+    for acc in (kept, fresh):
+        lib.request("acc.delete", {"acc": acc})
