@@ -11,7 +11,13 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
+
+import msgpack
+import zmq
 
 from coordinator.client import Lib
 from coordinator.fleet import LocalFleet, _die_with_parent
@@ -41,6 +47,38 @@ def restart_coordinator(local: LocalFleet, *extra: str) -> subprocess.Popen[byte
     return new
 
 
+class Firehose:
+    """A SUB connection to the PUB firehose: it reconnects by itself to a new coordinator."""
+
+    def __init__(self, url: str, topic: bytes) -> None:
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.RECONNECT_IVL, 50)
+        self.sock.setsockopt(zmq.SUBSCRIBE, topic)
+        self.sock.connect(url)
+        self.events: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while self.sock.poll(0):
+            _, frame = self.sock.recv_multipart()
+            self.events.append(msgpack.unpackb(frame, raw=False))
+        return self.events
+
+    def close(self) -> None:
+        self.sock.close(0)
+        self.ctx.term()
+
+
+@contextmanager
+def firehose(url: str, topic: bytes) -> Iterator[Firehose]:
+    tap = Firehose(url, topic)
+    try:
+        yield tap
+    finally:
+        tap.close()
+
+
 def adopted(lib: Lib, accounts: int, calls: int) -> bool:
     """The adoption window is over and the coordinator holds what the agents reported."""
     status: dict[str, Any] = lib.status()
@@ -66,10 +104,20 @@ def test_a_restarted_coordinator_readopts_calls_and_accounts(fleet2: FaultFleet)
     callee = watch.recorders[0].call
     assert callee is not None
     before = {a["name"]: a for a in lib.agents()}
-
-    restart_coordinator(local)
-
-    # the agents come back with what they hold; the new coordinator adopts it all
+    # (the firehose must be read while waiting: a SUB socket takes its new connection, and
+    # sends its subscription there, only when its own thread uses it)
+    with firehose(local.events_url, b"evt.call.state") as pub, ThreadPoolExecutor(1) as pool:
+        restart_coordinator(local)
+        # a request sent during the adoption window is held, then served: the call is known
+        info = pool.submit(lambda: call.info(refresh=True).state)
+        # each leg's current state goes out once, numbered as its agent's last event
+        wait_for(lambda: len([e for e in pub.drain() if e["data"].get("adopted")]) == 2, 15,
+                 "the adopted calls' states on the firehose")
+        assert info.result(15) == "CONFIRMED"
+        told = {e["obj"]: e for e in pub.drain() if e["data"].get("adopted")}
+        assert set(told) == {call.id, callee.id}
+        assert all(e["data"]["state"] == "CONFIRMED" and e["seq"] >= 3 for e in told.values())
+    # the agents came back with what they hold; the new coordinator adopted it all
     wait_for(lambda: adopted(lib, accounts=3, calls=2), 15,
              "both agents re-adopted with their accounts and the call's two legs")
     after = {a["name"]: a for a in lib.agents()}
@@ -92,7 +140,6 @@ def test_a_restarted_coordinator_readopts_calls_and_accounts(fleet2: FaultFleet)
     assert int(fresh[1:]) > max(int(kept[1:]), int(gone[1:]))
 
     # the same Call object works again: hung up through the new coordinator, both owners hear it
-    assert call.info(refresh=True).state == "CONFIRMED"
     call.hangup()
     wait_for(lambda: out.last() == "DISCONNECTED" and watch.recorders[0].last() == "DISCONNECTED",
              10, "both legs DISCONNECTED through the new coordinator")
