@@ -4,7 +4,8 @@ An agent keeps, for each object the coordinator made it create, what the coordin
 owner (the client's routing id, and its CURVE key), an account's settings (registrar and
 credentials included: the coordinator keeps them as desired state), whether this agent is the
 account's home, its policy and buddies; a call's account, owner, role, state and the ``seq`` of
-its last event; media objects' owners; load-run parts (``agent.loadgen``). When the agent says
+its last event; media objects' owners; and, in the hello's ``loads``, its load-run parts
+(``LoadGen.holding``: owner, profile, and every call counted so far). When the agent says
 hello to a coordinator that did not admit it, the hello carries these holdings (PROTOCOL.md
 section 9, Adoption). They never appear in events, replies, logs or status.
 
@@ -56,16 +57,18 @@ def _call(state: AgentState, call: AgentCall) -> dict[str, Any]:
 
 
 def collect(state: AgentState) -> dict[str, Any]:
-    """Everything the agent holds for its clients (load-run calls and calls the agent refuses by
-    itself are not clients' objects: they are left out, a run reports through ``loads``)."""
+    """Everything the agent holds for its clients. Load runs' calls and accounts, and calls the
+    agent refuses by itself, are not clients' objects: left out (a run reports through the
+    hello's ``loads``)."""
+    of_runs = {acc.gid for gen in state.loads.values()
+               for acc in (*gen.caller_accs, gen.answer_acc) if acc is not None}
     return {
-        "accounts": [_account(a) for a in state.accounts.values() if not a.deleting],
+        "accounts": [_account(a) for a in state.accounts.values()
+                     if not a.deleting and a.gid not in of_runs],
         "calls": [_call(state, c) for c in state.calls.values()
                   if c.observer is None and not c.ended],
         "media": [{"media": m.gid, "owner": m.owner, "owner_key": m.owner_key}
                   for m in state.media.values()],
-        "loads": [gen.holding() for gen in state.loads.values()
-                  if hasattr(gen, "holding")],
         "ids": state.ids_seen,
     }
 
@@ -80,7 +83,8 @@ def hello_args(hello: dict[str, Any], state: AgentState, admitted_by: str,
         args["admitted_by"] = admitted_by
     if not (state.calls or state.accounts or state.media or state.loads):
         return args
-    with_holdings = dict(args, holdings=collect(state))
+    with_holdings = dict(args, holdings=collect(state),
+                         loads=[gen.holding() for gen in state.loads.values() if not gen.done])
     try:  # the coordinator decodes what fits the limits only (size, depth, lengths)
         proto.decode(proto.encode(proto.req("agent.hello", with_holdings, hello_id)))
     except ProtoError:

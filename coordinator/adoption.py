@@ -32,14 +32,20 @@ The parsing and the conflict check are pure (``parse``, ``conflict``).
 from __future__ import annotations
 
 import collections
+import re
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.loadctl import LoadRun
+from coordinator.loadplan import Profile, profile_from_public
 from coordinator.objects import AccountRec, CallRec, MediaRec
+from proto import ProtoError
 from proto.ids import id_number
-from proto.ops import ACC_POLICY, ACC_SIP
+from proto.ops import ACC_POLICY, ACC_SIP, EVENTS
+from proto.schema import validate
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator
@@ -91,12 +97,33 @@ class MediaHolding:
 
 
 @dataclass
+class LoadHolding:
+    """An agent's part of a load run: ``totals`` adds up its first ``reports`` load.stats."""
+
+    run: str
+    owner: bytes
+    owner_key: str
+    profile: Profile
+    elapsed: float
+    slots: int
+    released: bool
+    ending: bool
+    reports: int
+    #: None: no report yet
+    totals: dict[str, Any] | None
+
+
+@dataclass
 class Holdings:
     accounts: list[AccountHolding] = field(default_factory=list)
     calls: list[CallHolding] = field(default_factory=list)
     media: list[MediaHolding] = field(default_factory=list)
-    loads: list[dict[str, Any]] = field(default_factory=list)
+    loads: list[LoadHolding] = field(default_factory=list)
     ids: int = 0
+
+
+#: a run id the coordinator issues itself
+_RUN_ID = re.compile(r"L([0-9]{1,12})")
 
 
 class BadHoldings(ValueError):
@@ -129,8 +156,8 @@ def _maps(h: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
-def parse(h: Any) -> Holdings:
-    """An agent's holdings (hello ``holdings``), checked; raises BadHoldings."""
+def parse(h: Any, loads: Any = None) -> Holdings:
+    """An agent's holdings (hello ``holdings`` and ``loads``), checked; raises BadHoldings."""
     if not isinstance(h, dict):
         raise BadHoldings("not a map")
     out = Holdings()
@@ -162,14 +189,41 @@ def parse(h: Any) -> Holdings:
                                      _str(c, "owner_key", False), seq, data))
     for m in _maps(h, "media"):
         out.media.append(MediaHolding(_str(m, "media"), _owner(m), _str(m, "owner_key", False)))
-    out.loads = _maps(h, "loads")
+    out.loads = [_load(x) for x in _maps({"loads": loads}, "loads")]
     ids = h.get("ids") or 0
     out.ids = ids if isinstance(ids, int) and not isinstance(ids, bool) and ids >= 0 else 0
     return out
 
 
-def conflict(objects: ObjectTable, h: Holdings) -> str:
-    """Why ``h`` cannot be adopted next to what ``objects`` holds ("" : it can). Pure."""
+def _num(d: dict[str, Any], key: str) -> float:
+    v = d.get(key)
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+        raise BadHoldings(f"{key}: {v!r}")
+    return v
+
+
+def _load(x: dict[str, Any]) -> LoadHolding:
+    stats = EVENTS["load.stats"].data
+    try:
+        profile = profile_from_public(x.get("profile") or {})
+        totals = validate(stats, {f.name: x[f.name] for f in stats if f.name in x},
+                          "totals") if x.get("reports") else None
+    except (ValueError, ProtoError) as exc:
+        raise BadHoldings(f"load run {x.get('run')!r}: {exc}") from None
+    return LoadHolding(_str(x, "run"), _owner(x), _str(x, "owner_key", False), profile,
+                       float(_num(x, "elapsed")), int(_num(x, "slots")), bool(x.get("released")),
+                       bool(x.get("ending")), int(_num(x, "reports")), totals)
+
+
+def conflict(objects: ObjectTable, h: Holdings, loads: dict[str, LoadRun] | None = None,
+             name: str = "") -> str:
+    """Why agent ``name``'s holdings ``h`` cannot be adopted next to what ``objects`` and
+    ``loads`` hold ("" : they can). Pure."""
+    for part in h.loads:
+        run = (loads or {}).get(part.run)
+        if run is not None and (run.owner != part.owner or name in run.shares
+                                or not run.adopted):
+            return f"load run {part.run} is held otherwise"
     seen: set[str] = set()
     for a in h.accounts:
         if a.gid in seen:
@@ -270,12 +324,39 @@ class Adoption:
             objects.media[m.gid] = MediaRec(m.gid, m.owner, name)
             co.access.claim(m.owner, m.owner_key)
         objects.skip_ids(top)
+        for part in h.loads:
+            self._adopt_run(co, name, part)
         self.adopted_agents += 1
-        self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media)
+        self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
         if self.open:
             self.unannounced.update(fresh)
         else:
             self._announce(co, fresh)
+
+    @staticmethod
+    def _adopt_run(co: Coordinator, name: str, part: LoadHolding) -> None:
+        """Rebuild a load run from its agents' parts: the report of each counts every call
+        since the run started (the totals), then the reports that follow."""
+        now = co.clock()
+        run = co.loads.get(part.run)
+        if run is None:
+            run = co.loads[part.run] = LoadRun(part.run, part.owner, part.profile, {},
+                                               now - part.elapsed,
+                                               wall_start=time.time() - part.elapsed)
+            run.adopted = True
+            run.released = part.released
+            co.access.claim(part.owner, part.owner_key)
+            m = _RUN_ID.fullmatch(part.run)
+            if m:
+                co.skip_run_numbers(int(m.group(1)))
+        run.started_at = min(run.started_at, now - part.elapsed)
+        run.shares[name] = ({"run": part.run, "caller": {"slots": part.slots}} if part.slots
+                            else {"run": part.run})
+        run.released = run.released or part.released
+        run.ending = run.ending or part.ending
+        run.counted_upto[name] = part.reports
+        if part.totals is not None:
+            run.on_stats(name, part.totals, now)
 
     def _announce(self, co: Coordinator, calls: dict[str, int]) -> None:
         """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event

@@ -98,8 +98,9 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, keys: ServerKeys | No
 
 
 def _holds(hello: dict[str, Any]) -> bool:
-    """An agent's hello says it holds objects (calls, accounts, media objects)."""
-    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media"))
+    """An agent's hello says it holds objects (calls, accounts, media objects, load runs)."""
+    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media")
+                or hello.get("holdings"))
 
 
 class Coordinator:
@@ -208,6 +209,11 @@ class Coordinator:
 
     def next_run_number(self) -> int:
         return next(self._runs)
+
+    def skip_run_numbers(self, past: int) -> None:
+        """Number no new run ``L<n>`` at ``past`` or below (runs a restart adopted)."""
+        n = next(self._runs)
+        self._runs = itertools.count(max(n, past + 1))
 
     def reply(self, client: bytes | None, request: proto.Message,
               result: dict[str, Any] | None = None) -> None:
@@ -339,7 +345,8 @@ class Coordinator:
         if _holds(msg.args):
             why = self._adoptable(old, msg.args)
             if not why:
-                self.adoption.adopt(self, rec.name, parse(msg.args["holdings"]))
+                self.adoption.adopt(self, rec.name, parse(msg.args["holdings"],
+                                                          msg.args.get("loads")))
                 adopted = True
                 print(f"coordinator: agent {rec.name}: adopted what it holds", file=sys.stderr)
             else:
@@ -358,7 +365,8 @@ class Coordinator:
         if hello.get("holdings") is None:
             return "its hello lists no holdings"
         try:
-            return conflict(self.objects, parse(hello["holdings"]))
+            return conflict(self.objects, parse(hello["holdings"], hello.get("loads")),
+                            self.loads, hello["name"])
         except BadHoldings as exc:
             return f"unreadable holdings: {exc}"
 
@@ -440,7 +448,7 @@ class Coordinator:
         elif msg.op == "load.stats":
             run = self.loads.get(msg.obj)
             if run is not None:
-                run.on_stats(rec.name, msg.data, self.clock())
+                run.on_report(rec.name, msg.seq, msg.data, self.clock())
                 frame = renumber(msg, run)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)

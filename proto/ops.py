@@ -187,9 +187,12 @@ _AGENT_INFO = (
     Field("admitted_by", "str", False, "id of the coordinator that admitted the agent last "
           "(absent: none yet)", hi=64),
     Field("holdings", "map", False, "what the agent holds, for a restarted coordinator to adopt "
-          "(section 9, Adoption): accounts, calls, media, loads (lists of maps) and ids (the "
-          "highest number of a coordinator-issued id it has seen); absent when it holds nothing "
-          "or when they would not fit in a frame"),
+          "(section 9, Adoption): accounts, calls, media (lists of maps) and ids (the highest "
+          "number of a coordinator-issued id it has seen); absent when it holds nothing or "
+          "when they would not fit in a frame"),
+    Field("loads", "list", False, "with holdings: the agent's parts of load runs, one map each: "
+          "run, owner, owner_key, profile, elapsed, slots, released, ending, reports (how many "
+          "load.stats it sent) and the load.stats fields summed over those reports"),
 )
 _LOAD = (
     Field("calls", "int", True, "live calls", lo=0),
@@ -522,7 +525,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                                "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
                                "registrar"),
                  Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
-                       "hangup, dtmf, media, registrar")),
+                       "hangup, dtmf, media, registrar"),
+                 *OWNER,
+                 Field("profile", "map", False, "the run's profile as reports show it (no "
+                       "credentials), kept for a restarted coordinator")),
            result=(RUN_ID,)),
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000))),

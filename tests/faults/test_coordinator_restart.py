@@ -155,3 +155,31 @@ def test_a_restarted_coordinator_readopts_calls_and_accounts(fleet2: FaultFleet)
              and watch.recorders[1].last() == "DISCONNECTED", 10, "the new call to end")
     for acc in (kept, fresh):
         lib.request("acc.delete", {"acc": acc})
+
+
+def test_a_load_run_survives_a_coordinator_restart(fleet2: FaultFleet) -> None:
+    """40 self-answered calls at 4/s, held 1 s, on 2 agents; the coordinator is killed after
+    the first calls and started again: the agents' load generators keep going, the new
+    coordinator rebuilds the run from their totals and its report counts every call."""
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None
+    watch = lib.start_load({"rate": 4, "calls": 40, "hold": "1", "self": True})
+    wait_for(lambda: watch.progress.get("answered", 0) >= 8, 15, "the run under way")
+    started_before = watch.progress["started"]
+    assert started_before < 40
+
+    restart_coordinator(local)
+
+    wait_for(lambda: lib.status()["adopting"] == 0, 15, "the adoption window to close")
+    (run,) = lib.status()["loads"]
+    assert run["run"] == watch.run and run["started"] >= started_before
+    assert watch.finished.wait(30), "no load.done through the new coordinator"
+    report = watch.report
+    assert report is not None
+    assert report["attempted"] == 40 and report["answered"] == 40 and report["failed"] == 0, report
+    assert report["incoming"] == 40 and report["unplaced"] == 0
+    assert sorted(a["agent"] for a in report["by_agent"]) == sorted(fleet2.names)
+    assert sum(a["started"] for a in report["by_agent"]) == 40
+    assert report["success"] and not report["lost_agents"], report
+    assert report["elapsed_s"] >= 10  # the run's whole time, from before the restart
+    assert lib.status()["loads"] == []
