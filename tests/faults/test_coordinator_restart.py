@@ -14,12 +14,15 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import msgpack
+import pytest
 import zmq
+import zmq.auth
 
-from coordinator.client import Lib
+from coordinator.client import Error, Lib
 from coordinator.fleet import LocalFleet, _die_with_parent
 from tests.faults.conftest import FaultFleet
 from tests.helpers import Answerer, Recorder, wait_for
@@ -183,3 +186,32 @@ def test_a_load_run_survives_a_coordinator_restart(fleet2: FaultFleet) -> None:
     assert report["success"] and not report["lost_agents"], report
     assert report["elapsed_s"] >= 10  # the run's whole time, from before the restart
     assert lib.status()["loads"] == []
+
+
+def test_under_curve_adopted_objects_stay_with_their_owners_key(fleet2_curve: FaultFleet) -> None:
+    """The agents kept the owner's key: after the restart the owner (same key, same routing id)
+    hangs its call up; another allowed key may not touch it."""
+    lib, local = fleet2_curve.lib, fleet2_curve.lib.fleet
+    assert local is not None and local._keydir is not None
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    bob = lib.create_account("sip:bob@127.0.0.1", auto_answer=200)
+    out = Recorder()
+    call = alice.make_call(bob.contact, cb=out)
+    wait_for(lambda: out.reached("CONFIRMED"), 10, "the call CONFIRMED")
+    keys = Path(local._keydir.name)
+    _, other_secret = zmq.auth.create_certificates(keys / "clients", "other")  # read at start
+
+    restart_coordinator(local, *local.coordinator_args)
+
+    wait_for(lambda: adopted(lib, accounts=2, calls=2), 15, "the call adopted under CURVE")
+    other = Lib.connect(local.clients_url, server_key=str(keys / "coordinator" /
+                                                            "coordinator.key"),
+                        key=str(other_secret))
+    try:
+        with pytest.raises(Error) as refused:
+            other.request("call.hangup", {"call": call.id})
+        assert refused.value.err_code == "E_FORBIDDEN"
+    finally:
+        other.destroy()
+    call.hangup()
+    wait_for(lambda: out.last() == "DISCONNECTED", 10, "the owner's hangup")
