@@ -215,3 +215,32 @@ def test_under_curve_adopted_objects_stay_with_their_owners_key(fleet2_curve: Fa
         other.destroy()
     call.hangup()
     wait_for(lambda: out.last() == "DISCONNECTED", 10, "the owner's hangup")
+
+
+def test_an_agent_back_after_the_window_is_adopted_late(fleet2: FaultFleet) -> None:
+    """bob's agent is stopped across the restart: the window closes without it (alice and her
+    leg adopted); once resumed it reports bob and his leg, nothing conflicts: adopted late."""
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None
+    watch = Answerer(codes=())
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=watch, auto_answer=200)
+    assert alice.agent != bob.agent
+    out = Recorder()
+    call = alice.make_call(bob.contact, cb=out)
+    wait_for(lambda: out.reached("CONFIRMED") and bool(watch.recorders)
+             and watch.recorders[0].reached("CONFIRMED"), 10, "the call CONFIRMED")
+    fleet2.signal(bob.agent, signal.SIGSTOP)
+    try:
+        restart_coordinator(local, "--adopt-window", "2")
+        wait_for(lambda: (lambda s: s["adopting"] == 0 and s["accounts"] == 1
+                          and s["calls"] == 1)(lib.status()), 15,
+                 "the window closed with alice and her leg only")
+    finally:
+        fleet2.signal(bob.agent, signal.SIGCONT)
+    wait_for(lambda: adopted(lib, accounts=2, calls=2), 15, "bob's agent adopted late")
+    assert lib.agents()[0]["state"] == "ready"
+    assert watch.recorders[0].names().count("CONFIRMED") == 1
+    call.hangup()
+    wait_for(lambda: out.last() == "DISCONNECTED" and watch.recorders[0].last() == "DISCONNECTED",
+             10, "both legs DISCONNECTED")
