@@ -125,8 +125,9 @@ class LoadGen:
         #: what the calls send (made first: a bad WAV path fails before any account exists)
         self.sender = LoadMedia(str(part.get("media") or "silence"), self.run)
         self.registrar = str(part.get("registrar") or "")
-        #: calls start once the coordinator says every identity of the run is registered
-        self.released = not self.registrar
+        #: calls start once the coordinator says every identity of the run is registered (a
+        #: registrar run) or every agent's answering account exists (a self-answering run)
+        self.released = not self.registrar and not (self.caller or {}).get("wait_go")
         #: registering identities: the last outcome's SIP code (None: none yet)
         self.reg: dict[str, int | None] = {}
         self.caller_accs: list[AgentAccount] = []

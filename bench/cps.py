@@ -24,6 +24,9 @@ from typing import Any
 
 from coordinator.client import Lib
 
+#: bisection steps after the first rate that does not hold (the ladder's rungs are ~25% apart)
+REFINE_STEPS = 2
+
 RATES = [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000]
 
 RAW = r"""
@@ -120,17 +123,35 @@ def step_sipp(rate: float, seconds: float, port: int, workdir: Path) -> tuple[bo
     return ok, min(achieved, rate * 1.0), f"exit {p.returncode} wall {wall:.1f}s"
 
 
-def search(name: str, step: Any, max_rate: float) -> float:
-    best = 0.0
-    for rate in RATES:
-        if rate > max_rate:
-            break
+def search(name: str, step: Any, max_rate: float, refine: int = REFINE_STEPS) -> float:
+    """Climb the RATES ladder to the first rate that does not hold, then bisect between it and
+    the last one that held (``refine`` more steps), so that the figure is not just a rung."""
+    best, good, bad = 0.0, 0.0, 0.0
+
+    def attempt(rate: float) -> bool:
+        nonlocal best
         ok, achieved, detail = step(rate)
         print(f"  {name:<22} {rate:6.0f}/s -> {achieved:7.1f}/s  {'ok' if ok else 'FAIL'}  {detail}",
               flush=True)
-        if not ok:
+        if ok:
+            best = max(best, achieved)
+        return bool(ok)
+
+    for rate in RATES:
+        if rate > max_rate:
             break
-        best = max(best, achieved)
+        if not attempt(rate):
+            bad = rate
+            break
+        good = rate
+    for _ in range(refine if good and bad else 0):
+        mid = round((good + bad) / 2)
+        if mid in (good, bad):
+            break
+        if attempt(mid):
+            good = mid
+        else:
+            bad = mid
     return best
 
 

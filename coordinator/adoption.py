@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.load_handlers import release
 from coordinator.loadctl import LoadRun
 from coordinator.loadplan import Profile, profile_from_public
 from coordinator.objects import AccountRec, CallRec, MediaRec
@@ -288,6 +289,9 @@ class Adoption:
               file=sys.stderr, flush=True)
         self._announce(co, self.unannounced)
         self.unannounced = {}
+        for run in co.loads.values():
+            if run.adopted:
+                self._go(co, run)
         held, self.held = self.held, collections.deque()
         for client, frame in held:
             co.on_client_frame(client, frame)
@@ -357,6 +361,16 @@ class Adoption:
         run.counted_upto[name] = part.reports
         if part.totals is not None:
             run.on_stats(name, part.totals, now)
+        if not co.adoption.open:
+            Adoption._go(co, run)
+
+    @staticmethod
+    def _go(co: Coordinator, run: LoadRun) -> None:
+        """Every agent of an adopted run calls: the restart may have come between the agents'
+        load.agent_go (a self-answering run, once every agent had its share; a registrar run,
+        once every identity registered: then it is still waited for)."""
+        if not run.ending and (run.released or not run.profile.registrar):
+            release(co, run)
 
     def _announce(self, co: Coordinator, calls: dict[str, int]) -> None:
         """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event

@@ -449,7 +449,10 @@ class Coordinator:
             run = self.loads.get(msg.obj)
             if run is not None:
                 run.on_report(rec.name, msg.seq, msg.data, self.clock())
-                frame = renumber(msg, run)
+                # not in the run's sequence: its owner never gets them (subscribers may), and a
+                # numbered event it never gets would look lost to it
+                msg.seq = 0
+                frame = proto.encode(msg)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
         if owner is not None:

@@ -68,6 +68,8 @@ def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
             else:
                 co.reply(client, msg, {"run": run_id, "agents": [a for a in run.agents
                                                                  if a not in run.refused]})
+                if not run.released and not profile.registrar:
+                    release(co, run)  # every answering account exists now
 
     kept = {**co.access.owner_args(client), "profile": profile.public()}
     for name, share in shares.items():
@@ -105,13 +107,18 @@ def _tell_agents(co: Coordinator, run: LoadRun, op: str, op_id: str) -> None:
             co.forward(None, proto.req(op, args, op_id), agent, args, lambda rep: None)
 
 
+def release(co: Coordinator, run: LoadRun) -> None:
+    """Let the run's agents start calling."""
+    run.released = True
+    _tell_agents(co, run, "load.agent_go", f"go-{run.run}")
+
+
 def release_when_registered(co: Coordinator, run: LoadRun, now: float) -> None:
     """A registrar run: let the agents call once every identity is registered; end the run
     if a registration fails or takes too long."""
     verdict = run.registration(now)
     if verdict == "go":
-        run.released = True
-        _tell_agents(co, run, "load.agent_go", f"go-{run.run}")
+        release(co, run)
     elif verdict != "wait":
         run.end_reason = verdict
         end_run(co, run, f"end-{run.run}")
@@ -138,7 +145,7 @@ def upkeep(co: Coordinator, now: float) -> None:
             send_event(co, run, "load.progress", progress)
         if run.adopted and co.adoption.open:
             continue  # agents of the run may still come back: nothing ends before they do
-        if not run.released and not run.ending:
+        if not run.released and not run.ending and run.profile.registrar:
             release_when_registered(co, run, now)
         if run.should_end():
             end_run(co, run, f"end-{run_id}")

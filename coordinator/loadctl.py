@@ -74,7 +74,9 @@ class LoadRun:
     def __post_init__(self) -> None:
         self.rate = self.profile.rate
         self._next_row = self.started_at + 1.0
-        self.released = not self.profile.registrar
+        # registrar runs wait for every registration, self-answering runs for every agent's
+        # answering account (coordinator.load_handlers)
+        self.released = not self.profile.registrar and not self.profile.self_answer
 
     @property
     def agents(self) -> list[str]:

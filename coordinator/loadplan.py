@@ -229,7 +229,10 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
             args["caller"] = {"ids": calling[i], "rate": rates[i], "calls": quotas[i],
                               "duration": profile.duration, "ramp": profile.ramp,
                               "slots": slots[i], "targets": list(profile.targets) or ring,
-                              "dtmf_method": profile.dtmf_method, **common}
+                              "dtmf_method": profile.dtmf_method,
+                              # a self-answering run's calls wait until every agent's answering
+                              # account exists (an INVITE to an agent without one gets 480)
+                              "wait_go": profile.self_answer, **common}
         if profile.self_answer:
             args["answer"] = {"ids": [answering[i]], "delay": profile.answer_delay,
                               "codes": profile.answer_codes, **common}

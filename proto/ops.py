@@ -523,7 +523,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
                                "registrar, username and password), rate, calls, duration, ramp, "
                                "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
-                               "registrar"),
+                               "registrar, wait_go (true: no call before load.agent_go)"),
                  Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
                        "hangup, dtmf, media, registrar"),
                  *OWNER,
@@ -533,7 +533,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000))),
     OpSpec("load.agent_go", "coordinator-to-agent",
-           "A registrar run: every agent's identities are registered, start calling now.",
+           "Start calling now: every agent of a registrar run has registered its identities, or "
+           "every agent of a self-answering run has its answering account.",
            args=(RUN_ID,)),
     OpSpec("load.agent_end", "coordinator-to-agent",
            "Start no more calls, hang up live ones, report done.", args=(RUN_ID,)),

@@ -45,6 +45,7 @@ def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:
     assert progress and progress[-1]["answered"] <= 200
     assert report["timeseries"] and report["timeseries"][-1]["started"] <= 200
     assert lib8.status()["accounts"] == 0  # the run's accounts are gone
+    assert lib8.missed_events == 0, "the run's own events (progress, done) come without a gap"
 
 
 def test_self_run_verifies_info_dtmf(lib: Lib) -> None:

@@ -32,6 +32,14 @@ def test_self_run_rings_each_agent_to_the_next_answerer() -> None:
     assert shares["a0"]["answer"]["ids"] == [{"uri": "sip:L1-ans@127.0.0.1:5060"}]
 
 
+def test_self_run_callers_wait_for_go_and_target_runs_do_not() -> None:
+    # an INVITE to an agent that has not made its answering account yet would get 480
+    shares = _plan({"rate": 6, "calls": 10, "self": True}, _seats(3))
+    assert all(s["caller"]["wait_go"] is True for s in shares.values())
+    shares = _plan({"rate": 6, "calls": 10, "targets": ["sip:uas@127.0.0.1:5099"]}, _seats(3))
+    assert all(s["caller"]["wait_go"] is False for s in shares.values())
+
+
 def test_callers_are_spread_and_agents_without_one_place_no_calls() -> None:
     shares = _plan({"rate": 4, "calls": 8, "self": True, "callers": 2}, _seats(4))
     callers = {n: s["caller"] for n, s in shares.items() if "caller" in s}
