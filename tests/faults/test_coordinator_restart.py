@@ -56,9 +56,8 @@ class Firehose:
     def __init__(self, url: str, topic: bytes) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.sock = self.ctx.socket(zmq.SUB)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RECONNECT_IVL, 50)
-        self.sock.setsockopt(zmq.SUBSCRIBE, topic)
+        for option, value in ((zmq.LINGER, 0), (zmq.RECONNECT_IVL, 50), (zmq.SUBSCRIBE, topic)):
+            self.sock.setsockopt(option, value)
         self.sock.connect(url)
         self.events: list[dict[str, Any]] = []
 
