@@ -84,7 +84,7 @@ def hello_args(hello: dict[str, Any], state: AgentState, admitted_by: str,
     if not (state.calls or state.accounts or state.media or state.loads):
         return args
     with_holdings = dict(args, holdings=collect(state),
-                         loads=[gen.holding() for gen in state.loads.values() if not gen.done])
+                         loads=[gen.holding() for gen in state.loads.values()])
     try:  # the coordinator decodes what fits the limits only (size, depth, lengths)
         proto.decode(proto.encode(proto.req("agent.hello", with_holdings, hello_id)))
     except ProtoError:

@@ -128,7 +128,8 @@ class AgentLoop:
         """How long PJSIP may block this turn: not past the next load-run timer."""
         now = self.clock()
         for gen in self.state.loads.values():
-            wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
+            if not gen.done:
+                wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
         return wait_ms
 
     def turn(self, wait_ms: int) -> int:
@@ -140,8 +141,11 @@ class AgentLoop:
         happened = max(0, happened or 0)
         admission.release(self.state)
         for run, gen in list(self.state.loads.items()):
-            gen.tick()
-            if gen.done:
+            if not gen.done:
+                gen.tick()
+            # a part that ended while no coordinator listened is kept for the next one's hello
+            # (its last report was lost: the holdings' totals carry it)
+            if gen.done and (self.admitted or self.resetting):
                 del self.state.loads[run]
         self.state.reap()
         self.flush()
