@@ -16,6 +16,7 @@ from agent import account_config, policy
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
+from proto.ops import ACC_SIP
 
 Handler = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
 
@@ -81,10 +82,18 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     acc.registrar = cfg.regConfig.registrarUri
     acc.instance = cfg.natConfig.sipOutboundInstanceId
     acc.policy = policy.policy_of(sip or {})
+    acc.settings = {f.name: (sip or {})[f.name] for f in ACC_SIP
+                    if (sip or {}).get(f.name) is not None}
     with pj_errors("acc.create", gid):
         acc.create(cfg)
     state.accounts[gid] = acc
     return acc
+
+
+def keep_owner(obj: Any, args: Mapping[str, Any]) -> None:
+    """Remember the owner the coordinator named (agent args ``owner``, ``owner_key``)."""
+    if args.get("owner"):
+        obj.owner, obj.owner_key = args["owner"], args.get("owner_key") or ""
 
 
 def acc_create(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +104,10 @@ def acc_create(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         if have.uri != args["uri"]:
             raise ProtoError("E_DUPLICATE", f"account {gid!r} exists with another URI", obj=gid)
         return {"acc": gid, "agent": state.name}
-    create_account(state, gid, args["uri"], args.get("auto_answer"), sip=args)
+    acc = create_account(state, gid, args["uri"], args.get("auto_answer"), sip=args)
+    keep_owner(acc, args)
+    acc.home = bool(args.get("home"))
+    acc.everywhere = args.get("replicas") == "all"
     return {"acc": gid, "agent": state.name}
 
 
@@ -135,8 +147,10 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         cfg = account_config.check_replica_cfg(cfg, acc_id)
         acc = create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"), sip=cfg,
                              register=False)
+        keep_owner(acc, args)
     assert acc is not None
     call = AgentCall(state, acc, gid)
+    keep_owner(call, args)
     state.calls[gid] = call
     try:
         call.makeCall(args["uri"], _call_param(args))

@@ -26,7 +26,10 @@ def load_agent_start(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     if len(state.accounts) + need > state.max_accounts:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} has no room for {need} more "
                          f"accounts", obj=run, op="load.agent_start")
-    state.loads[run] = LoadGen(state, run, args.get("caller"), args.get("answer"))
+    state.loads[run] = LoadGen(state, run, args.get("caller"), args.get("answer"),
+                               owner=args.get("owner") or "",
+                               owner_key=args.get("owner_key") or "",
+                               profile=args.get("profile") or {})
     return {"run": run}
 
 

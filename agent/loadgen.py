@@ -19,6 +19,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent import loadtotals
 from agent.handlers import PJ_ETOOMANY, create_account
 from agent.loadmedia import LoadMedia
 from agent.mos import mos
@@ -94,6 +95,13 @@ class LoadGen:
     info: dict[str, _Leg] = field(default_factory=dict)
     ending: bool = False
     done: bool = False
+    #: the owning client (routing id in hex, CURVE key) and the run's profile as reports show
+    #: it: kept for a restarted coordinator (load.agent_start ``owner``, ``profile``)
+    owner: str = ""
+    owner_key: str = ""
+    profile: dict[str, Any] = field(default_factory=dict)
+    #: every report so far added up (agent.loadtotals)
+    totals: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.t0 = self.begun = self.clock()
@@ -398,6 +406,21 @@ class LoadGen:
 
     def emit_stats(self) -> None:
         """Counters and histograms since the last report (the coordinator adds them up)."""
+        self.state.emit("load.stats", self.run, self._take_stats())
+
+    def holding(self) -> dict[str, Any]:
+        """The run's part for a restarted coordinator (agent.holdings): who owns it, its profile
+        and share, and the sum of its load.stats reports so far (``reports`` of them: the
+        ``seq`` of the last; the coordinator counts only the reports numbered after it), whose
+        fields are the part's own (one level less deep: frames are at most MAX_DEPTH)."""
+        return {**self.totals, "run": self.run, "owner": self.owner, "owner_key": self.owner_key,
+                "profile": self.profile, "elapsed": round(self.clock() - self.begun, 3),
+                "slots": int(self.caller["slots"]) if self.caller else 0,
+                "released": self.released, "ending": self.ending,
+                "reports": self.state.seq_of(self.run) if self.totals else 0}
+
+    def _take_stats(self) -> dict[str, Any]:
+        """The report since the last one (then cleared), also added into ``totals``."""
         data: dict[str, Any] = {
             "agent": self.state.name, "started": self.counts["started"],
             "answered": self.counts["answered"], "delayed": self.counts["delayed"],
@@ -413,13 +436,14 @@ class LoadGen:
                                        if c is not None and c != 200)),
             "caller_done": self.caller_done(),
             "done": self.done}
-        self.state.emit("load.stats", self.run, data)
+        self.totals = loadtotals.merge(self.totals, data)
         self.counts.clear()
         self.failed.clear()
         self.reasons.clear()
         self.setup = Histogram()
         self.duration = Histogram()
         self.media = _MediaStats()
+        return data
 
     def finish(self) -> None:
         self.done = True

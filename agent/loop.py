@@ -20,7 +20,7 @@ from typing import Any
 import zmq
 
 import proto
-from agent import admission, link, reset
+from agent import admission, holdings, link, reset
 from agent.audio_handlers import AUDIO_HANDLERS
 from agent.buddy_handlers import BUDDY_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
@@ -60,6 +60,8 @@ class AgentLoop:
         self._next_hello = 0.0
         self._heard = clock()
         self._hello_n = 0
+        #: the id of the coordinator that admitted this agent last ("" : none yet)
+        self.admitted_by = ""
         self._poller = zmq.Poller()
         self._poller.register(sock, zmq.POLLIN)
 
@@ -67,9 +69,9 @@ class AgentLoop:
     def _say_hello(self, now: float) -> None:
         self._hello_n += 1
         self._next_hello = now + limits.HEARTBEAT_S
-        hello = dict(self.hello, calls=len(self.state.calls), accounts=len(self.state.accounts),
-                     media=len(self.state.media))
-        link.send(self.sock, proto.req("agent.hello", hello, f"hello-{self._hello_n}"))
+        hello_id = f"hello-{self._hello_n}"
+        hello = holdings.hello_args(self.hello, self.state, self.admitted_by, hello_id)
+        link.send(self.sock, proto.req("agent.hello", hello, hello_id))
 
     def _on_reply(self, msg: proto.Message) -> None:
         if msg.op != "agent.hello":
@@ -80,6 +82,7 @@ class AgentLoop:
             reset.begin(self.state)
         elif msg.ok:
             self.admitted = True
+            self.admitted_by = str((msg.result or {}).get("coordinator") or "")
         elif (msg.error or {}).get("code") == "E_DUPLICATE":
             self.fatal = str((msg.error or {}).get("msg", "name taken"))
 
@@ -87,6 +90,7 @@ class AgentLoop:
         try:
             proto.check_expiry(msg, time.time())  # a stale command is refused, not executed
             proto.check_request(msg, from_coordinator=True)
+            self.state.saw_ids(msg.args)
             handler = HANDLERS.get(msg.op)
             if handler is None:
                 raise proto.ProtoError("E_UNKNOWN_OP", f"agent does not execute {msg.op!r}",
@@ -124,7 +128,8 @@ class AgentLoop:
         """How long PJSIP may block this turn: not past the next load-run timer."""
         now = self.clock()
         for gen in self.state.loads.values():
-            wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
+            if not gen.done:
+                wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
         return wait_ms
 
     def turn(self, wait_ms: int) -> int:
@@ -136,8 +141,11 @@ class AgentLoop:
         happened = max(0, happened or 0)
         admission.release(self.state)
         for run, gen in list(self.state.loads.items()):
-            gen.tick()
-            if gen.done:
+            if not gen.done:
+                gen.tick()
+            # a part that ended while no coordinator listened is kept for the next one's hello
+            # (its last report was lost: the holdings' totals carry it)
+            if gen.done and (self.admitted or self.resetting):
                 del self.state.loads[run]
         self.state.reap()
         self.flush()

@@ -50,6 +50,9 @@ class MediaObject:
     gid: str
     kind: str
     port: Any
+    #: the owning client (routing id in hex, CURVE key), kept for a restarted coordinator
+    owner: str = ""
+    owner_key: str = ""
 
     @property
     def slot(self) -> int:

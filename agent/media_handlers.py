@@ -40,31 +40,32 @@ def _wav_path(args: dict[str, Any], op: str, reading: bool) -> str:
     return path
 
 
-def _create(state: AgentState, op: str, kind: str, make: Callable[[str], Any]) -> dict[str, Any]:
-    """Make a media object of ``kind`` with ``make(gid)`` and hold it."""
+def _create(state: AgentState, args: dict[str, Any], op: str, kind: str,
+            make: Callable[[str], Any]) -> dict[str, Any]:
+    """Make a media object of ``kind`` with ``make(gid)`` and hold it (with its owner)."""
     _admit(state, op)
     gid = state.new_media_id(kind)
     with pj_errors(op, gid):
         port = make(gid)
-    obj = MediaObject(gid, kind, port)
+    obj = MediaObject(gid, kind, port, args.get("owner") or "", args.get("owner_key") or "")
     state.media[gid] = obj
     return {"media": gid, "agent": state.name, "slot": obj.slot}
 
 
 def media_create_tone(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
-    return _create(state, "media.create_tone", "tone", lambda gid: media.make_tone(
+    return _create(state, args, "media.create_tone", "tone", lambda gid: media.make_tone(
         args["freq1"], args.get("freq2") or 0, args.get("on_ms") or 0, args.get("off_ms") or 0))
 
 
 def media_create_player(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     path = _wav_path(args, "media.create_player", reading=True)
-    return _create(state, "media.create_player", "player",
+    return _create(state, args, "media.create_player", "player",
                    lambda gid: media.make_player(state, gid, path, bool(args.get("loop"))))
 
 
 def media_create_recorder(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     path = _wav_path(args, "media.create_recorder", reading=False)
-    return _create(state, "media.create_recorder", "recorder",
+    return _create(state, args, "media.create_recorder", "recorder",
                    lambda gid: media.make_recorder(path))
 
 

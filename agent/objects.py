@@ -91,6 +91,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: load-run calls: told when the call's media changes instead of events
         self.on_media: Callable[[AgentCall], None] | None = None
         self.acc_id = acc.gid
+        #: the owning client (routing id in hex, CURVE key): the account's owner unless the
+        #: coordinator names another (call.make); kept for a restarted coordinator
+        self.owner, self.owner_key = acc.owner, acc.owner_key
         self.started = time.monotonic()
         self.ended = False
         #: im_ids of the messages sent in this call, awaiting their reports
@@ -114,6 +117,13 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             "codec": rtp.codec(self, ci),
             "local_contact": ci.localContact, "remote_contact": ci.remoteContact,
         }
+
+    def last_state(self) -> dict[str, Any]:
+        """The call's state as a call.state event gives it (agent.holdings)."""
+        ci = self.getInfo()
+        return {"state": state_name(ci.state), **self._last_status(ci),
+                "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
+                "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee"}
 
     @guarded
     def onCallState(self, prm: Any) -> None:
@@ -239,6 +249,14 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         self.user = uri_user(uri)
         self.auto_answer = auto_answer
         self.deleting = False
+        #: what a restarted coordinator needs to own the account again (agent.holdings): its
+        #: owner (routing id in hex, CURVE key), whether this agent is its home, whether it lives
+        #: on every agent, and its ACC_SIP settings as acc.create (or acc.modify) gave them
+        self.owner = ""
+        self.owner_key = ""
+        self.home = False
+        self.everywhere = False
+        self.settings: dict[str, Any] = {}
         #: the registrar URI this replica registers with ("" : it does not register)
         self.registrar = ""
         #: its RFC 5626 instance id when it registers (kept when the account is modified)

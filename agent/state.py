@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import proto
 from agent.admission import Admission
 from agent.budget import SocketBudget
+from proto.ids import id_number
 
 #: seconds a just-ended call still counts against the call slots: pjsua's own count lags ours
 #: (a new INVITE in that window would get 486 from pjsua, a new makeCall PJ_ETOOMANY)
@@ -40,6 +41,9 @@ class AgentState:
     shutting_down: bool = False
     #: incoming calls parked until the socket budget allows them (agent.admission)
     admission: Admission = field(default_factory=Admission)
+    #: the highest number of a coordinator-issued id (a1, c2, ...) this agent was given: a
+    #: restarted coordinator issues none at or below it (agent.holdings)
+    ids_seen: int = 0
     _seq: dict[str, int] = field(default_factory=dict)
     _incoming: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: tells this process's incoming call ids from those of an earlier process of the same name
@@ -52,6 +56,15 @@ class AgentState:
         seq = self._seq.get(obj, 0) + 1
         self._seq[obj] = seq
         self.outbox.append(proto.evt(op, obj, seq, data))
+
+    def seq_of(self, obj: str) -> int:
+        """The ``seq`` of the last event queued about ``obj`` (0: none yet)."""
+        return self._seq.get(obj, 0)
+
+    def saw_ids(self, args: dict[str, Any]) -> None:
+        """Note the object ids a coordinator's request names (agent.holdings ``ids``)."""
+        for key in ("acc", "call", "buddy"):
+            self.ids_seen = max(self.ids_seen, id_number(args.get(key)))
 
     def forget(self, obj: str) -> None:
         """Drop an object's sequence counter once its last event is queued."""

@@ -13,7 +13,7 @@ from agent.handlers import Handler, _call, _call_param, pj_error, pj_errors
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
-from proto.ops import DTMF_DIGITS
+from proto.ops import ACC_SETTINGS, DTMF_DIGITS
 
 
 def _account(state: AgentState, args: dict[str, Any], op: str) -> AgentAccount:
@@ -50,6 +50,8 @@ def acc_modify(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         raise pj_error(exc, op, acc.gid) from None
     acc.registrar = cfg.regConfig.registrarUri
     acc.instance = cfg.natConfig.sipOutboundInstanceId or acc.instance
+    acc.settings = {**{f.name: args[f.name] for f in ACC_SETTINGS if args.get(f.name) is not None},
+                    **{k: v for k, v in acc.settings.items() if k == "transport"}}
     return {}
 
 

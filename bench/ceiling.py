@@ -135,7 +135,7 @@ class Process:
 def start_coordinator() -> Process:
     return Process([sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind",
                     "tcp://127.0.0.1:*", "--clients-bind", "tcp://127.0.0.1:*",
-                    "--events-bind", "", "--ready"])
+                    "--events-bind", "", "--ready", "--adopt-window", "0"])
 
 
 def start_echo() -> Process:

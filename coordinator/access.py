@@ -34,6 +34,9 @@ class Access:
         self.keys = keys
         #: routing id -> authenticated User-Id (the client's Z85 public key), CURVE only
         self.users: dict[bytes, str] = {}
+        #: routing id -> the key that owned the objects a restarted coordinator adopted under
+        #: that id (their agents kept it): only that key may act on them
+        self.claimed: dict[bytes, str] = {}
 
     def seen(self, co: Coordinator, rid: bytes, user_id: str) -> None:
         """Record the authenticated identity of the connection ``rid``."""
@@ -51,6 +54,24 @@ class Access:
         user = self.users.get(rid)
         return b"key:" + user.encode() if user is not None else rid
 
+    def owner_principal(self, owner: bytes) -> bytes:
+        """The client an object's owner stands for: as ``principal``, but an adopted object's
+        owner is the key its agent kept (a connection that reuses the routing id with another
+        key is not its owner)."""
+        key = self.claimed.get(owner)
+        return b"key:" + key.encode() if key else self.principal(owner)
+
+    def owner_args(self, rid: bytes) -> dict[str, str]:
+        """What an agent keeps about the owner of an object it creates (agent args ``owner``,
+        ``owner_key``), for a restarted coordinator to give the object back (section 9)."""
+        key = self.users.get(rid) or self.claimed.get(rid)
+        return {"owner": rid.hex(), "owner_key": key} if key else {"owner": rid.hex()}
+
+    def claim(self, rid: bytes, key: str) -> None:
+        """An adopted object belongs to ``rid`` under ``key`` (CURVE; "" without)."""
+        if key and self.keys is not None:
+            self.claimed[rid] = key
+
     def role(self, rid: bytes) -> str:
         if self.keys is None:
             return FULL
@@ -64,7 +85,7 @@ class Access:
             raise ProtoError("E_FORBIDDEN", f"a read-only client may not send {msg.op}",
                              op=msg.op)
         for owner, obj in owners_of(co, msg):
-            if self.principal(owner) != self.principal(client):
+            if self.owner_principal(owner) != self.principal(client):
                 raise ProtoError("E_FORBIDDEN", f"{obj} belongs to another client", obj=obj,
                                  op=msg.op)
 

@@ -20,6 +20,7 @@ import zmq
 
 import proto
 from coordinator.access import Access
+from coordinator.adoption import SERVED_WHILE_ADOPTING, Adoption, BadHoldings, conflict, parse
 from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.delivery import CLIENT_QUEUE, Delivery
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
@@ -97,8 +98,9 @@ def _router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, keys: ServerKeys | No
 
 
 def _holds(hello: dict[str, Any]) -> bool:
-    """An agent's hello says it holds objects (calls, accounts, media objects)."""
-    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media"))
+    """An agent's hello says it holds objects (calls, accounts, media objects, load runs)."""
+    return bool(hello.get("calls") or hello.get("accounts") or hello.get("media")
+                or hello.get("holdings"))
 
 
 class Coordinator:
@@ -106,7 +108,7 @@ class Coordinator:
                  clock: Callable[[], float] = time.monotonic,
                  lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES,
                  client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0,
-                 keys: ServerKeys | None = None) -> None:
+                 keys: ServerKeys | None = None, adopt_window_s: float = 0.0) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.keys = keys
         self.access = Access(keys)
@@ -157,6 +159,9 @@ class Coordinator:
         self.watch = ConnWatch(self.agents)
         self._poller.register(self.watch.sock, zmq.POLLIN)
         self.recovery = Recovery()
+        #: a restarted coordinator takes over what its agents hold (coordinator.adoption);
+        #: the replies cache starts empty: a request retried across a restart runs again
+        self.adoption = Adoption(adopt_window_s, clock())
         self.replies = ReplyCache()
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
         self.codec_priorities: dict[str, int] = {}
@@ -205,6 +210,11 @@ class Coordinator:
     def next_run_number(self) -> int:
         return next(self._runs)
 
+    def skip_run_numbers(self, past: int) -> None:
+        """Number no new run ``L<n>`` at ``past`` or below (runs a restart adopted)."""
+        n = next(self._runs)
+        self._runs = itertools.count(max(n, past + 1))
+
     def reply(self, client: bytes | None, request: proto.Message,
               result: dict[str, Any] | None = None) -> None:
         self.to_client(client, proto.ok(request, result))
@@ -248,6 +258,12 @@ class Coordinator:
             return
         if msg.kind != "req":
             return  # clients only send requests (heartbeats are ignored)
+        if self.adoption.open and msg.op not in SERVED_WHILE_ADOPTING:
+            if not self.adoption.hold(client, frame):  # served when the window closes
+                self.fail(client, msg, ProtoError(
+                    "E_ADOPTING", "the coordinator is re-adopting its agents' objects and holds "
+                    "no more requests; retry in a few seconds", op=msg.op))
+            return
         verdict, first_reply = self.replies.begin(client, msg)
         if verdict != "run":  # a retried request id: never executed twice
             if verdict == "replay":
@@ -325,13 +341,34 @@ class Coordinator:
             self._send(self.agents, rid, proto.encode(proto.error(msg, exc)))
             return
         rec.calls = len(self.objects.calls_on(rec.name))
-        rec.resetting = _holds(msg.args)
-        if rec.resetting:
-            print(f"coordinator: agent {rec.name} holds objects this coordinator does not know: "
-                  f"told to reset", file=sys.stderr)
+        adopted = False
+        if _holds(msg.args):
+            why = self._adoptable(old, msg.args)
+            if not why:
+                self.adoption.adopt(self, rec.name, parse(msg.args["holdings"],
+                                                          msg.args.get("loads")))
+                adopted = True
+                print(f"coordinator: agent {rec.name}: adopted what it holds", file=sys.stderr)
+            else:
+                rec.resetting = True
+                print(f"coordinator: agent {rec.name} holds objects this coordinator cannot "
+                      f"adopt ({why}): told to reset", file=sys.stderr)
         self._send(self.agents, rid, proto.encode(proto.ok(msg, {
-            "coordinator": self.cid, "reset": rec.resetting})))
+            "coordinator": self.cid, "reset": rec.resetting, "adopted": adopted})))
         agent_joined(self, rec)
+
+    def _adoptable(self, old: AgentRecord | None, hello: dict[str, Any]) -> str:
+        """Why an agent's holdings are not adopted ("" : they are). Not after this coordinator
+        admitted (or lost) the agent: it ended or moved that agent's objects then."""
+        if old is not None or hello.get("admitted_by") == self.cid:
+            return "it was declared lost"
+        if hello.get("holdings") is None:
+            return "its hello lists no holdings"
+        try:
+            return conflict(self.objects, parse(hello["holdings"], hello.get("loads")),
+                            self.loads, hello["name"])
+        except BadHoldings as exc:
+            return f"unreadable holdings: {exc}"
 
     def on_bye(self, rec: AgentRecord, msg: proto.Message) -> None:
         """``leaving``: place nothing more there, move its accounts, fail what waits on it (it
@@ -411,7 +448,7 @@ class Coordinator:
         elif msg.op == "load.stats":
             run = self.loads.get(msg.obj)
             if run is not None:
-                run.on_stats(rec.name, msg.data, self.clock())
+                run.on_report(rec.name, msg.seq, msg.data, self.clock())
                 # not in the run's sequence: its owner never gets them (subscribers may), and a
                 # numbered event it never gets would look lost to it
                 msg.seq = 0
@@ -480,6 +517,7 @@ class Coordinator:
         for rec in self.registry.expire(now):
             self.watch.forget(rec.rid)
             self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
+        self.adoption.tick(self, now)
         self.recovery.tick(self, now)
         self.delivery.flush(now)
         upkeep(self, now)

@@ -9,6 +9,7 @@ import signal
 import sys
 from types import FrameType
 
+from coordinator.adoption import DEFAULT_WINDOW_S
 from coordinator.delivery import CLIENT_QUEUE
 from proto import limits
 
@@ -36,7 +37,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
     co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
                      lost_after_s=lost_after, client_queue=args.client_queue,
-                     client_sndbuf=args.client_sndbuf, keys=keys)
+                     client_sndbuf=args.client_sndbuf, keys=keys,
+                     adopt_window_s=args.adopt_window)
     if args.metrics_port is not None:
         co.enable_metrics(args.metrics_host, args.metrics_port)
 
@@ -72,6 +74,14 @@ def _seconds(text: str) -> float | None:
     return value
 
 
+def _window(text: str) -> float:
+    """--adopt-window's value: seconds in [0, 600]."""
+    value = float(text)
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in [0, 600]")
+    return value
+
+
 def _count(text: str) -> int:
     """A positive integer (0 would make a ZeroMQ high-water mark unlimited)."""
     value = int(text)
@@ -99,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lost-after", type=_seconds, default=None, metavar="SECONDS",
                    help="declare an agent lost after this long without a heartbeat (default 3 "
                         "when --agents-bind is loopback, 5 otherwise: across hosts)")
+    c.add_argument("--adopt-window", type=_window, default=DEFAULT_WINDOW_S, metavar="SECONDS",
+                   help="after start, adopt what reconnecting agents hold (a restarted "
+                        "coordinator) and hold client requests for this long (default "
+                        f"{DEFAULT_WINDOW_S:g}: agents notice a lost coordinator within 3 s and "
+                        "say hello every 1 s; 0: no window, for a fleet whose agents start "
+                        "after the coordinator)")
     c.add_argument("--client-queue", type=_count, default=CLIENT_QUEUE, metavar="MESSAGES",
                    help="messages queued at most for one client connection; beyond, they are "
                         f"dropped and the client is told (events.gap) (default {CLIENT_QUEUE})")

@@ -538,6 +538,11 @@ class Call:
     # events, on the callback thread
     def _on_event(self, msg: proto.Message) -> None:
         d, i = msg.data, self._info
+        if msg.op == "call.state" and d.get("adopted") and d["state"] == i.state:
+            # a restarted coordinator re-adopted the call and tells its current state: a state
+            # this client saw already calls no callback a second time
+            i.last_code, i.last_reason = d["code"], d["reason"]
+            return
         if msg.op == "call.state":
             i.state = i.state_text = d["state"]
             i.last_code, i.last_reason = d["code"], d["reason"]

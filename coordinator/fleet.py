@@ -101,7 +101,8 @@ class LocalFleet:
         url = f"tcp://{self.host}:*"
         self.coordinator = subprocess.Popen(
             [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
-             "--clients-bind", url, "--events-bind", url, "--ready", *self.coordinator_args],
+             "--clients-bind", url, "--events-bind", url, "--ready", "--adopt-window", "0",
+             *self.coordinator_args],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         assert self.coordinator.stdout is not None

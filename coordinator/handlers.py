@@ -41,7 +41,8 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
                            "loads": [dict(run.progress(co.clock()), run=run.run)
                                      for run in co.loads.values()],
                            "client_queue": co.delivery.queue, "dropped": co.delivery.dropped,
-                           "gaps_owed": co.delivery.pending()})
+                           "gaps_owed": co.delivery.pending(),
+                           "adopting": round(co.adoption.left(co.clock()), 3)})
 
 
 def _contact(co: Coordinator, acc: AccountRec) -> str:
@@ -108,7 +109,8 @@ def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         acc.home = name
         agent = co.registry.by_name[name]
         agent.accounts += 1
-        co.forward(client, msg, agent, dict(acc.cfg(), acc=gid), lambda rep: done(rep, agent))
+        co.forward(client, msg, agent, acc.create_args(co.access.owner_args(client), home=True),
+                   lambda rep: done(rep, agent))
 
     def done(rep: proto.Message, agent: AgentRecord) -> None:
         if rep.ok:
@@ -166,7 +168,8 @@ def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         agent = co.registry.by_name[name]
         co.objects.calls[gid] = CallRec(gid, client, name, acc.gid, state="CALLING")
         agent.calls += 1
-        fwd: dict[str, Any] = {"acc": acc.gid, "call": gid, "uri": args["uri"]}
+        fwd: dict[str, Any] = {"acc": acc.gid, "call": gid, "uri": args["uri"],
+                               **co.access.owner_args(client)}
         if args.get("headers"):
             fwd["headers"] = args["headers"]
         if name not in acc.replicas:

@@ -71,8 +71,10 @@ def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
                 if not run.released and not profile.registrar:
                     release(co, run)  # every answering account exists now
 
+    kept = {**co.access.owner_args(client), "profile": profile.public()}
     for name, share in shares.items():
         agent = co.registry.by_name[name]
+        share = {**share, **kept}  # the agent keeps them for a restarted coordinator
         co.forward(client, proto.req("load.agent_start", share, msg.id), agent, share,
                    lambda rep, name=name: done(name, rep))  # type: ignore[misc]
 
@@ -141,6 +143,8 @@ def upkeep(co: Coordinator, now: float) -> None:
         progress = run.tick(now)
         if progress is not None:
             send_event(co, run, "load.progress", progress)
+        if run.adopted and co.adoption.open:
+            continue  # agents of the run may still come back: nothing ends before they do
         if not run.released and not run.ending and run.profile.registrar:
             release_when_registered(co, run, now)
         if run.should_end():

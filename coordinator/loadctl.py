@@ -64,6 +64,10 @@ class LoadRun:
     rows: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
     last_start: float = 0.0
+    #: rebuilt by a restarted coordinator from its agents' holdings (coordinator.adoption)
+    adopted: bool = False
+    #: per agent, the reports (its load.stats seq numbers) the adopted totals include already
+    counted_upto: dict[str, int] = field(default_factory=dict)
     _second_started: int = 0
     _next_row: float = 0.0
 
@@ -82,6 +86,15 @@ class LoadRun:
         """Add one agent's deltas (malformed histograms are ignored, counters still count)."""
         if agent not in self.shares:
             return
+        self._add(agent, data, now)
+
+    def on_report(self, agent: str, number: int, data: dict[str, Any], now: float) -> None:
+        """An agent's load.stats numbered ``number`` (its seq): added unless the totals adopted
+        from the agent include it already."""
+        if number > self.counted_upto.get(agent, 0):
+            self.on_stats(agent, data, now)
+
+    def _add(self, agent: str, data: dict[str, Any], now: float) -> None:
         if data["started"]:
             self.last_start = now
         self.started += data["started"]

@@ -15,7 +15,7 @@ answering identity by its address of record.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from proto import ProtoError
@@ -54,6 +54,23 @@ class Profile:
         out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
         out["credentials"] = len(self.credentials)
         return out
+
+
+def profile_from_public(public: dict[str, Any]) -> Profile:
+    """A Profile from its ``public()`` form (as agents keep it for a restarted coordinator);
+    credentials are not in it. Raises ValueError when it is not one."""
+    kw: dict[str, Any] = {}
+    for f in fields(Profile):
+        if f.name != "credentials" and f.name in public:
+            value = public[f.name]
+            kw[f.name] = tuple(value) if isinstance(value, list) else value
+    try:
+        profile = Profile(**kw)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(profile.rate, (int, float)) or isinstance(profile.rate, bool):
+        raise ValueError("rate")
+    return profile
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def _create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         rep.id = msg.id
         co.to_client(client, rep)
 
-    co.forward(client, msg, agent, msg.args, done)
+    co.forward(client, msg, agent, dict(msg.args, **co.access.owner_args(client)), done)
 
 
 media_create_tone = media_create_player = media_create_recorder = _create

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +39,14 @@ class AccountRec:
             cfg["auto_answer"] = self.auto_answer
         return cfg
 
+    def create_args(self, owner: dict[str, str], home: bool) -> dict[str, Any]:
+        """The acc.create an agent gets: the settings, the id, and what the agent keeps for a
+        restarted coordinator (``owner``: see ``Access.owner_args``; ``home``)."""
+        args = dict(self.cfg(), acc=self.gid, **owner, home=home)
+        if self.everywhere:
+            args["replicas"] = "all"
+        return args
+
 
 @dataclass
 class CallRec:
@@ -65,7 +72,13 @@ class ObjectTable:
     accounts: dict[str, AccountRec] = field(default_factory=dict)
     calls: dict[str, CallRec] = field(default_factory=dict)
     media: dict[str, MediaRec] = field(default_factory=dict)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: the number of the next id this coordinator issues (a1, c2, b3, ... share it)
+    next_n: int = 1
+
+    def skip_ids(self, past: int) -> None:
+        """Issue no id numbered ``past`` or lower (ids a restarted coordinator adopted, or that
+        its agents saw: no id is used twice)."""
+        self.next_n = max(self.next_n, past + 1)
 
     def new_id(self, prefix: str, chosen: str | None) -> str:
         """A fresh id, or the client's pre-chosen one when it is free."""
@@ -74,7 +87,8 @@ class ObjectTable:
                 raise ProtoError("E_DUPLICATE", f"object id {chosen!r} is in use", obj=chosen)
             return chosen
         while True:
-            gid = f"{prefix}{next(self._ids)}"
+            gid = f"{prefix}{self.next_n}"
+            self.next_n += 1
             if gid not in self.accounts and gid not in self.calls:
                 return gid
 

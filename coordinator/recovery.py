@@ -86,7 +86,7 @@ class Recovery:
         agent = co.registry.by_name[name]
         agent.accounts += 1
         self.moving[acc.gid] = name
-        args = dict(cfg, acc=acc.gid)
+        args = acc.create_args(co.access.owner_args(acc.owner), home=True)
         request = proto.req("acc.create", args, f"rehome-{acc.gid}")
         try:
             co.forward(None, request, agent, args,

@@ -43,7 +43,7 @@ def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], No
                and r.name not in acc.replicating and r.accounts < r.max_accounts]
     waiting = {r.name for r in targets}
     acc.replicating |= waiting
-    args = dict(acc.cfg(), acc=acc.gid)
+    args = acc.create_args(co.access.owner_args(acc.owner), home=False)
     request = proto.req("acc.create", args, f"replicate-{acc.gid}")
 
     def answered(name: str, rep: proto.Message) -> None:

@@ -21,6 +21,8 @@ ERROR_CODES: dict[str, str] = {
     "E_EXPIRED": "the request reached the coordinator or its agent after its `expires` time: "
                  "it was not executed",
     "E_INTERNAL": "an unexpected failure in the receiver; it keeps serving",
+    "E_ADOPTING": "the coordinator has just (re)started and is re-adopting its agents' objects; "
+                  "it holds no more requests: retry after its adoption window",
     "E_FORBIDDEN": "the client's role does not allow the op, or the object belongs to another "
                    "client",
 }

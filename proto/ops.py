@@ -44,6 +44,12 @@ CODE = Field("code", "int", False, "SIP status code", lo=100, hi=699)
 REASON = Field("reason", "str", False, "SIP reason phrase", hi=128)
 HEADERS = Field("headers", "headers", False, "extra SIP headers, name -> value")
 AGENT = Field("agent", "str", True, "name of the agent that holds the object")
+#: who owns an object an agent creates: kept by the agent and reported in its hello
+#: ``holdings``, so that a restarted coordinator can give the object back to its owner
+OWNER = (Field("owner", "str", False, "the owning client's routing id, hex (the agent keeps it "
+               "for a restarted coordinator, section 9)", hi=2 * 255),
+         Field("owner_key", "str", False, "the owning client's CURVE public key (Z85), when "
+               "CURVE is on", hi=64))
 
 #: How DTMF digits travel: RFC 2833 telephone-events in RTP, or SIP INFO requests.
 DTMF_METHODS = ("rfc2833", "info")
@@ -178,6 +184,15 @@ _AGENT_INFO = (
     Field("calls", "int", False, "live calls at hello time", lo=0),
     Field("accounts", "int", False, "accounts held at hello time", lo=0),
     Field("media", "int", False, "media objects held at hello time", lo=0),
+    Field("admitted_by", "str", False, "id of the coordinator that admitted the agent last "
+          "(absent: none yet)", hi=64),
+    Field("holdings", "map", False, "what the agent holds, for a restarted coordinator to adopt "
+          "(section 9, Adoption): accounts, calls, media (lists of maps) and ids (the highest "
+          "number of a coordinator-issued id it has seen); absent when it holds nothing or "
+          "when they would not fit in a frame"),
+    Field("loads", "list", False, "with holdings: the agent's parts of load runs, one map each: "
+          "run, owner, owner_key, profile, elapsed, slots, released, ending, reports (how many "
+          "load.stats it sent) and the load.stats fields summed over those reports"),
 )
 _LOAD = (
     Field("calls", "int", True, "live calls", lo=0),
@@ -222,18 +237,18 @@ MEDIA_OPS = (
                        lo=0, hi=60000),
                  Field("off_ms", "int", False, "silence after each tone, ms (default 0)",
                        lo=0, hi=60000)),
-           result=_MEDIA_MADE),
+           result=_MEDIA_MADE, agent_args=OWNER),
     OpSpec("media.create_player", "agent",
            "Create a WAV file player on an agent (16-bit PCM mono WAV). Without loop it plays the "
            "file once; at its end (each end, with loop) comes a media.player_eof event.",
            args=(*_MEDIA_PLACE, _WAV,
                  Field("loop", "bool", False, "start again at the end (default false)")),
-           result=_MEDIA_MADE),
+           result=_MEDIA_MADE, agent_args=OWNER),
     OpSpec("media.create_recorder", "agent",
            "Create a WAV file recorder on an agent: it records what is connected to it (16-bit "
            "PCM mono at the bridge's clock rate). PJSIP completes the file (its header) on the bridge's "
            "next clock tick after media.destroy.",
-           args=(*_MEDIA_PLACE, _WAV), result=_MEDIA_MADE),
+           args=(*_MEDIA_PLACE, _WAV), result=_MEDIA_MADE, agent_args=OWNER),
     OpSpec("media.player_set_pos", "media", "Move a player to a sample position.",
            args=(MEDIA_ID, Field("pos", "int", True, "position, samples from the start",
                                  lo=0, hi=2**31 - 1))),
@@ -305,7 +320,9 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                    Field("dropped", "int", True, "messages dropped to client connections since "
                          "the coordinator started (queue full or not connected)", lo=0),
                    Field("gaps_owed", "int", True, "client connections owed an events.gap "
-                         "notice", lo=0))),
+                         "notice", lo=0),
+                   Field("adopting", "float", False, "seconds left in the adoption window of "
+                         "a (re)started coordinator (section 9; 0: closed)", lo=0))),
     # -- transports, presence, attended transfer (one block) --
     OpSpec("lib.transports", "coordinator",
            "Every SIP transport the ready agents listen on (chosen at agent start: "
@@ -368,7 +385,9 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                                         "a URI that reaches the account at its agent"),
                    Field("replicas", "list", False, "with replicas=all: the agents that hold "
                          "it")),
-           agent_args=(ACC_ID,)),
+           agent_args=(ACC_ID, *OWNER,
+                       Field("home", "bool", False, "this agent is the account's home (default "
+                             "false: a replica); kept for a restarted coordinator"))),
     OpSpec("acc.set_registration", "account",
            "Register again (renew=true, also a refresh) or unregister (renew=false) an account that "
            "has a registrar, from its home agent; the outcome comes as an acc.reg_state event.",
@@ -409,7 +428,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                        lo=1, hi=_ID)),
            result=(CALL_ID, AGENT),
            agent_args=(CALL_ID, Field("acc_cfg", "map", False,
-                                      "account settings, sent when the agent lacks a replica"))),
+                                      "account settings, sent when the agent lacks a replica"),
+                       *OWNER)),
     OpSpec("call.answer", "call", "Answer an incoming call with a provisional or final code.",
            args=(CALL_ID, Field("code", "int", False, "SIP status code (default 200)",
                                 lo=100, hi=699), REASON, HEADERS)),
@@ -505,7 +525,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                                "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
                                "registrar, wait_go (true: no call before load.agent_go)"),
                  Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
-                       "hangup, dtmf, media, registrar")),
+                       "hangup, dtmf, media, registrar"),
+                 *OWNER,
+                 Field("profile", "map", False, "the run's profile as reports show it (no "
+                       "credentials), kept for a restarted coordinator")),
            result=(RUN_ID,)),
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000))),
@@ -554,7 +577,9 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                                      Field("reset", "bool", False, "true: the coordinator holds "
                                            "nothing on this agent; it must hang up every call, "
                                            "delete every account and media object, then say "
-                                           "hello again"))),
+                                           "hello again"),
+                                     Field("adopted", "bool", False, "true: the coordinator "
+                                           "took over what the hello's holdings listed"))),
     OpSpec("agent.bye", "agent-to-coordinator",
            "An agent is shutting down (SIGTERM): at stage `leaving` the coordinator places nothing "
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
@@ -629,7 +654,10 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                     Field("remote_uri", "str", True, "remote party"),
                     Field("call_id", "str", True, "SIP Call-ID"),
                     Field("role", "str", True, "caller | callee"),
-                    Field("agent", "str", True, "agent holding the call"))),
+                    Field("agent", "str", True, "agent holding the call"),
+                    Field("adopted", "bool", False, "sent by a restarted coordinator that "
+                          "re-adopted the call: its current state, numbered as the last event "
+                          "its agent sent (section 9, Adoption)"))),
     EventSpec("call.media_state", "call", "The call's media changed (active, hold, none).",
               data=(Field("media", "str", True, "NONE | ACTIVE | LOCAL_HOLD | REMOTE_HOLD | ERROR"),
                     Field("dir", "str", True, "none | send | recv | sendrecv"))),

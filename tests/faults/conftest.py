@@ -142,9 +142,10 @@ class FaultFleet:
 
 
 def _fleet(n: int, agent_args: list[str] | None = None,
-           coordinator_args: list[str] | None = None) -> Iterator[FaultFleet]:
+           coordinator_args: list[str] | None = None, curve: bool = False) -> Iterator[FaultFleet]:
     before = Snapshot.now()
-    lib = Lib.start_local(agents=n, agent_args=agent_args, coordinator_args=coordinator_args)
+    lib = Lib.start_local(agents=n, agent_args=agent_args, coordinator_args=coordinator_args,
+                          curve=curve)
     assert lib.fleet is not None
     f = FaultFleet(lib, names=[f"{lib.fleet.tag}-{i + 1}" for i in range(n)])
     try:
@@ -196,6 +197,12 @@ def _check_usage(f: FaultFleet, n: int) -> None:
 @pytest.fixture
 def fleet2() -> Iterator[FaultFleet]:
     yield from _fleet(2)
+
+
+@pytest.fixture
+def fleet2_curve() -> Iterator[FaultFleet]:
+    """Two agents, every connection with CURVE keys (LocalFleet's own)."""
+    yield from _fleet(2, curve=True)
 
 
 @pytest.fixture

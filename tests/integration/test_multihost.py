@@ -101,7 +101,7 @@ def fleet(hosts: netns.Hosts, tmp_path: Path) -> Iterator[Fleet]:
     err = open(log, "wb")  # noqa: SIM115 - closed in the teardown below
     co = subprocess.Popen(hosts.run("co", [
         PY, "-m", "coordinator.cli", "coordinator", "--agents-bind", AGENTS_URL,
-        "--clients-bind", CLIENTS_URL, "--events-bind", "", "--ready",
+        "--clients-bind", CLIENTS_URL, "--events-bind", "", "--ready", "--adopt-window", "0",
         "--insecure"]),  # off loopback without keys: the test's own bridge, reached by no one else
         stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     f: Fleet | None = None

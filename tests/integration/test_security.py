@@ -114,7 +114,8 @@ def fleet(ring: KeyRing, tmp_path: Path) -> Iterator[Fleet]:
     url = "tcp://127.0.0.1:*"
     co, line = _start_coordinator([PY, "-m", "coordinator.cli", "coordinator", "--agents-bind",
                                    url, "--clients-bind", url, "--events-bind", url, "--ready",
-                                   *ring.coordinator_args()], tmp_path / "coordinator.log")
+                                   "--adopt-window", "0", *ring.coordinator_args()],
+                                  tmp_path / "coordinator.log")
     f = Fleet(co, tmp_path / "coordinator.log", {})
     try:
         assert line.startswith("READY "), f.coordinator_log()
@@ -321,7 +322,7 @@ def _coordinator_on(host: netns.Hosts, extra: list[str]) -> list[str]:
     exposed = f"tcp://{host.addr('co')}:*"
     return host.run("co", [PY, "-m", "coordinator.cli", "coordinator", "--agents-bind", exposed,
                            "--clients-bind", "tcp://127.0.0.1:*", "--events-bind", exposed,
-                           "--ready", *extra])
+                           "--ready", "--adopt-window", "0", *extra])
 
 
 @needs_netns

@@ -111,8 +111,10 @@ def test_without_a_replica_the_account_is_created_on_the_least_loaded_agent(
     acc = _account(co, "bob", "a", {"a"})
     _lose(co, "a")
     (create,) = agents[2].requests(co)
+    # the agent also keeps the owner and that it is the home (for a restarted coordinator)
     assert create.op == "acc.create" and create.args == {"acc": "bob", "uri": acc.uri,
-                                                           "auto_answer": 200}
+                                                           "auto_answer": 200, "home": True,
+                                                           "owner": acc.owner.hex()}
     assert co.registry.by_name["c"].accounts == 1 and acc.home == "a" and not moved
     agents[2].answer(co, create)
     assert acc.home == "c" and acc.replicas == {"c"} and moved[0]["agent"] == "c"

@@ -1,0 +1,386 @@
+"""A restarted coordinator re-adopts what its agents hold (PROTOCOL.md section 9, Adoption).
+
+A new coordinator knows nothing, but its agents kept, for every object they hold, what a
+coordinator needs to own it (``agent.holdings``): owner, settings, home, replicas, buddies, call
+state and ``seq``, media objects. Each agent that reconnects says hello with these *holdings*;
+the coordinator rebuilds its object table from them instead of telling the agent to reset.
+
+* **The adoption window.** For ``window_s`` after start (``--adopt-window``, default
+  ``DEFAULT_WINDOW_S``) the coordinator admits agents and adopts their holdings, and holds client
+  requests (at most ``MAX_HELD``; beyond, ``E_ADOPTING``) but ``lib.agents`` and ``lib.status``.
+  When the window closes it settles the accounts left without a home (their home agent did not
+  come back: moved as after a loss), tells each owner the state of its adopted calls, then
+  serves the held requests in arrival order (an expired one gets ``E_EXPIRED``). The replies
+  cache starts empty: a request retried across the restart runs again.
+* **No duplicate id.** Ids the coordinator issues (``a1``, ``c2``, ``b3``) continue past every
+  adopted id and past the highest the agents saw (holdings ``ids``).
+* **Conflicts.** An agent whose holdings clash with what is already adopted (an object id held
+  elsewhere: a call, a media object, an account with another owner or URI, or a second home for
+  an account) is not adopted at all: it is told to reset (the first report wins). An agent that
+  this coordinator admitted before (or declared lost) is reset as before: its objects were ended
+  or moved. After the window, a late agent is adopted the same way when nothing conflicts.
+* **Ownership.** Objects go back to the owner's routing id; under CURVE the owner is the key the
+  agent kept (``Access.claim``).
+* **Clients.** The owner of each adopted call gets a ``call.state`` event with ``adopted: true``
+  carrying the call's current state, numbered as the last event the agent sent about it (so a
+  client that saw that event sees the same ``seq`` again, no gap); none when a newer event of the
+  call was relayed meanwhile.
+
+The parsing and the conflict check are pure (``parse``, ``conflict``).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import proto
+from coordinator.load_handlers import release
+from coordinator.loadctl import LoadRun
+from coordinator.loadplan import Profile, profile_from_public
+from coordinator.objects import AccountRec, CallRec, MediaRec
+from proto import ProtoError
+from proto.ids import id_number
+from proto.ops import ACC_POLICY, ACC_SIP, EVENTS
+from proto.schema import validate
+
+if TYPE_CHECKING:
+    from coordinator.broker import Coordinator
+    from coordinator.objects import ObjectTable
+
+#: seconds a started coordinator waits for agents' holdings before it serves clients. Agents
+#: notice a lost coordinator within 3 s (HEARTBEAT_S x HEARTBEAT_MISSES; at once when its
+#: connection closes) and repeat their hello every 1 s (HEARTBEAT_S) until admitted: 5 s lets
+#: every live agent on loopback report before a client can create anything.
+DEFAULT_WINDOW_S = 5.0
+#: client requests held during the window; beyond, E_ADOPTING
+MAX_HELD = 10000
+#: ops served during the window (they change nothing; lib.status reports ``adopting``)
+SERVED_WHILE_ADOPTING = frozenset({"lib.agents", "lib.status", "agent.fatal"})
+
+_SIP = frozenset(f.name for f in ACC_SIP)
+_POLICY = frozenset(f.name for f in ACC_POLICY)
+
+
+@dataclass
+class AccountHolding:
+    gid: str
+    uri: str
+    owner: bytes
+    owner_key: str
+    home: bool
+    everywhere: bool
+    auto_answer: int | None
+    sip: dict[str, Any]
+    policy: dict[str, Any]
+    buddies: dict[str, dict[str, Any]]
+
+
+@dataclass
+class CallHolding:
+    gid: str
+    acc: str
+    owner: bytes
+    owner_key: str
+    seq: int
+    data: dict[str, Any]
+
+
+@dataclass
+class MediaHolding:
+    gid: str
+    owner: bytes
+    owner_key: str
+
+
+@dataclass
+class LoadHolding:
+    """An agent's part of a load run: ``totals`` adds up its first ``reports`` load.stats."""
+
+    run: str
+    owner: bytes
+    owner_key: str
+    profile: Profile
+    elapsed: float
+    slots: int
+    released: bool
+    ending: bool
+    reports: int
+    #: None: no report yet
+    totals: dict[str, Any] | None
+
+
+@dataclass
+class Holdings:
+    accounts: list[AccountHolding] = field(default_factory=list)
+    calls: list[CallHolding] = field(default_factory=list)
+    media: list[MediaHolding] = field(default_factory=list)
+    loads: list[LoadHolding] = field(default_factory=list)
+    ids: int = 0
+
+
+#: a run id the coordinator issues itself
+_RUN_ID = re.compile(r"L([0-9]{1,12})")
+
+
+class BadHoldings(ValueError):
+    """Holdings that cannot be adopted as they are (the agent is reset)."""
+
+
+def _str(d: dict[str, Any], key: str, required: bool = True) -> str:
+    v = d.get(key)
+    if isinstance(v, str) and (v or not required):
+        return v
+    if v is None and not required:
+        return ""
+    raise BadHoldings(f"{key}: {v!r}")
+
+
+def _owner(d: dict[str, Any]) -> bytes:
+    try:
+        owner = bytes.fromhex(_str(d, "owner"))
+    except ValueError:
+        raise BadHoldings(f"owner: {d.get('owner')!r}") from None
+    if not owner:
+        raise BadHoldings("no owner")
+    return owner
+
+
+def _maps(h: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = h.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+        raise BadHoldings(f"{key} is not a list of maps")
+    return items
+
+
+def parse(h: Any, loads: Any = None) -> Holdings:
+    """An agent's holdings (hello ``holdings`` and ``loads``), checked; raises BadHoldings."""
+    if not isinstance(h, dict):
+        raise BadHoldings("not a map")
+    out = Holdings()
+    for a in _maps(h, "accounts"):
+        sip, pol = a.get("settings") or {}, a.get("policy") or {}
+        if not isinstance(sip, dict) or not isinstance(pol, dict):
+            raise BadHoldings("settings / policy")
+        auto = a.get("auto_answer")
+        if auto is not None and (not isinstance(auto, int) or isinstance(auto, bool)):
+            raise BadHoldings("auto_answer")
+        buddies: dict[str, dict[str, Any]] = {}
+        for b in _maps(a, "buddies"):
+            buddies[_str(b, "buddy")] = {"uri": _str(b, "uri"),
+                                         "subscribe": bool(b.get("subscribe"))}
+        out.accounts.append(AccountHolding(
+            _str(a, "acc"), _str(a, "uri"), _owner(a), _str(a, "owner_key", False),
+            bool(a.get("home")), bool(a.get("everywhere")), auto,
+            {k: v for k, v in sip.items() if k in _SIP},
+            {k: v for k, v in pol.items() if k in _POLICY}, buddies))
+    for c in _maps(h, "calls"):
+        seq = c.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise BadHoldings("seq")
+        data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
+        if not isinstance(data["state"], str) or not isinstance(data["code"], int):
+            raise BadHoldings("call state")
+        data = {k: v if v is not None else "" for k, v in data.items()}
+        out.calls.append(CallHolding(_str(c, "call"), _str(c, "acc"), _owner(c),
+                                     _str(c, "owner_key", False), seq, data))
+    for m in _maps(h, "media"):
+        out.media.append(MediaHolding(_str(m, "media"), _owner(m), _str(m, "owner_key", False)))
+    out.loads = [_load(x) for x in _maps({"loads": loads}, "loads")]
+    ids = h.get("ids") or 0
+    out.ids = ids if isinstance(ids, int) and not isinstance(ids, bool) and ids >= 0 else 0
+    return out
+
+
+def _num(d: dict[str, Any], key: str) -> float:
+    v = d.get(key)
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+        raise BadHoldings(f"{key}: {v!r}")
+    return v
+
+
+def _load(x: dict[str, Any]) -> LoadHolding:
+    stats = EVENTS["load.stats"].data
+    try:
+        profile = profile_from_public(x.get("profile") or {})
+        totals = validate(stats, {f.name: x[f.name] for f in stats if f.name in x},
+                          "totals") if x.get("reports") else None
+    except (ValueError, ProtoError) as exc:
+        raise BadHoldings(f"load run {x.get('run')!r}: {exc}") from None
+    return LoadHolding(_str(x, "run"), _owner(x), _str(x, "owner_key", False), profile,
+                       float(_num(x, "elapsed")), int(_num(x, "slots")), bool(x.get("released")),
+                       bool(x.get("ending")), int(_num(x, "reports")), totals)
+
+
+def conflict(objects: ObjectTable, h: Holdings, loads: dict[str, LoadRun] | None = None,
+             name: str = "") -> str:
+    """Why agent ``name``'s holdings ``h`` cannot be adopted next to what ``objects`` and
+    ``loads`` hold ("" : they can). Pure."""
+    for part in h.loads:
+        run = (loads or {}).get(part.run)
+        if run is not None and (run.owner != part.owner or name in run.shares
+                                or not run.adopted):
+            return f"load run {part.run} is held otherwise"
+    seen: set[str] = set()
+    for a in h.accounts:
+        if a.gid in seen:
+            return f"account {a.gid} listed twice"
+        seen.add(a.gid)
+        have = objects.accounts.get(a.gid)
+        if have is None:
+            if a.gid in objects.calls:
+                return f"account id {a.gid} is a call's"
+            continue
+        if have.owner != a.owner or have.uri != a.uri:
+            return f"account {a.gid} is held with another owner or URI"
+        if a.home and have.home and not a.everywhere:
+            return f"account {a.gid} already has its home on {have.home}"
+    for c in h.calls:
+        if c.gid in objects.calls or c.gid in objects.accounts or c.gid in seen:
+            return f"call {c.gid} is held elsewhere"
+        seen.add(c.gid)
+    for m in h.media:
+        if m.gid in objects.media or m.gid in seen:
+            return f"media object {m.gid} is held elsewhere"
+        seen.add(m.gid)
+    return ""
+
+
+class Adoption:
+    """The adoption window and what waits for its end."""
+
+    def __init__(self, window_s: float, now: float) -> None:
+        self.until = now + window_s
+        self.open = window_s > 0
+        #: client requests held until the window closes: (routing id, frame)
+        self.held: collections.deque[tuple[bytes, bytes]] = collections.deque()
+        #: calls adopted while the window was open, announced when it closes: call id -> seq
+        self.unannounced: dict[str, int] = {}
+        #: the state each adopted call was reported in (call id -> call.state data)
+        self.call_data: dict[str, dict[str, Any]] = {}
+        self.adopted_agents = 0
+        self.adopted_objects = 0
+
+    def left(self, now: float) -> float:
+        return max(0.0, self.until - now) if self.open else 0.0
+
+    def hold(self, client: bytes, frame: bytes) -> bool:
+        """Keep a request for later; False when MAX_HELD are held already."""
+        if len(self.held) >= MAX_HELD:
+            return False
+        self.held.append((client, frame))
+        return True
+
+    def tick(self, co: Coordinator, now: float) -> None:
+        if not self.open or now < self.until:
+            return
+        self.open = False
+        homeless = [a for a in co.objects.accounts.values() if not a.home]
+        for acc in homeless:  # its home agent did not come back: as after a loss
+            co.recovery.homeless[acc.gid] = "worker_lost"
+        if homeless:
+            co.recovery.place(co)
+        print(f"coordinator: adoption window closed: {self.adopted_agents} agents and "
+              f"{self.adopted_objects} objects adopted, {len(self.held)} held requests served",
+              file=sys.stderr, flush=True)
+        self._announce(co, self.unannounced)
+        self.unannounced = {}
+        for run in co.loads.values():
+            if run.adopted:
+                self._go(co, run)
+        held, self.held = self.held, collections.deque()
+        for client, frame in held:
+            co.on_client_frame(client, frame)
+
+    def adopt(self, co: Coordinator, name: str, h: Holdings) -> None:
+        """Take ``h`` (checked by ``conflict``) over from agent ``name``."""
+        objects, agent = co.objects, co.registry.by_name[name]
+        top = h.ids
+        for a in h.accounts:
+            acc = objects.accounts.get(a.gid)
+            if acc is None:
+                acc = objects.accounts[a.gid] = AccountRec(
+                    a.gid, a.owner, a.uri, a.auto_answer, home="", sip=a.sip, policy=a.policy,
+                    everywhere=a.everywhere)
+            acc.replicas.add(name)
+            if a.home and not acc.home:
+                acc.home = name
+                acc.sip, acc.policy = a.sip, a.policy
+            if a.buddies and (a.home or not acc.buddies):
+                acc.buddies = a.buddies
+            agent.accounts += 1
+            co.access.claim(a.owner, a.owner_key)
+            top = max(top, id_number(a.gid), *(id_number(b) for b in a.buddies))
+        fresh: dict[str, int] = {}
+        for c in h.calls:
+            objects.calls[c.gid] = CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
+                                           last_seq=c.seq)
+            self.call_data[c.gid] = c.data
+            agent.calls += 1
+            co.access.claim(c.owner, c.owner_key)
+            fresh[c.gid] = c.seq
+            top = max(top, id_number(c.gid))
+        for m in h.media:
+            objects.media[m.gid] = MediaRec(m.gid, m.owner, name)
+            co.access.claim(m.owner, m.owner_key)
+        objects.skip_ids(top)
+        for part in h.loads:
+            self._adopt_run(co, name, part)
+        self.adopted_agents += 1
+        self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
+        if self.open:
+            self.unannounced.update(fresh)
+        else:
+            self._announce(co, fresh)
+
+    @staticmethod
+    def _adopt_run(co: Coordinator, name: str, part: LoadHolding) -> None:
+        """Rebuild a load run from its agents' parts: the report of each counts every call
+        since the run started (the totals), then the reports that follow."""
+        now = co.clock()
+        run = co.loads.get(part.run)
+        if run is None:
+            run = co.loads[part.run] = LoadRun(part.run, part.owner, part.profile, {},
+                                               now - part.elapsed,
+                                               wall_start=time.time() - part.elapsed)
+            run.adopted = True
+            run.released = part.released
+            co.access.claim(part.owner, part.owner_key)
+            m = _RUN_ID.fullmatch(part.run)
+            if m:
+                co.skip_run_numbers(int(m.group(1)))
+        run.started_at = min(run.started_at, now - part.elapsed)
+        run.shares[name] = ({"run": part.run, "caller": {"slots": part.slots}} if part.slots
+                            else {"run": part.run})
+        run.released = run.released or part.released
+        run.ending = run.ending or part.ending
+        run.counted_upto[name] = part.reports
+        if part.totals is not None:
+            run.on_stats(name, part.totals, now)
+        if not co.adoption.open:
+            Adoption._go(co, run)
+
+    @staticmethod
+    def _go(co: Coordinator, run: LoadRun) -> None:
+        """Every agent of an adopted run calls: the restart may have come between the agents'
+        load.agent_go (a self-answering run, once every agent had its share; a registrar run,
+        once every identity registered: then it is still waited for)."""
+        if not run.ending and (run.released or not run.profile.registrar):
+            release(co, run)
+
+    def _announce(self, co: Coordinator, calls: dict[str, int]) -> None:
+        """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event
+        of the call was relayed since its agent reported it."""
+        for gid, seq in calls.items():
+            data = self.call_data.pop(gid, None)
+            call = co.objects.calls.get(gid)
+            if call is None or data is None or call.last_seq != seq or seq == 0:
+                continue
+            ev = proto.evt("call.state", gid, seq, dict(data, agent=call.agent, adopted=True))
+            frame = proto.encode(ev)
+            co.send_frame_to_client(call.owner, frame)
+            co.publish(ev, frame, call.owner, call.acc)
