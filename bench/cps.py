@@ -5,8 +5,9 @@
   sipp       SIPp uac -> SIPp uas (signalling only)
 
 Every system calls the same SIPp uas and hangs up as soon as the call is answered. A rate
-"holds" when no call fails and at least 95% of it is achieved. Prints the steps, the best
-figures and the ratios; asserts nothing.
+"holds" when no call fails and at least 95% of it is achieved, in one of two tries; past the
+ladder's first rate that does not hold, two bisection steps refine the figure. Prints the
+steps, the best figures and the ratios; asserts nothing.
 
     python bench/cps.py [--agents 8,16] [--seconds 4] [--max-rate 1200]
 """
@@ -26,6 +27,8 @@ from coordinator.client import Lib
 
 #: bisection steps after the first rate that does not hold (the ladder's rungs are ~25% apart)
 REFINE_STEPS = 2
+#: tries of a rate before it counts as not held (every system gets the same)
+TRIES = 2
 
 RATES = [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000]
 
@@ -130,12 +133,14 @@ def search(name: str, step: Any, max_rate: float, refine: int = REFINE_STEPS) ->
 
     def attempt(rate: float) -> bool:
         nonlocal best
-        ok, achieved, detail = step(rate)
-        print(f"  {name:<22} {rate:6.0f}/s -> {achieved:7.1f}/s  {'ok' if ok else 'FAIL'}  {detail}",
-              flush=True)
-        if ok:
-            best = max(best, achieved)
-        return bool(ok)
+        for _ in range(TRIES):  # a 4 s step on 2 shared cores can miss once by chance
+            ok, achieved, detail = step(rate)
+            print(f"  {name:<22} {rate:6.0f}/s -> {achieved:7.1f}/s  {'ok' if ok else 'FAIL'}  "
+                  f"{detail}", flush=True)
+            if ok:
+                best = max(best, achieved)
+                return True
+        return False
 
     for rate in RATES:
         if rate > max_rate:
