@@ -256,7 +256,11 @@ def test_attended_transfer_over_raw_msgpack(fleet: Fleet,
 
     d.ok("call.make", {"acc": "alice", "uri": bob["contact"], "call": "ab"})
     d.ok("call.make", {"acc": "alice", "uri": carol["contact"], "call": "ac"})
-    d.wait(lambda ev: state(ev, "ab") == state(ev, "ac") == "CONFIRMED", "both legs")
+    # the callees' agents report their incoming calls on their own connections: the callers'
+    # CONFIRMED may come first
+    d.wait(lambda ev: state(ev, "ab") == state(ev, "ac") == "CONFIRMED"
+           and bool(about(ev, "bob", "acc.incoming_call"))
+           and bool(about(ev, "carol", "acc.incoming_call")), "both legs")
     c_leg = about(d.events, "carol", "acc.incoming_call")[0]["data"]["call"]
     b_leg = about(d.events, "bob", "acc.incoming_call")[0]["data"]["call"]
     assert d.error("call.transfer_replaces", {"call": "ab", "dest_call": "ab"})["code"] == (
