@@ -77,13 +77,13 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     if len(state.accounts) >= state.max_accounts:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} holds its maximum of "
                          f"{state.max_accounts} accounts", obj=gid, op="acc.create")
+    sip = sip or {}
     acc = AgentAccount(state, gid, uri, auto_answer)
-    cfg = account_config.build(uri, sip or {}, register)
+    cfg = account_config.build(uri, sip, register)
     acc.registrar = cfg.regConfig.registrarUri
     acc.instance = cfg.natConfig.sipOutboundInstanceId
-    acc.policy = policy.policy_of(sip or {})
-    acc.settings = {f.name: (sip or {})[f.name] for f in ACC_SIP
-                    if (sip or {}).get(f.name) is not None}
+    acc.policy = policy.policy_of(sip)
+    acc.settings = {f.name: sip[f.name] for f in ACC_SIP if sip.get(f.name) is not None}
     with pj_errors("acc.create", gid):
         acc.create(cfg)
     state.accounts[gid] = acc

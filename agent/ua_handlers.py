@@ -50,8 +50,10 @@ def acc_modify(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         raise pj_error(exc, op, acc.gid) from None
     acc.registrar = cfg.regConfig.registrarUri
     acc.instance = cfg.natConfig.sipOutboundInstanceId or acc.instance
+    # acc.modify cannot change the transport: the one acc.create gave is kept
+    kept = {"transport": acc.settings["transport"]} if "transport" in acc.settings else {}
     acc.settings = {**{f.name: args[f.name] for f in ACC_SETTINGS if args.get(f.name) is not None},
-                    **{k: v for k, v in acc.settings.items() if k == "transport"}}
+                    **kept}
     return {}
 
 

@@ -20,7 +20,14 @@ import zmq
 
 import proto
 from coordinator.access import Access
-from coordinator.adoption import SERVED_WHILE_ADOPTING, Adoption, BadHoldings, conflict, parse
+from coordinator.adoption import (
+    SERVED_WHILE_ADOPTING,
+    Adoption,
+    BadHoldings,
+    Holdings,
+    conflict,
+    parse,
+)
 from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.delivery import CLIENT_QUEUE, Delivery
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
@@ -343,10 +350,9 @@ class Coordinator:
         rec.calls = len(self.objects.calls_on(rec.name))
         adopted = False
         if _holds(msg.args):
-            why = self._adoptable(old, msg.args)
-            if not why:
-                self.adoption.adopt(self, rec.name, parse(msg.args["holdings"],
-                                                          msg.args.get("loads")))
+            held, why = self._adoptable(old, msg.args)
+            if held is not None:
+                self.adoption.adopt(self, rec.name, held)
                 adopted = True
                 print(f"coordinator: agent {rec.name}: adopted what it holds", file=sys.stderr)
             else:
@@ -357,18 +363,20 @@ class Coordinator:
             "coordinator": self.cid, "reset": rec.resetting, "adopted": adopted})))
         agent_joined(self, rec)
 
-    def _adoptable(self, old: AgentRecord | None, hello: dict[str, Any]) -> str:
-        """Why an agent's holdings are not adopted ("" : they are). Not after this coordinator
+    def _adoptable(self, old: AgentRecord | None,
+                   hello: dict[str, Any]) -> tuple[Holdings | None, str]:
+        """An agent's holdings to adopt, or None and why not. Not after this coordinator
         admitted (or lost) the agent: it ended or moved that agent's objects then."""
         if old is not None or hello.get("admitted_by") == self.cid:
-            return "it was declared lost"
+            return None, "it was declared lost"
         if hello.get("holdings") is None:
-            return "its hello lists no holdings"
+            return None, "its hello lists no holdings"
         try:
-            return conflict(self.objects, parse(hello["holdings"], hello.get("loads")),
-                            self.loads, hello["name"])
+            held = parse(hello["holdings"], hello.get("loads"))
         except BadHoldings as exc:
-            return f"unreadable holdings: {exc}"
+            return None, f"unreadable holdings: {exc}"
+        why = conflict(self.objects, held, self.loads, hello["name"])
+        return (None, why) if why else (held, "")
 
     def on_bye(self, rec: AgentRecord, msg: proto.Message) -> None:
         """``leaving``: place nothing more there, move its accounts, fail what waits on it (it

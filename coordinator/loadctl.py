@@ -82,19 +82,16 @@ class LoadRun:
     def agents(self) -> list[str]:
         return sorted(self.shares)
 
-    def on_stats(self, agent: str, data: dict[str, Any], now: float) -> None:
-        """Add one agent's deltas (malformed histograms are ignored, counters still count)."""
-        if agent not in self.shares:
-            return
-        self._add(agent, data, now)
-
     def on_report(self, agent: str, number: int, data: dict[str, Any], now: float) -> None:
         """An agent's load.stats numbered ``number`` (its seq): added unless the totals adopted
         from the agent include it already."""
         if number > self.counted_upto.get(agent, 0):
             self.on_stats(agent, data, now)
 
-    def _add(self, agent: str, data: dict[str, Any], now: float) -> None:
+    def on_stats(self, agent: str, data: dict[str, Any], now: float) -> None:
+        """Add one agent's deltas (malformed histograms are ignored, counters still count)."""
+        if agent not in self.shares:
+            return
         if data["started"]:
             self.last_start = now
         self.started += data["started"]

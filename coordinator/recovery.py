@@ -71,8 +71,7 @@ class Recovery:
         self.failures.pop(gid, None)
 
     def _move(self, co: Coordinator, acc: AccountRec) -> None:
-        cfg = acc.cfg()
-        registering = bool(cfg.get("registrar"))
+        registering = bool(acc.sip.get("registrar"))
         ready = {r.name: r for r in co.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
         if replicas and (not registering or acc.everywhere):  # (those register already)
