@@ -11,7 +11,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import media
+from agent import bridge, media
 from agent.state import AgentState
 
 #: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
@@ -60,6 +60,9 @@ class EndpointOptions:
     tls_key: str = ""
     #: the TLS listening port (0: any free port)
     tls_port: int = 0
+    #: fault injection (tests): leave PJSIP 2.15.1's conference bridge leak unmitigated
+    #: (agent.bridge), so that draining and recycling (agent.health) can be exercised
+    fault_bridge_leak: bool = False
 
 
 _PJ_TYPES = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP,
@@ -126,6 +129,12 @@ def audio_clocked() -> bool:
     return _started.audio != "none"
 
 
+def bridge_reclaims() -> bool:
+    """Whether the agent ticks its clockless bridge itself (agent.bridge): with ``--audio none``,
+    unless the leak is kept for a fault test."""
+    return not audio_clocked() and not _started.fault_bridge_leak
+
+
 def audio_mode() -> str:
     """The ``audio`` option in use: null, none or a device name."""
     return _started.audio
@@ -178,6 +187,8 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     cfg.medConfig.clockRate = opts.clock_rate
     cfg.medConfig.sndClockRate = opts.clock_rate
     _bridge_config(cfg)
+    if not opts.fault_bridge_leak:
+        bridge.configure(cfg.medConfig)
     ep.libInit(cfg)
     _transport_ids.clear()
     addrs: list[str] = []

@@ -20,8 +20,9 @@ from typing import Any
 import zmq
 
 import proto
-from agent import admission, holdings, link, reset
+from agent import admission, health, holdings, link, reset
 from agent.audio_handlers import AUDIO_HANDLERS
+from agent.bridge import Bridge
 from agent.buddy_handlers import BUDDY_HANDLERS
 from agent.handlers import HANDLERS as BASE_HANDLERS
 from agent.load_handlers import LOAD_HANDLERS
@@ -45,9 +46,15 @@ HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
 
 class AgentLoop:
     def __init__(self, state: AgentState, ep: Any, sock: zmq.Socket[bytes],
-                 hello: dict[str, Any], clock: Callable[[], float] = time.monotonic) -> None:
+                 hello: dict[str, Any], bridge: Bridge,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.state = state
         self.ep = ep
+        self.bridge = bridge
+        self.watch = health.Watch()
+        #: set when the agent drained and must restart itself (agent.health)
+        self.recycle = False
+        self._drain_since = 0.0
         self.sock = sock
         self.hello = hello
         self.clock = clock
@@ -139,6 +146,8 @@ class AgentLoop:
         gated = not admission.pjsip_may_run(self.state)
         happened = 0 if gated else self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
         happened = max(0, happened or 0)
+        if happened:  # calls ended, streams re-created (re-INVITE): removed bridge ports go
+            self.bridge.reclaim(self.state.bridge_expected())
         admission.release(self.state)
         for run, gen in list(self.state.loads.items()):
             if not gen.done:
@@ -170,8 +179,33 @@ class AgentLoop:
             self._say_hello(now)
         if now >= self._next_hb:
             self._next_hb = now + limits.HEARTBEAT_S
-            link.send(self.sock, proto.hb(self.state.load()))
+            self._beat(now)
+        if self.state.draining and (not self.state.calls or now - self._drain_since
+                                    > health.DRAIN_MAX_S):
+            self.recycle = self.stopping = True
         return happened
+
+    def _beat(self, now: float) -> None:
+        """The heartbeat, with this agent's health figures; past a leak limit, start draining."""
+        self.bridge.reclaim(self.state.bridge_expected())
+        fig = self.figures()
+        why = self.watch.why(fig)
+        if why and not self.state.draining:
+            self.state.draining = why
+            self._drain_since = now
+            self.state.emit("agent.draining", self.state.name, {"why": why, **fig.wire()})
+            self.flush()
+        link.send(self.sock, proto.hb({**self.state.load(), **fig.wire()}))
+
+    def figures(self) -> health.Figures:
+        """What this agent holds now, against what its live objects explain."""
+        sockets, fds, rss_kb = health.process_figures()
+        listeners = len(self.hello.get("sip", ())) or 1
+        return health.Figures(
+            bridge_used=self.bridge.used(), bridge_max=self.bridge.max_ports,
+            expected_ports=self.state.bridge_expected(), sockets=sockets,
+            # SIP listeners, the coordinator link, and each live call's media (and connection)
+            expected_sockets=listeners + 1 + self.state.budget.in_use, fds=fds, rss_kb=rss_kb)
 
     def _wait_cap(self) -> int:
         """The longest wait of this state: short while a client's calls are up (its commands are

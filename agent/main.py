@@ -13,6 +13,7 @@ import zmq
 
 import proto
 from agent import endpoint, link
+from agent.bridge import Bridge
 from agent.budget import SocketBudget
 from agent.loop import AgentLoop
 from agent.state import AgentState
@@ -55,6 +56,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
                    "no clock (signalling-only, cheapest for call-rate runs); NAME: that sound "
                    "device (lib.enum_snd_dev lists them; the pjsua2-python wheel has none)")
+    p.add_argument("--fault-bridge-leak", action="store_true",
+                   help="fault injection for tests: leave PJSIP 2.15.1's conference bridge leak "
+                        "unmitigated, so the agent drains and recycles itself")
     curve.add_options(p)
     args = p.parse_args(argv)
     try:
@@ -111,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                                     codecs=tuple(c for c in args.codecs.split(",") if c),
                                     transports=args.transports,
                                     tls_cert=args.tls_cert, tls_key=args.tls_key,
-                                    tls_port=args.tls_port)
+                                    tls_port=args.tls_port,
+                                    fault_bridge_leak=args.fault_bridge_leak)
     try:
         ep, sip_addrs = endpoint.start(opts)
     except endpoint.StartError as exc:
@@ -124,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
              "pjsip": ep.libVersion().full}
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     sock = link.connect(ctx, args.coordinator, args.name, args.keys)
-    loop = AgentLoop(state, ep, sock, hello)
+    state.bridge = Bridge(ep, not endpoint.bridge_reclaims(), opts.clock_rate)
+    loop = AgentLoop(state, ep, sock, hello, state.bridge)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         loop.stopping = True
@@ -138,19 +144,40 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         state.shutting_down = True
+        reason = "recycle" if loop.recycle else "shutdown"
+        state.end_reason = reason
         # the coordinator places nothing more here and moves our accounts; it must not wait
         # for the heartbeat timeout to learn we are gone either (stage "gone" below)
         bye = loop.fatal is None
         if bye:
-            link.send(sock, proto.req("agent.bye", {"stage": "leaving"}, "bye-1"))
+            link.send(sock, proto.req("agent.bye", {"stage": "leaving", "reason": reason},
+                                      "bye-1"))
         endpoint.stop(ep, state)
         loop.flush()
         if bye:
-            link.send(sock, proto.req("agent.bye", {"stage": "gone"}, "bye-2"))
+            link.send(sock, proto.req("agent.bye", {"stage": "gone", "reason": reason}, "bye-2"))
         sock.close(linger=500)  # let the last events (calls ended by shutdown) leave
         ctx.term()
     print(f"callfleet agent {args.name}: {state.admission.summary()}", file=sys.stderr)
     if loop.fatal:
         print(f"callfleet agent {args.name}: {loop.fatal}", file=sys.stderr)
         return 3
+    if loop.recycle:
+        recycle(args, sip_addrs, state.draining)
     return 0
+
+
+def recycle(args: argparse.Namespace, sip_addrs: list[str], why: str) -> None:
+    """Start this agent again in this process (same pid, arguments and supervisor): PJSIP is
+    gone, so is everything it leaked. Ports the OS chose are asked for again, so peers reach
+    the agent where they did; descriptors PJSIP leaked are not inherited."""
+    print(f"callfleet agent {args.name}: recycling ({why})", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    again = []
+    ports = {a.split(":", 1)[0]: a.rsplit(":", 1)[1] for a in sip_addrs}
+    if not args.sip_port and "udp" in ports:
+        again += ["--sip-port", ports["udp"]]
+    if not args.tls_port and "tls" in ports:
+        again += ["--tls-port", ports["tls"]]
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:], *again])

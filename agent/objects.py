@@ -137,7 +137,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                     self.finish()
             return
         last = self._last_status(ci)
-        reason = "shutdown" if ended and self.state.shutting_down else last["reason"]
+        reason = self.state.end_reason if ended and self.state.shutting_down else last["reason"]
         self.state.emit("call.state", self.gid, {
             "state": state_name(ci.state), "code": last["code"], "reason": reason,
             "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
@@ -185,6 +185,16 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         except Exception as exc:  # a callback must never raise into PJSIP
             report_error(self.state, "AgentCall.onCallRedirected", exc)
         return int(decision)
+
+    def onCallRxOffer(self, prm: Any) -> None:
+        """A new SDP offer from the peer (re-INVITE, UPDATE): refused with 488 while the
+        conference bridge has no room for the stream it would re-create (agent.bridge). Not
+        ``guarded``: it must leave a decision, and accepting is pjsua's default."""
+        try:
+            if not self.state.bridge_room():
+                prm.statusCode = 488
+        except Exception as exc:  # a callback must never raise into PJSIP
+            report_error(self.state, "AgentCall.onCallRxOffer", exc)
 
     @guarded
     def onCallTransferRequest(self, prm: Any) -> None:
@@ -323,7 +333,8 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         # PJSIP hands calls for unknown users to some account, and takes truncated datagrams
         # whole: refuse them instead (404, 400). The call is held (as any call) until its
         # DISCONNECTED callback drops it.
-        code = 400 if framing_error(prm.rdata.wholeMsg) else (
+        # a draining agent takes no new call (agent.health): 503, the caller tries elsewhere
+        code = 400 if framing_error(prm.rdata.wholeMsg) else 503 if state.draining else (
             0 if _addressed_to(prm.rdata.wholeMsg, self.user) else 404)
         if code:
             gid = state.new_incoming_id()

@@ -19,6 +19,7 @@ from proto.ids import id_number
 SLOT_RELEASE_GRACE_S = 0.1
 
 if TYPE_CHECKING:
+    from agent.bridge import Bridge
     from agent.objects import AgentAccount, AgentCall
 
 
@@ -37,8 +38,14 @@ class AgentState:
     media: dict[str, Any] = field(default_factory=dict)
     #: load runs this agent takes part in, by run id
     loads: dict[str, Any] = field(default_factory=dict)
-    #: set when the agent stops: calls it ends report reason "shutdown"
+    #: set when the agent stops: calls it ends report ``end_reason`` (shutdown, or recycle when
+    #: it restarts itself to shed what PJSIP leaked: agent.health)
     shutting_down: bool = False
+    end_reason: str = "shutdown"
+    #: why the agent drains ("" : it does not): no new call, its calls finish, then it recycles
+    draining: str = ""
+    #: the Endpoint's conference bridge (agent.bridge; None in unit tests)
+    bridge: Bridge | None = None
     #: incoming calls parked until the socket budget allows them (agent.admission)
     admission: Admission = field(default_factory=Admission)
     #: the highest number of a coordinator-issued id (a1, c2, ...) this agent was given: a
@@ -90,16 +97,36 @@ class AgentState:
         self._releasing.append(now + SLOT_RELEASE_GRACE_S)
 
     def free_slots(self) -> int:
+        """Calls that may start now (none while draining)."""
+        if self.draining:
+            return 0
         now = time.monotonic()
         while self._releasing and self._releasing[0] <= now:
             self._releasing.popleft()
         return max(0, self.capacity - len(self.calls) - len(self._releasing))
 
-    def load(self) -> dict[str, int]:
-        """The heartbeat's payload."""
+    def load(self) -> dict[str, Any]:
+        """The heartbeat's payload (agent.health adds the health figures)."""
         return {"calls": len(self.calls), "capacity": self.capacity,
                 "max_accounts": self.max_accounts,
-                "sockets_free": max(0, self.budget.free()), "accounts": len(self.accounts)}
+                "sockets_free": max(0, self.budget.free()), "accounts": len(self.accounts),
+                "state": "draining" if self.draining else "ready"}
+
+    def bridge_room(self) -> bool:
+        """Whether the conference bridge takes one more stream (a call's media, made again by
+        hold, unhold, re-INVITE or UPDATE): when it cannot, pjsua 2.15.1 tears the call's media
+        down and makes new sockets at the next offer, outside any budget (agent.bridge)."""
+        if self.bridge is None:
+            return True
+        self.bridge.reclaim(self.bridge_expected())
+        return self.bridge.used() < self.bridge.max_ports - self.bridge.reserve
+
+    def bridge_expected(self) -> int:
+        """Conference bridge ports the live objects explain: the master port, one per call (its
+        audio stream), one per media object, one per load run's media source."""
+        sources = sum(1 for gen in self.loads.values()
+                      if getattr(gen.sender, "source", None) is not None)
+        return 1 + len(self.calls) + len(self.media) + sources
 
     def reap(self) -> None:
         """Delete the accounts that were waiting for their calls to end."""

@@ -66,8 +66,16 @@ def _confirmed(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
     return call
 
 
+def _bridge_room(state: AgentState, call: AgentCall, op: str) -> None:
+    """A new offer re-creates the call's stream: refused while the bridge has no room."""
+    if not state.bridge_room():
+        raise ProtoError("E_NO_CAPACITY", f"agent {state.name}'s conference bridge has no room "
+                         "for the call's new media stream", obj=call.gid, op=op)
+
+
 def call_hold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     call = _confirmed(state, args, "call.hold")
+    _bridge_room(state, call, "call.hold")
     with pj_errors("call.hold", call.gid):
         call.setHold(_call_param(args))
     return {}
@@ -76,6 +84,7 @@ def call_hold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
 def _offer(state: AgentState, args: dict[str, Any], op: str, unhold: bool) -> dict[str, Any]:
     """A new SDP offer by re-INVITE (or UPDATE for call.update)."""
     call = _confirmed(state, args, op)
+    _bridge_room(state, call, op)
     prm = _call_param(args)
     if unhold:
         prm.opt.flag |= pj.PJSUA_CALL_UNHOLD

@@ -313,6 +313,8 @@ class Coordinator:
             return  # about objects the coordinator forgot when it declared the agent lost
         if msg.kind == "hb":
             self.registry.heartbeat(rid, msg.data, now)
+            if msg.data.get("state") == "draining" and not rec.draining:
+                self.on_draining(rec, "its heartbeat says it is draining")
         elif msg.kind == "rep":
             self.on_agent_reply(rec, msg)
         elif msg.kind == "evt":
@@ -385,17 +387,28 @@ class Coordinator:
             proto.check_request(msg)
         except ProtoError:
             return
+        reason = msg.args.get("reason") or "shutdown"
         if msg.args["stage"] == "leaving":
             if not rec.leaving:
                 rec.leaving = True
-                print(f"coordinator: agent {rec.name} is shutting down", file=sys.stderr)
+                print(f"coordinator: agent {rec.name} is "
+                      f"{'recycling' if reason == 'recycle' else 'shutting down'}", file=sys.stderr)
                 self._fail_agent_pending(rec.name, "is shutting down")
-                self.recovery.agent_gone(self, rec.name, "shutdown")
+                self.recovery.agent_gone(self, rec.name, reason)
             return
         rec.alive = False
         self.registry.by_rid.pop(rec.rid, None)
         self.watch.forget(rec.rid)
-        self.on_agent_lost(rec, "shutdown", why="said goodbye")
+        if reason == "recycle":
+            self.registry.recycled(rec, self.clock())
+        self.on_agent_lost(rec, reason, why="said goodbye")
+
+    def on_draining(self, rec: AgentRecord, why: str) -> None:
+        """The agent found leaked resources and drains before it restarts itself: nothing more
+        is placed on it, its accounts move now (its live calls go on until they end)."""
+        rec.draining = why
+        print(f"coordinator: agent {rec.name} drains before it recycles: {why}", file=sys.stderr)
+        self.recovery.agent_gone(self, rec.name, "recycle")
 
     def on_agent_reply(self, rec: AgentRecord, msg: proto.Message) -> None:
         pend = self.pending.pop(msg.id, None)
@@ -463,6 +476,8 @@ class Coordinator:
                 frame = proto.encode(msg)
         elif msg.op == "agent.error":
             print(f"coordinator: agent {rec.name}: {msg.data.get('msg')}", file=sys.stderr)
+        elif msg.op == "agent.draining" and not rec.draining:
+            self.on_draining(rec, str(msg.data["why"]))
         if owner is not None:
             self.delivery.send(owner, frame)
         self.publish(msg, frame, owner, account)
@@ -476,7 +491,7 @@ class Coordinator:
     def on_agent_lost(self, rec: AgentRecord, reason: str = "worker_lost", why: str = "") -> None:
         """Every call the agent held ends with one DISCONNECTED event with ``reason``; its pending
         requests fail; the accounts it was home to move to other agents."""
-        print(f"coordinator: agent {rec.name} {'gone' if reason == 'shutdown' else 'lost'}"
+        print(f"coordinator: agent {rec.name} {'lost' if reason == 'worker_lost' else 'gone'}"
               f"{f' ({why})' if why else ''}", file=sys.stderr)
         # pending requests first: a call.make still in flight there ends with its error reply
         # alone, never also with an event about a call the client was never given

@@ -24,11 +24,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     curve.add_options(p)
 
 
+def _health(agent: dict[str, Any], what: str) -> str:
+    """An agent's bridge ports (used/max) or sockets, with what leaked: ``3/128``, ``45/128
+    (40 leaked)``; ``-`` before its first heartbeat."""
+    used = agent.get(f"{what}_used" if what == "bridge" else what)
+    if used is None:
+        return "-"
+    shown = f"{used}/{agent['bridge_max']}" if what == "bridge" else str(used)
+    leaked = agent.get(f"{what}_leaked") or 0
+    return f"{shown} ({leaked} leaked)" if leaked else shown
+
+
 def format_agents(status: dict[str, Any]) -> str:
-    rows = [("AGENT", "HOST", "PID", "SIP", "CALLS", "CAPACITY", "FREE", "ACCOUNTS")]
+    rows = [("AGENT", "HOST", "PID", "SIP", "STATE", "CALLS", "CAPACITY", "FREE", "ACCOUNTS",
+             "BRIDGE", "SOCKETS")]
     for a in sorted(status["agents"], key=lambda a: a["name"]):
-        rows.append((a["name"], a["host"], str(a["pid"]), ",".join(a["sip"]), str(a["calls"]),
-                     str(a["capacity"]), str(a["free"]), str(a["accounts"])))
+        rows.append((a["name"], a["host"], str(a["pid"]), ",".join(a["sip"]), a["state"],
+                     str(a["calls"]), str(a["capacity"]), str(a["free"]), str(a["accounts"]),
+                     _health(a, "bridge"), _health(a, "sockets")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     n = len(status["agents"])

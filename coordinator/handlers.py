@@ -31,11 +31,11 @@ MAKE_ATTEMPTS = 3
 
 
 def lib_agents(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.reply(client, msg, {"agents": [r.public() for r in co.registry.live()]})
+    co.reply(client, msg, {"agents": [r.public() for r in co.registry.listed(co.clock())]})
 
 
 def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.reply(client, msg, {"agents": [r.public() for r in co.registry.live()],
+    co.reply(client, msg, {"agents": [r.public() for r in co.registry.listed(co.clock())],
                            "accounts": len(co.objects.accounts), "calls": len(co.objects.calls),
                            "version": proto.limits.VERSION,
                            "loads": [dict(run.progress(co.clock()), run=run.run)

@@ -8,6 +8,12 @@ from typing import Any
 from coordinator.placement import AgentLoad
 from proto import ProtoError, limits
 
+#: the health figures of an agent's heartbeat that lib.agents shows (PROTOCOL.md section 9)
+HEALTH_FIELDS = ("bridge_used", "bridge_max", "bridge_leaked", "sockets", "sockets_leaked",
+                 "fds", "rss_kb")
+#: how long an agent that said goodbye to recycle stays listed (as recycling) without a hello
+RECYCLE_LISTED_S = 30.0
+
 #: extra silence allowed to an agent that said it is shutting down (agent.bye "leaving"): it
 #: hangs up its calls and destroys its Endpoint without a heartbeat; it must be gone within 10 s
 LEAVING_GRACE_S = 10.0
@@ -32,17 +38,24 @@ class AgentRecord:
     resetting: bool = False
     #: said ``agent.bye`` (shutting down): nothing more is placed on it
     leaving: bool = False
+    #: why it drains before it restarts itself ("" : it does not; agent.draining)
+    draining: str = ""
+    #: said goodbye to restart itself in place: listed as recycling until its new hello
+    recycling: bool = False
+    #: the health figures of its last heartbeat (bridge ports, sockets, descriptors, memory)
+    health: dict[str, int] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         """Alive and taking new accounts and calls."""
-        return self.alive and not self.resetting and not self.leaving
+        return self.alive and not self.resetting and not self.leaving and not self.draining
 
     @property
     def state(self) -> str:
         if not self.alive:
-            return "lost"
-        return "resetting" if self.resetting else "leaving" if self.leaving else "ready"
+            return "recycling" if self.recycling else "lost"
+        return ("resetting" if self.resetting else "leaving" if self.leaving
+                else "draining" if self.draining else "ready")
 
     def load(self) -> AgentLoad:
         return AgentLoad(self.name, self.capacity, self.calls, self.sockets_free, self.accounts,
@@ -59,7 +72,8 @@ class AgentRecord:
                 "capacity": self.capacity, "calls": self.calls, "free": self.load().free_slots,
                 "sockets_free": self.sockets_free, "accounts": self.accounts,
                 "max_accounts": self.max_accounts,
-                "pjsip": self.pjsip, "alive": self.alive, "state": self.state}
+                "pjsip": self.pjsip, "alive": self.alive, "state": self.state,
+                **{k: self.health[k] for k in HEALTH_FIELDS if k in self.health}}
 
 
 @dataclass
@@ -94,6 +108,8 @@ class Registry:
         sf = load.get("sockets_free")
         if isinstance(sf, int) and not isinstance(sf, bool):
             rec.sockets_free = sf
+        rec.health = {k: v for k in HEALTH_FIELDS
+                      if isinstance(v := load.get(k), int) and not isinstance(v, bool) and v >= 0}
         return rec
 
     def seen(self, rid: bytes, now: float) -> AgentRecord | None:
@@ -114,6 +130,16 @@ class Registry:
 
     def live(self) -> list[AgentRecord]:
         return [r for r in self.by_name.values() if r.alive]
+
+    def recycled(self, rec: AgentRecord, now: float) -> None:
+        """``rec`` said goodbye to restart itself: listed as recycling for a while."""
+        rec.recycling = True
+        rec.last_seen = now
+
+    def listed(self, now: float) -> list[AgentRecord]:
+        """What lib.agents shows: the live agents, and those recycling (not for too long)."""
+        return [r for r in self.by_name.values() if r.alive or (
+            r.recycling and now - r.last_seen <= RECYCLE_LISTED_S)]
 
     def loads(self) -> list[AgentLoad]:
         return [r.load() for r in self.by_name.values() if r.alive]

@@ -308,7 +308,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
     OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
            result=(Field("agents", "list", True, "one map per agent: name, host, pid, sip, "
                          "capacity, calls, free, sockets_free, accounts, max_accounts, pjsip, "
-                         "alive, state (ready | resetting | leaving)"),)),
+                         "alive, state (ready | draining | recycling | resetting | leaving), "
+                         "and the health figures of its last heartbeat: bridge_used, bridge_max, "
+                         "bridge_leaked, sockets, sockets_leaked, fds, rss_kb (section 9, "
+                         "Health)"),)),
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),
                    Field("accounts", "int", True, "accounts held"),
@@ -584,7 +587,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "An agent is shutting down (SIGTERM): at stage `leaving` the coordinator places nothing "
            "more on it and moves its accounts; at stage `gone` (its last message) it is forgotten "
            "at once, without waiting for the heartbeat timeout. The coordinator does not reply.",
-           args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),)),
+           args=(Field("stage", "str", True, "leaving | gone", choices=("leaving", "gone")),
+                 Field("reason", "str", False, "shutdown (default: it was told to stop) or "
+                       "recycle (it drained and restarts itself in place, section 9 Health)",
+                       choices=("shutdown", "recycle")))),
     *MEDIA_OPS, *CODEC_OPS,
 )}
 
@@ -602,7 +608,8 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
               data=(AGENT, Field("contact", "str", True, "a URI that reaches the account at its "
                                  "new agent"),
                     Field("from", "str", True, "the agent it was on"),
-                    Field("reason", "str", True, "worker_lost | shutdown"))),
+                    Field("reason", "str", True, "worker_lost | shutdown | recycle (the agent "
+                          "drained to restart itself)"))),
     EventSpec("acc.reg_state", "account",
               "A REGISTER of the account (registration, refresh or unregistration) completed or "
               "failed. Failed authentication (401/403) is not retried by the agent.",
@@ -650,7 +657,7 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
               data=(Field("state", "str", True, "CALLING | INCOMING | EARLY | CONNECTING | "
                           "CONFIRMED | DISCONNECTED"),
                     Field("code", "int", True, "last SIP status code (0 if none)"),
-                    Field("reason", "str", True, "last reason phrase, or worker_lost / shutdown"),
+                    Field("reason", "str", True, "last reason phrase, or worker_lost / shutdown / recycle"),
                     Field("remote_uri", "str", True, "remote party"),
                     Field("call_id", "str", True, "SIP Call-ID"),
                     Field("role", "str", True, "caller | callee"),
@@ -750,6 +757,22 @@ EVENTS: dict[str, EventSpec] = {ev.name: ev for ev in (
                           "(events and replies)", lo=1),
                     Field("replies", "int", True, "how many of them were replies", lo=0),
                     Field("total", "int", True, "messages this connection lost in all", lo=1))),
+    EventSpec("agent.draining", "agent",
+              "An agent found resources that PJSIP lost for good (conference bridge ports, "
+              "sockets) past its limits: it takes no new call, lets its calls finish (at most "
+              "30 s), then restarts itself in place (section 9, Health). The coordinator moves "
+              "its accounts at once.",
+              data=(Field("why", "str", True, "what leaked, e.g. '40 of 128 conference bridge "
+                          "ports leaked'"),
+                    Field("bridge_used", "int", True, "bridge ports taken", lo=0),
+                    Field("bridge_max", "int", True, "bridge ports in all", lo=0),
+                    Field("bridge_leaked", "int", True, "ports taken that no live call or media "
+                          "object explains", lo=0),
+                    Field("sockets", "int", True, "sockets open", lo=0),
+                    Field("sockets_leaked", "int", True, "sockets that no live call, SIP "
+                          "listener or the coordinator link explains", lo=0),
+                    Field("fds", "int", True, "file descriptors open", lo=0),
+                    Field("rss_kb", "int", True, "resident memory, KiB", lo=0))),
     EventSpec("agent.error", "agent",
               "A pjsua2 callback failed inside an agent; the agent keeps serving.",
               data=(Field("where", "str", True, "callback name"),

@@ -228,3 +228,38 @@ def test_a_leaving_agent_gets_time_to_hang_up_before_it_is_lost() -> None:
     assert reg.expire(3.5) == [quiet]
     assert reg.expire(3.0 + LEAVING_GRACE_S - 0.1) == []
     assert reg.expire(3.1 + LEAVING_GRACE_S) == [leaving] and leaving.state == "lost"
+
+
+def test_heartbeat_health_figures_are_kept_and_listed() -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(), 0.0)
+    reg.heartbeat(b"r1", {"sockets_free": 40, "bridge_used": 3, "bridge_max": 128,
+                          "bridge_leaked": 0, "sockets": 4, "sockets_leaked": 0, "fds": 14,
+                          "rss_kb": 40000, "junk": 1}, 1.0)
+    shown = rec.public()
+    assert {k: shown[k] for k in ("bridge_used", "bridge_max", "sockets", "fds", "rss_kb")} == {
+        "bridge_used": 3, "bridge_max": 128, "sockets": 4, "fds": 14, "rss_kb": 40000}
+    assert "junk" not in shown
+    # wrong types never reach the listing
+    reg.heartbeat(b"r1", {"bridge_used": "3", "fds": True, "sockets": -1}, 2.0)
+    assert not {"bridge_used", "fds", "sockets"} & set(rec.public())
+
+
+def test_a_draining_agent_takes_nothing_new_and_says_so() -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(), 0.0)
+    rec.draining = "40 of 128 conference bridge ports leaked"
+    assert rec.state == "draining" and not rec.ready
+    assert rec.load().free_slots == 0 and not rec.load().account_room
+
+
+def test_a_recycling_agent_is_listed_until_it_is_back_or_too_long() -> None:
+    reg = Registry()
+    rec = reg.admit(b"r1", hello(), 0.0)
+    rec.alive = False
+    reg.by_rid.pop(b"r1")
+    reg.recycled(rec, 10.0)
+    assert [r.state for r in reg.listed(11.0)] == ["recycling"]
+    assert reg.live() == [] and reg.listed(10.0 + 31) == []
+    back = reg.admit(b"r2", hello(), 12.0)  # its new process says hello under the same name
+    assert [r.state for r in reg.listed(12.0)] == ["ready"] and reg.listed(12.0) == [back]
