@@ -15,7 +15,7 @@ import pjsua2 as pj
 from agent import account_config, policy
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
-from proto import ProtoError
+from proto import ProtoError, limits
 from proto.ops import ACC_SIP
 
 Handler = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
@@ -24,10 +24,19 @@ Handler = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
 PJ_ETOOMANY = 70010
 
 
+#: pj_status_t of "message too long" (PJSIP_EMSGTOOLONG): the request exceeds PJSIP's buffer
+PJSIP_EMSGTOOLONG = 171023
+
+
 def pj_error(exc: Exception, op: str, obj: str) -> ProtoError:
-    """A pjsua2 exception as a protocol error, keeping PJSIP's status and text."""
+    """A pjsua2 exception as a protocol error, keeping PJSIP's status and text. A request PJSIP
+    could not fit in its buffer is the caller's to shorten: E_BAD_ARGS (nothing was sent)."""
     status = int(getattr(exc, "status", 0) or 0)
     text = getattr(exc, "reason", "") or str(exc)
+    if status == PJSIP_EMSGTOOLONG:
+        return ProtoError("E_BAD_ARGS", f"{op}: the SIP request would be longer than PJSIP's "
+                          f"{limits.MAX_SIP_MESSAGE} bytes: shorten the text, the URIs or the "
+                          "extra headers (nothing was sent)", status=status, obj=obj, op=op)
     return ProtoError("E_PJSIP", text, status=status, obj=obj, op=op)
 
 

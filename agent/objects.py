@@ -227,8 +227,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     @guarded
     def onInstantMessageStatus(self, prm: Any) -> None:
-        if self.observer is None:
-            body = str(prm.msgBody)
+        body = str(prm.msgBody)
+        if self.observer is None and self.pagers.reports(body):
             self.state.emit("call.pager_status", self.gid, {
                 "body": clip(body), "im_id": self.pagers.done(body), "code": int(prm.code),
                 "reason": str(prm.reason)})
@@ -316,6 +316,8 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
     @guarded
     def onInstantMessageStatus(self, prm: Any) -> None:
         body = str(prm.msgBody)
+        if not self.pagers.reports(body):
+            return
         self.state.emit("acc.pager_status", self.gid, {
             "to_uri": str(prm.toUri), "body": clip(body), "im_id": self.pagers.done(body),
             "code": int(prm.code), "reason": str(prm.reason)})

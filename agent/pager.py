@@ -8,6 +8,8 @@ in sending order (pjsua reports the body of the message each report is about).
 from __future__ import annotations
 
 import collections
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pjsua2 as pj
@@ -25,6 +27,13 @@ class PagerBook:
         self._pending: collections.OrderedDict[str, collections.deque[int]] = (
             collections.OrderedDict())
         self._count = 0
+        #: the body being sent right now: a report during the send is pjsua's own report of a
+        #: send that failed at once (the request's error reply says so; no event)
+        self.sending: str | None = None
+
+    def reports(self, body: str) -> bool:
+        """Whether a delivery report about ``body`` is an event (not a failed send's echo)."""
+        return self.sending != body
 
     def sent(self, body: str, im_id: int) -> None:
         self._pending.setdefault(body, collections.deque()).append(im_id)
@@ -48,6 +57,16 @@ class PagerBook:
     def _drop_empty(self) -> None:
         for body in [b for b, ids in self._pending.items() if not ids]:
             del self._pending[body]
+
+
+@contextlib.contextmanager
+def sending(book: PagerBook, body: str) -> Iterator[None]:
+    """While ``body`` is being sent (a report now is pjsua's echo of a failed send)."""
+    book.sending = body
+    try:
+        yield
+    finally:
+        book.sending = None
 
 
 def _tx_option(headers: dict[str, str] | None) -> Any:
@@ -96,5 +115,6 @@ def send_to_uri(acc: Any, uri: str, prm: Any, typing: bool) -> None:
 
 
 def clip(text: str) -> str:
-    """A received body, cut to what an event may carry."""
-    return text if len(text) <= limits.MAX_PAGER else text[:limits.MAX_PAGER]
+    """A received body, cut to what an event may carry (a received SIP message is at most
+    MAX_SIP_MESSAGE bytes: only a body of non-ASCII text is ever cut)."""
+    return text if len(text) <= limits.MAX_SIP_MESSAGE else text[:limits.MAX_SIP_MESSAGE]

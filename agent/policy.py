@@ -1,8 +1,10 @@
 """An account's policy: how it answers the requests that pjsua2 settles inside a callback
 (incoming REFER, presence SUBSCRIBE, INVITE with Replaces, a 3xx answer to an outgoing call), set
 in advance by the client because callbacks never wait on the network. Built from acc.create /
-acc.set_policy arguments (or a replica's settings); fields left out take pjsua's own default:
-accept, and stop for a redirect."""
+acc.set_policy arguments (or a replica's settings). Fields left out take a safe default: an
+incoming REFER is rejected (603: a stranger whose call was answered must not make the agent dial
+anywhere, e.g. a toll number; accepting is a per-account opt-in), a SUBSCRIBE and an INVITE with
+Replaces are accepted (pjsua's default), a redirect stops (pjsua2's)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import pjsua2 as pj
 
 #: what each decision answers when it rejects, unless the policy names another code
 DEFAULT_REJECT_CODES = {"transfer": 603, "subscribe": 403, "replaces": 603}
+#: each decision when the policy does not say
+DEFAULT_DECISIONS = {"transfer": "reject", "subscribe": "accept", "replaces": "accept"}
 
 
 def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for what, code in DEFAULT_REJECT_CODES.items():
-        out[what] = settings.get(what) or "accept"
+        out[what] = settings.get(what) or DEFAULT_DECISIONS[what]
         out[f"{what}_code"] = int(settings.get(f"{what}_code") or code)
     out["redirect"] = settings.get("redirect") or "stop"
     return out

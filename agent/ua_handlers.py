@@ -129,7 +129,7 @@ def acc_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "acc.send_pager"
     acc = _account(state, args, op)
     prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
-    with pj_errors(op, acc.gid):
+    with pj_errors(op, acc.gid), pager.sending(acc.pagers, args["text"]):
         pager.send_to_uri(acc, args["uri"], prm, typing=False)
     acc.pagers.sent(args["text"], args.get("im_id") or 0)
     return {}
@@ -149,7 +149,7 @@ def call_send_pager(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "call.send_pager"
     call = _confirmed(state, args, op)
     prm = pager.message_param(args["text"], args.get("content_type"), args.get("headers"))
-    with pj_errors(op, call.gid):
+    with pj_errors(op, call.gid), pager.sending(call.pagers, args["text"]):
         call.sendInstantMessage(prm)
     call.pagers.sent(args["text"], args.get("im_id") or 0)
     return {}

@@ -1,8 +1,10 @@
 """Who may send which client op: roles and object ownership.
 
 * **Role.** With CURVE, a client whose key is on the read-only allow-list may send only the ops
-  of ``READ_ONLY_ROLE_OPS`` (status, agents, event subscriptions, load.status); any other op gets
-  ``E_FORBIDDEN``. Without CURVE every client has full control.
+  of ``READ_ONLY_ROLE_OPS`` (status, agents, event subscriptions, load.status); the ops of
+  ``ADMIN_ROLE_OPS`` (fleet-wide settings that change other clients' calls, FATAL reports) need a
+  key on the admin allow-list; any other op gets ``E_FORBIDDEN``. Without CURVE the coordinator
+  only listens on loopback, and every local client is an admin.
 * **Ownership.** Accounts (and their buddies), calls, media objects and load runs belong to the
   client that created them (an
   incoming call or a call made by an accepted REFER belongs to the account's owner). An op that
@@ -16,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.security import FULL, READ_ONLY, ServerKeys
+from coordinator.security import ADMIN, READ_ONLY, ServerKeys
 from proto import ProtoError
-from proto.ops import READ_ONLY_ROLE_OPS, RUN_CONTROL_OPS
+from proto.ops import ADMIN_ROLE_OPS, READ_ONLY_ROLE_OPS, RUN_CONTROL_OPS
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator
@@ -74,16 +76,20 @@ class Access:
 
     def role(self, rid: bytes) -> str:
         if self.keys is None:
-            return FULL
+            return ADMIN
         return self.keys.role(self.users.get(rid, ""))
 
     def check(self, co: Coordinator, client: bytes, msg: proto.Message) -> None:
         """Raise E_FORBIDDEN when ``client`` may not send ``msg`` (a validated request)."""
         if msg.op in READ_ONLY_ROLE_OPS:
             return
-        if self.role(client) == READ_ONLY:
+        role = self.role(client)
+        if role == READ_ONLY:
             raise ProtoError("E_FORBIDDEN", f"a read-only client may not send {msg.op}",
                              op=msg.op)
+        if msg.op in ADMIN_ROLE_OPS and role != ADMIN:
+            raise ProtoError("E_FORBIDDEN", f"{msg.op} changes the whole fleet: it needs an "
+                             "admin key (the coordinator's --admin-keys)", op=msg.op)
         for owner, obj in owners_of(co, msg):
             if self.owner_principal(owner) != self.principal(client):
                 raise ProtoError("E_FORBIDDEN", f"{obj} belongs to another client", obj=obj,
@@ -117,6 +123,10 @@ def owners_of(co: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
                 found.append((media.owner, media.gid))
             elif call is not None:
                 found.append((call.owner, call.gid))
+    elif msg.op.startswith("media.create_") and isinstance(msg.args.get("call"), str):
+        call = co.objects.calls.get(msg.args["call"])  # the call it would serve
+        if call is not None:
+            found.append((call.owner, call.gid))
     elif msg.op in RUN_CONTROL_OPS:
         run = co.loads.get(msg.args["run"])
         if run is not None and run.owner is not None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import zmq
 
 import proto
+from coordinator import firehose, memory
 from coordinator.access import Access
 from coordinator.adoption import (
     SERVED_WHILE_ADOPTING,
@@ -30,7 +31,10 @@ from coordinator.adoption import (
 )
 from coordinator.audio_handlers import AUDIO_HANDLERS, agent_joined
 from coordinator.delivery import CLIENT_QUEUE, Delivery
+from coordinator.fairness import BATCH, TURN_MAX, Budgets
+from coordinator.firehose import Firehose
 from coordinator.handlers import HANDLERS as BASE_HANDLERS
+from coordinator.handlers import fatal_report
 from coordinator.liveness import ConnWatch
 from coordinator.load_handlers import LOAD_HANDLERS, upkeep
 from coordinator.loadctl import LoadRun
@@ -59,6 +63,8 @@ HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
 
 #: seconds an agent has to answer a forwarded request
 AGENT_REPLY_S = 10.0
+#: seconds between two returns of free memory to the system (coordinator.memory)
+TRIM_EVERY_S = 10.0
 
 OnReply = Callable[[proto.Message], None]
 
@@ -115,14 +121,17 @@ class Coordinator:
                  clock: Callable[[], float] = time.monotonic,
                  lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES,
                  client_queue: int = CLIENT_QUEUE, client_sndbuf: int = 0,
-                 keys: ServerKeys | None = None, adopt_window_s: float = 0.0) -> None:
+                 keys: ServerKeys | None = None, adopt_window_s: float = 0.0,
+                 events_queue: int = firehose.QUEUE,
+                 max_subscribers: int = firehose.MAX_SUBSCRIBERS) -> None:
         self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.keys = keys
         self.access = Access(keys)
         self.refusals = RefusalLog()
-        #: with CURVE, the ZAP handler answered from this loop (before any CURVE socket binds)
+        #: the ZAP handler, answered from this loop (bound before any socket that uses it): keys
+        #: with CURVE, and the firehose's subscriber cap
         self.zap: zmq.Socket[bytes] | None = None
-        if keys is not None:
+        if keys is not None or events_url:
             self.zap = self.ctx.socket(zmq.REP)
             self.zap.setsockopt(zmq.LINGER, 0)
             self.zap.bind(ZAP_ENDPOINT)
@@ -134,14 +143,12 @@ class Coordinator:
         self.clients = _router(self.ctx, clients_url, keys, DOMAIN_CLIENTS, client_queue,
                                client_sndbuf)
         self.delivery = Delivery(self.clients, client_queue)
-        self.pub: zmq.Socket[bytes] | None = None
+        self.firehose: Firehose | None = None
         if events_url:
-            self.pub = self.ctx.socket(zmq.PUB)
-            self.pub.setsockopt(zmq.LINGER, 0)
-            self.pub.setsockopt(zmq.SNDHWM, 100000)
+            self.firehose = Firehose(self.ctx.socket(zmq.PUB), events_queue, max_subscribers)
             if keys is not None:
-                serve_curve(self.pub, keys, DOMAIN_EVENTS)
-            self.pub.bind(events_url)
+                serve_curve(self.firehose.sock, keys, DOMAIN_EVENTS)
+            self.firehose.sock.bind(events_url)
         self.clock = clock
         #: wall clock, for requests' ``expires`` (Unix time)
         self.wall: Callable[[], float] = time.time
@@ -158,6 +165,7 @@ class Coordinator:
         self.stopping = False
         self._rids = itertools.count(1)
         self._next_hb = 0.0
+        self._next_trim = 0.0
         self._poller = zmq.Poller()
         self._poller.register(self.agents, zmq.POLLIN)
         self._poller.register(self.clients, zmq.POLLIN)
@@ -165,11 +173,15 @@ class Coordinator:
             self._poller.register(self.zap, zmq.POLLIN)
         self.watch = ConnWatch(self.agents)
         self._poller.register(self.watch.sock, zmq.POLLIN)
+        if self.firehose is not None:
+            self._poller.register(self.firehose.monitor, zmq.POLLIN)
         self.recovery = Recovery()
         #: a restarted coordinator takes over what its agents hold (coordinator.adoption);
         #: the replies cache starts empty: a request retried across a restart runs again
         self.adoption = Adoption(adopt_window_s, clock())
         self.replies = ReplyCache()
+        #: per-connection budgets: a flooding client waits behind its own requests
+        self.budgets = Budgets()
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
         self.codec_priorities: dict[str, int] = {}
 
@@ -177,8 +189,8 @@ class Coordinator:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
         out = {"agents": self.agents.getsockopt_string(zmq.LAST_ENDPOINT),
                "clients": self.clients.getsockopt_string(zmq.LAST_ENDPOINT)}
-        if self.pub is not None:
-            out["events"] = self.pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        if self.firehose is not None:
+            out["events"] = self.firehose.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         if self.metrics is not None:
             out["metrics"] = f"http://127.0.0.1:{self.metrics.port}/metrics"
         return out
@@ -187,7 +199,9 @@ class Coordinator:
         if self.metrics is not None:
             self.metrics.close()
         self.watch.close()
-        for sock in (self.agents, self.clients, self.pub, self.zap):
+        if self.firehose is not None:
+            self.firehose.close()
+        for sock in (self.agents, self.clients, self.zap):
             if sock is not None:
                 sock.close(0)
         self.ctx.term()
@@ -236,12 +250,13 @@ class Coordinator:
         rid = f"k{next(self._rids)}"
         self.pending[rid] = Pending(client, request, agent.name,
                                     self.clock() + AGENT_REPLY_S, on_reply)
+        self.budgets.forwarded(client)
         # the deadline goes along when a client waits for the outcome; work the coordinator
         # has already committed to (deletions, clean-ups: no client) must not expire halfway
         expires = request.expires if client is not None else 0.0
         if not self._send(self.agents, agent.rid,
                           proto.encode(proto.req(request.op, args, rid, expires))):
-            self.pending.pop(rid)
+            self.budgets.answered(self.pending.pop(rid).client)
             raise ProtoError("E_WORKER_LOST", f"agent {agent.name} is unreachable",
                              op=request.op)
 
@@ -250,11 +265,8 @@ class Coordinator:
         """An event to PUB and to the client subscriptions it matches (``owner``, which has its
         copy already, is skipped; ``account`` is a call event's account)."""
         self.subs.fan_out(self, msg, frame, owner, account)
-        if self.pub is not None:
-            try:
-                self.pub.send_multipart([f"evt.{msg.op}.{msg.obj}".encode(), frame], zmq.NOBLOCK)
-            except zmq.Again:
-                self.dropped += 1
+        if self.firehose is not None:
+            self.firehose.publish(f"evt.{msg.op}.{msg.obj}".encode(), frame)
 
     # -- clients ----------------------------------------------------------------------------
     def on_client_frame(self, client: bytes, frame: bytes) -> None:
@@ -271,6 +283,16 @@ class Coordinator:
                     "E_ADOPTING", "the coordinator is re-adopting its agents' objects and holds "
                     "no more requests; retry in a few seconds", op=msg.op))
             return
+        admitted = self.budgets.admit(client, msg)
+        if admitted == "busy":
+            self.fail(client, msg, ProtoError(
+                "E_BUSY", f"this connection has {self.budgets.queued} requests waiting for its "
+                "earlier ones; nothing was done: retry once replies come back", op=msg.op))
+        elif admitted == "run":
+            self.execute(client, msg)
+
+    def execute(self, client: bytes, msg: proto.Message) -> None:
+        """Run one admitted client request (a retried id gets its first reply instead)."""
         verdict, first_reply = self.replies.begin(client, msg)
         if verdict != "run":  # a retried request id: never executed twice
             if verdict == "replay":
@@ -300,6 +322,14 @@ class Coordinator:
         now = self.clock()
         if msg.kind == "req" and msg.op == "agent.hello":
             self.on_hello(rid, msg, now)
+            return
+        if msg.kind == "req" and msg.op == "agent.fatal":  # a host's FATAL listener
+            try:
+                proto.check_request(msg)
+                reply = proto.ok(msg, fatal_report(self, msg))
+            except ProtoError as exc:
+                reply = proto.error(msg, exc)
+            self._send(self.agents, rid, proto.encode(reply))
             return
         rec = self.registry.seen(rid, now)
         if rec is None:
@@ -414,6 +444,7 @@ class Coordinator:
         pend = self.pending.pop(msg.id, None)
         if pend is None:
             return  # late reply to a request that already timed out
+        self.budgets.answered(pend.client)
         if pend.on_reply is not None:
             pend.on_reply(msg)
             return
@@ -517,6 +548,7 @@ class Coordinator:
                 self._fail_pending(pend, err)
 
     def _fail_pending(self, pend: Pending, exc: ProtoError) -> None:
+        self.budgets.answered(pend.client)
         if pend.on_reply is not None:
             pend.on_reply(proto.error(pend.request, exc))
         else:
@@ -540,6 +572,9 @@ class Coordinator:
         for rec in self.registry.expire(now):
             self.watch.forget(rec.rid)
             self.on_agent_lost(rec, why=f"silent for {now - rec.last_seen:.1f} s")
+        if now >= self._next_trim:  # give back what a burst left in the allocator
+            self._next_trim = now + TRIM_EVERY_S
+            memory.trim()
         self.adoption.tick(self, now)
         self.recovery.tick(self, now)
         self.delivery.flush(now)
@@ -563,32 +598,56 @@ class Coordinator:
             self.metrics.serve_one(self)
         if self.watch.sock in events:
             self.watch.on_monitor(self.clock())
+        if self.firehose is not None and self.firehose.monitor in events \
+                and self.firehose.on_monitor():
+            memory.trim()  # a subscriber's queue went with its connection: give it back
         if self.zap is not None and self.zap in events:
             self.on_zap(self.zap)
-        for sock, handler in ((self.agents, self.on_agent_frame), (self.clients, self.on_client_frame)):
-            if sock not in events:
-                continue
-            for _ in range(1000):
-                try:
-                    parts = self._recv(sock)
-                except zmq.Again:
-                    break
-                if len(parts) == 2:
-                    handler(parts[0], parts[1])
-                elif parts:
-                    self._send(sock, parts[0], proto.encode(proto.error(None, ProtoError(
-                        "E_BAD_MSG", "one frame per message is expected"))))
+        # small batches from each socket in turn: a flood on one delays others by a batch at most
+        ready = [(sock, handler) for sock, handler in ((self.agents, self.on_agent_frame),
+                                                       (self.clients, self.on_client_frame))
+                 if sock in events]
+        budget = TURN_MAX
+        while budget > 0:
+            for entry in list(ready):
+                read = self._read_batch(*entry)
+                budget -= read
+                if read < BATCH:
+                    ready.remove(entry)
+            ran = 0  # then requests that waited for their connection's budget
+            while ran < BATCH and (held := self.budgets.next_ready()) is not None:
+                self.execute(*held)
+                ran += 1
+            budget -= ran
+            if not ready and not ran:
+                break
         self.housekeeping(self.clock())
 
+    def _read_batch(self, sock: zmq.Socket[bytes],
+                    handler: Callable[[bytes, bytes], None]) -> int:
+        """Handle up to BATCH messages waiting on ``sock``; returns how many there were."""
+        for n in range(BATCH):
+            try:
+                parts = self._recv(sock)
+            except zmq.Again:
+                return n
+            if len(parts) == 2:
+                handler(parts[0], parts[1])
+            elif parts:
+                self._send(sock, parts[0], proto.encode(proto.error(None, ProtoError(
+                    "E_BAD_MSG", "one frame per message is expected"))))
+        return BATCH
+
     def on_zap(self, zap: zmq.Socket[bytes]) -> None:
-        """Answer the pending ZAP requests (one per CURVE handshake) from the allow-lists."""
-        assert self.keys is not None
+        """Answer the pending ZAP requests (one per handshake of a CURVE socket, and of the
+        firehose) from the allow-lists and the firehose's subscriber cap."""
         while True:
             try:
                 request = zap.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            reply = zap_reply(request, self.keys)
+            reply = zap_reply(request, self.keys,
+                              self.firehose.room if self.firehose is not None else None)
             if reply[2] != b"200":
                 domain, peer = (x.decode("utf-8", "replace") for x in (request + [b"?"] * 4)[2:4])
                 count = self.refusals.note(domain, peer, self.clock())
@@ -611,4 +670,4 @@ class Coordinator:
 
     def run(self) -> None:
         while not self.stopping:
-            self.turn(100)
+            self.turn(0 if self.budgets.ready else 100)

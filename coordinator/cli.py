@@ -9,6 +9,7 @@ import signal
 import sys
 from types import FrameType
 
+from coordinator import firehose
 from coordinator.adoption import DEFAULT_WINDOW_S
 from coordinator.delivery import CLIENT_QUEUE
 from proto import limits
@@ -38,7 +39,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
                      lost_after_s=lost_after, client_queue=args.client_queue,
                      client_sndbuf=args.client_sndbuf, keys=keys,
-                     adopt_window_s=args.adopt_window)
+                     adopt_window_s=args.adopt_window, events_queue=args.events_queue,
+                     max_subscribers=args.max_subscribers)
     if args.metrics_port is not None:
         co.enable_metrics(args.metrics_host, args.metrics_port)
 
@@ -120,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"dropped and the client is told (events.gap) (default {CLIENT_QUEUE})")
     c.add_argument("--client-sndbuf", type=_count, default=0, metavar="BYTES",
                    help="kernel send buffer of each client connection (default: the OS's)")
+    c.add_argument("--events-queue", type=_count, default=firehose.QUEUE, metavar="MESSAGES",
+                   help="events queued at most for one subscriber of the PUB firehose; beyond, "
+                        f"its events are dropped (default {firehose.QUEUE})")
+    c.add_argument("--max-subscribers", type=_count, default=firehose.MAX_SUBSCRIBERS,
+                   metavar="N", help="subscriber connections the PUB firehose takes at most; "
+                   f"beyond, new ones are refused (default {firehose.MAX_SUBSCRIBERS})")
     c.add_argument("--metrics-port", type=int, default=None,
                    help="serve Prometheus /metrics on this TCP port (0: any free port)")
     c.add_argument("--metrics-host", default="127.0.0.1", help="address of the /metrics server")

@@ -294,9 +294,10 @@ class Account:
                    replaces: str | None = None, replaces_code: int | None = None,
                    redirect: str | None = None) -> None:
         """Decide in advance what the account answers to requests that pjsua settles inside a
-        callback, each ``"accept"`` (the default) or ``"reject"`` with a code: an incoming
-        REFER (``transfer``, default code 603), a presence SUBSCRIBE (``subscribe``, 403), an
-        INVITE with Replaces (``replaces``, 603); and what its outgoing calls do with a 3xx
+        callback, each ``"accept"`` or ``"reject"`` with a code: an incoming REFER
+        (``transfer``: rejected with 603 unless the account opts in with ``"accept"``), a
+        presence SUBSCRIBE (``subscribe``: accepted by default, else 403), an INVITE with
+        Replaces (``replaces``: accepted by default, else 603); and what its outgoing calls do with a 3xx
         answer: ``redirect="follow"`` or ``"stop"`` (the default, as pjsua2), reported to
         ``CallCallback.on_call_redirected()``. Arguments left out keep their value."""
         given = {"transfer": transfer, "transfer_code": transfer_code, "subscribe": subscribe,

@@ -110,7 +110,9 @@ def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S,
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m coordinator.fatal_listener", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
+    p.add_argument("--coordinator", default="tcp://127.0.0.1:5600",
+                   help="coordinator agents URL (the listener speaks where this host's agents do, "
+                        "with their key under CURVE)")
     p.add_argument("--host", default=socket.gethostname(), help="this host's name in the reports")
     curve.add_options(p)
     args = p.parse_args(argv)

@@ -42,6 +42,12 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
                                      for run in co.loads.values()],
                            "client_queue": co.delivery.queue, "dropped": co.delivery.dropped,
                            "gaps_owed": co.delivery.pending(),
+                           "busy_refused": co.budgets.refused, "held": co.budgets.held(),
+                           **({"firehose": {"subscribers": len(co.firehose.open),
+                                            "max_subscribers": co.firehose.max_subscribers,
+                                            "refused": co.firehose.refused,
+                                            "skipped": co.firehose.skipped}}
+                              if co.firehose is not None else {}),
                            "adopting": round(co.adoption.left(co.clock()), 3)})
 
 
@@ -227,13 +233,18 @@ def _route_to_call(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 CALL_ROUTES: dict[str, Handler] = {name: _route_to_call for name, spec in proto.OPS.items()
                                    if spec.target == "call"}
 
-def agent_fatal(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    """A supervisord gave up on a process: the operator must look (logged on stderr)."""
+def fatal_report(co: Coordinator, msg: proto.Message) -> dict[str, Any]:
+    """A supervisord gave up on a process: the operator must look (logged on stderr). Returns
+    the reply's result; the request came on the agents socket or from an admin client."""
     a = msg.args
     rec = co.registry.by_name.get(a["name"])
     print(f"coordinator: supervisord on {a['host']!r} reports {a['group']}:{a['name']} FATAL "
           f"(from {a['from_state']}): it will not be restarted", file=sys.stderr, flush=True)
-    co.reply(client, msg, {"known": rec is not None, "alive": rec is not None and rec.alive})
+    return {"known": rec is not None, "alive": rec is not None and rec.alive}
+
+
+def agent_fatal(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    co.reply(client, msg, fatal_report(co, msg))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -30,19 +30,24 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--readonly-keys", default="", metavar="DIR",
                    help="allow-list: public keys of read-only clients (status, agents, events, "
                         "load.status)")
+    p.add_argument("--admin-keys", default="", metavar="DIR",
+                   help="allow-list: public keys of admins (full control, and the fleet-wide "
+                        "ops: codec priorities, FATAL reports)")
     p.add_argument("--insecure", nargs="?", const="1", default="", type=_flag, metavar="",
                    help="allow binding a non-loopback address without keys (warns)")
 
 
 def server_keys(args: argparse.Namespace) -> ServerKeys | None:
     """The keys that the options name (None: none given); raises KeyFileError."""
-    lists = (args.agents_keys, args.clients_keys, args.readonly_keys)
+    lists = (args.agents_keys, args.clients_keys, args.readonly_keys,
+             getattr(args, "admin_keys", ""))
     if not args.key:
         if any(lists):
             raise KeyFileError("the allow-lists need the coordinator's own key pair (--key)")
         return None
-    if not args.agents_keys or not (args.clients_keys or args.readonly_keys):
-        raise KeyFileError("--key needs --agents-keys and --clients-keys and/or --readonly-keys")
+    if not args.agents_keys or not any(lists[1:]):
+        raise KeyFileError("--key needs --agents-keys and at least one of --clients-keys, "
+                           "--readonly-keys, --admin-keys")
     return ServerKeys.load(args.key, *lists)
 
 

@@ -5,8 +5,9 @@ know the coordinator's public key; the coordinator admits only the public keys o
 allow-lists (directories of public certificates, as ``callfleet keys`` writes them):
 
 * ``agents`` socket: the agents' keys;
-* ``clients`` socket and the ``events`` PUB socket: the full-control clients' keys and the
-  read-only clients' keys (the role of a connection is looked up from its key).
+* ``clients`` socket and the ``events`` PUB socket: the admins' keys, the full-control
+  clients' keys and the read-only clients' keys (the role of a connection is looked up from its
+  key).
 
 The coordinator answers the ZAP requests itself, from its own loop (:func:`zap_reply` is pure),
 rather than with pyzmq's ThreadAuthenticator: the coordinator stays single-threaded, the
@@ -17,7 +18,7 @@ order with everything else. A ZAP request is a set lookup, so it never holds the
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import zmq
@@ -29,7 +30,9 @@ from proto.curve import exposed, key_pair, public_keys
 DOMAIN_AGENTS = "agents"
 DOMAIN_CLIENTS = "clients"
 DOMAIN_EVENTS = "events"
-#: client roles
+#: client roles: an admin may also change what every client's calls use (fleet-wide settings,
+#: such as codec priorities) and report FATAL processes; full control acts on its own objects
+ADMIN = "admin"
 FULL = "full"
 READ_ONLY = "read-only"
 #: the inproc endpoint where libzmq sends ZAP requests (RFC 27)
@@ -45,28 +48,32 @@ class ServerKeys:
     agents: frozenset[bytes] = frozenset()
     clients: frozenset[bytes] = frozenset()
     readonly: frozenset[bytes] = frozenset()
+    admins: frozenset[bytes] = frozenset()
 
     @classmethod
     def load(cls, key: str, agents_dir: str = "", clients_dir: str = "",
-             readonly_dir: str = "") -> ServerKeys:
+             readonly_dir: str = "", admins_dir: str = "") -> ServerKeys:
         public, secret = key_pair(key)
         return cls(public, secret,
                    public_keys(agents_dir) if agents_dir else frozenset(),
                    public_keys(clients_dir) if clients_dir else frozenset(),
-                   public_keys(readonly_dir) if readonly_dir else frozenset())
+                   public_keys(readonly_dir) if readonly_dir else frozenset(),
+                   public_keys(admins_dir) if admins_dir else frozenset())
 
     def allowed(self, domain: str, key: bytes) -> bool:
         """Whether a peer with the Z85 public ``key`` may connect to the ``domain`` socket."""
         if domain == DOMAIN_AGENTS:
             return key in self.agents
         if domain in (DOMAIN_CLIENTS, DOMAIN_EVENTS):
-            return key in self.clients or key in self.readonly
+            return key in self.clients or key in self.readonly or key in self.admins
         return False
 
     def role(self, user_id: str) -> str:
         """The role of a client connection authenticated as ``user_id`` (its Z85 public key).
-        A key on both lists is full control."""
+        A key on several lists has the strongest of their roles."""
         key = user_id.encode()
+        if key in self.admins:
+            return ADMIN
         return FULL if key in self.clients or key not in self.readonly else READ_ONLY
 
 
@@ -78,21 +85,28 @@ def serve_curve(sock: zmq.Socket[bytes], keys: ServerKeys, domain: str) -> None:
     sock.zap_domain = domain.encode()
 
 
-def zap_reply(request: list[bytes], keys: ServerKeys) -> list[bytes]:
+def zap_reply(request: list[bytes], keys: ServerKeys | None,
+              events_room: Callable[[], bool] | None = None) -> list[bytes]:
     """The ZAP (RFC 27) reply to ``request``: 200 with the client's Z85 public key as User-Id
-    when it is on the allow-list of the request's domain; 400 otherwise; 500 for a malformed
-    request (libzmq then refuses the peer as well)."""
+    when it is on the allow-list of the request's domain (without keys: any peer, User-Id
+    empty), and, for the ``events`` domain, while ``events_room()`` says the firehose takes one
+    more subscriber; 400 otherwise; 500 for a malformed request (libzmq then refuses the peer
+    as well)."""
     if len(request) < 6:
         return [b"1.0", request[1] if len(request) > 1 else b"", b"500", b"bad ZAP request",
                 b"", b""]
     version, rid, domain, _address, _identity, mechanism = request[:6]
     if version != b"1.0":
         return [b"1.0", rid, b"500", b"unsupported ZAP version", b"", b""]
-    if mechanism != b"CURVE" or len(request) != 7 or len(request[6]) != 32:
-        return [b"1.0", rid, b"400", b"CURVE required", b"", b""]
-    key = z85.encode(request[6])
-    if not keys.allowed(domain.decode("utf-8", "replace"), key):
-        return [b"1.0", rid, b"400", b"unknown key", b"", b""]
+    key = b""
+    if keys is not None:
+        if mechanism != b"CURVE" or len(request) != 7 or len(request[6]) != 32:
+            return [b"1.0", rid, b"400", b"CURVE required", b"", b""]
+        key = z85.encode(request[6])
+        if not keys.allowed(domain.decode("utf-8", "replace"), key):
+            return [b"1.0", rid, b"400", b"unknown key", b"", b""]
+    if domain == DOMAIN_EVENTS.encode() and events_room is not None and not events_room():
+        return [b"1.0", rid, b"400", b"too many subscribers", b"", b""]
     return [b"1.0", rid, b"200", b"OK", key, b""]
 
 

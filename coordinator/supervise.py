@@ -28,12 +28,13 @@ def _curve_args(args: argparse.Namespace) -> tuple[str, str]:
     --server-key is the coordinator's own certificate file: it holds the public key too."""
     if not args.key and not args.insecure:
         return "", ""
-    for name in ("key", "agents_keys", "clients_keys", "readonly_keys", "agent_key"):
+    for name in ("key", "agents_keys", "clients_keys", "readonly_keys", "admin_keys", "agent_key"):
         if getattr(args, name):
             setattr(args, name, os.path.abspath(getattr(args, name)))
     co = (f" --key={shlex.quote(args.key)} --agents-keys={shlex.quote(args.agents_keys)}"
           f" --clients-keys={shlex.quote(args.clients_keys)}"
-          f" --readonly-keys={shlex.quote(args.readonly_keys)}") if args.key else ""
+          f" --readonly-keys={shlex.quote(args.readonly_keys)}"
+          f" --admin-keys={shlex.quote(args.admin_keys)}") if args.key else ""
     if args.insecure:
         co += " --insecure"
     agent = (f" --server-key={shlex.quote(args.key)} --key={shlex.quote(args.agent_key)}"

@@ -122,6 +122,30 @@ def _str_field(raw: dict[str, Any], name: str, hi: int, rid: str, required: bool
     return value
 
 
+def _echo_id(raw: dict[str, Any]) -> str:
+    """The request id an error reply echoes: the frame's ``id`` when it is a string of 1 to
+    MAX_ID characters, else "" (an id that is not one a client may send is never echoed)."""
+    rid = raw.get("id")
+    return rid if isinstance(rid, str) and 0 < len(rid) <= limits.MAX_ID else ""
+
+
+def _readable_id(frame: bytes) -> str:
+    """The ``id`` of a frame that failed the decoder's limits (a string over MAX_STR, an array
+    over MAX_ARRAY, ...) when the frame is still msgpack: read once more without those limits
+    (the frame is at most MAX_FRAME bytes), only to echo the id in the error reply."""
+    try:
+        raw = msgpack.unpackb(frame, raw=False, strict_map_key=False, max_ext_len=0)
+    except Exception:  # not msgpack at all: nothing to echo
+        return ""
+    return _echo_id(raw) if isinstance(raw, dict) else ""
+
+
+def _why(exc: Exception) -> str:
+    """msgpack's own words for a limit it enforced (e.g. ``8200 exceeds max_str_len(8192)``)."""
+    text = str(exc)
+    return text[:120] if text else "malformed"
+
+
 def decode(frame: bytes) -> Message:
     """Parse and check one frame's envelope. Raises ProtoError (E_BAD_MSG / E_BAD_VERSION).
 
@@ -135,12 +159,11 @@ def decode(frame: bytes) -> Message:
             max_str_len=limits.MAX_STR, max_bin_len=limits.MAX_STR,
             max_array_len=limits.MAX_ARRAY, max_map_len=limits.MAX_MAP, max_ext_len=0)
     except Exception as exc:  # msgpack raises many types: all mean "not a valid frame"
-        raise _bad(f"undecodable msgpack ({type(exc).__name__})") from None
+        raise _bad(f"undecodable msgpack ({type(exc).__name__}: {_why(exc)})",
+                   _readable_id(frame)) from None
     if not isinstance(raw, dict):
         raise _bad("a message must be a msgpack map")
-    rid = raw.get("id") if isinstance(raw.get("id"), str) else ""
-    assert isinstance(rid, str)
-    rid = rid[: limits.MAX_ID]
+    rid = _echo_id(raw)
     why = _shape_error(raw, 1)
     if why:
         raise _bad(why, rid)

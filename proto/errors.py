@@ -25,6 +25,8 @@ ERROR_CODES: dict[str, str] = {
                   "it holds no more requests: retry after its adoption window",
     "E_FORBIDDEN": "the client's role does not allow the op, or the object belongs to another "
                    "client",
+    "E_BUSY": "the client connection has too many requests waiting for its earlier ones (its "
+              "budget in the coordinator): nothing was done; retry once replies come back",
 }
 
 

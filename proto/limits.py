@@ -27,8 +27,13 @@ MAX_HEADERS = 32
 #: Most DTMF digits in one call.dial_dtmf.
 MAX_DTMF = 64
 
-#: Longest instant message body (acc.send_pager, call.send_pager), in characters.
-MAX_PAGER = 4096
+#: Longest SIP message PJSIP sends or receives, in bytes (PJSIP_MAX_PKT_LEN of the pjsua2 wheel,
+#: over UDP and TCP alike): a request that would be longer is refused with E_BAD_ARGS.
+MAX_SIP_MESSAGE = 4000
+#: Longest instant message body (acc.send_pager, call.send_pager), in characters: with the usual
+#: headers it fits in MAX_SIP_MESSAGE (a MESSAGE that still does not, with long URIs, many extra
+#: headers or non-ASCII text, is refused with E_BAD_ARGS; nothing is sent).
+MAX_PAGER = 3000
 
 #: Heartbeat period, both ways, seconds.
 HEARTBEAT_S = 1.0

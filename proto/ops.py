@@ -64,8 +64,9 @@ REDIRECT_DECISIONS = ("follow", "stop")
 
 #: An account's decisions for requests that pjsua2 settles inside a callback, set in advance.
 ACC_POLICY = (
-    Field("transfer", "str", False, "incoming REFER: accept (default: the call makes the new "
-          "call) or reject", choices=("accept", "reject")),
+    Field("transfer", "str", False, "incoming REFER: reject (default: a peer must not make the "
+          "agent dial anywhere unless the account opts in) or accept (the call makes the new "
+          "call)", choices=("accept", "reject")),
     Field("transfer_code", "int", False, "the response to a rejected REFER (default 603)",
           lo=300, hi=699),
     Field("subscribe", "str", False, "incoming presence SUBSCRIBE: accept (default: the watcher "
@@ -324,6 +325,13 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
                          "the coordinator started (queue full or not connected)", lo=0),
                    Field("gaps_owed", "int", True, "client connections owed an events.gap "
                          "notice", lo=0),
+                   Field("busy_refused", "int", False, "requests refused with E_BUSY since the "
+                         "coordinator started (a connection's budget was spent)", lo=0),
+                   Field("held", "int", False, "requests waiting now for their connection's "
+                         "earlier ones (section 10, Budgets)", lo=0),
+                   Field("firehose", "map", False, "the PUB firehose: subscribers (connections "
+                         "now), max_subscribers, refused (connections refused for the cap), "
+                         "skipped (events too large to publish there)"),
                    Field("adopting", "float", False, "seconds left in the adoption window of "
                          "a (re)started coordinator (section 9; 0: closed)", lo=0))),
     # -- transports, presence, attended transfer (one block) --
@@ -543,7 +551,8 @@ OPS: dict[str, OpSpec] = {op.name: op for op in (
            "Start no more calls, hang up live ones, report done.", args=(RUN_ID,)),
     OpSpec("agent.fatal", "coordinator",
            "A host's supervisord gave up restarting a process (FATAL: it kept exiting at start); "
-           "sent by `coordinator.fatal_listener`. The coordinator logs it for the operator.",
+           "sent by `coordinator.fatal_listener` on the agents socket (with the host's agent key "
+           "under CURVE), or by an admin client. The coordinator logs it for the operator.",
            args=(Field("name", "str", True, "supervisord process name (an agent's name)",
                        lo=1, hi=_ID),
                  Field("group", "str", True, "supervisord group name", hi=_ID),
@@ -794,3 +803,6 @@ READ_ONLY_ROLE_OPS = frozenset({"lib.agents", "lib.status", "events.subscribe",
                                 "events.unsubscribe", "load.status"})
 #: The ops that act on an existing load run: only the run's owner may send them.
 RUN_CONTROL_OPS = frozenset({"load.set_rate", "load.stop"})
+#: The ops only an admin client may send (with CURVE): they change what other clients' calls use,
+#: or report on the fleet's processes. (agent.fatal is also accepted on the agents socket.)
+ADMIN_ROLE_OPS = frozenset({"lib.set_codec_priority", "agent.fatal"})

@@ -41,8 +41,8 @@ def _free_udp_range(count: int) -> int:
 
 #: deploy/callfleet.env's CURVE settings (README "Security")
 CURVE_VARS = ("CALLFLEET_COORDINATOR_KEY", "CALLFLEET_AGENTS_KEYS", "CALLFLEET_CLIENTS_KEYS",
-              "CALLFLEET_READONLY_KEYS", "CALLFLEET_INSECURE", "CALLFLEET_SERVER_KEY",
-              "CALLFLEET_AGENT_KEY", "CALLFLEET_LISTENER_KEY")
+              "CALLFLEET_READONLY_KEYS", "CALLFLEET_ADMIN_KEYS", "CALLFLEET_INSECURE",
+              "CALLFLEET_SERVER_KEY", "CALLFLEET_AGENT_KEY")
 
 
 def _env(tmp_path: Path, agents: int) -> dict[str, str]:
@@ -159,5 +159,5 @@ def test_an_agent_that_cannot_start_goes_fatal_and_the_coordinator_is_told(tmp_p
             assert sup_log.count(f"exited: {NAME}-02 (exit status 2; not expected)") == 4  # 1 + 3 retries
             assert "Address already in use" in (logdir / f"{NAME}-02.log").read_text()
             listener = (logdir / "fatal-listener.log").read_text()
-            assert f"{NAME}-02 is FATAL; reported to {env['CALLFLEET_CLIENTS']}" in listener
+            assert f"{NAME}-02 is FATAL; reported to {env['CALLFLEET_COORDINATOR']}" in listener
     _stopped_cleanly(logdir, [f"{NAME}-01", "coordinator", "fatal"])

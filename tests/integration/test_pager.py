@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from coordinator.client import Error, Lib
+from proto import limits
 from tests.helpers import Answerer, Recorder, wait_for
 from tests.kamailio import Kamailio
 from tests.ua_helpers import ImAccount, ImAnswerer, ImCall, connected_pair, hang_up
@@ -115,3 +116,27 @@ def test_pager_through_kamailio_reports_delivery_codes(kam: Kamailio, lib: Lib) 
     wait_for(lambda: len(a_cb.typing) == 1, 10, "alice to see bob typing")
     assert kam.requests("MESSAGE", "alice") == 2 and kam.requests("MESSAGE", "bob") == 1
     assert bob.info().reg_active
+
+
+def test_the_longest_message_is_delivered_and_a_longer_one_refused_before_sending(
+        lib: Lib) -> None:
+    """MAX_PAGER characters fit in PJSIP's 4000-byte SIP message; text that does not fit (here
+    non-ASCII: 2 bytes a character) is refused with E_BAD_ARGS, not PJSIP's error, and nothing
+    reaches the peer; one character more than MAX_PAGER is refused by the schema."""
+    a_cb, b_cb = ImAccount(), ImAccount()
+    alice = lib.create_account("sip:alice@127.0.0.1", cb=a_cb)
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=b_cb)
+    longest = "x" * limits.MAX_PAGER
+    alice.send_pager(bob.contact, longest, im_id=1)
+    wait_for(lambda: bool(b_cb.pagers and a_cb.statuses), 10, "the longest message")
+    assert b_cb.pagers[0][3] == longest and a_cb.statuses[0][2:4] == (1, 200)
+    with pytest.raises(Error) as wide:
+        alice.send_pager(bob.contact, "\u00e9" * limits.MAX_PAGER, im_id=2)
+    assert wide.value.err_code == "E_BAD_ARGS" and "4000 bytes" in wide.value.err_msg
+    with pytest.raises(Error) as over:
+        alice.send_pager(bob.contact, "x" * (limits.MAX_PAGER + 1), im_id=3)
+    assert over.value.err_code == "E_BAD_ARGS"
+    # the refused ones never left: a later message is the second one bob gets
+    alice.send_pager(bob.contact, "after", im_id=4)
+    wait_for(lambda: len(b_cb.pagers) == 2, 10, "the message after")
+    assert b_cb.pagers[1][3] == "after" and [s[2] for s in a_cb.statuses] == [1, 4]

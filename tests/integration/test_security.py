@@ -57,12 +57,14 @@ class KeyRing:
     bob: tuple[Path, Path]
     reader: tuple[Path, Path]
     stranger: tuple[Path, Path]
+    admin: tuple[Path, Path]
     dirs: dict[str, Path]
 
     def coordinator_args(self) -> list[str]:
         return ["--key", str(self.coordinator[1]), "--agents-keys", str(self.dirs["agents"]),
                 "--clients-keys", str(self.dirs["clients"]),
-                "--readonly-keys", str(self.dirs["readonly"])]
+                "--readonly-keys", str(self.dirs["readonly"]),
+                "--admin-keys", str(self.dirs["admins"])]
 
     def client(self, url: str, who: tuple[Path, Path], timeout: float = 15.0) -> Lib:
         return Lib.connect(url, timeout=timeout, server_key=str(self.coordinator[0]),
@@ -72,11 +74,12 @@ class KeyRing:
 @pytest.fixture(scope="module")
 def ring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
     base = tmp_path_factory.mktemp("keys")
-    dirs = {d: base / d for d in ("agents", "clients", "readonly", "elsewhere")}
+    dirs = {d: base / d for d in ("agents", "clients", "readonly", "admins", "elsewhere")}
     return KeyRing(coordinator=_keys(base, "coordinator"), agent=_keys(dirs["agents"], "agent"),
                    alice=_keys(dirs["clients"], "alice"), bob=_keys(dirs["clients"], "bob"),
                    reader=_keys(dirs["readonly"], "reader"),
-                   stranger=_keys(dirs["elsewhere"], "stranger"), dirs=dirs)
+                   stranger=_keys(dirs["elsewhere"], "stranger"),
+                   admin=_keys(dirs["admins"], "admin"), dirs=dirs)
 
 
 @dataclass
@@ -185,6 +188,19 @@ def test_keyed_fleet_calls_end_to_end_with_roles_and_ownership(fleet: Fleet, rin
         _forbidden(bob.request, "call.info", {"call": call.id})
         _forbidden(bob.request, "call.make", {"acc": caller.id, "uri": callee.contact})
         _forbidden(bob.request, "acc.delete", {"acc": callee.id})
+        # ... nor put a recorder on it (refused before anything about the call is told)
+        err = _forbidden(bob.request, "media.create_recorder",
+                         {"call": call.id, "filename": str(tmp_path / "spy.wav")})
+        assert "keyed-" not in err.err_msg and not (tmp_path / "spy.wav").exists()
+        # fleet-wide settings change every client's calls: an admin key only
+        for lib in (alice, reader):
+            err = _forbidden(lib.set_codec_priority, "PCMU", 0)
+            assert "admin" in err.err_msg or "read-only" in err.err_msg
+        _forbidden(alice.request, "agent.fatal", {"name": "keyed-1", "group": "agent",
+                                                  "host": "h", "from_state": "BACKOFF"})
+        admin = ring.client(fleet.urls["clients"], ring.admin)
+        libs.append(admin)
+        assert any(c.startswith("speex") for c in admin.set_codec_priority("speex", 0))
         # a second connection with alice's key is alice: objects belong to the key
         alice2 = ring.client(fleet.urls["clients"], ring.alice)
         libs.append(alice2)
@@ -444,7 +460,7 @@ def test_up_with_keys_serves_keyed_clients_only(ring: KeyRing, tmp_path: Path) -
 
 def test_shipped_config_with_keys(ring: KeyRing, tmp_path: Path) -> None:
     """deploy/coordinator-host.conf with the CURVE variables: keyed agents are admitted, the
-    FATAL listener reports with its own key, a plain client gets nothing."""
+    FATAL listener reports with the host's agent key, a plain client gets nothing."""
     from tests.integration.test_deploy import NAME, _env, _stopped_cleanly, supervisord
 
     env = _env(tmp_path, agents=2)
@@ -453,8 +469,7 @@ def test_shipped_config_with_keys(ring: KeyRing, tmp_path: Path) -> None:
                 "CALLFLEET_CLIENTS_KEYS": str(ring.dirs["clients"]),
                 "CALLFLEET_READONLY_KEYS": str(ring.dirs["readonly"]),
                 "CALLFLEET_SERVER_KEY": str(ring.coordinator[0]),
-                "CALLFLEET_AGENT_KEY": str(ring.agent[1]),
-                "CALLFLEET_LISTENER_KEY": str(ring.bob[1])})
+                "CALLFLEET_AGENT_KEY": str(ring.agent[1])})
     # another program holds agent 2's SIP port: it goes FATAL, and the listener must tell
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.0.1", int(env["CALLFLEET_SIP_PORT_BASE"]) + 2))
@@ -507,8 +522,7 @@ def test_shipped_configs_over_two_hosts_with_keys(ring: KeyRing, tmp_path: Path)
     hosts.create()
     co, b = hosts.addr("co"), hosts.addr("b")
     every_host = {"CALLFLEET_PYTHON": PY, "CALLFLEET_SERVER_KEY": str(ring.coordinator[0]),
-                  "CALLFLEET_AGENT_KEY": str(ring.agent[1]),
-                  "CALLFLEET_LISTENER_KEY": str(ring.bob[1])}
+                  "CALLFLEET_AGENT_KEY": str(ring.agent[1])}
     sups: dict[str, subprocess.Popen[bytes]] = {}
     lib: Lib | None = None
     try:

@@ -34,6 +34,7 @@ def _run(scenario: str, account: Account, tmp_path: Path, *extra: str) -> str:
 def test_incoming_refer_accepted_by_policy(lib: Lib, tmp_path: Path) -> None:
     bob_cb = TransferAnswerer(codes=())
     bob = lib.create_account("sip:bob@127.0.0.1", cb=bob_cb, auto_answer=200)
+    bob.set_policy(transfer="accept")  # the opt-in: by default a REFER is refused
     carol_cb = Answerer(codes=())
     carol = lib.create_account("sip:carol@127.0.0.1", cb=carol_cb, auto_answer=200)
     trace = _run("uac_refer.xml", bob, tmp_path, "-key", "refer_to", carol.contact)
@@ -61,6 +62,22 @@ def test_incoming_refer_refused_by_policy(lib: Lib, tmp_path: Path) -> None:
     wait_for(lambda: bool(rec.requests) and rec.last() == "DISCONNECTED", 10,
              "the refused transfer request and the end of the call")
     assert rec.requests[0][1] == 603 and rec.new_calls == []
+
+
+def test_incoming_refer_refused_by_default_places_no_call(lib: Lib, tmp_path: Path) -> None:
+    """A stranger whose call was answered asks the agent to call elsewhere (toll fraud): without
+    the account's opt-in the REFER gets 603 and no call leaves the fleet."""
+    bob_cb = TransferAnswerer(codes=())
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=bob_cb, auto_answer=200)
+    carol_cb = Answerer(codes=())
+    carol = lib.create_account("sip:carol@127.0.0.1", cb=carol_cb, auto_answer=200)
+    trace = _run("uac_refer.xml", bob, tmp_path, "-key", "refer_to", carol.contact)
+    assert "SIP/2.0 603" in trace and "NOTIFY sip:" not in trace
+    rec = bob_cb.recorders[0]
+    wait_for(lambda: bool(rec.requests) and rec.last() == "DISCONNECTED", 10,
+             "the refused transfer request and the end of the call")
+    assert rec.requests[0][1] == 603 and rec.new_calls == []
+    assert carol_cb.recorders == [] and lib.status()["calls"] == 0
 
 
 def test_hold_from_sipp_is_remote_hold_and_answered_recvonly(lib: Lib, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tests.ua_helpers import ReplaceAnswerer, ReplaceRecorder, TransferAnswerer,
 def test_blind_transfer_between_three_agents(lib3: Lib) -> None:
     bobs, carols = TransferAnswerer(codes=(200,)), Answerer(codes=(180, 200))
     alice = lib3.create_account("sip:alice@127.0.0.1")
+    alice.set_policy(transfer="accept")  # the transferee opts in (REFERs are refused by default)
     bob = lib3.create_account("sip:bob@127.0.0.1", cb=bobs)
     carol = lib3.create_account("sip:carol@127.0.0.1", cb=carols)
     assert len({alice.agent, bob.agent, carol.agent}) == 3, "three parties on three agents"
@@ -102,6 +103,7 @@ def _two_legs(lib3: Lib) -> tuple[Any, ...]:
     bobs, carols = TransferAnswerer(codes=(200,)), ReplaceAnswerer()
     alice = lib3.create_account("sip:alice@127.0.0.1")
     bob = lib3.create_account("sip:bob@127.0.0.1", cb=bobs)
+    bob.set_policy(transfer="accept")  # bob, the transferee, opts in to REFERs
     carol = lib3.create_account("sip:carol@127.0.0.1", cb=carols)
     assert len({alice.agent, bob.agent, carol.agent}) == 3, "three parties on three agents"
     to_bob, to_carol = TransferRecorder(), Recorder()

@@ -246,7 +246,8 @@ def test_attended_transfer_over_raw_msgpack(fleet: Fleet,
                                             zctx: zmq.Context[zmq.Socket[bytes]]) -> None:
     d = Peer(zctx, fleet.clients_url, "xfer")
     d.ok("acc.create", {"uri": "sip:alice@127.0.0.1", "acc": "alice"})
-    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200})
+    bob = d.ok("acc.create", {"uri": "sip:bob@127.0.0.1", "acc": "bob", "auto_answer": 200,
+                              "transfer": "accept"})
     carol = d.ok("acc.create", {"uri": "sip:carol@127.0.0.1", "acc": "carol",
                                 "auto_answer": 200})
 

@@ -22,15 +22,15 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 #: the CURVE settings of deploy/callfleet.env (empty: no CURVE)
 CURVE_VARS = ("CALLFLEET_COORDINATOR_KEY", "CALLFLEET_AGENTS_KEYS", "CALLFLEET_CLIENTS_KEYS",
-              "CALLFLEET_READONLY_KEYS", "CALLFLEET_INSECURE", "CALLFLEET_SERVER_KEY",
-              "CALLFLEET_AGENT_KEY", "CALLFLEET_LISTENER_KEY")
+              "CALLFLEET_READONLY_KEYS", "CALLFLEET_ADMIN_KEYS", "CALLFLEET_INSECURE",
+              "CALLFLEET_SERVER_KEY", "CALLFLEET_AGENT_KEY")
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {"CALLFLEET_PYTHON": "/opt/callfleet/bin/python", "CALLFLEET_LOG_DIR": str(tmp_path),
            "CALLFLEET_AGENTS_BIND": "tcp://10.1.0.1:5600", "CALLFLEET_CLIENTS_BIND": "tcp://10.1.0.1:5601",
            "CALLFLEET_EVENTS_BIND": "tcp://10.1.0.1:5602", "CALLFLEET_LOST_AFTER": "",
-           "CALLFLEET_COORDINATOR": "tcp://10.1.0.1:5600", "CALLFLEET_CLIENTS": "tcp://10.1.0.1:5601",
+           "CALLFLEET_COORDINATOR": "tcp://10.1.0.1:5600",
            "CALLFLEET_AGENTS": "3", "CALLFLEET_NAME": "hostb", "CALLFLEET_SIP_HOST": "10.1.0.2",
            "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": "5070",
            "CALLFLEET_RTP_PORT_BASE": "20000"}
@@ -76,7 +76,7 @@ def test_agents_get_distinct_names_and_ports(conf: str, tmp_path: Path,
     listener = groups["fatal"]
     assert [e.__name__ for e in listener.pool_events] == ["ProcessStateFatalEvent"]
     largv = _argv(listener.process_configs[0].command, "coordinator.fatal_listener")
-    assert largv == ["--coordinator", "tcp://10.1.0.1:5601", "--host", "hostb", "--server-key=",
+    assert largv == ["--coordinator", "tcp://10.1.0.1:5600", "--host", "hostb", "--server-key=",
                      "--key="]
     assert all(a.keys is None for a in parsed)  # empty key variables: plain connections
     assert ("coordinator" in groups) == (conf == "coordinator-host.conf")
@@ -99,17 +99,18 @@ def test_curve_settings_reach_every_program(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     env = _env(tmp_path, CALLFLEET_AGENTS="1", CALLFLEET_COORDINATOR_KEY="/k/co.key_secret",
                CALLFLEET_AGENTS_KEYS="/k/agents", CALLFLEET_CLIENTS_KEYS="/k/clients",
-               CALLFLEET_READONLY_KEYS="/k/readonly", CALLFLEET_SERVER_KEY="/k/co.key",
-               CALLFLEET_AGENT_KEY="/k/hostb.key_secret", CALLFLEET_LISTENER_KEY="/k/l.key_secret")
+               CALLFLEET_READONLY_KEYS="/k/readonly", CALLFLEET_ADMIN_KEYS="/k/admins",
+               CALLFLEET_SERVER_KEY="/k/co.key", CALLFLEET_AGENT_KEY="/k/hostb.key_secret")
     groups = _load("coordinator-host.conf", env, monkeypatch)
     co = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
                                          "coordinator.cli"))
-    assert (co.key, co.agents_keys, co.clients_keys, co.readonly_keys, co.insecure) == (
-        "/k/co.key_secret", "/k/agents", "/k/clients", "/k/readonly", False)
+    assert (co.key, co.agents_keys, co.clients_keys, co.readonly_keys, co.admin_keys,
+            co.insecure) == ("/k/co.key_secret", "/k/agents", "/k/clients", "/k/readonly",
+                             "/k/admins", False)
     words = _argv(groups["agent"].process_configs[0].command, "agent")
     assert "--server-key=/k/co.key" in words and "--key=/k/hostb.key_secret" in words
     largv = _argv(groups["fatal"].process_configs[0].command, "coordinator.fatal_listener")
-    assert largv[-2:] == ["--server-key=/k/co.key", "--key=/k/l.key_secret"]
+    assert largv[-2:] == ["--server-key=/k/co.key", "--key=/k/hostb.key_secret"]
     groups = _load("coordinator-host.conf", _env(tmp_path, CALLFLEET_INSECURE="1"), monkeypatch)
     co = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
                                          "coordinator.cli"))

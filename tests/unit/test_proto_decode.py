@@ -187,10 +187,28 @@ def test_other_kinds_refuse_an_ill_typed_id(kind: str, rid: Any) -> None:
     rejected(pack(envelope(kind, id=rid)))
 
 
-def test_an_over_long_id_is_truncated_in_the_error() -> None:
-    rid = "i" * (limits.MAX_ID + 10)
-    exc = rejected(pack(envelope(id=rid)))
-    assert exc.rid == rid[: limits.MAX_ID]  # type: ignore[attr-defined]
+def test_an_over_long_id_is_not_echoed() -> None:
+    """An id no client may send is echoed as "" (never a truncated copy that would match
+    another request of the same client)."""
+    exc = rejected(pack(envelope(id="i" * (limits.MAX_ID + 10))))
+    assert exc.rid == ""  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bulk", [
+    {"text": "x" * (limits.MAX_STR + 1)},
+    {"list": [0] * (limits.MAX_ARRAY + 1)},
+    {"map": {f"k{i}": i for i in range(limits.MAX_MAP + 1)}},
+    {"bin": b"x" * (limits.MAX_STR + 1)},
+])
+def test_the_id_is_echoed_when_another_field_breaks_a_limit(bulk: dict[str, Any]) -> None:
+    """The decoder refuses the frame, but a client can still match the error to its request."""
+    exc = rejected(pack(envelope(args=bulk)))
+    assert exc.rid == "r1"  # type: ignore[attr-defined]
+    assert "exceeds" in exc.msg
+
+
+def test_no_id_is_echoed_for_a_frame_that_is_not_msgpack() -> None:
+    assert rejected(b"\xc1 not msgpack").rid == ""  # type: ignore[attr-defined]
 
 
 # -- bodies ------------------------------------------------------------------------------------
