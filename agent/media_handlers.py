@@ -15,7 +15,7 @@ from agent.handlers import Handler, pj_errors
 from agent.media import MediaObject
 from agent.state import AgentState
 from proto import ProtoError
-from proto.ops import MEDIA_OPS
+from proto.ops import media as media_ops
 
 
 def _admit(state: AgentState, op: str) -> None:
@@ -142,4 +142,4 @@ def media_conf_disconnect(state: AgentState, args: dict[str, Any]) -> dict[str, 
 
 #: one handler per media op, named after it
 MEDIA_HANDLERS: dict[str, Handler] = {spec.name: globals()[spec.name.replace(".", "_")]
-                                      for spec in MEDIA_OPS}
+                                      for spec in media_ops.OPS.values()}

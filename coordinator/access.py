@@ -1,16 +1,17 @@
 """Who may send which client op: roles and object ownership.
 
-* **Role.** With CURVE, a client whose key is on the read-only allow-list may send only the ops
-  of ``READ_ONLY_ROLE_OPS`` (status, agents, event subscriptions, load.status); the ops of
-  ``ADMIN_ROLE_OPS`` (fleet-wide settings that change other clients' calls, FATAL reports) need a
-  key on the admin allow-list; any other op gets ``E_FORBIDDEN``. Without CURVE the coordinator
-  only listens on loopback, and every local client is an admin.
+* **Role.** Each op's spec says which roles may send it (``OpSpec.roles``): with CURVE, a
+  client whose key is on the read-only allow-list may send only reads (status, agents, event
+  subscriptions, load.status); the ops that change other clients' calls or report on the fleet
+  (codec priorities, FATAL reports) need a key on the admin allow-list; any other op gets
+  ``E_FORBIDDEN``. Without CURVE the coordinator only listens on loopback, and every local
+  client is an admin.
 * **Ownership.** Accounts (and their buddies), calls, media objects and load runs belong to the
-  client that created them (an
-  incoming call or a call made by an accepted REFER belongs to the account's owner). An op that
-  names an existing object of another client gets ``E_FORBIDDEN``; ``load.status`` is exempt (a
-  read). The client is its authenticated key with CURVE (a program may reconnect, or use several
-  connections, with the same key) and its connection without CURVE (the routing id).
+  client that created them (an incoming call or a call made by an accepted REFER belongs to the
+  account's owner). An op whose arguments named in ``OpSpec.owned`` name an existing object of
+  another client gets ``E_FORBIDDEN``; ``load.status`` is exempt (a read). The client is its
+  authenticated key with CURVE (a program may reconnect, or use several connections, with the
+  same key) and its connection without CURVE (the routing id).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING
 import proto
 from coordinator.security import ADMIN, READ_ONLY, ServerKeys
 from proto import ProtoError
-from proto.ops import ADMIN_ROLE_OPS, READ_ONLY_ROLE_OPS, RUN_CONTROL_OPS
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator
@@ -81,15 +81,16 @@ class Access:
 
     def check(self, co: Coordinator, client: bytes, msg: proto.Message) -> None:
         """Raise E_FORBIDDEN when ``client`` may not send ``msg`` (a validated request)."""
-        if msg.op in READ_ONLY_ROLE_OPS:
-            return
+        spec = proto.OPS[msg.op]
         role = self.role(client)
-        if role == READ_ONLY:
-            raise ProtoError("E_FORBIDDEN", f"a read-only client may not send {msg.op}",
-                             op=msg.op)
-        if msg.op in ADMIN_ROLE_OPS and role != ADMIN:
+        if role not in spec.roles:
+            if role == READ_ONLY:
+                raise ProtoError("E_FORBIDDEN", f"a read-only client may not send {msg.op}",
+                                 op=msg.op)
             raise ProtoError("E_FORBIDDEN", f"{msg.op} changes the whole fleet: it needs an "
                              "admin key (the coordinator's --admin-keys)", op=msg.op)
+        if READ_ONLY in spec.roles:
+            return  # a read: names no object it could harm
         for owner, obj in owners_of(co, msg):
             if self.owner_principal(owner) != self.principal(client):
                 raise ProtoError("E_FORBIDDEN", f"{obj} belongs to another client", obj=obj,
@@ -97,38 +98,33 @@ class Access:
 
 
 def owners_of(co: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
-    """The owners of the existing objects that ``msg`` acts on, with their ids (none: the op
-    names no existing object; a creation with a pre-chosen id is settled by its handler)."""
-    target = proto.OPS[msg.op].target
+    """The owners of the existing objects that ``msg`` acts on (its spec's ``owned``
+    arguments), with their ids (none: the op names no existing object; a creation with a
+    pre-chosen id is settled by its route)."""
     found: list[tuple[bytes, str]] = []
-    if target == "account":
-        acc = co.objects.accounts.get(msg.args["acc"])
-        if acc is not None:
-            found.append((acc.owner, acc.gid))
-    elif target == "call":
-        call = co.objects.calls.get(msg.args["call"])
-        if call is not None:
-            found.append((call.owner, call.gid))
-    elif target == "buddy":
-        holder = next((a for a in co.objects.accounts.values()
-                       if msg.args["buddy"] in a.buddies), None)
-        if holder is not None:
-            found.append((holder.owner, msg.args["buddy"]))
-    elif target == "media":  # a media object, or a conference connection of two slots
-        for key in ("media", "src", "dst"):
-            gid = msg.args.get(key)
-            media = co.objects.media.get(gid) if isinstance(gid, str) else None
-            call = co.objects.calls.get(gid) if isinstance(gid, str) else None
-            if media is not None:
-                found.append((media.owner, media.gid))
-            elif call is not None:
-                found.append((call.owner, call.gid))
-    elif msg.op.startswith("media.create_") and isinstance(msg.args.get("call"), str):
-        call = co.objects.calls.get(msg.args["call"])  # the call it would serve
-        if call is not None:
-            found.append((call.owner, call.gid))
-    elif msg.op in RUN_CONTROL_OPS:
-        run = co.loads.get(msg.args["run"])
-        if run is not None and run.owner is not None:
-            found.append((run.owner, run.run))
+    for arg in proto.OPS[msg.op].owned:
+        gid = msg.args.get(arg)
+        if isinstance(gid, str):
+            owner = _owner(co, arg, gid)
+            if owner is not None:
+                found.append((owner, gid))
     return found
+
+
+def _owner(co: Coordinator, arg: str, gid: str) -> bytes | None:
+    """The owner of the object an argument names: an account, a buddy (its account's owner), a
+    load run, or a call or media object (``media``, ``src``, ``dst``: either kind)."""
+    if arg == "acc":
+        acc = co.objects.accounts.get(gid)
+        return acc.owner if acc is not None else None
+    if arg == "buddy":
+        holder = next((a for a in co.objects.accounts.values() if gid in a.buddies), None)
+        return holder.owner if holder is not None else None
+    if arg == "run":
+        run = co.loads.get(gid)
+        return run.owner if run is not None else None
+    media = co.objects.media.get(gid) if arg != "call" and arg != "dest_call" else None
+    if media is not None:
+        return media.owner
+    call = co.objects.calls.get(gid)
+    return call.owner if call is not None else None

@@ -59,8 +59,6 @@ if TYPE_CHECKING:
 DEFAULT_WINDOW_S = 5.0
 #: client requests held during the window; beyond, E_ADOPTING
 MAX_HELD = 10000
-#: ops served during the window (they change nothing; lib.status reports ``adopting``)
-SERVED_WHILE_ADOPTING = frozenset({"lib.agents", "lib.status", "agent.fatal"})
 
 _SIP = frozenset(f.name for f in ACC_SIP)
 _POLICY = frozenset(f.name for f in ACC_POLICY)

@@ -22,7 +22,6 @@ import proto
 from coordinator import firehose, memory
 from coordinator.access import Access
 from coordinator.adoption import (
-    SERVED_WHILE_ADOPTING,
     Adoption,
     BadHoldings,
     Holdings,
@@ -277,7 +276,8 @@ class Coordinator:
             return
         if msg.kind != "req":
             return  # clients only send requests (heartbeats are ignored)
-        if self.adoption.open and msg.op not in SERVED_WHILE_ADOPTING:
+        spec = proto.OPS.get(msg.op)
+        if self.adoption.open and not (spec is not None and spec.adopting):
             if not self.adoption.hold(client, frame):  # served when the window closes
                 self.fail(client, msg, ProtoError(
                     "E_ADOPTING", "the coordinator is re-adopting its agents' objects and holds "

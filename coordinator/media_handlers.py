@@ -13,7 +13,7 @@ from coordinator.handlers import Handler
 from coordinator.objects import MediaRec
 from coordinator.registry import AgentRecord
 from proto import ProtoError
-from proto.ops import MEDIA_OPS
+from proto.ops import media
 
 if TYPE_CHECKING:
     from coordinator.broker import Coordinator
@@ -107,4 +107,4 @@ media_conf_connect = media_conf_disconnect = _route_conf
 
 #: one route per media op, named after it
 MEDIA_HANDLERS: dict[str, Handler] = {spec.name: globals()[spec.name.replace(".", "_")]
-                                      for spec in MEDIA_OPS}
+                                      for spec in media.OPS.values()}

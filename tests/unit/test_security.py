@@ -24,7 +24,7 @@ from coordinator.security import (
     zap_reply,
 )
 from proto.curve import ClientKeys, KeyFileError, exposed, is_local, key_pair, public_keys
-from proto.ops import READ_ONLY_ROLE_OPS
+from proto.ops import OPS
 
 AGENT, ALICE, READER, STRANGER = (z85.encode(bytes([n]) * 32) for n in (1, 2, 3, 4))
 KEYS = ServerKeys(b"P" * 40, b"S" * 40, agents=frozenset({AGENT}), clients=frozenset({ALICE}),
@@ -162,7 +162,10 @@ def test_with_curve_objects_belong_to_the_key_and_roles_apply() -> None:
         assert _code(access, co, b"conn-bob", msg) == "E_FORBIDDEN", msg.op
         assert _code(access, co, b"conn-reader", msg) == "E_FORBIDDEN", msg.op
     assert _code(access, co, b"conn-reader", _req("acc.create", uri="sip:x@h")) == "E_FORBIDDEN"
-    for op in READ_ONLY_ROLE_OPS:
+    reads = [name for name, spec in OPS.items() if "read-only" in spec.roles]
+    assert sorted(reads) == ["events.subscribe", "events.unsubscribe", "lib.agents",
+                             "lib.status", "load.status"]
+    for op in reads:
         args = {"run": "L1"} if op == "load.status" else {}
         assert _code(access, co, b"conn-reader", _req(op, **args)) == "ok", op
 

@@ -1,0 +1,132 @@
+"""Load runs: the client ops, the coordinator's ops to agents, and the runs' events."""
+
+from __future__ import annotations
+
+from proto.ops.fields import ID, OWNER, RUN_ID
+from proto.ops.spec import READ, EventSpec, OpSpec, grouped
+from proto.schema import Field
+
+PROFILE = (
+    Field("rate", "float", True, "calls per second (spread over the agents)", lo=0.001, hi=100000),
+    Field("ramp", "float", False, "seconds of linear ramp up to the rate", lo=0, hi=86400),
+    Field("calls", "int", False, "total calls (0: until duration)", lo=0, hi=100_000_000),
+    Field("duration", "float", False, "seconds to keep starting calls (0: until calls)",
+          lo=0, hi=86400 * 7),
+    Field("max_concurrent", "int", False, "most calls up at once (0: what the fleet holds)",
+          lo=0, hi=1_000_000),
+    Field("hold", "str", False, "call hold time: S, exp:MEAN or uniform:A:B (default 1)", hi=64),
+    Field("targets", "list", False, "URIs called round robin (instead of self)"),
+    Field("self", "bool", False, "the fleet answers its own calls"),
+    Field("answer_delay", "float", False, "seconds of ringing before the answer (self)",
+          lo=0, hi=3600),
+    Field("answer_codes", "str", False, "answer code mix, e.g. 200 or 200:90,486:10 (self)",
+          hi=256),
+    Field("hangup", "str", False, "who hangs up: caller (default) or callee",
+          choices=("caller", "callee")),
+    Field("agents", "int", False, "use at most this many agents (0: all)", lo=0, hi=100000),
+    Field("dtmf", "str", False, "DTMF digits sent after answer (verified at the far end when "
+          "self)", hi=32),
+    Field("dtmf_method", "str", False, "rfc2833 (default) or info", choices=("rfc2833", "info")),
+    Field("callers", "int", False, "calling identities over the fleet (0: one per calling agent)",
+          lo=0, hi=100000),
+    Field("registrar", "uri", False, "registrar (and outbound proxy) every identity registers "
+          "with; needs credentials"),
+    Field("credentials", "list", False, "identities for a registrar run: maps of user, password "
+          "and optional domain (default: the registrar's host); used in order, callers first, "
+          "then (self) one answering identity per agent. Never echoed in reports or events"),
+    Field("media", "str", False, "what load calls send: silence (default), tone (both ends send "
+          "a tone; the end that hangs up checks it hears one) or wav:PATH (a WAV file on every "
+          "agent's host, looped)", lo=1, hi=1024),
+    Field("run", "str", False, "pre-chosen run id", lo=1, hi=ID),
+)
+
+
+OPS = grouped("load", (
+    OpSpec("load.start", "coordinator",
+           "Start a load run over the fleet's agents; replies once every agent has its share. "
+           "Progress comes as load.progress events (each second), the report as load.done.",
+           args=PROFILE, result=(Field("run", "str", True, "run id"),
+                                  Field("agents", "list", True, "agents taking part"))),
+    OpSpec("load.status", "coordinator", "The live state of a load run (as in load.progress).",
+           args=(RUN_ID,), result=(Field("progress", "map", True, "as load.progress data"),),
+           roles=READ),
+    OpSpec("load.set_rate", "coordinator", "Change a running load run's call rate at once.",
+           args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000)),
+           owns=("run",)),
+    OpSpec("load.stop", "coordinator",
+           "Stop a load run: no new calls, live calls hung up; load.done follows.",
+           args=(RUN_ID,),
+           owns=("run",)),
+    OpSpec("load.agent_start", "coordinator-to-agent",
+           "An agent's share of a run: a calling part and/or an answering part.",
+           args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
+                               "registrar, username and password), rate, calls, duration, ramp, "
+                               "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
+                               "registrar, wait_go (true: no call before load.agent_go)"),
+                 Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
+                       "hangup, dtmf, media, registrar"),
+                 *OWNER,
+                 Field("profile", "map", False, "the run's profile as reports show it (no "
+                       "credentials), kept for a restarted coordinator")),
+           result=(RUN_ID,),
+           route="none"),
+    OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
+           args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000)),
+           route="none"),
+    OpSpec("load.agent_go", "coordinator-to-agent",
+           "Start calling now: every agent of a registrar run has registered its identities, or "
+           "every agent of a self-answering run has its answering account.",
+           args=(RUN_ID,),
+           route="none"),
+    OpSpec("load.agent_end", "coordinator-to-agent",
+           "Start no more calls, hang up live ones, report done.", args=(RUN_ID,),
+           route="none"),
+))
+
+EVENTS = grouped("load", (
+    EventSpec("load.stats", "run", "An agent's counters and histograms since its last report.",
+              data=(Field("agent", "str", True, "agent name"),
+                    Field("started", "int", True, "calls started", lo=0),
+                    Field("answered", "int", True, "calls answered (CONFIRMED)", lo=0),
+                    Field("delayed", "int", True, "calls that waited for a free slot", lo=0),
+                    Field("incoming", "int", True, "calls answered for the run", lo=0),
+                    Field("failed", "map", True, "failed calls by SIP code"),
+                    Field("failed_reasons", "map", False, "failed calls by status line (code "
+                          "and reason; at most 16 distinct, then \"other\")"),
+                    Field("active", "int", True, "load calls up now", lo=0),
+                    Field("setup", "map", True, "setup-time histogram (µs)"),
+                    Field("duration", "map", True, "call-duration histogram (µs)"),
+                    Field("media", "map", False, "RTP of the calls hung up here: calls, rx, "
+                          "lost, and loss_pm (per mille), jitter (µs), mos (x1000) histograms"),
+                    Field("dtmf_ok", "int", False, "answered calls that got every DTMF digit",
+                          lo=0),
+                    Field("dtmf_missed", "int", False, "answered calls whose DTMF digits differed",
+                          lo=0),
+                    Field("tone_heard", "int", False, "calls (media tone) whose hanging-up end "
+                          "heard the far end's tone", lo=0),
+                    Field("tone_missed", "int", False, "calls (media tone) whose hanging-up end "
+                          "heard no tone", lo=0),
+                    Field("identities", "int", False, "identities this agent registers (registrar "
+                          "runs)", lo=0),
+                    Field("registered", "int", False, "of those, registered now", lo=0),
+                    Field("reg_failed", "map", False, "identities whose registration failed, by "
+                          "SIP code"),
+                    Field("caller_done", "bool", True, "no more calls will be started"),
+                    Field("done", "bool", True, "the agent's part is over"))),
+    EventSpec("load.progress", "run", "A load run's state, once a second.",
+              data=(Field("elapsed", "float", True, "seconds since start"),
+                    Field("started", "int", True, "calls started"),
+                    Field("answered", "int", True, "calls answered"),
+                    Field("failed", "int", True, "calls failed"),
+                    Field("active", "int", True, "calls up now"),
+                    Field("rate", "float", True, "calls started in the last second"),
+                    Field("target_rate", "float", True, "the rate asked for"),
+                    Field("delayed", "int", True, "calls that waited for a free slot"),
+                    Field("setup_p50_ms", "float", True, "setup time median so far"),
+                    Field("setup_p95_ms", "float", True, "setup time 95th percentile so far"))),
+    EventSpec("load.done", "run", "A load run ended; its report.",
+              data=(Field("report", "map", True,
+                          "the final report: totals, failures by SIP code, setup and duration "
+                          "percentiles, media, timeseries, and by_agent (a list, by agent name: "
+                          "each agent's started, answered, incoming and failed calls)"),)),
+))
