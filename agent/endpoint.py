@@ -11,7 +11,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import bridge, media
+from agent import bridge, media_objects
 from agent.state import AgentState
 
 #: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
@@ -19,7 +19,7 @@ PJSUA_MAX_CALLS = 4
 #: PJSUA_MAX_ACC in the wheel: a 9th account aborts the process (assertion in pjsua_acc_add).
 PJSUA_MAX_ACC = 8
 #: conference bridge ports: the master (sound device) port, one per call, one per media object
-#: (agent.media.MAX_MEDIA_OBJECTS), and spare ones for calls whose slot is still being released
+#: (agent.media_objects.MAX_MEDIA_OBJECTS), and spare ones for calls whose slot is still being released
 #: and for the INVITEs an agent refuses (pjsua sets up their media first: with 32 ports an
 #: INVITE flood got 488 Not Acceptable Here instead of 486)
 CONF_PORTS = 128
@@ -240,7 +240,7 @@ def _drop_all(state: AgentState) -> None:
     """Release every Call, then every Account. A pjsua2 object that outlives libDestroy aborts
     the process when it is collected, so no reference may survive this function (not even a
     loop variable: that is why this is a function of its own). Media objects go first."""
-    media.drop_all(state)
+    media_objects.drop_all(state)
     state.admission.clear()  # parked incoming calls (agent.admission) hold their Call objects
     for call in list(state.calls.values()):
         call.finish()

@@ -20,7 +20,8 @@ from typing import Any
 import pjsua2 as pj
 
 from agent import loadtotals
-from agent.handlers import PJ_ETOOMANY, create_account
+from agent.accounts import create_account
+from agent.errors import PJ_ETOOMANY
 from agent.loadmedia import LoadMedia
 from agent.mos import mos
 from agent.objects import AgentAccount, AgentCall, media_summary

@@ -21,15 +21,9 @@ import zmq
 
 import proto
 from agent import admission, health, holdings, link, reset
-from agent.audio_handlers import AUDIO_HANDLERS
 from agent.bridge import Bridge
-from agent.buddy_handlers import BUDDY_HANDLERS
-from agent.handlers import HANDLERS as BASE_HANDLERS
-from agent.load_handlers import LOAD_HANDLERS
-from agent.media_handlers import MEDIA_HANDLERS
+from agent.ops import EXECUTORS
 from agent.state import AgentState
-from agent.transfer_handlers import TRANSFER_HANDLERS
-from agent.ua_handlers import UA_HANDLERS
 from proto import limits
 
 IDLE_MIN_MS = 1
@@ -39,9 +33,6 @@ BUSY_MAX_MS = 8
 LOAD_MAX_MS = 40
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
-
-HANDLERS = {**BASE_HANDLERS, **LOAD_HANDLERS, **UA_HANDLERS, **MEDIA_HANDLERS,
-            **AUDIO_HANDLERS, **BUDDY_HANDLERS, **TRANSFER_HANDLERS}
 
 
 class AgentLoop:
@@ -98,14 +89,14 @@ class AgentLoop:
             proto.check_expiry(msg, time.time())  # a stale command is refused, not executed
             proto.check_request(msg, from_coordinator=True)
             self.state.saw_ids(msg.args)
-            handler = HANDLERS.get(msg.op)
-            if handler is None:
+            executor = EXECUTORS.get(msg.op)
+            if executor is None:
                 raise proto.ProtoError("E_UNKNOWN_OP", f"agent does not execute {msg.op!r}",
                                        op=msg.op)
-            reply = proto.ok(msg, handler(self.state, msg.args))
+            reply = proto.ok(msg, executor(self.state, msg.args))
         except proto.ProtoError as exc:
             reply = proto.error(msg, exc)
-        except Exception as exc:  # a bug in a handler must not kill the agent
+        except Exception as exc:  # a bug in an executor must not kill the agent
             reply = proto.error(msg, proto.ProtoError("E_INTERNAL", f"{type(exc).__name__}: {exc}"))
         # the reply goes before the events the request caused (e.g. CALLING)
         link.send(self.sock, reply)

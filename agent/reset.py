@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import pjsua2 as pj
 
-from agent import media
+from agent import media_objects
 from agent.state import AgentState
 
 
 def begin(state: AgentState) -> None:
-    media.drop_all(state)
+    media_objects.drop_all(state)
     for gen in state.loads.values():
         gen.end()
     prm = pj.CallOpParam(True)

@@ -34,7 +34,7 @@ class AgentState:
     accounts: dict[str, AgentAccount] = field(default_factory=dict)
     calls: dict[str, AgentCall] = field(default_factory=dict)
     outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
-    #: media objects (agent.media.MediaObject: players, recorders, tone generators), by id
+    #: media objects (agent.media_objects.MediaObject: players, recorders, tone generators), by id
     media: dict[str, Any] = field(default_factory=dict)
     #: load runs this agent takes part in, by run id
     loads: dict[str, Any] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from idle import measure, rss_mb  # bench/idle.py: CPU and RSS of a process from
 
 from coordinator.client import Lib
 
-#: agent.media.MAX_MEDIA_OBJECTS: half tones, half recorders
+#: agent.media_objects.MAX_MEDIA_OBJECTS: half tones, half recorders
 BUDGET = 16
 
 

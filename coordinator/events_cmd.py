@@ -88,7 +88,7 @@ def _stopper(args: argparse.Namespace, out: _Out) -> Callable[[], bool]:
 def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
                       exclude: dict[str, list[str]], out: _Out,
                       keys: curve.ClientKeys | None) -> int:
-    from coordinator.transport import Connection
+    from coordinator.client.connection import Connection
 
     events: queue.Queue[proto.Message | None] = queue.Queue()
     conn = Connection(args.coordinator, events, keys)

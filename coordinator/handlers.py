@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator import sip_transports
 from coordinator.objects import AccountRec, CallRec
 from coordinator.placement import AgentLoad, place_account, place_call
 from coordinator.registry import AgentRecord
 from coordinator.replicas import place_spread, replicate_everywhere
 from coordinator.subscribe import events_subscribe, events_unsubscribe
-from proto import ProtoError
+from proto import ProtoError, sip_addresses
 from proto.ops import ACC_POLICY, ACC_SIP
 
 if TYPE_CHECKING:
@@ -57,8 +56,8 @@ def _contact(co: Coordinator, acc: AccountRec) -> str:
     bare = acc.uri.rsplit("<", 1)[-1].rstrip(">").strip()
     user = bare.split(":", 1)[1].split("@", 1)[0] if "@" in bare else ""
     agent = co.registry.by_name.get(acc.home)
-    return sip_transports.contact(
-        user, sip_transports.find(agent.sip, acc.sip.get("transport", "")) if agent else None)
+    return sip_addresses.contact(
+        user, sip_addresses.find(agent.sip, acc.sip.get("transport", "")) if agent else None)
 
 
 def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
@@ -73,7 +72,7 @@ def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[Agen
         loads = [a for a in loads if a.name == pin]
     if kind:
         loads = [a for a in loads
-                 if sip_transports.find(co.registry.by_name[a.name].sip, kind) is not None]
+                 if sip_addresses.find(co.registry.by_name[a.name].sip, kind) is not None]
         if not loads:
             raise ProtoError("E_NOT_FOUND", f"no {'such ' if pin else ''}agent listens on "
                              f"{kind.upper()}", obj=pin or "", op=op)

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator import sip_transports
 from coordinator.handlers import Handler
 from coordinator.objects import AccountRec
-from proto import ProtoError
+from proto import ProtoError, sip_addresses
 from proto.ops import ACC_POLICY, ACC_SETTINGS
 
 if TYPE_CHECKING:
@@ -138,7 +137,7 @@ def lib_transports(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Every SIP transport of the ready agents, as their hellos announced them."""
     co.reply(client, msg, {"transports": [
         {"agent": rec.name, "type": a.kind, "host": a.host.strip("[]"), "port": a.port}
-        for rec in co.registry.live() if rec.ready for a in sip_transports.addresses(rec.sip)]})
+        for rec in co.registry.live() if rec.ready for a in sip_addresses.addresses(rec.sip)]})
 
 
 UA_HANDLERS: dict[str, Handler] = {

@@ -26,7 +26,7 @@ import pytest
 import zmq
 
 from coordinator.client import Lib
-from coordinator.fleet import _die_with_parent
+from coordinator.client.fleet import die_with_parent
 from tests.helpers import children_of, wait_for
 
 Event = dict[str, Any]
@@ -133,7 +133,7 @@ class FaultFleet:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "agent", "--coordinator", fleet.agents_url, "--name", name,
                  "--sip-host", fleet.host], stdout=subprocess.DEVNULL, stderr=err,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         fleet.agents.append(proc)
         return proc
 

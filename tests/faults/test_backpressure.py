@@ -13,7 +13,7 @@ import pytest
 import zmq
 
 from coordinator.client import Error
-from coordinator.seqwatch import SeqWatch
+from coordinator.client.seqwatch import SeqWatch
 from tests.faults.conftest import FaultFleet, _fleet
 from tests.helpers import Recorder, wait_for
 

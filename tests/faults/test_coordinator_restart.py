@@ -23,7 +23,7 @@ import zmq
 import zmq.auth
 
 from coordinator.client import Error, Lib
-from coordinator.fleet import LocalFleet, _die_with_parent
+from coordinator.client.fleet import LocalFleet, die_with_parent
 from tests.faults.conftest import FaultFleet
 from tests.helpers import Answerer, Recorder, wait_for
 
@@ -41,7 +41,7 @@ def restart_coordinator(local: LocalFleet, *extra: str) -> subprocess.Popen[byte
         [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", local.agents_url,
          "--clients-bind", local.clients_url, "--events-bind", local.events_url, "--ready",
          *extra],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
     local.coordinator = new
     assert new.stdout is not None
     line = new.stdout.readline()

@@ -12,7 +12,7 @@ from tests.faults.conftest import FaultFleet
 from tests.helpers import wait_for
 
 LOST_AFTER = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES
-#: agent.media.MAX_MEDIA_OBJECTS
+#: agent.media_objects.MAX_MEDIA_OBJECTS
 BUDGET = 16
 
 

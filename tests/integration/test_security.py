@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from coordinator.client import Error, Lib
-from coordinator.transport import Connection
+from coordinator.client.connection import Connection
 from proto import ProtoError
 from proto.curve import ClientKeys
 from tests import netns

@@ -13,7 +13,7 @@ import msgpack
 import pytest
 import zmq
 
-from coordinator.fleet import LocalFleet
+from coordinator.client.fleet import LocalFleet
 
 
 @dataclass

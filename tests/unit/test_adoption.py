@@ -6,6 +6,7 @@ with a fake clock and fake agents (DEALER sockets that say hello with holdings).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from coordinator.access import Access
 from coordinator.adoption import MAX_HELD, Adoption, BadHoldings, conflict, parse
 from coordinator.broker import Coordinator
 from coordinator.client import Call, CallCallback
+from coordinator.client.dispatch import HANDLERS
 from coordinator.loadplan import Profile, profile_from_public
 from coordinator.objects import AccountRec, CallRec, ObjectTable
 from coordinator.security import ServerKeys
@@ -146,7 +148,7 @@ class Count(CallCallback):
 
 
 class _Lib:
-    _calls: dict[str, Call] = {}
+    session = SimpleNamespace(calls={})
 
 
 def test_the_client_calls_no_callback_twice_for_an_adopted_state() -> None:
@@ -155,12 +157,12 @@ def test_the_client_calls_no_callback_twice_for_an_adopted_state() -> None:
     c.set_callback(cb)
     data = {"state": "CONFIRMED", "code": 200, "reason": "OK", "remote_uri": "", "call_id": "",
             "role": "caller", "agent": "x"}
-    c._on_event(proto.evt("call.state", "c1", 4, data))
-    c._on_event(proto.evt("call.state", "c1", 4, dict(data, adopted=True)))
+    _, on_state = HANDLERS["call.state"]
+    on_state(c, data)
+    on_state(c, dict(data, adopted=True))
     assert cb.n == 1 and c.info().state == "CONFIRMED"
     # a state it missed while the coordinator was away is told
-    c._on_event(proto.evt("call.state", "c1", 6, dict(data, state="DISCONNECTED",
-                                                       adopted=True)))
+    on_state(c, dict(data, state="DISCONNECTED", adopted=True))
     assert cb.n == 2 and not c.is_valid()
 
 

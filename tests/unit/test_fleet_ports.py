@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from agent import endpoint
-from coordinator.fleet import RTP_HIGH, RTP_LOW, RTP_SPAN, LocalFleet, rtp_port_base
+from coordinator.client.fleet import RTP_HIGH, RTP_LOW, RTP_SPAN, LocalFleet, rtp_port_base
 
 
 def test_span_matches_the_agent() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import proto
 from coordinator.client import Lib
-from coordinator.seqwatch import SeqWatch
+from coordinator.client.seqwatch import SeqWatch
 from tests.helpers import wait_for
 
 
@@ -56,7 +56,7 @@ def test_lib_reports_seq_jumps_and_coordinator_notices() -> None:
         for ev in (proto.evt("call.state", "c1", 1, {}), proto.evt("call.state", "c1", 4, {}),
                    proto.evt("acc.reg_state", "c1", 1, {}),  # an account may share a call's id
                    proto.evt("events.gap", "", 1, {"dropped": 5, "replies": 1, "total": 5})):
-            lib._events.put(ev)
+            lib.session.events.put(ev)
         wait_for(lambda: len(lib.gaps) == 2, 5, "two gaps reported")
         assert lib.gaps == [("c1", 2), ("", 5)]
         assert lib.missed_events == 2 and lib.dropped_reported == 5

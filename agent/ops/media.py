@@ -1,6 +1,5 @@
-"""Handlers of the media ops: create and destroy tone generators, WAV players and recorders,
-move a player, and connect media objects and calls in the agent's conference bridge. One
-handler per op; the loop merges ``MEDIA_HANDLERS`` into its dispatch table."""
+"""Executors of the media ops: tone generators, WAV players and recorders in the agent's
+conference bridge, and bridge connections between them and calls."""
 
 from __future__ import annotations
 
@@ -10,12 +9,12 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import endpoint, media
-from agent.handlers import Handler, pj_errors
-from agent.media import MediaObject
+from agent import endpoint, media_objects
+from agent.errors import pj_errors
+from agent.media_objects import MediaObject
+from agent.ops.registry import executes
 from agent.state import AgentState
 from proto import ProtoError
-from proto.ops import media as media_ops
 
 
 def _admit(state: AgentState, op: str) -> None:
@@ -23,10 +22,9 @@ def _admit(state: AgentState, op: str) -> None:
     if not endpoint.audio_clocked():
         raise ProtoError("E_WRONG_STATE", f"agent {state.name} runs without an audio clock "
                          "(--audio none): media objects would never play", op=op)
-    if len(state.media) >= media.MAX_MEDIA_OBJECTS:
+    if len(state.media) >= media_objects.MAX_MEDIA_OBJECTS:
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} holds its maximum of "
-                         f"{media.MAX_MEDIA_OBJECTS} media objects", op=op)
-
+                         f"{media_objects.MAX_MEDIA_OBJECTS} media objects", op=op)
 
 def _wav_path(args: dict[str, Any], op: str, reading: bool) -> str:
     """The WAV path of a player (an existing file) or a recorder (in an existing directory)."""
@@ -39,7 +37,6 @@ def _wav_path(args: dict[str, Any], op: str, reading: bool) -> str:
         raise ProtoError("E_NOT_FOUND", f"cannot write {path!r}: no such directory", op=op)
     return path
 
-
 def _create(state: AgentState, args: dict[str, Any], op: str, kind: str,
             make: Callable[[str], Any]) -> dict[str, Any]:
     """Make a media object of ``kind`` with ``make(gid)`` and hold it (with its owner)."""
@@ -51,23 +48,22 @@ def _create(state: AgentState, args: dict[str, Any], op: str, kind: str,
     state.media[gid] = obj
     return {"media": gid, "agent": state.name, "slot": obj.slot}
 
-
+@executes("media.create_tone")
 def media_create_tone(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
-    return _create(state, args, "media.create_tone", "tone", lambda gid: media.make_tone(
+    return _create(state, args, "media.create_tone", "tone", lambda gid: media_objects.make_tone(
         args["freq1"], args.get("freq2") or 0, args.get("on_ms") or 0, args.get("off_ms") or 0))
 
-
+@executes("media.create_player")
 def media_create_player(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     path = _wav_path(args, "media.create_player", reading=True)
     return _create(state, args, "media.create_player", "player",
-                   lambda gid: media.make_player(state, gid, path, bool(args.get("loop"))))
+                   lambda gid: media_objects.make_player(state, gid, path, bool(args.get("loop"))))
 
-
+@executes("media.create_recorder")
 def media_create_recorder(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     path = _wav_path(args, "media.create_recorder", reading=False)
     return _create(state, args, "media.create_recorder", "recorder",
-                   lambda gid: media.make_recorder(path))
-
+                   lambda gid: media_objects.make_recorder(path))
 
 def _media(state: AgentState, gid: str, op: str) -> MediaObject:
     obj: MediaObject | None = state.media.get(gid)
@@ -75,7 +71,7 @@ def _media(state: AgentState, gid: str, op: str) -> MediaObject:
         raise ProtoError("E_NOT_FOUND", f"no media object {gid!r} on this agent", obj=gid, op=op)
     return obj
 
-
+@executes("media.player_set_pos")
 def media_player_set_pos(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "media.player_set_pos"
     obj = _media(state, args["media"], op)
@@ -86,7 +82,7 @@ def media_player_set_pos(state: AgentState, args: dict[str, Any]) -> dict[str, A
         obj.port.setPos(args["pos"])
     return {}
 
-
+@executes("media.destroy")
 def media_destroy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     obj = _media(state, args["media"], "media.destroy")
     if obj.kind == "tone":
@@ -95,13 +91,12 @@ def media_destroy(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     state.forget(obj.gid)
     return {}
 
-
 def _end(state: AgentState, gid: str, op: str, role: str) -> tuple[Any, int]:
     """The AudioMedia of a media object or a call, as the ``role`` (src or dst) of a bridge
     connection, and its bridge port."""
     obj = state.media.get(gid)
     if obj is not None:
-        allowed = media.SOURCES if role == "src" else media.SINKS
+        allowed = media_objects.SOURCES if role == "src" else media_objects.SINKS
         if obj.kind not in allowed:
             raise ProtoError("E_BAD_ARGS", f"a {obj.kind} cannot be the {role} of a connection "
                              f"(use a {' or '.join(allowed)} or a call)", obj=gid, op=op)
@@ -117,7 +112,6 @@ def _end(state: AgentState, gid: str, op: str, role: str) -> tuple[Any, int]:
                          "ended)", obj=gid, op=op) from None
     return aud, int(aud.getPortId())
 
-
 def _transmit(state: AgentState, args: dict[str, Any], op: str, start: bool) -> dict[str, Any]:
     """Start (or stop) sending ``src``'s audio to ``dst`` in the bridge."""
     if args["src"] == args["dst"]:
@@ -131,15 +125,10 @@ def _transmit(state: AgentState, args: dict[str, Any], op: str, start: bool) -> 
             src.stopTransmit(dst)
     return {"agent": state.name, "src_slot": src_slot, "dst_slot": dst_slot}
 
-
+@executes("media.conf_connect")
 def media_conf_connect(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     return _transmit(state, args, "media.conf_connect", start=True)
 
-
+@executes("media.conf_disconnect")
 def media_conf_disconnect(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     return _transmit(state, args, "media.conf_disconnect", start=False)
-
-
-#: one handler per media op, named after it
-MEDIA_HANDLERS: dict[str, Handler] = {spec.name: globals()[spec.name.replace(".", "_")]
-                                      for spec in media_ops.OPS.values()}

@@ -1,11 +1,11 @@
-"""Handlers of the load-run ops the coordinator sends to agents (one per op)."""
+"""Executors of the load-run ops the coordinator sends to agents."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agent.handlers import Handler
 from agent.loadgen import LoadGen
+from agent.ops.registry import executes
 from agent.state import AgentState
 from proto import ProtoError
 
@@ -17,7 +17,7 @@ def _run(state: AgentState, args: dict[str, Any], op: str) -> LoadGen:
                          obj=args["run"], op=op)
     return gen
 
-
+@executes("load.agent_start")
 def load_agent_start(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     run = args["run"]
     if run in state.loads:
@@ -32,25 +32,17 @@ def load_agent_start(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
                                profile=args.get("profile") or {})
     return {"run": run}
 
-
+@executes("load.agent_rate")
 def load_agent_rate(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_rate").set_rate(float(args["rate"]))
     return {}
 
-
+@executes("load.agent_go")
 def load_agent_go(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_go").go()
     return {}
 
-
+@executes("load.agent_end")
 def load_agent_end(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_end").end()
     return {}
-
-
-LOAD_HANDLERS: dict[str, Handler] = {
-    "load.agent_start": load_agent_start,
-    "load.agent_rate": load_agent_rate,
-    "load.agent_go": load_agent_go,
-    "load.agent_end": load_agent_end,
-}

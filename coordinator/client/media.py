@@ -12,14 +12,11 @@ File names are paths on the agent's host. Codecs and sound devices are here too
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import proto
-
-#: called with the player id at each end of its file
-EofCallback = Callable[[str], None]
+from coordinator.client.dispatch import handles
+from coordinator.client.session import EofCallback, Session
 
 
 @dataclass
@@ -42,14 +39,22 @@ class SoundDeviceInfo:
     driver: str
 
 
-class MediaLib:
-    """Mixed into ``coordinator.client.Lib``."""
+@dataclass
+class PlayerEnd:
+    """What a player's media.player_eof calls: ``on_eof(player id)``, if given."""
 
-    def __init__(self) -> None:
-        self._eof: dict[str, EofCallback | None] = {}
+    player: str
+    on_eof: EofCallback | None
+
+
+class MediaLib:
+    """Mixed into ``coordinator.client.lib.Lib``: its requests go through the session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def _request(self, op: str, args: dict[str, Any], obj: str = "") -> dict[str, Any]:
-        raise NotImplementedError  # Lib's
+        return self.session.request(op, args, obj)
 
     def _create_media(self, op: str, args: dict[str, Any], agent: str | None, call: str | None,
                 ) -> str:
@@ -72,7 +77,7 @@ class MediaLib:
         (on the callback thread). Returns the player id."""
         pid = self._create_media("media.create_player", {"filename": filename, "loop": loop}, agent,
                            call)
-        self._eof[pid] = on_eof
+        self.session.players[pid] = PlayerEnd(pid, on_eof)
         return pid
 
     def player_get_slot(self, player_id: str) -> str:
@@ -83,7 +88,7 @@ class MediaLib:
         self._request("media.player_set_pos", {"media": player_id, "pos": pos}, obj=player_id)
 
     def player_destroy(self, player_id: str) -> None:
-        self._eof.pop(player_id, None)
+        self.session.players.pop(player_id, None)
         self._request("media.destroy", {"media": player_id}, obj=player_id)
 
     def create_recorder(self, filename: str, agent: str | None = None,
@@ -131,9 +136,8 @@ class MediaLib:
         return [SoundDeviceInfo(d["name"], d["input_count"], d["output_count"], d["driver"])
                 for d in r["devices"]]
 
-    # events, on the callback thread
-    def _on_media_event(self, msg: proto.Message) -> None:
-        if msg.op == "media.player_eof":
-            cb = self._eof.get(msg.obj)
-            if cb is not None:
-                cb(msg.obj)
+
+@handles("media.player_eof", "players")
+def _player_eof(end: PlayerEnd, d: dict[str, Any]) -> None:
+    if end.on_eof is not None:
+        end.on_eof(end.player)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from coordinator.client import Account
+    from coordinator.client.account import Account
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Buddy:
     def delete(self) -> None:
         self._request("buddy.delete", {})
         self._deleted = True
-        self.account._buddies.pop(self.id, None)
+        self.account.lib.session.buddies.pop(self.id, None)
 
     def info(self, refresh: bool = False) -> BuddyInfo:
         """The buddy as its events last described it; ``refresh=True`` asks its agent."""
@@ -84,7 +84,7 @@ class Buddy:
         return BuddyInfo(**vars(self._info))
 
     def _request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        return self.account.lib._request(op, dict(args, buddy=self.id), obj=self.id)
+        return self.account.lib.session.request(op, dict(args, buddy=self.id), obj=self.id)
 
     def _update(self, d: dict[str, Any]) -> None:
         i = self._info
@@ -93,7 +93,8 @@ class Buddy:
         i.subscribed, i.sub_state = d["monitoring"], d["sub_state"]
         i.sub_term_code, i.sub_term_reason = d["sub_code"], d["sub_reason"]
 
-    def _on_state(self, data: dict[str, Any]) -> None:
-        """An acc.buddy_state event, on the callback thread."""
+    def on_state(self, data: dict[str, Any]) -> None:
+        """Its acc.buddy_state event (on the callback thread): new presence, then the
+        callback."""
         self._update(data)
         self._cb.on_state()

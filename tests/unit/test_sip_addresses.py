@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coordinator.sip_transports import SipAddress, Transport, addresses, contact, find, parse
+from proto.sip_addresses import SipAddress, Transport, addresses, contact, find, parse
 
 
 def test_parse_addresses() -> None:

@@ -21,7 +21,7 @@ from proto.curve import ClientKeys
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: get SIGTERM when the parent dies (Linux), so an embedded
     fleet never outlives the program that started it."""
     try:
@@ -103,7 +103,7 @@ class LocalFleet:
             [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
              "--clients-bind", url, "--events-bind", url, "--ready", "--adopt-window", "0",
              *self.coordinator_args],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         atexit.register(self.stop)
         assert self.coordinator.stdout is not None
         line = self.coordinator.stdout.readline()  # the READY line; EOF if it failed
@@ -128,7 +128,7 @@ class LocalFleet:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
              "--sip-host", self.host, *ports, *self.agent_args],
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         self.agents.append(proc)
         return proc
 

@@ -1,0 +1,60 @@
+"""What the executors of several groups share: finding the call or account a request names,
+and the pjsua2 parameters built from its arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pjsua2 as pj
+
+from agent.objects import AgentAccount, AgentCall
+from agent.state import AgentState
+from proto import ProtoError
+
+
+def sip_headers(args: dict[str, Any]) -> Any:
+    """Extra headers as a pjsua2 SipTxOption-ready vector."""
+    vec = pj.SipHeaderVector()
+    for name, value in (args.get("headers") or {}).items():
+        h = pj.SipHeader()
+        h.hName = name
+        h.hValue = value
+        vec.append(h)
+    return vec
+
+def call_param(args: dict[str, Any], code: int | None = None) -> Any:
+    prm = pj.CallOpParam(True)
+    if code is not None:
+        prm.statusCode = code
+    if args.get("reason"):
+        prm.reason = args["reason"]
+    prm.txOption.headers = sip_headers(args)
+    return prm
+
+def live_call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
+    call = state.calls.get(args["call"])
+    if call is None or call.ended:
+        raise ProtoError("E_NOT_FOUND", f"no live call {args['call']!r} on this agent",
+                         obj=args["call"], op=op)
+    return call
+
+def confirmed_call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
+    """The call of ``args``, which must be answered (CONFIRMED) for ``op``."""
+    call = live_call(state, args, op)
+    if call.getInfo().state != pj.PJSIP_INV_STATE_CONFIRMED:
+        raise ProtoError("E_WRONG_STATE", f"{op} needs an answered (CONFIRMED) call",
+                         obj=call.gid, op=op)
+    return call
+
+def account_of(state: AgentState, args: dict[str, Any], op: str) -> AgentAccount:
+    acc = state.accounts.get(args["acc"])
+    if acc is None or acc.deleting:
+        raise ProtoError("E_NOT_FOUND", f"no account {args['acc']!r} on this agent",
+                         obj=args["acc"], op=op)
+    return acc
+
+def bridge_room(state: AgentState, call: AgentCall, op: str) -> None:
+    """A new offer re-creates the call's stream: refused while the bridge has no room."""
+    if not state.bridge_room():
+        raise ProtoError("E_NO_CAPACITY", f"agent {state.name}'s conference bridge has no room "
+                         "for the call's new media stream", obj=call.gid, op=op)
