@@ -52,7 +52,7 @@ OPS = grouped("agent", (
            route="none"),
     OpSpec("agent.fatal", "coordinator",
            "A host's supervisord gave up restarting a process (FATAL: it kept exiting at start); "
-           "sent by `coordinator.fatal_listener` on the agents socket (with the host's agent key "
+           "sent by `coordinator.cli.fatal_listener` on the agents socket (with the host's agent key "
            "under CURVE), or by an admin client. The coordinator logs it for the operator.",
            args=(Field("name", "str", True, "supervisord process name (an agent's name)",
                        lo=1, hi=ID),

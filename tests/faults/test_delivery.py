@@ -1,4 +1,4 @@
-"""coordinator.delivery on real ZeroMQ sockets (loopback): a connection that does not read
+"""coordinator.server.delivery on real ZeroMQ sockets (loopback): a connection that does not read
 costs a bounded queue, every drop is counted, and the connection is told how many it lost."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import zmq
 
 import proto
-from coordinator import delivery
-from coordinator.delivery import Delivery
+from coordinator.server import delivery
+from coordinator.server.delivery import Delivery
 
 HWM = 20
 FRAME = proto.encode(proto.evt("call.state", "c1", 1, {"pad": "x" * 200}))

@@ -158,7 +158,7 @@ def test_progress_is_delivered_on_the_callback_thread(lib: Lib) -> None:
 
 
 def test_status_shows_a_running_load_run(lib: Lib) -> None:
-    from coordinator.commands import format_agents
+    from coordinator.cli.status import format_agents
 
     watch = lib.start_load({"rate": 4, "duration": 30, "hold": "0.2", "self": True})
     wait_for(lambda: bool(lib.status()["loads"]) and lib.status()["loads"][0]["started"] > 0,

@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 import pytest
 
-from coordinator.cli import default_lost_after
+from coordinator.cli.options import default_lost_after
 from coordinator.client import Account, Call, Lib
 from proto import limits
 from tests import netns

@@ -7,7 +7,7 @@ import pytest
 
 from agent.account_config import check_replica_cfg, loose_route
 from coordinator.client import AccountConfig
-from coordinator.objects import AccountRec
+from coordinator.server.objects import AccountRec
 from proto import ProtoError
 
 

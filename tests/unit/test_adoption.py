@@ -1,4 +1,4 @@
-"""coordinator.adoption and its helpers: a restarted coordinator re-adopts what agents hold.
+"""coordinator.server.adoption and its helpers: a restarted coordinator re-adopts what agents hold.
 
 Pure parts (parse, conflict, the load totals, the profile), then a real Coordinator on loopback
 with a fake clock and fake agents (DEALER sockets that say hello with holdings)."""
@@ -14,14 +14,14 @@ import zmq
 
 import proto
 from agent import loadtotals
-from coordinator.access import Access
-from coordinator.adoption import MAX_HELD, Adoption, BadHoldings, conflict, parse
-from coordinator.broker import Coordinator
 from coordinator.client import Call, CallCallback
 from coordinator.client.dispatch import HANDLERS
-from coordinator.loadplan import Profile, profile_from_public
-from coordinator.objects import AccountRec, CallRec, ObjectTable
-from coordinator.security import ServerKeys
+from coordinator.server.access import Access
+from coordinator.server.adoption import MAX_HELD, Adoption, BadHoldings, conflict, parse
+from coordinator.server.coordinator import Coordinator
+from coordinator.server.loadplan import Profile, profile_from_public
+from coordinator.server.objects import AccountRec, CallRec, ObjectTable
+from coordinator.server.security import ServerKeys
 from proto.hist import Histogram
 
 OWNER = b"client/1234"
@@ -76,9 +76,9 @@ def test_parse_refuses_a_load_part_without_a_profile() -> None:
 
 def table(**calls: str) -> ObjectTable:
     t = ObjectTable()
-    t.accounts["a3"] = AccountRec("a3", OWNER, "sip:a3@127.0.0.1", 200, home="x")
+    t.add_account(AccountRec("a3", OWNER, "sip:a3@127.0.0.1", 200, home="x"))
     for gid, agent in calls.items():
-        t.calls[gid] = CallRec(gid, OWNER, agent, "a3")
+        t.add_call(CallRec(gid, OWNER, agent, "a3"))
     return t
 
 
@@ -197,7 +197,7 @@ def co(clock: Clock) -> Iterator[Coordinator]:
 
 
 def dealer(co: Coordinator, rid: bytes, which: str) -> zmq.Socket[bytes]:
-    sock = co.ctx.socket(zmq.DEALER)
+    sock = co.sockets.ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTING_ID, rid)
     sock.connect(co.endpoints()[which])
@@ -229,7 +229,7 @@ def test_a_coordinator_adopts_holds_requests_then_serves_them(
         co: Coordinator, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     told: list[proto.Message] = []
     co.registry.lost_after_s = 60.0  # the fake clock jumps; no heartbeat is sent here
-    monkeypatch.setattr(co, "send_frame_to_client",
+    monkeypatch.setattr(co.events, "send_frame",
                         lambda client, frame: told.append(proto.decode(frame)) or "ok")
     one, two = dealer(co, b"one/1", "agents"), dealer(co, b"two/1", "agents")
     client = dealer(co, OWNER, "clients")
@@ -237,7 +237,7 @@ def test_a_coordinator_adopts_holds_requests_then_serves_them(
         rep = exchange(co, one, hello("one", holdings(), admitted_by="old"))
         assert rep is not None and rep.ok and rep.result["adopted"] and not rep.result["reset"]
         rec = co.registry.by_name["one"]
-        assert (rec.calls, rec.accounts) == (1, 1)
+        assert (co.objects.calls_at(rec.name), co.objects.accounts_at(rec.name)) == (1, 1)
         acc = co.objects.accounts["a3"]
         assert (acc.owner, acc.home, acc.replicas, acc.sip["password"]) == \
             (OWNER, "one", {"one"}, "pw")
@@ -258,7 +258,7 @@ def test_a_coordinator_adopts_holds_requests_then_serves_them(
         # the window closed: the owner got its call's state, then the held request ran
         assert [(m.op, m.obj, m.seq, m.data["adopted"]) for m in told] == \
             [("call.state", "c7", 4, True)]
-        new = [p for p in co.pending.values() if p.request.op == "acc.create"]
+        new = [p for p in co.pipeline.pending.values() if p.request.op == "acc.create"]
         assert [p.request.id for p in new] == ["r2"]
         assert set(co.objects.accounts) == {"a3", "a10"}  # past the ids the agent saw (9)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.main import budget_for, parse
-from coordinator.objects import AccountRec, ObjectTable
+from coordinator.server.objects import AccountRec, ObjectTable
 from proto import ProtoError
 
 
@@ -34,8 +34,8 @@ def test_stream_transports_cost_sockets() -> None:
 
 def test_coordinator_buddy_ids_never_collide() -> None:
     table = ObjectTable()
-    table.accounts["a1"] = AccountRec("a1", b"c", "sip:a@h", None, home="x",
-                                      buddies={"b1": {"uri": "sip:b@h", "subscribe": False}})
+    table.add_account(AccountRec("a1", b"c", "sip:a@h", None, home="x",
+                                 buddies={"b1": {"uri": "sip:b@h", "subscribe": False}}))
     assert table.new_buddy_id() == "b2"
     assert table.buddy("b1", "buddy.info") is table.accounts["a1"]
     with pytest.raises(ProtoError) as exc:

@@ -14,8 +14,9 @@ from supervisor.options import ServerOptions
 
 from agent import endpoint
 from agent.main import parse as parse_agent
-from coordinator.cli import build_parser, default_lost_after
-from coordinator.fatal_listener import main as listener_main  # noqa: F401 - the module imports
+from coordinator.cli.fatal_listener import main as listener_main  # noqa: F401 - the module imports
+from coordinator.cli.main import build_parser
+from coordinator.cli.options import default_lost_after
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -75,7 +76,7 @@ def test_agents_get_distinct_names_and_ports(conf: str, tmp_path: Path,
         assert p.stopwaitsecs > 3 + 1  # the agent's call teardown grace (endpoint.stop) and more
     listener = groups["fatal"]
     assert [e.__name__ for e in listener.pool_events] == ["ProcessStateFatalEvent"]
-    largv = _argv(listener.process_configs[0].command, "coordinator.fatal_listener")
+    largv = _argv(listener.process_configs[0].command, "coordinator.cli.fatal_listener")
     assert largv == ["--coordinator", "tcp://10.1.0.1:5600", "--host", "hostb", "--server-key=",
                      "--key="]
     assert all(a.keys is None for a in parsed)  # empty key variables: plain connections
@@ -109,7 +110,7 @@ def test_curve_settings_reach_every_program(tmp_path: Path,
                              "/k/admins", False)
     words = _argv(groups["agent"].process_configs[0].command, "agent")
     assert "--server-key=/k/co.key" in words and "--key=/k/hostb.key_secret" in words
-    largv = _argv(groups["fatal"].process_configs[0].command, "coordinator.fatal_listener")
+    largv = _argv(groups["fatal"].process_configs[0].command, "coordinator.cli.fatal_listener")
     assert largv[-2:] == ["--server-key=/k/co.key", "--key=/k/hostb.key_secret"]
     groups = _load("coordinator-host.conf", _env(tmp_path, CALLFLEET_INSECURE="1"), monkeypatch)
     co = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,

@@ -1,9 +1,9 @@
-"""coordinator.fairness: per-connection budgets of forwarded and waiting requests (pure)."""
+"""coordinator.server.fairness: per-connection budgets of forwarded and waiting requests (pure)."""
 
 from __future__ import annotations
 
 import proto
-from coordinator.fairness import Budgets
+from coordinator.server.fairness import Budgets
 
 
 def req(n: int) -> proto.Message:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from coordinator.fatal_listener import serve, tokens
+from coordinator.cli.fatal_listener import serve, tokens
 
 
 def _event(name: str, payload: str) -> bytes:

@@ -1,4 +1,4 @@
-"""coordinator.liveness.ConnWatch on real in-process ZeroMQ sockets and an injected clock: a peer
+"""coordinator.server.liveness.ConnWatch on real in-process ZeroMQ sockets and an injected clock: a peer
 whose connection closed is reported lost after the grace; one that reconnects is not."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import zmq
 
-from coordinator.liveness import GRACE_S, PROBE_DELAY_S, PROBE_EVERY_S, ConnWatch
+from coordinator.server.liveness import GRACE_S, PROBE_DELAY_S, PROBE_EVERY_S, ConnWatch
 
 
 @pytest.fixture

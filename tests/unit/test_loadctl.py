@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import proto
-from coordinator.loadctl import LoadRun
-from coordinator.loadplan import Profile
+from coordinator.server.loadplan import Profile
+from coordinator.server.loadrun import LoadRun
 from proto.hist import Histogram
 
 

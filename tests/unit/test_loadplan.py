@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from coordinator.credentials import parse_credentials
-from coordinator.loadplan import Seat, parse_profile, plan, registrar_domain
+from coordinator.cli.credentials import parse_credentials
+from coordinator.server.loadplan import Seat, parse_profile, plan, registrar_domain
 from proto import ProtoError
 
 

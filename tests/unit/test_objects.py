@@ -1,15 +1,18 @@
-"""coordinator.objects: id issuance, pre-chosen ids, lookups."""
+"""coordinator.server.objects: id issuance, pre-chosen ids, lookups."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from coordinator.objects import AccountRec, CallRec, ObjectTable
+from coordinator.server.objects import AccountRec, CallRec, ObjectTable
 from proto import ProtoError
 
 
 def account(gid: str, home: str = "agent-1", replicas: set[str] | None = None) -> AccountRec:
-    return AccountRec(gid, b"client", "sip:alice@127.0.0.1", None, home, replicas or {home})
+    return AccountRec(gid, b"client", "sip:alice@127.0.0.1", None, home,
+                      frozenset(replicas or {home}))
 
 
 def call(gid: str, agent: str = "agent-1", acc: str = "a1") -> CallRec:
@@ -24,13 +27,13 @@ def test_issued_ids_are_fresh_and_prefixed() -> None:
 
 def test_issued_ids_skip_ids_in_use() -> None:
     table = ObjectTable()
-    table.accounts["a1"] = account("a1")
-    table.accounts["a3"] = account("a3")
-    table.calls["c4"] = call("c4")
+    table.add_account(account("a1"))
+    table.add_account(account("a3"))
+    table.add_call(call("c4"))
     assert table.new_id("a", None) == "a2"  # a1 taken
     assert table.new_id("a", None) == "a4"  # a3 taken
     assert table.new_id("c", None) == "c5"  # one counter for both prefixes
-    table.calls["c6"] = call("c6")
+    table.add_call(call("c6"))
     assert table.new_id("c", None) == "c7"  # c6 taken
 
 
@@ -42,7 +45,7 @@ def test_issued_ids_never_repeat() -> None:
         assert gid not in seen
         seen.add(gid)
         if i % 3 == 0:
-            table.calls[gid] = call(gid)
+            table.add_call(call(gid))
 
 
 @pytest.mark.parametrize("chosen", [None, ""])
@@ -60,9 +63,9 @@ def test_pre_chosen_id_is_used_when_free() -> None:
 def test_pre_chosen_id_in_use_is_a_duplicate(where: str) -> None:
     table = ObjectTable()
     if where == "accounts":
-        table.accounts["x"] = account("x")
+        table.add_account(account("x"))
     else:
-        table.calls["x"] = call("x")
+        table.add_call(call("x"))
     for prefix in ("a", "c"):
         with pytest.raises(ProtoError) as info:
             table.new_id(prefix, "x")
@@ -71,14 +74,14 @@ def test_pre_chosen_id_in_use_is_a_duplicate(where: str) -> None:
 
 def test_issued_ids_do_not_collide_with_pre_chosen_ones() -> None:
     table = ObjectTable()
-    table.calls[table.new_id("c", "c1")] = call("c1")
+    table.add_call(call("c1"))
     assert table.new_id("c", None) == "c2"
 
 
 def test_account_lookup() -> None:
     table = ObjectTable()
     rec = account("a1")
-    table.accounts["a1"] = rec
+    table.add_account(rec)
     assert table.account("a1", "acc.delete") is rec
     with pytest.raises(ProtoError) as info:
         table.account("a2", "acc.delete")
@@ -88,7 +91,7 @@ def test_account_lookup() -> None:
 def test_call_lookup() -> None:
     table = ObjectTable()
     rec = call("c1")
-    table.calls["c1"] = rec
+    table.add_call(rec)
     assert table.call("c1", "call.info") is rec
     with pytest.raises(ProtoError) as info:
         table.call("c9", "call.hangup")
@@ -97,22 +100,22 @@ def test_call_lookup() -> None:
 
 def test_lookups_do_not_cross_kinds() -> None:
     table = ObjectTable()
-    table.accounts["x"] = account("x")
+    table.add_account(account("x"))
     with pytest.raises(ProtoError):
         table.call("x", "call.info")
-    table.calls["y"] = call("y")
+    table.add_call(call("y"))
     with pytest.raises(ProtoError):
         table.account("y", "acc.delete")
 
 
 def test_objects_on_an_agent() -> None:
     table = ObjectTable()
-    table.accounts["a1"] = account("a1", home="n1", replicas={"n1", "n2"})
-    table.accounts["a2"] = account("a2", home="n2", replicas={"n2"})
-    table.accounts["a3"] = account("a3", home="n3", replicas=set())
-    table.calls["c1"] = call("c1", agent="n1")
-    table.calls["c2"] = call("c2", agent="n2")
-    table.calls["c3"] = call("c3", agent="n1")
+    table.add_account(account("a1", home="n1", replicas={"n1", "n2"}))
+    table.add_account(account("a2", home="n2", replicas={"n2"}))
+    table.add_account(account("a3", home="n3", replicas=set()))
+    table.add_call(call("c1", agent="n1"))
+    table.add_call(call("c2", agent="n2"))
+    table.add_call(call("c3", agent="n1"))
     assert [c.gid for c in table.calls_on("n1")] == ["c1", "c3"]
     assert [a.gid for a in table.accounts_on("n2")] == ["a1", "a2"]
     assert [a.gid for a in table.accounts_on("n3")] == ["a3"]  # home counts without a replica
@@ -129,3 +132,29 @@ def test_account_cfg() -> None:
 def test_call_record_defaults() -> None:
     rec = call("c1")
     assert (rec.state, rec.last_seq) == ("NULL", 0)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["call", "end", "acc", "drop", "hold"]),
+                          st.integers(0, 5), st.sampled_from(["n1", "n2", "n3", ""]),
+                          st.sampled_from(["n1", "n2", "n3"])), max_size=60))
+def test_the_per_agent_counts_always_match_the_objects(steps: list[tuple[str, int, str,
+                                                                        str]]) -> None:
+    """Whatever happens, what the indexes say each agent holds is what counting the objects
+    afresh says (no count is kept by hand anywhere)."""
+    table = ObjectTable()
+    for kind, n, a, b in steps:
+        gid = f"x{n}"
+        if kind == "call":
+            table.add_call(call(gid, agent=b))
+        elif kind == "end":
+            table.drop_call(gid)
+        elif kind == "acc":
+            table.add_account(account(gid, home=a, replicas={b}))
+        elif kind == "drop":
+            table.drop_account(gid)
+        elif gid in table.accounts:
+            table.hold(table.accounts[gid], home=a, add={b}, drop={a}, reserve={a},
+                       release={b})
+    shapes = table.shapes()
+    for name in ("n1", "n2", "n3"):
+        assert (table.calls_at(name), table.accounts_at(name)) == shapes.get(name, (0, 0))

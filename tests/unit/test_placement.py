@@ -1,4 +1,4 @@
-"""coordinator.placement: where accounts and calls go, case by case and against a brute force."""
+"""coordinator.server.placement: where accounts and calls go, case by case and against a brute force."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from coordinator.placement import SOCKETS_PER_CALL, AgentLoad, place_account, place_call
+from coordinator.server.placement import SOCKETS_PER_CALL, AgentLoad, place_account, place_call
 
 
 def agent(name: str, free: int = 4, *, capacity: int = 8, sockets: int = 48, accounts: int = 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from coordinator.plot import COLOURS, PANEL_H, WIDTH, chart
+from coordinator.cli.plot import COLOURS, PANEL_H, WIDTH, chart
 
 
 def _decode(png: bytes) -> tuple[int, int, bytes]:

@@ -1,4 +1,4 @@
-"""coordinator.recovery: accounts of a lost agent get a new home. A real Coordinator on loopback
+"""coordinator.server.recovery: accounts of a lost agent get a new home. A real Coordinator on loopback
 with fake agents (DEALER sockets that say hello and answer by hand); no agent process."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import zmq
 
 import proto
-from coordinator.broker import Coordinator
-from coordinator.objects import AccountRec
+from coordinator.server.coordinator import Coordinator
+from coordinator.server.objects import AccountRec
 
 OPEN: list[zmq.Socket[bytes]] = []
 
@@ -19,7 +19,7 @@ OPEN: list[zmq.Socket[bytes]] = []
 class FakeAgent:
     def __init__(self, co: Coordinator, name: str) -> None:
         self.name = name
-        self.sock = co.ctx.socket(zmq.DEALER)
+        self.sock = co.sockets.ctx.socket(zmq.DEALER)
         OPEN.append(self.sock)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.ROUTING_ID, f"{name}/1".encode())
@@ -49,7 +49,7 @@ class FakeAgent:
         self.sock.send(proto.encode(rep))
         for _ in range(20):
             co.turn(10)
-            if request.id not in co.pending:
+            if request.id not in co.pipeline.pending:
                 return
 
 
@@ -71,18 +71,16 @@ def moved(co: Coordinator, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, An
         msg = proto.decode(frame)
         got.append({"obj": msg.obj, "seq": msg.seq, **msg.data})
 
-    monkeypatch.setattr(co, "send_frame_to_client", capture)
+    monkeypatch.setattr(co.events, "send_frame", capture)
     return got
 
 
 def _account(co: Coordinator, gid: str, home: str, replicas: set[str],
              sip: dict[str, Any] | None = None) -> AccountRec:
-    acc = AccountRec(gid, b"owner", f"sip:{gid}@127.0.0.1", 200, home, set(replicas))
+    acc = AccountRec(gid, b"owner", f"sip:{gid}@127.0.0.1", 200, home, frozenset(replicas))
     if sip:
         acc.sip = sip
-    co.objects.accounts[gid] = acc
-    for name in replicas:
-        co.registry.by_name[name].accounts += 1
+    co.objects.add_account(acc)  # the accounts each agent holds follow from it
     return acc
 
 
@@ -90,7 +88,7 @@ def _lose(co: Coordinator, name: str) -> None:
     rec = co.registry.by_name[name]
     rec.alive = False
     co.registry.by_rid.pop(rec.rid, None)
-    co.on_agent_lost(rec)
+    co.lifecycle.on_agent_lost(co, rec)
 
 
 def test_a_live_replica_becomes_the_home_at_once(co: Coordinator, moved: list[dict[str, Any]]) -> None:
@@ -115,7 +113,7 @@ def test_without_a_replica_the_account_is_created_on_the_least_loaded_agent(
     assert create.op == "acc.create" and create.args == {"acc": "bob", "uri": acc.uri,
                                                            "auto_answer": 200, "home": True,
                                                            "owner": acc.owner.hex()}
-    assert co.registry.by_name["c"].accounts == 1 and acc.home == "a" and not moved
+    assert co.objects.accounts_at("c") == 1 and acc.home == "a" and not moved
     agents[2].answer(co, create)
     assert acc.home == "c" and acc.replicas == {"c"} and moved[0]["agent"] == "c"
 
@@ -142,11 +140,11 @@ def test_an_account_deleted_while_it_moves_is_deleted_where_it_landed(
     _account(co, "bob", "a", {"a"})
     _lose(co, "a")
     (create,) = b.requests(co)
-    del co.objects.accounts["bob"]  # acc.delete meanwhile
+    co.objects.drop_account("bob")  # acc.delete meanwhile
     b.answer(co, create)
     (undo,) = b.requests(co)
     assert undo.op == "acc.delete" and undo.args == {"acc": "bob"}
-    assert not moved and co.registry.by_name["b"].accounts == 0 and not co.recovery.homeless
+    assert not moved and co.objects.accounts_at("b") == 0 and not co.recovery.homeless
 
 
 def test_a_registering_account_is_created_afresh_not_promoted(co: Coordinator,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from coordinator.placement import AgentLoad
-from coordinator.replicas import place_spread
+from coordinator.server.placement import AgentLoad
+from coordinator.server.replicas import place_spread
 
 
 def load(name: str, calls: int = 0, alive: bool = True) -> AgentLoad:

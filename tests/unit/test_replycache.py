@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import proto
-from coordinator.replycache import READ_ONLY, ReplyCache
+from coordinator.server.replycache import READ_ONLY, ReplyCache
 
 
 def _req(rid: str, op: str = "call.make", **args: Any) -> proto.Message:

@@ -12,10 +12,10 @@ import zmq.auth
 from zmq.utils import z85
 
 import proto
-from coordinator.access import Access
-from coordinator.keyopts import bind_plan
-from coordinator.objects import AccountRec, CallRec, MediaRec, ObjectTable
-from coordinator.security import (
+from coordinator.cli.keys import bind_plan
+from coordinator.server.access import Access
+from coordinator.server.objects import AccountRec, CallRec, MediaRec, ObjectTable
+from coordinator.server.security import (
     FULL,
     READ_ONLY,
     RefusalLog,
@@ -112,8 +112,8 @@ def test_roles() -> None:
 
 def _co() -> Any:
     objects = ObjectTable()
-    objects.accounts["a1"] = AccountRec("a1", b"conn-alice", "sip:a@h", None, home="x")
-    objects.calls["c1"] = CallRec("c1", b"conn-alice", "x", "a1")
+    objects.add_account(AccountRec("a1", b"conn-alice", "sip:a@h", None, home="x"))
+    objects.add_call(CallRec("c1", b"conn-alice", "x", "a1"))
     objects.accounts["a1"].buddies["b1"] = {"uri": "sip:bob@h", "subscribe": False}
     objects.media["x/tone-1.1"] = MediaRec("x/tone-1.1", b"conn-alice", "x")
     run = SimpleNamespace(owner=b"conn-alice", run="L1")

@@ -1,4 +1,4 @@
-"""coordinator.subscriptions: filter parsing, event keys, matching, the subscription table, call
+"""coordinator.server.subscriptions: filter parsing, event keys, matching, the subscription table, call
 details for snapshots and the snapshot's size bounds (pure: no sockets)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from coordinator.subscriptions import (
+from coordinator.server.subscriptions import (
     CallStates,
     EventKeys,
     Filter,

@@ -17,6 +17,9 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from coordinator.cli.keys import add_server_options
+from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
+
 
 def _q(text: str) -> str:
     """supervisord interpolates %(name)s: protect literal percent signs."""
@@ -115,9 +118,6 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from coordinator.cli import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
-    from coordinator.keyopts import add_server_options
-
     u = sub.add_parser("up", help="coordinator + N agents under supervisord, in the foreground")
     u.add_argument("--agents", type=int, default=4, help="number of agents")
     u.add_argument("--agents-bind", default=DEFAULT_AGENTS)

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from coordinator.cli.credentials import parse_credentials
+from coordinator.cli.plot import chart
 from coordinator.client import Error, Lib
-from coordinator.credentials import parse_credentials
-from coordinator.plot import chart
 from proto import ProtoError, curve
 from proto.dist import parse_dist
 

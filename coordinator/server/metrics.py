@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from proto.hist import Histogram, highest_of, lowest_of
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
-    from coordinator.loadctl import LoadRun
+    from coordinator.server.coordinator import Coordinator
+    from coordinator.server.loadrun import LoadRun
 
 #: bucket bounds (seconds) of the exported setup-time histogram
 SETUP_BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -42,7 +42,7 @@ def render(co: Coordinator) -> str:
         f"callfleet_accounts {len(co.objects.accounts)}",
         "# HELP callfleet_dropped_messages_total Messages dropped (peer gone or queue full).",
         "# TYPE callfleet_dropped_messages_total counter",
-        f"callfleet_dropped_messages_total {co.dropped + co.delivery.dropped}",
+        f"callfleet_dropped_messages_total {co.sockets.dropped + co.delivery.dropped}",
         "# HELP callfleet_load_calls_total Load-run calls by outcome.",
         "# TYPE callfleet_load_calls_total counter",
         "# HELP callfleet_load_active Load-run calls up now.", "# TYPE callfleet_load_active gauge",

@@ -8,7 +8,7 @@ coordinator (over the clients socket), which logs it; the coordinator may be on 
 Configured as (see deploy/*.conf)::
 
     [eventlistener:fatal]
-    command=python -m coordinator.fatal_listener --coordinator tcp://COORDINATOR:5601
+    command=python -m coordinator.cli.fatal_listener --coordinator tcp://COORDINATOR:5601
     events=PROCESS_STATE_FATAL
 
 The listener protocol (supervisor docs, "Events"): write ``READY\\n``; read one header line of
@@ -108,7 +108,7 @@ def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m coordinator.fatal_listener", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m coordinator.cli.fatal_listener", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--coordinator", default="tcp://127.0.0.1:5600",
                    help="coordinator agents URL (the listener speaks where this host's agents do, "

@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.security import ADMIN, READ_ONLY, ServerKeys
+from coordinator.server.security import ADMIN, READ_ONLY, ServerKeys
 from proto import ProtoError
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
+    from coordinator.server.coordinator import Coordinator
 
 #: routing ids remembered before the ones that own nothing are forgotten
 MAX_KNOWN = 1024

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from coordinator.placement import AgentLoad
-from proto import ProtoError, limits
+from coordinator.server.objects import AccountRec
+from coordinator.server.placement import AgentLoad
+from proto import ProtoError, limits, sip_addresses
+
+
+class Counts(Protocol):
+    """How many calls and accounts each agent holds (``ObjectTable`` knows)."""
+
+    def calls_at(self, agent: str) -> int: ...
+
+    def accounts_at(self, agent: str) -> int: ...
 
 #: the health figures of an agent's heartbeat that lib.agents shows (PROTOCOL.md section 9)
 HEALTH_FIELDS = ("bridge_used", "bridge_max", "bridge_leaked", "sockets", "sockets_leaked",
@@ -29,9 +38,7 @@ class AgentRecord:
     capacity: int
     pjsip: str
     last_seen: float
-    calls: int = 0
     sockets_free: int = 48
-    accounts: int = 0
     alive: bool = True
     max_accounts: int = 8
     #: admitted but still dropping what it held before it was declared lost (hello ``reset``)
@@ -57,20 +64,22 @@ class AgentRecord:
         return ("resetting" if self.resetting else "leaving" if self.leaving
                 else "draining" if self.draining else "ready")
 
-    def load(self) -> AgentLoad:
-        return AgentLoad(self.name, self.capacity, self.calls, self.sockets_free, self.accounts,
-                         self.ready, self.max_accounts)
+    def load(self, counts: Counts) -> AgentLoad:
+        """What placement needs: the agent's calls and accounts come from the object table."""
+        return AgentLoad(self.name, self.capacity, counts.calls_at(self.name), self.sockets_free,
+                         counts.accounts_at(self.name), self.ready, self.max_accounts)
 
     def sip_hostport(self) -> str:
         """host:port of the first SIP transport, for contact URIs."""
         first = self.sip[0] if self.sip else "udp:127.0.0.1:5060"
         return first.split(":", 1)[1]
 
-    def public(self) -> dict[str, Any]:
+    def public(self, counts: Counts) -> dict[str, Any]:
         """What lib.agents shows."""
+        load = self.load(counts)
         return {"name": self.name, "host": self.host, "pid": self.pid, "sip": self.sip,
-                "capacity": self.capacity, "calls": self.calls, "free": self.load().free_slots,
-                "sockets_free": self.sockets_free, "accounts": self.accounts,
+                "capacity": self.capacity, "calls": load.calls, "free": load.free_slots,
+                "sockets_free": self.sockets_free, "accounts": load.accounts,
                 "max_accounts": self.max_accounts,
                 "pjsip": self.pjsip, "alive": self.alive, "state": self.state,
                 **{k: self.health[k] for k in HEALTH_FIELDS if k in self.health}}
@@ -131,6 +140,15 @@ class Registry:
     def live(self) -> list[AgentRecord]:
         return [r for r in self.by_name.values() if r.alive]
 
+    def contact(self, acc: AccountRec) -> str:
+        """A URI that reaches the account at its home agent's SIP address (on the account's
+        transport, when it is bound to one)."""
+        bare = acc.uri.rsplit("<", 1)[-1].rstrip(">").strip()
+        user = bare.split(":", 1)[1].split("@", 1)[0] if "@" in bare else ""
+        agent = self.by_name.get(acc.home)
+        return sip_addresses.contact(
+            user, sip_addresses.find(agent.sip, acc.sip.get("transport", "")) if agent else None)
+
     def recycled(self, rec: AgentRecord, now: float) -> None:
         """``rec`` said goodbye to restart itself: listed as recycling for a while."""
         rec.recycling = True
@@ -141,5 +159,5 @@ class Registry:
         return [r for r in self.by_name.values() if r.alive or (
             r.recycling and now - r.last_seen <= RECYCLE_LISTED_S)]
 
-    def loads(self) -> list[AgentLoad]:
-        return [r.load() for r in self.by_name.values() if r.alive]
+    def loads(self, counts: Counts) -> list[AgentLoad]:
+        return [r.load(counts) for r in self.by_name.values() if r.alive]

@@ -1,5 +1,6 @@
-"""Event subscriptions, pure: filters, matching, the table of subscriptions per client connection,
-the per-call state kept for snapshots, and the snapshot itself. No sockets, no clock.
+"""Event subscriptions: filters, matching, the table of subscriptions per client connection,
+the per-call state kept for snapshots, the snapshot itself (pure), and ``Subscribers``, which
+sends each published event to the connections whose subscriptions match it.
 
 A subscription has an ``include`` filter and an ``exclude`` filter. A filter has up to four
 criteria, each a list: ``events`` (event-name prefixes, matched per dotted segment), ``accounts``,
@@ -14,12 +15,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
 
+import proto
 from proto import ProtoError, limits
 from proto.ops import EVENTS
+
+
+class Sender(Protocol):
+    """Sends a frame to one client connection: ``ok``, ``full`` or ``gone`` (``Delivery``)."""
+
+    def send(self, conn: bytes, frame: bytes, reply: bool = False) -> str: ...
 
 #: the criteria a filter may have, in wire order
 FILTER_KEYS = ("events", "accounts", "calls", "runs")
@@ -271,3 +279,28 @@ def fit_snapshot(accounts: list[dict[str, Any]], calls: list[dict[str, Any]],
         n_acc, n_call = n_acc // 2, n_call // 2
     truncated = n_acc < len(accounts) or n_call < len(calls)
     return accounts[:n_acc], calls[:n_call], truncated
+
+
+class Subscribers:
+    """The coordinator's subscriptions and the call details its snapshots report."""
+
+    def __init__(self) -> None:
+        self.table = SubscriptionTable()
+        self.states = CallStates()
+
+    def fan_out(self, sender: Sender, live_calls: Collection[str], msg: proto.Message,
+                frame: bytes, owner: bytes | None, account: str) -> None:
+        """Send ``frame`` (the event ``msg``, unchanged) to every connection with a matching
+        subscription, except ``owner``, which has its copy already. A connection that is gone
+        loses its subscriptions; a full queue drops the event for that connection only."""
+        self.states.observe(msg.op, msg.obj, msg.data)
+        if len(self.states.calls) > 2 * len(live_calls) + 64:
+            self.states.prune(live_calls)
+        if not self.table.by_conn:
+            return
+        keys = event_keys(msg.op, msg.obj, msg.data, account)
+        for conn in self.table.targets(keys, skip=owner):
+            # a full queue (high-water mark) drops this event for that connection only; one
+            # that is not connected (ROUTER_MANDATORY) loses its subscriptions
+            if sender.send(conn, frame) == "gone":
+                self.table.drop_conn(conn)

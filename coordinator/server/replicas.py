@@ -10,12 +10,12 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.objects import AccountRec
-from coordinator.placement import AgentLoad
+from coordinator.server.objects import AccountRec
+from coordinator.server.placement import AgentLoad
 from proto import ProtoError
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
+    from coordinator.server.coordinator import Coordinator
 
 
 def place_spread(agents: Sequence[AgentLoad], replicas: Collection[str], turn: int,
@@ -32,7 +32,7 @@ def fill_new_agents(co: Coordinator) -> None:
     (admitted after it was created, or back after a loss)."""
     ready = {r.name for r in co.registry.live() if r.ready}
     for acc in list(co.objects.accounts.values()):
-        if acc.everywhere and acc.replicas and ready - acc.replicas - acc.replicating:
+        if acc.everywhere and acc.replicas and ready - acc.replicas - acc.pending:
             replicate_everywhere(co, acc, lambda: None)
 
 
@@ -40,31 +40,28 @@ def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], No
     """Create ``acc`` on every other ready agent with account room (each registers it when it has
     a registrar); ``done()`` once every agent answered. An agent that fails is left out."""
     targets = [r for r in co.registry.live() if r.ready and r.name not in acc.replicas
-               and r.name not in acc.replicating and r.accounts < r.max_accounts]
+               and r.name not in acc.pending
+               and co.objects.accounts_at(r.name) < r.max_accounts]
     waiting = {r.name for r in targets}
-    acc.replicating |= waiting
+    co.objects.hold(acc, reserve=waiting)
     args = acc.create_args(co.access.owner_args(acc.owner), home=False)
     request = proto.req("acc.create", args, f"replicate-{acc.gid}")
 
     def answered(name: str, rep: proto.Message) -> None:
         waiting.discard(name)
-        acc.replicating.discard(name)
         agent = co.registry.by_name.get(name)
-        if rep.ok and acc.gid in co.objects.accounts:
-            acc.replicas.add(name)
-        elif agent is not None:
-            agent.accounts = max(0, agent.accounts - 1)
-            if rep.ok and agent.alive:  # deleted meanwhile: undo
-                co.forward(None, proto.req("acc.delete", {"acc": acc.gid}, f"undo-{acc.gid}"),
-                           agent, {"acc": acc.gid}, lambda rep: None)
+        kept = rep.ok and acc.gid in co.objects.accounts
+        co.objects.hold(acc, release={name}, add={name} if kept else ())
+        if rep.ok and not kept and agent is not None and agent.alive:  # deleted meanwhile: undo
+            co.pipeline.forward(None, proto.req("acc.delete", {"acc": acc.gid}, f"undo-{acc.gid}"),
+                                agent, {"acc": acc.gid}, lambda rep: None)
         if not waiting:
             done()
 
     if not targets:
         done()
     for rec in targets:
-        rec.accounts += 1
         try:
-            co.forward(None, request, rec, args, functools.partial(answered, rec.name))
+            co.pipeline.forward(None, request, rec, args, functools.partial(answered, rec.name))
         except ProtoError as exc:
             answered(rec.name, proto.error(request, exc))

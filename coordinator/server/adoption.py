@@ -39,18 +39,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator.load_handlers import release
-from coordinator.loadctl import LoadRun
-from coordinator.loadplan import Profile, profile_from_public
-from coordinator.objects import AccountRec, CallRec, MediaRec
+from coordinator.server.loadplan import Profile, profile_from_public
+from coordinator.server.loadrun import LoadRun
+from coordinator.server.loads import release
+from coordinator.server.objects import AccountRec, CallRec, MediaRec
 from proto import ProtoError
 from proto.ids import id_number
 from proto.ops import ACC_POLICY, ACC_SIP, EVENTS
 from proto.schema import validate
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
-    from coordinator.objects import ObjectTable
+    from coordinator.server.coordinator import Coordinator
+    from coordinator.server.objects import ObjectTable
 
 #: seconds a started coordinator waits for agents' holdings before it serves clients. Agents
 #: notice a lost coordinator within 3 s (HEARTBEAT_S x HEARTBEAT_MISSES; at once when its
@@ -292,33 +292,31 @@ class Adoption:
                 self._go(co, run)
         held, self.held = self.held, collections.deque()
         for client, frame in held:
-            co.on_client_frame(client, frame)
+            co.pipeline.on_client_frame(co, client, frame)
 
     def adopt(self, co: Coordinator, name: str, h: Holdings) -> None:
         """Take ``h`` (checked by ``conflict``) over from agent ``name``."""
-        objects, agent = co.objects, co.registry.by_name[name]
+        objects = co.objects
         top = h.ids
         for a in h.accounts:
             acc = objects.accounts.get(a.gid)
             if acc is None:
-                acc = objects.accounts[a.gid] = AccountRec(
-                    a.gid, a.owner, a.uri, a.auto_answer, home="", sip=a.sip, policy=a.policy,
-                    everywhere=a.everywhere)
-            acc.replicas.add(name)
-            if a.home and not acc.home:
-                acc.home = name
+                acc = AccountRec(a.gid, a.owner, a.uri, a.auto_answer, home="", sip=a.sip,
+                                 policy=a.policy, everywhere=a.everywhere)
+                objects.add_account(acc)
+            home = a.home and not acc.home
+            objects.hold(acc, add={name}, home=name if home else None)
+            if home:
                 acc.sip, acc.policy = a.sip, a.policy
             if a.buddies and (a.home or not acc.buddies):
                 acc.buddies = a.buddies
-            agent.accounts += 1
             co.access.claim(a.owner, a.owner_key)
             top = max(top, id_number(a.gid), *(id_number(b) for b in a.buddies))
         fresh: dict[str, int] = {}
         for c in h.calls:
-            objects.calls[c.gid] = CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
-                                           last_seq=c.seq)
+            objects.add_call(CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
+                                     last_seq=c.seq))
             self.call_data[c.gid] = c.data
-            agent.calls += 1
             co.access.claim(c.owner, c.owner_key)
             fresh[c.gid] = c.seq
             top = max(top, id_number(c.gid))
@@ -380,5 +378,5 @@ class Adoption:
                 continue
             ev = proto.evt("call.state", gid, seq, dict(data, agent=call.agent, adopted=True))
             frame = proto.encode(ev)
-            co.send_frame_to_client(call.owner, frame)
-            co.publish(ev, frame, call.owner, call.acc)
+            co.events.send_frame(call.owner, frame)
+            co.events.publish(ev, frame, call.owner, call.acc)

@@ -11,17 +11,19 @@ homeless and is tried again every ``RETRY_S`` (e.g. once a replacement agent is 
 
 from __future__ import annotations
 
-import sys
+import logging
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.objects import AccountRec
-from coordinator.placement import place_account
-from coordinator.replicas import fill_new_agents
+from coordinator.server.objects import AccountRec
+from coordinator.server.placement import place_account
+from coordinator.server.replicas import fill_new_agents
 from proto import ProtoError
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
+    from coordinator.server.coordinator import Coordinator
+
+log = logging.getLogger("coordinator")
 
 #: seconds between attempts to place the accounts still homeless
 RETRY_S = 1.0
@@ -42,8 +44,8 @@ class Recovery:
     def agent_gone(self, co: Coordinator, name: str, reason: str) -> None:
         """``name`` holds nothing any more (lost, or leaving): drop it as a replica, re-home the
         accounts it was home to."""
-        for acc in co.objects.accounts.values():
-            acc.replicas.discard(name)
+        for acc in list(co.objects.accounts.values()):
+            co.objects.hold(acc, drop={name})
             if acc.home == name and acc.gid not in self.homeless:
                 self.homeless[acc.gid] = reason
         self.place(co)
@@ -75,38 +77,38 @@ class Recovery:
         ready = {r.name: r for r in co.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
         if replicas and (not registering or acc.everywhere):  # (those register already)
-            best = max(replicas, key=lambda r: (r.load().free_slots, r.name))
+            best = max(replicas, key=lambda r: (r.load(co.objects).free_slots, r.name))
             self._settle(co, acc, best.name)
             return
         # a registering account needs an agent that registers it: not a replica made for calls
-        name = place_account(co.registry.loads(), acc.replicas if registering else ())
+        name = place_account(co.registry.loads(co.objects), acc.replicas if registering else ())
         if name is None:
             return  # no room anywhere now: tried again later
         agent = co.registry.by_name[name]
-        agent.accounts += 1
+        co.objects.hold(acc, reserve={name})
         self.moving[acc.gid] = name
         args = acc.create_args(co.access.owner_args(acc.owner), home=True)
         request = proto.req("acc.create", args, f"rehome-{acc.gid}")
         try:
-            co.forward(None, request, agent, args,
+            co.pipeline.forward(None, request, agent, args,
                        lambda rep: self._created(co, acc.gid, name, rep))
         except ProtoError:
-            agent.accounts = max(0, agent.accounts - 1)
+            co.objects.hold(acc, release={name})
             self.moving.pop(acc.gid, None)
 
     def _created(self, co: Coordinator, gid: str, name: str, rep: proto.Message) -> None:
         self.moving.pop(gid, None)
         acc = co.objects.accounts.get(gid)
         agent = co.registry.by_name.get(name)
+        if acc is not None:
+            co.objects.hold(acc, release={name})
         if not rep.ok:
-            if agent is not None:
-                agent.accounts = max(0, agent.accounts - 1)
             code = (rep.error or {}).get("code")
             if code not in ("E_NO_CAPACITY", "E_WORKER_LOST", "E_TIMEOUT"):
                 n = self.failures[gid] = self.failures.get(gid, 0) + 1
                 if n >= MAX_FAILURES:
-                    print(f"coordinator: account {gid} cannot be re-created ({code}: "
-                          f"{(rep.error or {}).get('msg')}); given up", file=sys.stderr)
+                    log.error("account %s cannot be re-created (%s: %s); given up", gid, code,
+                              (rep.error or {}).get("msg"))
                     self._forget(gid)
             return
         if acc is None or gid not in self.homeless:
@@ -114,27 +116,36 @@ class Recovery:
             if acc is None:
                 self._forget(gid)
             if agent is not None and agent.alive:
-                agent.accounts = max(0, agent.accounts - 1)
-                co.forward(None, proto.req("acc.delete", {"acc": gid}, f"undo-{gid}"), agent,
-                           {"acc": gid}, lambda rep: None)
+                co.pipeline.forward(None, proto.req("acc.delete", {"acc": gid}, f"undo-{gid}"),
+                                    agent, {"acc": gid}, lambda rep: None)
             return
-        acc.replicas.add(name)
         self._settle(co, acc, name)
 
     def _settle(self, co: Coordinator, acc: AccountRec, name: str) -> None:
-        from coordinator.handlers import _contact  # handlers imports the broker's modules
-        from coordinator.ua_handlers import readd_buddies
-
         old = acc.home
-        acc.home = name
-        acc.replicas.add(name)
+        co.objects.hold(acc, home=name, add={name})
         reason = self.homeless.get(acc.gid, "worker_lost")
         self._forget(acc.gid)
         self.moved += 1
         acc.seq += 1
-        ev = proto.evt("acc.moved", acc.gid, acc.seq, {"agent": name, "contact": _contact(co, acc),
-                                                 "from": old, "reason": reason})
+        ev = proto.evt("acc.moved", acc.gid, acc.seq, {
+            "agent": name, "contact": co.registry.contact(acc), "from": old, "reason": reason})
         frame = proto.encode(ev)
         readd_buddies(co, acc)
-        co.send_frame_to_client(acc.owner, frame)
-        co.publish(ev, frame, acc.owner, acc.gid)
+        co.events.send_frame(acc.owner, frame)
+        co.events.publish(ev, frame, acc.owner, acc.gid)
+
+
+def readd_buddies(co: Coordinator, acc: AccountRec) -> None:
+    """The account moved to a new home agent: make its buddies there again (subscribed when
+    they were), so that their acc.buddy_state events come from the new home."""
+    agent = co.registry.by_name.get(acc.home)
+    if agent is None or not agent.alive:
+        return
+    for gid, buddy in sorted(acc.buddies.items()):
+        args = {"acc": acc.gid, "buddy": gid, **buddy}
+        try:
+            co.pipeline.forward(None, proto.req("acc.add_buddy", args, f"rebuddy-{gid}"), agent,
+                                args, lambda rep: None)
+        except ProtoError:
+            return  # the agent went away too: the account moves again, and so do its buddies

@@ -1,21 +1,20 @@
 """Routes of the codec and sound device ops. Listing asks one agent (every agent runs the same
 build); a codec priority is set on one agent, or on every agent, and then the coordinator
 remembers it and sets it on each agent that joins later (a restarted agent starts with
-PJSIP's defaults).
-"""
+PJSIP's defaults)."""
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import proto
-from coordinator.handlers import Handler
-from coordinator.registry import AgentRecord
+from coordinator.server.registry import AgentRecord
+from coordinator.server.routes.registry import route
 from proto import ProtoError
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
+    from coordinator.server.coordinator import Coordinator
 
 
 def _named(co: Coordinator, name: str, op: str) -> AgentRecord:
@@ -25,7 +24,10 @@ def _named(co: Coordinator, name: str, op: str) -> AgentRecord:
     return agent
 
 
-def _one_agent(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+@route("lib.enum_codecs")
+
+@route("lib.enum_snd_dev")
+def one_agent(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """lib.enum_codecs / lib.enum_snd_dev: the agent named, or the first ready one."""
     if msg.args.get("agent"):
         agent = _named(co, msg.args["agent"], msg.op)
@@ -34,16 +36,14 @@ def _one_agent(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         if not ready:
             raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
         agent = ready[0]
-    co.forward(client, msg, agent, msg.args)
+    co.pipeline.forward(client, msg, agent, msg.args)
 
 
-lib_enum_codecs = lib_enum_snd_dev = _one_agent
-
-
+@route("lib.set_codec_priority")
 def lib_set_codec_priority(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     args = msg.args
     if args.get("agent"):
-        co.forward(client, msg, _named(co, args["agent"], msg.op), args)
+        co.pipeline.forward(client, msg, _named(co, args["agent"], msg.op), args)
         return
     agents = [a for a in co.registry.live() if a.ready]
     if not agents:
@@ -64,33 +64,15 @@ def lib_set_codec_priority(co: Coordinator, client: bytes, msg: proto.Message) -
             return
         if not done:  # refused everywhere (e.g. no such codec): the first agent's error
             errors[0].id = msg.id
-            co.to_client(client, errors[0])
+            co.pipeline.to_client(client, errors[0])
             return
         # set on agents that join later too (a newer setting of the same id goes last)
         co.codec_priorities.pop(args["codec"], None)
         co.codec_priorities[args["codec"]] = args["priority"]
-        co.reply(client, msg, {"agents": sorted(done), "codecs": sorted(codecs)})
+        co.pipeline.reply(client, msg, {"agents": sorted(done), "codecs": sorted(codecs)})
 
     for agent in agents:
         try:
-            co.forward(None, msg, agent, args, functools.partial(on_reply, agent.name))
+            co.pipeline.forward(None, msg, agent, args, functools.partial(on_reply, agent.name))
         except ProtoError as exc:  # unreachable: counts as its reply
             on_reply(agent.name, proto.error(msg, exc))
-
-
-def agent_joined(co: Coordinator, agent: AgentRecord) -> None:
-    """Give a newly admitted agent the codec priorities set for the whole fleet."""
-    for codec, priority in co.codec_priorities.items():
-        args: dict[str, Any] = {"codec": codec, "priority": priority}
-        req = proto.req("lib.set_codec_priority", args, f"codecs-{agent.name}")
-        try:
-            co.forward(None, req, agent, args, lambda rep: None)
-        except ProtoError:
-            return  # unreachable already: it will join again
-
-
-AUDIO_HANDLERS: dict[str, Handler] = {
-    "lib.enum_codecs": lib_enum_codecs,
-    "lib.set_codec_priority": lib_set_codec_priority,
-    "lib.enum_snd_dev": lib_enum_snd_dev,
-}

@@ -1,29 +1,22 @@
 """Routes of the media ops. A media object lives on one agent and is known by the id that agent
 gave it: the create ops are placed on the agent the client names (or the agent holding the call
-it names), the ops about one object go to its agent, and a bridge connection needs both of its
-ends (calls or media objects) on the same agent.
-"""
+it names), and a bridge connection needs both of its ends (calls or media objects) on the same
+agent. media.player_set_pos is forwarded as it is (``routes.forward``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.handlers import Handler
-from coordinator.objects import MediaRec
-from coordinator.registry import AgentRecord
+from coordinator.server.objects import MediaRec
+from coordinator.server.registry import AgentRecord
+from coordinator.server.routes.forward import live, media_of
+from coordinator.server.routes.registry import route
 from proto import ProtoError
-from proto.ops import media
 
 if TYPE_CHECKING:
-    from coordinator.broker import Coordinator
+    from coordinator.server.coordinator import Coordinator
 
-
-def _live(co: Coordinator, name: str, obj: str, op: str) -> AgentRecord:
-    agent = co.registry.by_name.get(name)
-    if agent is None or not agent.alive:
-        raise ProtoError("E_WORKER_LOST", f"agent {name} is lost", obj=obj, op=op)
-    return agent
 
 
 def _placement(co: Coordinator, msg: proto.Message) -> AgentRecord:
@@ -41,13 +34,16 @@ def _placement(co: Coordinator, msg: proto.Message) -> AgentRecord:
                          op=op)
     if name not in co.registry.by_name:
         raise ProtoError("E_NOT_FOUND", f"no agent {name!r}", obj=name, op=op)
-    agent = _live(co, name, name, op)
+    agent = live(co, name, name, op)
     if not agent.ready:
         raise ProtoError("E_WRONG_STATE", f"agent {name} is {agent.state}", obj=name, op=op)
     return agent
 
 
-def _create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+@route("media.create_tone")
+@route("media.create_player")
+@route("media.create_recorder")
+def media_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """media.create_tone / create_player / create_recorder: recorded once the agent made it."""
     agent = _placement(co, msg)
 
@@ -56,31 +52,17 @@ def _create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
             gid = rep.result["media"]
             co.objects.media[gid] = MediaRec(gid, client, agent.name)
         rep.id = msg.id
-        co.to_client(client, rep)
+        co.pipeline.to_client(client, rep)
 
-    co.forward(client, msg, agent, dict(msg.args, **co.access.owner_args(client)), done)
-
-
-media_create_tone = media_create_player = media_create_recorder = _create
+    co.pipeline.forward(client, msg, agent, dict(msg.args, **co.access.owner_args(client)), done)
 
 
-def _media(co: Coordinator, gid: str, op: str) -> MediaRec:
-    rec = co.objects.media.get(gid)
-    if rec is None:
-        raise ProtoError("E_NOT_FOUND", f"no media object {gid!r}", obj=gid, op=op)
-    return rec
-
-
-def media_player_set_pos(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    rec = _media(co, msg.args["media"], msg.op)
-    co.forward(client, msg, _live(co, rec.agent, rec.gid, msg.op), msg.args)
-
-
+@route("media.destroy")
 def media_destroy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Forgotten at once (also when its agent cannot be reached: the object went with it)."""
-    rec = _media(co, msg.args["media"], msg.op)
+    rec = media_of(co, msg.args["media"], msg.op)
     del co.objects.media[rec.gid]
-    co.forward(client, msg, _live(co, rec.agent, rec.gid, msg.op), msg.args)
+    co.pipeline.forward(client, msg, live(co, rec.agent, rec.gid, msg.op), msg.args)
 
 
 def _agent_of(co: Coordinator, gid: str, op: str) -> str:
@@ -92,19 +74,13 @@ def _agent_of(co: Coordinator, gid: str, op: str) -> str:
     raise ProtoError("E_NOT_FOUND", f"no live call or media object {gid!r}", obj=gid, op=op)
 
 
-def _route_conf(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+@route("media.conf_connect")
+@route("media.conf_disconnect")
+def media_conf(co: Coordinator, client: bytes, msg: proto.Message) -> None:
     """media.conf_connect / conf_disconnect: to the agent holding both ends."""
     src, dst = msg.args["src"], msg.args["dst"]
     src_agent, dst_agent = _agent_of(co, src, msg.op), _agent_of(co, dst, msg.op)
     if src_agent != dst_agent:
         raise ProtoError("E_CROSS_AGENT", f"{src!r} is on agent {src_agent} and {dst!r} on "
                          f"{dst_agent}: connect objects of one agent only", obj=src, op=msg.op)
-    co.forward(client, msg, _live(co, src_agent, src, msg.op), msg.args)
-
-
-media_conf_connect = media_conf_disconnect = _route_conf
-
-
-#: one route per media op, named after it
-MEDIA_HANDLERS: dict[str, Handler] = {spec.name: globals()[spec.name.replace(".", "_")]
-                                      for spec in media.OPS.values()}
+    co.pipeline.forward(client, msg, live(co, src_agent, src, msg.op), msg.args)

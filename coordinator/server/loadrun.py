@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from coordinator.loadplan import Profile
+from coordinator.server.loadplan import Profile
 from proto.hist import Histogram
 
 #: seconds a registrar run waits for every identity to register before it gives up
@@ -64,7 +64,7 @@ class LoadRun:
     rows: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
     last_start: float = 0.0
-    #: rebuilt by a restarted coordinator from its agents' holdings (coordinator.adoption)
+    #: rebuilt by a restarted coordinator from its agents' holdings (coordinator.server.adoption)
     adopted: bool = False
     #: per agent, the reports (its load.stats seq numbers) the adopted totals include already
     counted_upto: dict[str, int] = field(default_factory=dict)
@@ -75,7 +75,7 @@ class LoadRun:
         self.rate = self.profile.rate
         self._next_row = self.started_at + 1.0
         # registrar runs wait for every registration, self-answering runs for every agent's
-        # answering account (coordinator.load_handlers)
+        # answering account (coordinator.server.loads)
         self.released = not self.profile.registrar and not self.profile.self_answer
 
     @property

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import zmq.auth
 
-from coordinator.security import BindPlan, ServerKeys, check_binds
+from coordinator.server.security import BindPlan, ServerKeys, check_binds
 from proto.curve import KeyFileError, is_local
 
 

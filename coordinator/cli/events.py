@@ -32,7 +32,8 @@ from typing import Any
 import zmq
 
 import proto
-from coordinator.subscriptions import Filter, Subscription, event_keys, parse_exprs, parse_filter
+from coordinator.client.connection import Connection
+from coordinator.server.subscriptions import Filter, Subscription, event_keys, parse_exprs, parse_filter
 from proto import ProtoError, curve, limits
 
 #: how often the loop looks at its stop conditions, seconds
@@ -88,7 +89,6 @@ def _stopper(args: argparse.Namespace, out: _Out) -> Callable[[], bool]:
 def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
                       exclude: dict[str, list[str]], out: _Out,
                       keys: curve.ClientKeys | None) -> int:
-    from coordinator.client.connection import Connection
 
     events: queue.Queue[proto.Message | None] = queue.Queue()
     conn = Connection(args.coordinator, events, keys)

@@ -1,0 +1,39 @@
+"""The `callfleet` command: one subcommand per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from coordinator.cli import call, events, keys, load, serve, status, up
+
+
+def cmd_agent(rest: list[str]) -> int:
+    """The agent is its own program (it alone imports pjsua2): run it in this process's place."""
+    os.execv(sys.executable, [sys.executable, "-m", "agent", *rest])
+    return 1  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="callfleet", description="A distributed SIP call agent.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    serve.add_parser(sub)
+    keys.add_keys_parser(sub)
+    sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")
+    for command in (status, call, up, events, load):
+        command.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "agent":
+        return cmd_agent(argv[1:])
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

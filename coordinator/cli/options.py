@@ -1,0 +1,61 @@
+"""What several commands share: the coordinator's default URLs, the client options
+(``--coordinator``, ``--timeout``, CURVE keys), the connection they make, and argument types."""
+
+from __future__ import annotations
+
+import argparse
+
+from coordinator.client import Lib
+from proto import curve, limits
+
+DEFAULT_AGENTS = "tcp://127.0.0.1:5600"
+DEFAULT_CLIENTS = "tcp://127.0.0.1:5601"
+DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
+
+
+def connect(args: argparse.Namespace) -> Lib:
+    if getattr(args, "local", 0):
+        return Lib.start_local(agents=args.local)
+    return Lib.connect(args.coordinator, timeout=args.timeout, server_key=args.server_key,
+                       key=args.key)
+
+
+def client_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for replies")
+    curve.add_options(p)
+
+
+def default_lost_after(agents_bind: str) -> float:
+    """Seconds without a heartbeat before an agent is declared lost: 3 missed heartbeats when
+    agents can only be local (the agents socket is bound to loopback), 5 across hosts."""
+    host = agents_bind.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    local = host == "localhost" or host == "::1" or host.startswith("127.")
+    return limits.HEARTBEAT_S * (limits.HEARTBEAT_MISSES if local else limits.HEARTBEAT_MISSES_REMOTE)
+
+
+def seconds(text: str) -> float | None:
+    """--lost-after's value: positive seconds; '' (as an unset environment variable gives) = auto."""
+    if not text.strip():
+        return None
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 3600]")
+    return value
+
+
+def window(text: str) -> float:
+    """--adopt-window's value: seconds in [0, 600]."""
+    value = float(text)
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in [0, 600]")
+    return value
+
+
+def count(text: str) -> int:
+    """A positive integer (0 would make a ZeroMQ high-water mark unlimited)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
