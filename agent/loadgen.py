@@ -23,15 +23,12 @@ from agent import loadtotals
 from agent.accounts import create_account
 from agent.errors import PJ_ETOOMANY
 from agent.loadmedia import LoadMedia
-from agent.mos import mos
+from agent.loadreport import Report
 from agent.objects import AgentAccount, AgentCall, media_summary
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
-from proto.hist import Histogram
 
 STATS_EVERY_S = 1.0
-#: distinct failure reasons one report carries, and the length kept of each
-MAX_REASONS, MAX_REASON_LEN = 16, 120
 
 
 
@@ -47,40 +44,6 @@ class _Leg:
     digits: str = ""
     #: the run's media source feeds this call
     fed: bool = False
-
-
-@dataclass
-class _MediaStats:
-    """RTP figures of the calls this agent hung up (read just before the hangup, while the
-    stream still exists): loss (per mille), jitter (µs) and MOS (x1000) histograms."""
-
-    calls: int = 0
-    rx: int = 0
-    lost: int = 0
-    loss_pm: Histogram = field(default_factory=Histogram)
-    jitter: Histogram = field(default_factory=Histogram)
-    mos: Histogram = field(default_factory=Histogram)
-
-    def sample(self, call: AgentCall) -> None:
-        try:
-            rx = call.getStreamStat(0).rtcp.rxStat
-        except pj.Error:
-            return  # no audio stream (e.g. a signalling-only agent)
-        if rx.pkt == 0 and rx.loss == 0:
-            return
-        loss_pct = 100.0 * rx.loss / (rx.pkt + rx.loss)
-        jitter_us = float(rx.jitterUsec.mean)
-        self.calls += 1
-        self.rx += int(rx.pkt)
-        self.lost += int(rx.loss)
-        self.loss_pm.record(loss_pct * 10)
-        self.jitter.record(jitter_us)
-        self.mos.record(mos(0.0, jitter_us / 1000, loss_pct) * 1000)
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"calls": self.calls, "rx": self.rx, "lost": self.lost,
-                "loss_pm": self.loss_pm.to_wire(), "jitter": self.jitter.to_wire(),
-                "mos": self.mos.to_wire()}
 
 
 @dataclass
@@ -115,13 +78,8 @@ class LoadGen:
         self.rate = float(self.caller["rate"]) if self.caller else 0.0
         self._due_head_delayed = False
         self._recent: collections.deque[float] = collections.deque()
-        self.counts: Counter[str] = Counter()
-        self.failed: Counter[str] = Counter()
-        #: failed calls by status line ("480 Media init error: ..."), so a report says why
-        self.reasons: Counter[str] = Counter()
-        self.setup = Histogram()
-        self.duration = Histogram()
-        self.media = _MediaStats()
+        #: what happened since the last load.stats report
+        self.report = Report()
         part = self.caller or self.answer or {}
         #: what the calls send (made first: a bad WAV path fails before any account exists)
         self.sender = LoadMedia(str(part.get("media") or "silence"), self.run)
@@ -212,7 +170,7 @@ class LoadGen:
             if not self._may_start():
                 if not self._due_head_delayed:
                     self._due_head_delayed = True
-                    self.counts["delayed"] += 1
+                    self.report.counts["delayed"] += 1
                 return
             self._due_head_delayed = False
             self._started += 1
@@ -223,7 +181,7 @@ class LoadGen:
             self.state.calls[gid] = call
             self.legs[gid] = call
             self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng))
-            self.counts["started"] += 1
+            self.report.counts["started"] += 1
             prm = pj.CallOpParam(True)
             try:
                 call.makeCall(next(self._targets), prm)
@@ -232,12 +190,11 @@ class LoadGen:
                 call.finish()
                 if exc.status == PJ_ETOOMANY:  # no slot after all: the call waits
                     self._started -= 1
-                    self.counts["started"] -= 1
+                    self.report.counts["started"] -= 1
                     self._due_head_delayed = True
-                    self.counts["delayed"] += 1
+                    self.report.counts["delayed"] += 1
                     return
-                self.failed[f"pj{exc.status}"] += 1
-                self._note_reason(f"pj{exc.status} {exc.reason}")
+                self.report.fail(f"pj{exc.status}", f"pj{exc.status} {exc.reason}")
 
     # -- answering ------------------------------------------------------------------------
     def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
@@ -252,7 +209,7 @@ class LoadGen:
         self.legs[gid] = call
         leg = _Leg("callee", now, self._hold.sample(self.rng), answer_code=self._codes.pick(self.rng))
         self.info[gid] = leg
-        self.counts["incoming"] += 1
+        self.report.counts["incoming"] += 1
         delay = float(self.answer.get("delay", 0.0))
         if delay > 0:
             self._respond(call, 180)
@@ -271,7 +228,7 @@ class LoadGen:
         try:
             call.sendDtmf(prm)
         except pj.Error:
-            self.counts["dtmf_send_errors"] += 1
+            self.report.counts["dtmf_send_errors"] += 1
 
     def _on_media(self, call: AgentCall) -> None:
         leg = self.info.get(call.gid)
@@ -295,7 +252,7 @@ class LoadGen:
             else:
                 call.hangup(prm)
         except pj.Error:
-            self.counts["answer_errors"] += 1
+            self.report.counts["answer_errors"] += 1
 
     # -- call progress --------------------------------------------------------------------
     def _on_state(self, call: AgentCall, ci: Any) -> None:
@@ -306,8 +263,8 @@ class LoadGen:
         if ci.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.confirmed is None:
             leg.confirmed = now
             if leg.role == "caller":
-                self.counts["answered"] += 1
-                self.setup.record((now - leg.started) * 1e6)
+                self.report.counts["answered"] += 1
+                self.report.setup.record((now - leg.started) * 1e6)
                 self._send_dtmf(call)
             hangup_by = (self.caller or self.answer or {}).get("hangup", "caller")
             if leg.role == hangup_by:
@@ -315,23 +272,15 @@ class LoadGen:
         elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             expected = str((self.answer or {}).get("dtmf", ""))
             if leg.role == "callee" and expected and leg.confirmed is not None:
-                self.counts["dtmf_ok" if leg.digits == expected else "dtmf_missed"] += 1
+                self.report.counts["dtmf_ok" if leg.digits == expected else "dtmf_missed"] += 1
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
                 if leg.confirmed is None:
                     code = str(ci.lastStatusCode or "local")
-                    self.failed[code] += 1
-                    self._note_reason(f"{code} {ci.lastReason}".strip())
+                    self.report.fail(code, f"{code} {ci.lastReason}")
                 else:
-                    self.duration.record((now - leg.confirmed) * 1e6)
+                    self.report.duration.record((now - leg.confirmed) * 1e6)
             self._forget(call.gid)
-
-    def _note_reason(self, text: str) -> None:
-        """Count a failure's status line (bounded: reasons past MAX_REASONS count as "other")."""
-        text = text[:MAX_REASON_LEN]
-        if text not in self.reasons and len(self.reasons) >= MAX_REASONS:
-            text = "other"
-        self.reasons[text] += 1
 
     def _forget(self, gid: str) -> None:
         self.legs.pop(gid, None)
@@ -347,9 +296,9 @@ class LoadGen:
                 self._respond(call, leg.answer_code)
             if leg.hangup_at is not None and now >= leg.hangup_at:
                 leg.hangup_at = None
-                self.media.sample(call)
+                self.report.media.sample(call)
                 if self.sender.checks_tone:
-                    self.counts["tone_heard" if self.sender.heard(call) else "tone_missed"] += 1
+                    self.report.counts["tone_heard" if self.sender.heard(call) else "tone_missed"] += 1
                 try:
                     call.hangup(pj.CallOpParam(True))
                 except pj.Error:
@@ -423,14 +372,7 @@ class LoadGen:
     def _take_stats(self) -> dict[str, Any]:
         """The report since the last one (then cleared), also added into ``totals``."""
         data: dict[str, Any] = {
-            "agent": self.state.name, "started": self.counts["started"],
-            "answered": self.counts["answered"], "delayed": self.counts["delayed"],
-            "incoming": self.counts["incoming"], "failed": dict(self.failed),
-            "failed_reasons": dict(self.reasons),
-            "dtmf_ok": self.counts["dtmf_ok"], "dtmf_missed": self.counts["dtmf_missed"],
-            "active": len(self.legs), "setup": self.setup.to_wire(),
-            "duration": self.duration.to_wire(), "media": self.media.to_wire(),
-            "tone_heard": self.counts["tone_heard"], "tone_missed": self.counts["tone_missed"],
+            "agent": self.state.name, **self.report.to_wire(), "active": len(self.legs),
             "identities": len(self.reg),
             "registered": sum(1 for code in self.reg.values() if code == 200),
             "reg_failed": dict(Counter(str(c) for c in self.reg.values()
@@ -438,12 +380,7 @@ class LoadGen:
             "caller_done": self.caller_done(),
             "done": self.done}
         self.totals = loadtotals.merge(self.totals, data)
-        self.counts.clear()
-        self.failed.clear()
-        self.reasons.clear()
-        self.setup = Histogram()
-        self.duration = Histogram()
-        self.media = _MediaStats()
+        self.report = Report()
         return data
 
     def finish(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,44 +179,59 @@ def decode(frame: bytes) -> Message:
     op = _str_field(raw, "op", limits.MAX_OP, rid, required=kind != "rep")
     rid = _str_field(raw, "id", limits.MAX_ID, rid, required=kind == "req")
     msg = Message(kind, op, rid)
-    if kind == "req":
-        args = raw.get("args", {})
-        if not isinstance(args, dict):
-            raise _bad("'args' must be a map", rid)
-        msg.args = args
-        expires = raw.get("expires")
-        if expires is not None:
-            if (not isinstance(expires, (int, float)) or isinstance(expires, bool)
-                    or not math.isfinite(expires) or expires <= 0):
-                raise _bad("'expires' must be a positive number (Unix time, seconds)", rid)
-            msg.expires = float(expires)
-    elif kind == "rep":
-        okv = raw.get("ok")
-        if not isinstance(okv, bool):
-            raise _bad("'ok' must be a boolean", rid)
-        msg.ok = okv
-        body = raw.get("result" if okv else "error", {})
-        if not isinstance(body, dict):
-            raise _bad("'result'/'error' must be a map", rid)
-        if okv:
-            msg.result = body
-        else:
-            msg.error = body
-    elif kind == "evt":
-        obj, seq, ts = raw.get("obj"), raw.get("seq"), raw.get("ts")
-        if not isinstance(obj, str) or len(obj) > limits.MAX_ID:
-            raise _bad("'obj' must be a string", rid)
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise _bad("'seq' must be a non-negative integer", rid)
-        if not isinstance(ts, (int, float)) or isinstance(ts, bool):
-            raise _bad("'ts' must be a number", rid)
-        msg.obj, msg.seq, msg.ts = obj, seq, float(ts)
-    if kind in ("evt", "hb"):
-        data = raw.get("data", {})
-        if not isinstance(data, dict):
-            raise _bad("'data' must be a map", rid)
-        msg.data = data
+    _BODIES[kind](raw, msg)
     return msg
+
+
+def _req_body(raw: dict[str, Any], msg: Message) -> None:
+    args = raw.get("args", {})
+    if not isinstance(args, dict):
+        raise _bad("'args' must be a map", msg.id)
+    msg.args = args
+    expires = raw.get("expires")
+    if expires is not None:
+        if (not isinstance(expires, (int, float)) or isinstance(expires, bool)
+                or not math.isfinite(expires) or expires <= 0):
+            raise _bad("'expires' must be a positive number (Unix time, seconds)", msg.id)
+        msg.expires = float(expires)
+
+
+def _rep_body(raw: dict[str, Any], msg: Message) -> None:
+    okv = raw.get("ok")
+    if not isinstance(okv, bool):
+        raise _bad("'ok' must be a boolean", msg.id)
+    msg.ok = okv
+    body = raw.get("result" if okv else "error", {})
+    if not isinstance(body, dict):
+        raise _bad("'result'/'error' must be a map", msg.id)
+    if okv:
+        msg.result = body
+    else:
+        msg.error = body
+
+
+def _data(raw: dict[str, Any], msg: Message) -> None:
+    data = raw.get("data", {})
+    if not isinstance(data, dict):
+        raise _bad("'data' must be a map", msg.id)
+    msg.data = data
+
+
+def _evt_body(raw: dict[str, Any], msg: Message) -> None:
+    obj, seq, ts = raw.get("obj"), raw.get("seq"), raw.get("ts")
+    if not isinstance(obj, str) or len(obj) > limits.MAX_ID:
+        raise _bad("'obj' must be a string", msg.id)
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise _bad("'seq' must be a non-negative integer", msg.id)
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        raise _bad("'ts' must be a number", msg.id)
+    msg.obj, msg.seq, msg.ts = obj, seq, float(ts)
+    _data(raw, msg)
+
+
+#: kind -> the reader of the rest of a frame of that kind (after v, kind, op and id)
+_BODIES: dict[str, Callable[[dict[str, Any], Message], None]] = {
+    "req": _req_body, "rep": _rep_body, "evt": _evt_body, "hb": _data}
 
 
 def check_request(msg: Message, *, from_coordinator: bool = False) -> None:

@@ -8,31 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import proto
 from agent.state import AgentState
+from proto.ops.table import OpTable
 
 #: an executor takes the agent's state and the request's (validated) arguments and returns the
 #: reply's result map, or raises ProtoError (pjsua2 errors become E_PJSIP: ``agent.errors``)
 Executor = Callable[[AgentState, dict[str, Any]], dict[str, Any]]
 
+_TABLE: OpTable[Executor] = OpTable("executor", "agent/ops", lambda s: s.executed_by_agent,
+                                   "an op that agents execute")
+
 #: op name -> its executor
-EXECUTORS: dict[str, Executor] = {}
+EXECUTORS: dict[str, Executor] = _TABLE.fns
 
-
-def executes(op: str) -> Callable[[Executor], Executor]:
-    spec = proto.OPS.get(op)
-    if spec is None or not spec.executed_by_agent:
-        raise ValueError(f"{op!r} is not an op that agents execute")
-
-    def register(fn: Executor) -> Executor:
-        group = fn.__module__.rsplit(".", 1)[-1]
-        if group != spec.group:
-            raise ValueError(f"{op} belongs to group {spec.group!r}: its executor goes in "
-                             f"agent/ops/{spec.group}.py, not {fn.__module__}")
-        if op in EXECUTORS:
-            raise ValueError(f"{op} has two executors: {EXECUTORS[op].__qualname__} and "
-                             f"{fn.__qualname__}")
-        EXECUTORS[op] = fn
-        return fn
-
-    return register
+#: ``@executes(op)`` registers the decorated function as the op's executor
+executes = _TABLE.register

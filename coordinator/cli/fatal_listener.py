@@ -3,34 +3,36 @@
 supervisord restarts a crashed agent (``autorestart``), but one that keeps exiting before
 ``startsecs`` is given up after ``startretries`` attempts and left in FATAL: nothing will bring it
 back without an operator. This listener turns that into an ``agent.fatal`` request to the
-coordinator (over the clients socket), which logs it; the coordinator may be on another host.
+coordinator (over the agents socket, as this host's agents speak), which logs it; the coordinator
+may be on another host.
 
 Configured as (see deploy/*.conf)::
 
     [eventlistener:fatal]
-    command=python -m coordinator.cli.fatal_listener --coordinator tcp://COORDINATOR:5601
+    command=python -m coordinator.cli.fatal_listener --coordinator tcp://COORDINATOR:5600
     events=PROCESS_STATE_FATAL
 
-The listener protocol (supervisor docs, "Events"): write ``READY\\n``; read one header line of
-``key:value`` tokens, whose ``len`` gives the payload's length; read the payload; answer
-``RESULT 2\\nOK``; repeat. stdout carries the protocol only, so everything else goes to stderr.
+The listener protocol (supervisor docs, "Events") is ``supervisor.childutils``'s: READY, one
+header line whose ``len`` gives the payload's length, the payload, RESULT. stdout carries the
+protocol only, so the log goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import BinaryIO
+from typing import TextIO
 
 import zmq
 
 import proto
-from proto import ProtoError, curve, limits
+from proto import ProtoError, curve, limits, logsetup
 
 #: seconds to wait for the coordinator's reply before giving up on one report
 REPLY_S = 5.0
@@ -38,39 +40,30 @@ REPLY_S = 5.0
 Report = Callable[[dict[str, str]], str]
 
 
-def tokens(line: str) -> dict[str, str]:
-    """``a:1 b:2`` -> {"a": "1", "b": "2"} (the format of headers and state payloads)."""
-    out: dict[str, str] = {}
-    for tok in line.split():
-        key, sep, value = tok.partition(":")
-        if sep:
-            out[key] = value
-    return out
-
-
-def serve(stdin: BinaryIO, stdout: BinaryIO, report: Report, log: Callable[[str], None],
+def serve(stdin: TextIO, stdout: TextIO, report: Report, log: Callable[[str], None],
           max_events: int | None = None) -> int:
-    """Run the listener protocol until stdin closes (or ``max_events``); returns events handled.
+    """Run the listener protocol (``supervisor.childutils``) until stdin closes (or
+    ``max_events``); returns events handled.
 
     ``report`` gets the event's fields (header and payload merged); whatever it raises is
     logged, never propagated: supervisord must always get its RESULT."""
+    from supervisor import childutils  # the deploy extra: only where supervisord runs us
+
     handled = 0
     while max_events is None or handled < max_events:
-        stdout.write(b"READY\n")
-        stdout.flush()
+        childutils.listener.ready(stdout)
         line = stdin.readline()
         if not line:
             break  # supervisord closed our stdin: it is stopping us
-        header = tokens(line.decode("utf-8", "replace"))
-        payload = stdin.read(int(header.get("len", "0") or 0)).decode("utf-8", "replace")
-        fields = dict(header, **tokens(payload.split("\n", 1)[0]))
+        header = childutils.get_headers(line)
+        payload = stdin.read(int(header.get("len", "0") or 0))
+        fields = dict(header, **childutils.get_headers(payload.split("\n", 1)[0]))
         try:
             if header.get("eventname") == "PROCESS_STATE_FATAL":
                 log(report(fields))
         except Exception as exc:  # a report must never stop the listener
-            log(f"fatal_listener: could not report {fields.get('processname')}: {exc}")
-        stdout.write(b"RESULT 2\nOK")
-        stdout.flush()
+            log(f"could not report {fields.get('processname')}: {exc}")
+        childutils.listener.ok(stdout)
         handled += 1
     return handled
 
@@ -93,10 +86,10 @@ def coordinator_reporter(url: str, host: str, timeout: float = REPLY_S,
             sock.connect(url)
             sock.send(proto.encode(proto.req("agent.fatal", args, f"fatal-{time.time_ns()}")))
             if not sock.poll(int(timeout * 1000)):
-                return f"fatal_listener: {name} is FATAL; the coordinator at {url} did not answer"
+                return f"{name} is FATAL; the coordinator at {url} did not answer"
             rep = proto.decode(sock.recv())
         except ProtoError as exc:
-            return f"fatal_listener: {name} is FATAL; bad reply from {url}: {exc}"
+            return f"{name} is FATAL; bad reply from {url}: {exc}"
         finally:
             sock.close(0)
             ctx.term()
@@ -115,21 +108,22 @@ def main(argv: list[str] | None = None) -> int:
                         "with their key under CURVE)")
     p.add_argument("--host", default=socket.gethostname(), help="this host's name in the reports")
     curve.add_options(p)
+    logsetup.add_option(p)
     args = p.parse_args(argv)
     try:
         keys = curve.from_args(args)
     except curve.KeyFileError as exc:
         p.error(str(exc))
 
-    def log(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+    logsetup.configure(args.log_level)
+    log = logging.getLogger("fatal_listener").info
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)  # supervisord stops us with SIGTERM: a clean exit, not a kill
 
     signal.signal(signal.SIGTERM, on_term)
 
-    serve(sys.stdin.buffer, sys.stdout.buffer,
+    serve(sys.stdin, sys.stdout,
           coordinator_reporter(args.coordinator, args.host, keys=keys), log)
     return 0
 

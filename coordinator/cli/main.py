@@ -7,6 +7,7 @@ import os
 import sys
 
 from coordinator.cli import call, events, keys, load, serve, status, up
+from proto import logsetup
 
 
 def cmd_agent(rest: list[str]) -> int:
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")
     for command in (status, call, up, events, load):
         command.add_parser(sub)
+    for name, parser in sub.choices.items():
+        if name != "agent":  # the agent is its own program, with its own options
+            logsetup.add_option(parser)
     return p
 
 
@@ -31,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "agent":
         return cmd_agent(argv[1:])
     args = build_parser().parse_args(argv)
+    logsetup.configure(args.log_level)
     result: int = args.func(args)
     return result
 

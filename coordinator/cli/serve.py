@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
-import sys
 from types import FrameType
 
 from coordinator.cli.keys import add_server_options, bind_plan, server_keys
@@ -25,17 +25,19 @@ from coordinator.server.delivery import CLIENT_QUEUE
 from coordinator.server.security import warn
 from proto.curve import KeyFileError
 
+log = logging.getLogger("callfleet coordinator")
+
 
 def cmd_coordinator(args: argparse.Namespace) -> int:
 
     try:
         keys = server_keys(args)
     except KeyFileError as exc:
-        print(f"callfleet coordinator: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 2
     plan = bind_plan(args, keys)
     if plan.error:
-        print(f"callfleet coordinator: {plan.error}", file=sys.stderr)
+        log.error("%s", plan.error)
         return 2
     warn(plan.warnings)
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)

@@ -1,14 +1,16 @@
 """`callfleet up`: the coordinator and N agents in the foreground under a real supervisord.
 
-The configuration is generated from the options (agents restart on crash, stop as a group,
-with more time to stop than a call teardown needs). Ctrl-C or SIGTERM stops everything.
+It runs the configuration ``deploy/`` ships for a coordinator host (agents restart on crash,
+the FATAL listener reports an agent that keeps failing, everything stops as a group with more
+time than a call teardown needs), its settings taken from ``up``'s options. Ctrl-C or SIGTERM
+stops everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -19,91 +21,53 @@ from types import FrameType
 
 from coordinator.cli.keys import add_server_options
 from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
+from coordinator.client.fleet import RTP_SPAN, rtp_port_base
+from proto.extras import missing
+
+log = logging.getLogger("callfleet up")
+
+#: the supervisord configuration of a coordinator host: the one deploy/ ships (a link to it)
+TEMPLATE = Path(__file__).with_name("templates") / "coordinator-host.conf"
 
 
-def _q(text: str) -> str:
-    """supervisord interpolates %(name)s: protect literal percent signs."""
-    return text.replace("%", "%%")
-
-
-def _curve_args(args: argparse.Namespace) -> tuple[str, str]:
-    """The coordinator's and the agents' CURVE options (empty without ``--key``). The agents'
-    --server-key is the coordinator's own certificate file: it holds the public key too."""
-    if not args.key and not args.insecure:
-        return "", ""
-    for name in ("key", "agents_keys", "clients_keys", "readonly_keys", "admin_keys", "agent_key"):
-        if getattr(args, name):
-            setattr(args, name, os.path.abspath(getattr(args, name)))
-    co = (f" --key={shlex.quote(args.key)} --agents-keys={shlex.quote(args.agents_keys)}"
-          f" --clients-keys={shlex.quote(args.clients_keys)}"
-          f" --readonly-keys={shlex.quote(args.readonly_keys)}"
-          f" --admin-keys={shlex.quote(args.admin_keys)}") if args.key else ""
-    if args.insecure:
-        co += " --insecure"
-    agent = (f" --server-key={shlex.quote(args.key)} --key={shlex.quote(args.agent_key)}"
-             if args.key else "")
-    return _q(co), _q(agent)
-
-
-def render(workdir: Path, agents: int, agents_url: str, clients_url: str, events_url: str,
-           sip_host: str = "127.0.0.1", python: str = sys.executable,
-           coordinator_extra: str = "", agent_extra: str = "") -> str:
-    """The supervisord configuration of one host running the coordinator and ``agents`` agents
-    (``*_extra``: further options, already quoted for supervisord)."""
-    d, py = _q(str(workdir)), _q(python)
-    urls = (f"--agents-bind {_q(agents_url)} --clients-bind {_q(clients_url)} "
-            f"--events-bind {_q(events_url)}{coordinator_extra}")
-    agent_cmd = (f"{py} -m agent --coordinator {_q(agents_url)} --name agent-%(process_num)02d "
-                 f"--sip-host {_q(sip_host)}")
-    proc = ("autorestart=true\nstartsecs=1\nstartretries=3\nstopasgroup=true\n"
-            "killasgroup=true\nstopsignal=TERM\nstopwaitsecs=15\nredirect_stderr=true\n")
-    return f"""[supervisord]
-nodaemon=true
-logfile={d}/supervisord.log
-pidfile={d}/supervisord.pid
-childlogdir={d}
-loglevel=info
-
-[unix_http_server]
-file={d}/supervisor.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{d}/supervisor.sock
-
-[program:coordinator]
-command={py} -m coordinator.cli coordinator {urls}
-priority=10
-stdout_logfile={d}/coordinator.log
-{proc}
-[program:agent]
-command={agent_cmd}{agent_extra}
-process_name=agent-%(process_num)02d
-numprocs={agents}
-numprocs_start=1
-priority=20
-stdout_logfile={d}/%(program_name)s-%(process_num)02d.log
-{proc}"""
+def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """The CALLFLEET_* settings of the template (deploy/callfleet.env lists them) for ``up``'s
+    options: agents named agent-01.., SIP ports the OS picks, RTP ports from a free span."""
+    keys = {name: os.path.abspath(getattr(args, name)) if getattr(args, name) else ""
+            for name in ("key", "agents_keys", "clients_keys", "readonly_keys", "admin_keys",
+                         "agent_key")}
+    return {
+        "CALLFLEET_PYTHON": sys.executable, "CALLFLEET_LOG_DIR": str(workdir),
+        "CALLFLEET_AGENTS_BIND": args.agents_bind, "CALLFLEET_CLIENTS_BIND": args.clients_bind,
+        "CALLFLEET_EVENTS_BIND": args.events_bind, "CALLFLEET_LOST_AFTER": "",
+        "CALLFLEET_COORDINATOR": args.agents_bind, "CALLFLEET_AGENTS": str(args.agents),
+        "CALLFLEET_NAME": "agent", "CALLFLEET_SIP_HOST": args.sip_host,
+        "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": "0",
+        "CALLFLEET_RTP_PORT_BASE": str(rtp_port_base(args.agents) - RTP_SPAN),
+        "CALLFLEET_COORDINATOR_KEY": keys["key"], "CALLFLEET_AGENTS_KEYS": keys["agents_keys"],
+        "CALLFLEET_CLIENTS_KEYS": keys["clients_keys"],
+        "CALLFLEET_READONLY_KEYS": keys["readonly_keys"],
+        "CALLFLEET_ADMIN_KEYS": keys["admin_keys"],
+        "CALLFLEET_INSECURE": "1" if args.insecure else "",
+        # the agents' --server-key is the coordinator's own certificate: it holds the public key
+        "CALLFLEET_SERVER_KEY": keys["key"], "CALLFLEET_AGENT_KEY": keys["agent_key"]}
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    if args.key and not args.agent_key:
+        log.error("--key needs --agent-key (the agents' own .key_secret file)")
+        return 2
+    need = missing("supervisor", "pjsua2")
+    if need:
+        log.error("runs supervisord and agents (pjsua2), not all installed: %s", need)
+        return 2
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="callfleet-up-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    conf = workdir / "supervisord.conf"
-    if args.key and not args.agent_key:
-        print("callfleet up: --key needs --agent-key (the agents' own .key_secret file)",
-              file=sys.stderr)
-        return 2
-    co_extra, agent_extra = _curve_args(args)
-    conf.write_text(render(workdir, args.agents, args.agents_bind, args.clients_bind,
-                           args.events_bind, args.sip_host, coordinator_extra=co_extra,
-                           agent_extra=agent_extra))
-    print(f"callfleet up: {args.agents} agents under supervisord ({conf}); clients connect to "
-          f"{args.clients_bind}; Ctrl-C stops", flush=True)
-    sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(conf)],
-                           stdin=subprocess.DEVNULL)
+    print(f"callfleet up: {args.agents} agents under supervisord ({TEMPLATE.name}, logs in "
+          f"{workdir}); clients connect to {args.clients_bind}; Ctrl-C stops", flush=True)
+    sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c",
+                            str(TEMPLATE)], stdin=subprocess.DEVNULL,
+                           env={**os.environ, **environment(args, workdir)})
 
     def forward(signum: int, frame: FrameType | None) -> None:
         if sup.poll() is None:

@@ -32,10 +32,10 @@ The parsing and the conflict check are pure (``parse``, ``conflict``).
 from __future__ import annotations
 
 import collections
+import logging
 import re
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import proto
@@ -46,11 +46,21 @@ from coordinator.server.objects import AccountRec, CallRec, MediaRec
 from proto import ProtoError
 from proto.ids import id_number
 from proto.ops import ACC_POLICY, ACC_SIP, EVENTS
-from proto.schema import validate
+from proto.ops.agent import (
+    HOLDING_ACCOUNT,
+    HOLDING_BUDDY,
+    HOLDING_CALL,
+    HOLDING_LOAD,
+    HOLDING_MEDIA,
+    HOLDINGS,
+)
+from proto.schema import Field, validate
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
     from coordinator.server.objects import ObjectTable
+
+log = logging.getLogger("coordinator")
 
 #: seconds a started coordinator waits for agents' holdings before it serves clients. Agents
 #: notice a lost coordinator within 3 s (HEARTBEAT_S x HEARTBEAT_MISSES; at once when its
@@ -129,89 +139,70 @@ class BadHoldings(ValueError):
     """Holdings that cannot be adopted as they are (the agent is reset)."""
 
 
-def _str(d: dict[str, Any], key: str, required: bool = True) -> str:
-    v = d.get(key)
-    if isinstance(v, str) and (v or not required):
-        return v
-    if v is None and not required:
-        return ""
-    raise BadHoldings(f"{key}: {v!r}")
+def _check(fields: tuple[Field, ...], item: Any, where: str) -> dict[str, Any]:
+    """``item`` checked against ``fields`` (the schema requests are checked with)."""
+    try:
+        checked: dict[str, Any] = validate(fields, item, where)
+    except ProtoError as exc:
+        raise BadHoldings(exc.msg) from None
+    return checked
+
+
+def _items(fields: tuple[Field, ...], items: Any, where: str) -> list[dict[str, Any]]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise BadHoldings(f"{where} is not a list")
+    return [_check(fields, item, where) for item in items]
 
 
 def _owner(d: dict[str, Any]) -> bytes:
     try:
-        owner = bytes.fromhex(_str(d, "owner"))
+        return bytes.fromhex(d["owner"])
     except ValueError:
-        raise BadHoldings(f"owner: {d.get('owner')!r}") from None
-    if not owner:
-        raise BadHoldings("no owner")
-    return owner
-
-
-def _maps(h: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    items = h.get(key) or []
-    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-        raise BadHoldings(f"{key} is not a list of maps")
-    return items
+        raise BadHoldings(f"owner: {d['owner']!r}") from None
 
 
 def parse(h: Any, loads: Any = None) -> Holdings:
     """An agent's holdings (hello ``holdings`` and ``loads``), checked; raises BadHoldings."""
-    if not isinstance(h, dict):
-        raise BadHoldings("not a map")
-    out = Holdings()
-    for a in _maps(h, "accounts"):
+    h = _check(HOLDINGS, h, "holdings")
+    out = Holdings(ids=h.get("ids") or 0)
+    for a in _items(HOLDING_ACCOUNT, h.get("accounts"), "holdings accounts"):
+        buddies = {b["buddy"]: {"uri": b["uri"], "subscribe": bool(b.get("subscribe"))}
+                   for b in _items(HOLDING_BUDDY, a.get("buddies"), "holdings buddies")}
         sip, pol = a.get("settings") or {}, a.get("policy") or {}
-        if not isinstance(sip, dict) or not isinstance(pol, dict):
-            raise BadHoldings("settings / policy")
-        auto = a.get("auto_answer")
-        if auto is not None and (not isinstance(auto, int) or isinstance(auto, bool)):
-            raise BadHoldings("auto_answer")
-        buddies: dict[str, dict[str, Any]] = {}
-        for b in _maps(a, "buddies"):
-            buddies[_str(b, "buddy")] = {"uri": _str(b, "uri"),
-                                         "subscribe": bool(b.get("subscribe"))}
         out.accounts.append(AccountHolding(
-            _str(a, "acc"), _str(a, "uri"), _owner(a), _str(a, "owner_key", False),
-            bool(a.get("home")), bool(a.get("everywhere")), auto,
+            a["acc"], a["uri"], _owner(a), a.get("owner_key") or "", bool(a.get("home")),
+            bool(a.get("everywhere")), a.get("auto_answer"),
             {k: v for k, v in sip.items() if k in _SIP},
             {k: v for k, v in pol.items() if k in _POLICY}, buddies))
-    for c in _maps(h, "calls"):
-        seq = c.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise BadHoldings("seq")
+    for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls"):
         data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
-        if not isinstance(data["state"], str) or not isinstance(data["code"], int):
-            raise BadHoldings("call state")
-        data = {k: v if v is not None else "" for k, v in data.items()}
-        out.calls.append(CallHolding(_str(c, "call"), _str(c, "acc"), _owner(c),
-                                     _str(c, "owner_key", False), seq, data))
-    for m in _maps(h, "media"):
-        out.media.append(MediaHolding(_str(m, "media"), _owner(m), _str(m, "owner_key", False)))
-    out.loads = [_load(x) for x in _maps({"loads": loads}, "loads")]
-    ids = h.get("ids") or 0
-    out.ids = ids if isinstance(ids, int) and not isinstance(ids, bool) and ids >= 0 else 0
+        out.calls.append(CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "",
+                                     c["seq"], {k: v if v is not None else "" for k, v in
+                                                data.items()}))
+    for m in _items(HOLDING_MEDIA, h.get("media"), "holdings media"):
+        out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or ""))
+    out.loads = [_load(x) for x in (loads if isinstance(loads, list) else [])]
     return out
 
 
-def _num(d: dict[str, Any], key: str) -> float:
-    v = d.get(key)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-        raise BadHoldings(f"{key}: {v!r}")
-    return v
+#: a load part's map: its own fields and the load.stats fields summed (present once it reported)
+_LOAD_PART = HOLDING_LOAD + tuple(replace(f, required=False) for f in EVENTS["load.stats"].data)
 
 
-def _load(x: dict[str, Any]) -> LoadHolding:
+def _load(x: Any) -> LoadHolding:
+    x = _check(_LOAD_PART, x, "holdings loads")
     stats = EVENTS["load.stats"].data
     try:
         profile = profile_from_public(x.get("profile") or {})
         totals = validate(stats, {f.name: x[f.name] for f in stats if f.name in x},
-                          "totals") if x.get("reports") else None
+                          "totals") if x["reports"] else None
     except (ValueError, ProtoError) as exc:
-        raise BadHoldings(f"load run {x.get('run')!r}: {exc}") from None
-    return LoadHolding(_str(x, "run"), _owner(x), _str(x, "owner_key", False), profile,
-                       float(_num(x, "elapsed")), int(_num(x, "slots")), bool(x.get("released")),
-                       bool(x.get("ending")), int(_num(x, "reports")), totals)
+        raise BadHoldings(f"load run {x['run']!r}: {exc}") from None
+    return LoadHolding(x["run"], _owner(x), x.get("owner_key") or "", profile,
+                       float(x["elapsed"]), x["slots"], bool(x.get("released")),
+                       bool(x.get("ending")), x["reports"], totals)
 
 
 def conflict(objects: ObjectTable, h: Holdings, loads: dict[str, LoadRun] | None = None,
@@ -282,9 +273,8 @@ class Adoption:
             co.recovery.homeless[acc.gid] = "worker_lost"
         if homeless:
             co.recovery.place(co)
-        print(f"coordinator: adoption window closed: {self.adopted_agents} agents and "
-              f"{self.adopted_objects} objects adopted, {len(self.held)} held requests served",
-              file=sys.stderr, flush=True)
+        log.info("adoption window closed: %d agents and %d objects adopted, %d held requests "
+                 "served", self.adopted_agents, self.adopted_objects, len(self.held))
         self._announce(co, self.unannounced)
         self.unannounced = {}
         for run in co.loads.values():

@@ -17,7 +17,7 @@ order with everything else. A ZAP request is a set lookup, so it never holds the
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -161,4 +161,4 @@ def check_binds(urls: Sequence[str], curve: bool, insecure: bool) -> BindPlan:
 
 def warn(lines: Sequence[str]) -> None:
     for line in lines:
-        print(f"callfleet coordinator: {line}", file=sys.stderr, flush=True)
+        logging.getLogger("callfleet coordinator").warning("%s", line)

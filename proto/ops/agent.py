@@ -7,6 +7,57 @@ from proto.ops.fields import ID
 from proto.ops.spec import ADMIN, EventSpec, OpSpec, grouped
 from proto.schema import Field
 
+#: whose an object an agent holds is (the ``owner``/``owner_key`` agent args it was given)
+_OWNED_BY = (Field("owner", "str", True, "the owning client's routing id, hex", lo=2, hi=2 * 255),
+             Field("owner_key", "str", False, "the owning client's CURVE key (Z85)", hi=64))
+#: The maps of a hello's ``holdings`` (section 9, Adoption), checked as requests' args are.
+HOLDINGS = (
+    Field("accounts", "list", False, "one HOLDING_ACCOUNT map per account"),
+    Field("calls", "list", False, "one HOLDING_CALL map per call"),
+    Field("media", "list", False, "one HOLDING_MEDIA map per media object"),
+    Field("ids", "int", False, "the highest number of a coordinator-issued id seen", lo=0),
+)
+HOLDING_ACCOUNT = (
+    Field("acc", "str", True, "account id", lo=1, hi=ID),
+    Field("uri", "str", True, "its id URI", lo=1),
+    *_OWNED_BY,
+    Field("home", "bool", False, "this agent is its home"),
+    Field("everywhere", "bool", False, "it lives on every agent"),
+    Field("auto_answer", "int", False, "its auto-answer code", lo=100, hi=699),
+    Field("settings", "map", False, "its ACC_SIP settings"),
+    Field("policy", "map", False, "its ACC_POLICY decisions"),
+    Field("buddies", "list", False, "one HOLDING_BUDDY map per buddy"),
+)
+HOLDING_BUDDY = (
+    Field("buddy", "str", True, "buddy id", lo=1, hi=ID),
+    Field("uri", "str", True, "its URI"),
+    Field("subscribe", "bool", False, "its presence is subscribed"),
+)
+HOLDING_CALL = (
+    Field("call", "str", True, "call id", lo=1, hi=ID),
+    Field("acc", "str", True, "its account", lo=1, hi=ID),
+    *_OWNED_BY,
+    Field("seq", "int", True, "the seq of its last event", lo=0),
+    Field("state", "str", True, "its state name"),
+    Field("code", "int", True, "its last status code", lo=0, hi=699),
+    Field("reason", "str", False, "its last reason phrase"),
+    Field("remote_uri", "str", False, "the remote party"),
+    Field("call_id", "str", False, "SIP Call-ID"),
+    Field("role", "str", False, "caller | callee"),
+)
+HOLDING_MEDIA = (Field("media", "str", True, "media object id", lo=1, hi=ID), *_OWNED_BY)
+#: a load-run part of a hello's ``loads`` (beside the load.stats fields summed so far)
+HOLDING_LOAD = (
+    Field("run", "str", True, "run id", lo=1, hi=ID),
+    *_OWNED_BY,
+    Field("profile", "map", False, "the run's profile as reports show it"),
+    Field("elapsed", "float", True, "seconds since the part started", lo=0),
+    Field("slots", "int", True, "its calling slots", lo=0),
+    Field("released", "bool", False, "it may call"),
+    Field("ending", "bool", False, "it is ending"),
+    Field("reports", "int", True, "load.stats reports it sent", lo=0),
+)
+
 AGENT_INFO = (
     Field("name", "str", True, "unique agent name", lo=1, hi=limits.MAX_AGENT_NAME),
     Field("host", "str", True, "host name"),
@@ -22,8 +73,9 @@ AGENT_INFO = (
           "(absent: none yet)", hi=64),
     Field("holdings", "map", False, "what the agent holds, for a restarted coordinator to adopt "
           "(section 9, Adoption): accounts, calls, media (lists of maps) and ids (the highest "
-          "number of a coordinator-issued id it has seen); absent when it holds nothing or "
-          "when they would not fit in a frame"),
+          "number of a coordinator-issued id it has seen), each map checked against its "
+          "fields (proto/ops/agent.py HOLDING_*); absent when it holds nothing or when they "
+          "would not fit in a frame"),
     Field("loads", "list", False, "with holdings: the agent's parts of load runs, one map each: "
           "run, owner, owner_key, profile, elapsed, slots, released, ending, reports (how many "
           "load.stats it sent) and the load.stats fields summed over those reports"),

@@ -123,7 +123,8 @@ class FaultFleet:
         return t
 
     def add_agent(self, name: str, log: Path | None = None) -> subprocess.Popen[bytes]:
-        """Start one more agent (as LocalFleet does), its stderr into ``log`` if given."""
+        """Start one more agent (as LocalFleet does), its stderr into ``log`` if given (at log
+        level debug: its statistics at exit are there)."""
         fleet = self.lib.fleet
         assert fleet is not None
         self.names.append(name)
@@ -132,7 +133,8 @@ class FaultFleet:
         with open(log, "wb") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "agent", "--coordinator", fleet.agents_url, "--name", name,
-                 "--sip-host", fleet.host], stdout=subprocess.DEVNULL, stderr=err,
+                 "--sip-host", fleet.host, "--log-level", "debug"], stdout=subprocess.DEVNULL,
+                stderr=err,
                 stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         fleet.agents.append(proc)
         return proc
@@ -141,7 +143,7 @@ class FaultFleet:
         return {a["name"]: a for a in self.lib.agents()}
 
 
-def _fleet(n: int, agent_args: list[str] | None = None,
+def start_fleet(n: int, agent_args: list[str] | None = None,
            coordinator_args: list[str] | None = None, curve: bool = False) -> Iterator[FaultFleet]:
     before = Snapshot.now()
     lib = Lib.start_local(agents=n, agent_args=agent_args, coordinator_args=coordinator_args,
@@ -196,18 +198,18 @@ def _check_usage(f: FaultFleet, n: int) -> None:
 
 @pytest.fixture
 def fleet2() -> Iterator[FaultFleet]:
-    yield from _fleet(2)
+    yield from start_fleet(2)
 
 
 @pytest.fixture
 def fleet2_curve() -> Iterator[FaultFleet]:
     """Two agents, every connection with CURVE keys (LocalFleet's own)."""
-    yield from _fleet(2, curve=True)
+    yield from start_fleet(2, curve=True)
 
 
 @pytest.fixture
 def fleet3() -> Iterator[FaultFleet]:
-    yield from _fleet(3)
+    yield from start_fleet(3)
 
 
 class EventTap:

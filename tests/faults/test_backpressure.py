@@ -14,7 +14,7 @@ import zmq
 
 from coordinator.client import Error
 from coordinator.client.seqwatch import SeqWatch
-from tests.faults.conftest import FaultFleet, _fleet
+from tests.faults.conftest import FaultFleet, start_fleet
 from tests.helpers import Recorder, wait_for
 
 #: the coordinator's per-connection queue in this test, and its kernel send buffer per connection
@@ -30,7 +30,7 @@ RSS_SLACK_KB = 20_000
 
 @pytest.fixture
 def tight_fleet() -> Iterator[FaultFleet]:
-    yield from _fleet(2, coordinator_args=["--client-queue", str(QUEUE),
+    yield from start_fleet(2, coordinator_args=["--client-queue", str(QUEUE),
                                            "--client-sndbuf", str(SNDBUF)])
 
 

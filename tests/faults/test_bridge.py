@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from coordinator.client import CallCallback
-from tests.faults.conftest import FaultFleet, _fleet
+from tests.faults.conftest import FaultFleet, start_fleet
 from tests.helpers import Recorder, sipp_path, wait_for
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -28,7 +28,7 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 @pytest.fixture(params=["null", "none"])
 def fleet1(request: pytest.FixtureRequest) -> Iterator[FaultFleet]:
     """One agent with the null sound device (a clocked bridge) or none (no clock)."""
-    yield from _fleet(1, agent_args=["--audio", request.param])
+    yield from start_fleet(1, agent_args=["--audio", request.param])
 
 
 def _sipp(hostport: str, cwd: Path, args: list[str], timeout: float) -> tuple[int, dict[str, int]]:
@@ -88,7 +88,7 @@ class _Media(CallCallback):
 
 @pytest.fixture
 def fleet2_none() -> Iterator[FaultFleet]:
-    yield from _fleet(2, agent_args=["--audio", "none"])
+    yield from start_fleet(2, agent_args=["--audio", "none"])
 
 
 def test_1000_hold_and_unhold_on_one_call(fleet2_none: FaultFleet) -> None:
@@ -136,7 +136,7 @@ def test_a_1000_reinvite_storm_is_answered(fleet2_none: FaultFleet, tmp_path: Pa
 @pytest.fixture
 def leaking() -> Iterator[FaultFleet]:
     """Two agents without a bridge clock, whose leak is left in place (fault injection)."""
-    yield from _fleet(2, agent_args=["--audio", "none", "--fault-bridge-leak"])
+    yield from start_fleet(2, agent_args=["--audio", "none", "--fault-bridge-leak"])
 
 
 def test_a_leaking_agent_drains_recycles_in_place_and_serves_again(leaking: FaultFleet,

@@ -12,7 +12,7 @@ import pytest
 import zmq
 
 from coordinator.client import Error
-from tests.faults.conftest import FaultFleet, _fleet
+from tests.faults.conftest import FaultFleet, start_fleet
 from tests.helpers import Recorder, wait_for
 from tests.ua_helpers import ImAccount
 
@@ -42,7 +42,7 @@ def _sub(ctx: zmq.Context[zmq.Socket[bytes]], url: str, reading: bool) -> zmq.So
 
 @pytest.fixture
 def fleet2() -> Iterator[FaultFleet]:
-    yield from _fleet(2)
+    yield from start_fleet(2)
 
 
 def test_ten_subscribers_that_never_read_cost_a_bounded_queue(fleet2: FaultFleet) -> None:
@@ -104,7 +104,7 @@ def test_ten_subscribers_that_never_read_cost_a_bounded_queue(fleet2: FaultFleet
 
 @pytest.fixture
 def capped() -> Iterator[FaultFleet]:
-    yield from _fleet(1, coordinator_args=["--max-subscribers", "4"])
+    yield from start_fleet(1, coordinator_args=["--max-subscribers", "4"])
 
 
 def test_subscribers_beyond_the_cap_are_refused_and_counted(capped: FaultFleet) -> None:

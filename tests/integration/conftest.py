@@ -7,7 +7,7 @@ import pytest
 from coordinator.client import Lib
 
 
-def _fleet(agents: int, agent_args: list[str] | None = None) -> Iterator[Lib]:
+def start_fleet(agents: int, agent_args: list[str] | None = None) -> Iterator[Lib]:
     lib = Lib.start_local(agents=agents, agent_args=agent_args)
     try:
         yield lib
@@ -21,11 +21,11 @@ def _fleet(agents: int, agent_args: list[str] | None = None) -> Iterator[Lib]:
 @pytest.fixture
 def lib() -> Iterator[Lib]:
     """An embedded fleet of 2 agents, stopped after the test."""
-    yield from _fleet(2)
+    yield from start_fleet(2)
 
 
 @pytest.fixture
 def lib3() -> Iterator[Lib]:
-    yield from _fleet(3)
+    yield from start_fleet(3)
 
 

@@ -16,14 +16,14 @@ import pytest
 
 from coordinator.client import Lib
 from tests.helpers import free_udp_port, start_sipp, stop, wait_for
-from tests.integration.conftest import _fleet
+from tests.integration.conftest import start_fleet
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 @pytest.fixture
 def lib8() -> Iterator[Lib]:
-    yield from _fleet(8)
+    yield from start_fleet(8)
 
 
 def test_self_run_of_200_calls_on_8_agents(lib8: Lib) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from coordinator.client import Error, Lib, Transport
 from tests.helpers import Answerer, Recorder, free_tcp_port, start_sipp, stop, wait_for
-from tests.integration.conftest import _fleet
+from tests.integration.conftest import start_fleet
 
 
 def make_cert(where: Path) -> tuple[Path, Path]:
@@ -31,7 +31,7 @@ def make_cert(where: Path) -> tuple[Path, Path]:
 def tls_lib(tmp_path: Path) -> Iterator[Lib]:
     """Two agents listening on UDP, TCP and TLS."""
     cert, key = make_cert(tmp_path)
-    yield from _fleet(2, ["--transports", "udp,tcp,tls", "--tls-cert", str(cert),
+    yield from start_fleet(2, ["--transports", "udp,tcp,tls", "--tls-cert", str(cert),
                           "--tls-key", str(key)])
 
 

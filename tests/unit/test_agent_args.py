@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.main import budget_for, parse
+from agent.options import budget_for, parse
 from coordinator.server.objects import AccountRec, ObjectTable
 from proto import ProtoError
 

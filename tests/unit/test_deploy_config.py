@@ -13,7 +13,7 @@ import pytest
 from supervisor.options import ServerOptions
 
 from agent import endpoint
-from agent.main import parse as parse_agent
+from agent.options import parse as parse_agent
 from coordinator.cli.fatal_listener import main as listener_main  # noqa: F401 - the module imports
 from coordinator.cli.main import build_parser
 from coordinator.cli.options import default_lost_after

@@ -6,29 +6,15 @@ in another group's module, or an op that is not the coordinator's own is an erro
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import proto
 from coordinator.server.pipeline import Route
+from proto.ops.table import OpTable
+
+_TABLE: OpTable[Route] = OpTable("route", "coordinator/server/routes",
+                                lambda s: s.route == "own",
+                                "an op the coordinator serves with its own route")
 
 #: op name -> its route
-ROUTES: dict[str, Route] = {}
+ROUTES: dict[str, Route] = _TABLE.fns
 
-
-def route(op: str) -> Callable[[Route], Route]:
-    spec = proto.OPS.get(op)
-    if spec is None or spec.route != "own":
-        raise ValueError(f"{op!r} is not an op the coordinator serves with its own route")
-
-    def register(fn: Route) -> Route:
-        group = fn.__module__.rsplit(".", 1)[-1]
-        if group != spec.group:
-            raise ValueError(f"{op} belongs to group {spec.group!r}: its route goes in "
-                             f"coordinator/server/routes/{spec.group}.py, not {fn.__module__}")
-        if op in ROUTES:
-            raise ValueError(f"{op} has two routes: {ROUTES[op].__qualname__} and "
-                             f"{fn.__qualname__}")
-        ROUTES[op] = fn
-        return fn
-
-    return register
+#: ``@route(op)`` registers the decorated function as the op's route
+route = _TABLE.register
