@@ -1,4 +1,4 @@
-"""The agent's DEALER connection to the coordinator (socket options of DESIGN.md)."""
+"""The agent's DEALER connection to the coordinator (socket options: PROTOCOL.md section 1)."""
 
 from __future__ import annotations
 

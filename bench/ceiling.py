@@ -428,33 +428,33 @@ def step_requests(ctx: Ctx, seconds: float, clients: int) -> None:
             s.close(0)
     finally:
         echo.stop()
-    co = start_coordinator()
-    fleet = FakeFleet(ctx, co.endpoints["agents"], hold=True)
+    server = start_coordinator()
+    fleet = FakeFleet(ctx, server.endpoints["agents"], hold=True)
     try:
-        socks = [client(ctx, co.endpoints["clients"]) for _ in range(clients)]
-        print(hammer(co, socks, status, seconds).row("lib.status (coordinator only)", 2))
+        socks = [client(ctx, server.endpoints["clients"]) for _ in range(clients)]
+        print(hammer(server, socks, status, seconds).row("lib.status (coordinator only)", 2))
         fleet.add(1)
         wait_admitted(fleet, 1, 10)
         request(socks[0], "acc.create", {"uri": "sip:a@127.0.0.1", "acc": "a1"}, "s1", fleet)
         request(socks[0], "call.make", {"acc": "a1", "uri": "sip:b@127.0.0.1", "call": "c1"},
                 "s2", fleet)
         info = lambda k, rid: pack_req("call.info", {"call": "c1"}, rid)  # noqa: E731
-        print(hammer(co, socks, info, seconds, fleet).row("call.info (routed to an agent)", 4))
-        print(stream_events(co, fleet.agents[0], socks[0], seconds)
+        print(hammer(server, socks, info, seconds, fleet).row("call.info (routed to an agent)", 4))
+        print(stream_events(server, fleet.agents[0], socks[0], seconds)
               .row("call.state events (agent -> owner)", 2))
         for s in socks:
             s.close(0)
     finally:
         fleet.close()
-        co.stop()
+        server.stop()
 
 
-def _watch(co: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str
+def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str
            ) -> tuple[float, list[float]]:
     """Keep the fleet beating for ``seconds``: the coordinator's CPU % and lib.agents latencies
     (10 a second, a light probe of its responsiveness)."""
     lat: list[float] = []
-    cpu0, t0 = co.cpu(), time.monotonic()
+    cpu0, t0 = server.cpu(), time.monotonic()
     next_probe = t0
     while time.monotonic() - t0 < seconds:
         now = time.monotonic()
@@ -465,7 +465,7 @@ def _watch(co: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str
             s0 = time.perf_counter()
             request(sock, "lib.agents", {}, f"{tag}-{len(lat)}", fleet)
             lat.append((time.perf_counter() - s0) * 1000)
-    return 100 * (co.cpu() - cpu0) / (time.monotonic() - t0), lat
+    return 100 * (server.cpu() - cpu0) / (time.monotonic() - t0), lat
 
 
 def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
@@ -474,19 +474,19 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
     print(f"  {'agents':>8}{'admitted in':>13}{'co CPU':>9}{'lost':>6}"
           f"{'lib.agents p50 ms':>19}{'p99 ms':>9}{'in a run: co CPU':>18}{'lost':>6}"
           f"{'lib.agents p50 ms':>19}")
-    co = start_coordinator()
-    fleet = FakeFleet(ctx, co.endpoints["agents"])
-    sock = client(ctx, co.endpoints["clients"])
+    server = start_coordinator()
+    fleet = FakeFleet(ctx, server.endpoints["agents"])
+    sock = client(ctx, server.endpoints["clients"])
     try:
         for size in sizes:
             fleet.add(size - len(fleet.agents))
             took = wait_admitted(fleet, size, 60)
-            cpu, lat = _watch(co, fleet, sock, seconds, f"h{size}")
+            cpu, lat = _watch(server, fleet, sock, seconds, f"h{size}")
             live = len(request(sock, "lib.agents", {}, f"h{size}-n", fleet).result["agents"])
             run = f"run{size}"
             request(sock, "load.start", {"run": run, "rate": 1, "duration": 3600,
                                          "targets": ["sip:peer@127.0.0.1"]}, run, fleet, 30)
-            run_cpu, run_lat = _watch(co, fleet, sock, seconds, f"r{size}")
+            run_cpu, run_lat = _watch(server, fleet, sock, seconds, f"r{size}")
             run_live = len(request(sock, "lib.agents", {}, f"r{size}-n", fleet).result["agents"])
             request(sock, "load.stop", {"run": run}, f"{run}-stop", fleet, 30)
             print(f"  {size:>8}{took:>12.2f}s{cpu:>8.1f}%{size - live:>6}"
@@ -495,7 +495,7 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
     finally:
         sock.close(0)
         fleet.close()
-        co.stop()
+        server.stop()
 
 
 def step_placement(ctx: Ctx, seconds: float, sizes: list[int], clients: int) -> None:
@@ -504,13 +504,13 @@ def step_placement(ctx: Ctx, seconds: float, sizes: list[int], clients: int) -> 
     print(f"  {'':<34}{'calls/s':>9}{'msg/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'co CPU':>9}"
           f"{'/s @1 core':>11}")
     for size in sizes:
-        co = start_coordinator()
-        fleet = FakeFleet(ctx, co.endpoints["agents"])
+        server = start_coordinator()
+        fleet = FakeFleet(ctx, server.endpoints["agents"])
         socks: list[Sock] = []
         try:
             fleet.add(size)
             wait_admitted(fleet, size, 60)
-            socks = [client(ctx, co.endpoints["clients"]) for _ in range(clients)]
+            socks = [client(ctx, server.endpoints["clients"]) for _ in range(clients)]
             for k, sock in enumerate(socks):
                 request(sock, "acc.create", {"uri": f"sip:u{k}@127.0.0.1", "acc": f"a{k}"},
                         f"p{k}", fleet)
@@ -518,13 +518,13 @@ def step_placement(ctx: Ctx, seconds: float, sizes: list[int], clients: int) -> 
             def make(k: int, rid: str) -> bytes:
                 return pack_req("call.make", {"acc": f"a{k}", "uri": "sip:peer@127.0.0.1"}, rid)
 
-            res = hammer(co, socks, make, seconds, fleet)
+            res = hammer(server, socks, make, seconds, fleet)
             print(res.row(f"call.make over {size} agents", 6))
         finally:
             for s in socks:
                 s.close(0)
             fleet.close()
-            co.stop()
+            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

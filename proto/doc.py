@@ -203,7 +203,7 @@ def _limit_rows() -> list[list[str]]:
 
 def _kind_rows() -> list[list[str]]:
     rows: list[list[str]] = []
-    for kind, types in schema._TYPES.items():
+    for kind, types in schema.TYPES.items():
         wire = " or ".join(_MSGPACK_NAMES.get(t, t.__name__) for t in types)
         rows.append([f"`{kind}`", wire, _KIND_NOTES.get(kind, "")])
     return rows

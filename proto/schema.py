@@ -9,7 +9,7 @@ from proto import limits
 from proto.errors import ProtoError
 
 #: field kinds -> the Python types msgpack decodes them to
-_TYPES: dict[str, tuple[type, ...]] = {
+TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
     "int": (int,),
     "float": (int, float),
@@ -38,14 +38,14 @@ class Field:
     choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in _TYPES:
+        if self.kind not in TYPES:
             raise ValueError(f"unknown field kind {self.kind!r}")
 
     def check(self, raw: Any, where: str) -> None:
         """Raise E_BAD_ARGS unless ``raw`` fits this field."""
         value: Any = raw
         kind = self.kind
-        ok_types = _TYPES[kind]
+        ok_types = TYPES[kind]
         # bool is an int subclass: never accept it where a number is meant.
         if not isinstance(raw, ok_types) or (kind in ("int", "float") and isinstance(raw, bool)):
             raise ProtoError("E_BAD_ARGS", f"{where}: {self.name!r} must be {kind}, "

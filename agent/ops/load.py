@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.loadgen import LoadGen
+from agent.load.generator import LoadGen
 from agent.ops.registry import executes
 from agent.state import AgentState
 from proto import ProtoError

@@ -41,25 +41,25 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         return 2
     warn(plan.warnings)
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)
-    co = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
-                     lost_after_s=lost_after, client_queue=args.client_queue,
-                     client_sndbuf=args.client_sndbuf, keys=keys,
-                     adopt_window_s=args.adopt_window, events_queue=args.events_queue,
-                     max_subscribers=args.max_subscribers)
+    server = Coordinator(args.agents_bind, args.clients_bind, args.events_bind or None,
+                         lost_after_s=lost_after, client_queue=args.client_queue,
+                         client_sndbuf=args.client_sndbuf, keys=keys,
+                         adopt_window_s=args.adopt_window, events_queue=args.events_queue,
+                         max_subscribers=args.max_subscribers)
     if args.metrics_port is not None:
-        co.enable_metrics(args.metrics_host, args.metrics_port)
+        server.enable_metrics(args.metrics_host, args.metrics_port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        co.stopping = True
+        server.stopping = True
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if args.ready:
-        print("READY " + json.dumps(co.endpoints()), flush=True)
+        print("READY " + json.dumps(server.endpoints()), flush=True)
     try:
-        co.run()
+        server.run()
     finally:
-        co.close()
+        server.close()
     return 0
 
 

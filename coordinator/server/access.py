@@ -40,15 +40,15 @@ class Access:
         #: that id (their agents kept it): only that key may act on them
         self.claimed: dict[bytes, str] = {}
 
-    def seen(self, co: Coordinator, rid: bytes, user_id: str) -> None:
+    def seen(self, server: Coordinator, rid: bytes, user_id: str) -> None:
         """Record the authenticated identity of the connection ``rid``."""
         if self.users.get(rid) == user_id:
             return
         self.users[rid] = user_id
         if len(self.users) > MAX_KNOWN:
-            owners = ({a.owner for a in co.objects.accounts.values()}
-                      | {c.owner for c in co.objects.calls.values()}
-                      | {r.owner for r in co.loads.values() if r.owner is not None} | {rid})
+            owners = ({a.owner for a in server.objects.accounts.values()}
+                      | {c.owner for c in server.objects.calls.values()}
+                      | {r.owner for r in server.loads.values() if r.owner is not None} | {rid})
             self.users = {k: v for k, v in self.users.items() if k in owners}
 
     def principal(self, rid: bytes) -> bytes:
@@ -79,7 +79,7 @@ class Access:
             return ADMIN
         return self.keys.role(self.users.get(rid, ""))
 
-    def check(self, co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    def check(self, server: Coordinator, client: bytes, msg: proto.Message) -> None:
         """Raise E_FORBIDDEN when ``client`` may not send ``msg`` (a validated request)."""
         spec = proto.OPS[msg.op]
         role = self.role(client)
@@ -91,13 +91,13 @@ class Access:
                              "admin key (the coordinator's --admin-keys)", op=msg.op)
         if READ_ONLY in spec.roles:
             return  # a read: names no object it could harm
-        for owner, obj in owners_of(co, msg):
+        for owner, obj in owners_of(server, msg):
             if self.owner_principal(owner) != self.principal(client):
                 raise ProtoError("E_FORBIDDEN", f"{obj} belongs to another client", obj=obj,
                                  op=msg.op)
 
 
-def owners_of(co: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
+def owners_of(server: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
     """The owners of the existing objects that ``msg`` acts on (its spec's ``owned``
     arguments), with their ids (none: the op names no existing object; a creation with a
     pre-chosen id is settled by its route)."""
@@ -105,26 +105,26 @@ def owners_of(co: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
     for arg in proto.OPS[msg.op].owned:
         gid = msg.args.get(arg)
         if isinstance(gid, str):
-            owner = _owner(co, arg, gid)
+            owner = _owner(server, arg, gid)
             if owner is not None:
                 found.append((owner, gid))
     return found
 
 
-def _owner(co: Coordinator, arg: str, gid: str) -> bytes | None:
+def _owner(server: Coordinator, arg: str, gid: str) -> bytes | None:
     """The owner of the object an argument names: an account, a buddy (its account's owner), a
     load run, or a call or media object (``media``, ``src``, ``dst``: either kind)."""
     if arg == "acc":
-        acc = co.objects.accounts.get(gid)
+        acc = server.objects.accounts.get(gid)
         return acc.owner if acc is not None else None
     if arg == "buddy":
-        holder = next((a for a in co.objects.accounts.values() if gid in a.buddies), None)
+        holder = next((a for a in server.objects.accounts.values() if gid in a.buddies), None)
         return holder.owner if holder is not None else None
     if arg == "run":
-        run = co.loads.get(gid)
+        run = server.loads.get(gid)
         return run.owner if run is not None else None
-    media = co.objects.media.get(gid) if arg != "call" and arg != "dest_call" else None
+    media = server.objects.media.get(gid) if arg != "call" and arg != "dest_call" else None
     if media is not None:
         return media.owner
-    call = co.objects.calls.get(gid)
+    call = server.objects.calls.get(gid)
     return call.owner if call is not None else None

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator.server.loadplan import Profile, profile_from_public
-from coordinator.server.loadrun import LoadRun
-from coordinator.server.loads import release
+from coordinator.server.load.plan import Profile, profile_from_public
+from coordinator.server.load.run import LoadRun
+from coordinator.server.load.steering import release
 from coordinator.server.objects import AccountRec, CallRec, MediaRec
 from proto import ProtoError
 from proto.ids import id_number
@@ -264,29 +264,29 @@ class Adoption:
         self.held.append((client, frame))
         return True
 
-    def tick(self, co: Coordinator, now: float) -> None:
+    def tick(self, server: Coordinator, now: float) -> None:
         if not self.open or now < self.until:
             return
         self.open = False
-        homeless = [a for a in co.objects.accounts.values() if not a.home]
+        homeless = [a for a in server.objects.accounts.values() if not a.home]
         for acc in homeless:  # its home agent did not come back: as after a loss
-            co.recovery.homeless[acc.gid] = "worker_lost"
+            server.recovery.homeless[acc.gid] = "worker_lost"
         if homeless:
-            co.recovery.place(co)
+            server.recovery.place(server)
         log.info("adoption window closed: %d agents and %d objects adopted, %d held requests "
                  "served", self.adopted_agents, self.adopted_objects, len(self.held))
-        self._announce(co, self.unannounced)
+        self._announce(server, self.unannounced)
         self.unannounced = {}
-        for run in co.loads.values():
+        for run in server.loads.values():
             if run.adopted:
-                self._go(co, run)
+                self._go(server, run)
         held, self.held = self.held, collections.deque()
         for client, frame in held:
-            co.pipeline.on_client_frame(co, client, frame)
+            server.pipeline.on_client_frame(server, client, frame)
 
-    def adopt(self, co: Coordinator, name: str, h: Holdings) -> None:
+    def adopt(self, server: Coordinator, name: str, h: Holdings) -> None:
         """Take ``h`` (checked by ``conflict``) over from agent ``name``."""
-        objects = co.objects
+        objects = server.objects
         top = h.ids
         for a in h.accounts:
             acc = objects.accounts.get(a.gid)
@@ -300,45 +300,45 @@ class Adoption:
                 acc.sip, acc.policy = a.sip, a.policy
             if a.buddies and (a.home or not acc.buddies):
                 acc.buddies = a.buddies
-            co.access.claim(a.owner, a.owner_key)
+            server.access.claim(a.owner, a.owner_key)
             top = max(top, id_number(a.gid), *(id_number(b) for b in a.buddies))
         fresh: dict[str, int] = {}
         for c in h.calls:
             objects.add_call(CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
                                      last_seq=c.seq))
             self.call_data[c.gid] = c.data
-            co.access.claim(c.owner, c.owner_key)
+            server.access.claim(c.owner, c.owner_key)
             fresh[c.gid] = c.seq
             top = max(top, id_number(c.gid))
         for m in h.media:
             objects.media[m.gid] = MediaRec(m.gid, m.owner, name)
-            co.access.claim(m.owner, m.owner_key)
+            server.access.claim(m.owner, m.owner_key)
         objects.skip_ids(top)
         for part in h.loads:
-            self._adopt_run(co, name, part)
+            self._adopt_run(server, name, part)
         self.adopted_agents += 1
         self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
         if self.open:
             self.unannounced.update(fresh)
         else:
-            self._announce(co, fresh)
+            self._announce(server, fresh)
 
     @staticmethod
-    def _adopt_run(co: Coordinator, name: str, part: LoadHolding) -> None:
+    def _adopt_run(server: Coordinator, name: str, part: LoadHolding) -> None:
         """Rebuild a load run from its agents' parts: the report of each counts every call
         since the run started (the totals), then the reports that follow."""
-        now = co.clock()
-        run = co.loads.get(part.run)
+        now = server.clock()
+        run = server.loads.get(part.run)
         if run is None:
-            run = co.loads[part.run] = LoadRun(part.run, part.owner, part.profile, {},
-                                               now - part.elapsed,
-                                               wall_start=time.time() - part.elapsed)
+            run = server.loads[part.run] = LoadRun(part.run, part.owner, part.profile, {},
+                                                   now - part.elapsed,
+                                                   wall_start=time.time() - part.elapsed)
             run.adopted = True
             run.released = part.released
-            co.access.claim(part.owner, part.owner_key)
+            server.access.claim(part.owner, part.owner_key)
             m = _RUN_ID.fullmatch(part.run)
             if m:
-                co.skip_run_numbers(int(m.group(1)))
+                server.skip_run_numbers(int(m.group(1)))
         run.started_at = min(run.started_at, now - part.elapsed)
         run.shares[name] = ({"run": part.run, "caller": {"slots": part.slots}} if part.slots
                             else {"run": part.run})
@@ -347,26 +347,26 @@ class Adoption:
         run.counted_upto[name] = part.reports
         if part.totals is not None:
             run.on_stats(name, part.totals, now)
-        if not co.adoption.open:
-            Adoption._go(co, run)
+        if not server.adoption.open:
+            Adoption._go(server, run)
 
     @staticmethod
-    def _go(co: Coordinator, run: LoadRun) -> None:
+    def _go(server: Coordinator, run: LoadRun) -> None:
         """Every agent of an adopted run calls: the restart may have come between the agents'
         load.agent_go (a self-answering run, once every agent had its share; a registrar run,
         once every identity registered: then it is still waited for)."""
         if not run.ending and (run.released or not run.profile.registrar):
-            release(co, run)
+            release(server, run)
 
-    def _announce(self, co: Coordinator, calls: dict[str, int]) -> None:
+    def _announce(self, server: Coordinator, calls: dict[str, int]) -> None:
         """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event
         of the call was relayed since its agent reported it."""
         for gid, seq in calls.items():
             data = self.call_data.pop(gid, None)
-            call = co.objects.calls.get(gid)
+            call = server.objects.calls.get(gid)
             if call is None or data is None or call.last_seq != seq or seq == 0:
                 continue
             ev = proto.evt("call.state", gid, seq, dict(data, agent=call.agent, adopted=True))
             frame = proto.encode(ev)
-            co.events.send_frame(call.owner, frame)
-            co.events.publish(ev, frame, call.owner, call.acc)
+            server.events.send_frame(call.owner, frame)
+            server.events.publish(ev, frame, call.owner, call.acc)

@@ -6,7 +6,7 @@ runs, the fleet-wide codec priorities. Parts, each with one job: ``lifecycle`` (
 heartbeats, draining, goodbye, loss; adoption after a restart; accounts moved by ``recovery``),
 ``pipeline`` (client requests: budgets, retries, checks, routes, forwarding to agents), and
 ``events`` (agents' events to owners, subscriptions and the firehose). Routes
-(``coordinator.server.routes``, one per client op) get this object as ``co``.
+(``coordinator.server.routes``, one per client op) get this object as ``server``.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from coordinator.server.events import Events
 from coordinator.server.fairness import BATCH, TURN_MAX
 from coordinator.server.firehose import MAX_SUBSCRIBERS, QUEUE
 from coordinator.server.lifecycle import Lifecycle
-from coordinator.server.loadrun import LoadRun
-from coordinator.server.loads import upkeep
+from coordinator.server.load.run import LoadRun
+from coordinator.server.load.steering import upkeep
 from coordinator.server.metrics import LoadTotals, MetricsServer
 from coordinator.server.objects import ObjectTable
 from coordinator.server.pipeline import Pipeline

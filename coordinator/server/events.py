@@ -51,21 +51,21 @@ class Route:
 Handler = Callable[["Coordinator", AgentRecord, proto.Message, bytes], "Route | None"]
 
 
-def _account_event(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _account_event(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                    frame: bytes) -> Route | None:
     """reg_state, pager, ...: to the account's owner, in the account's numbering."""
-    acc = co.objects.accounts.get(msg.obj)
+    acc = server.objects.accounts.get(msg.obj)
     if acc is None:
         return None
     if msg.op == "acc.incoming_call":
         gid = msg.data["call"]
-        co.objects.add_call(CallRec(gid, acc.owner, rec.name, acc.gid, state="INCOMING"))
+        server.objects.add_call(CallRec(gid, acc.owner, rec.name, acc.gid, state="INCOMING"))
     return Route(acc.owner, "", renumber(msg, acc))
 
 
-def _call_event(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _call_event(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                 frame: bytes) -> Route | None:
-    call = co.objects.calls.get(msg.obj)
+    call = server.objects.calls.get(msg.obj)
     if call is None:
         return None
     call.last_seq = msg.seq
@@ -73,26 +73,26 @@ def _call_event(co: Coordinator, rec: AgentRecord, msg: proto.Message,
         # the call that the accepted REFER makes, or the one that replaces this call (INVITE
         # with Replaces): same owner, account and agent
         new = msg.data["new_call"]
-        co.objects.add_call(CallRec(new, call.owner, rec.name, call.acc, state="CALLING"))
+        server.objects.add_call(CallRec(new, call.owner, rec.name, call.acc, state="CALLING"))
     if msg.op == "call.state":
         call.state = msg.data["state"]
         if call.state == "DISCONNECTED":
-            co.objects.drop_call(call.gid)
+            server.objects.drop_call(call.gid)
     return Route(call.owner, call.acc, frame)
 
 
-def _media_event(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _media_event(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                  frame: bytes) -> Route | None:
     """player_eof: to the object's owner."""
-    media = co.objects.media.get(msg.obj)
+    media = server.objects.media.get(msg.obj)
     return Route(media.owner, "", frame) if media is not None else None
 
 
-def _load_stats(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _load_stats(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                 frame: bytes) -> Route | None:
-    run = co.loads.get(msg.obj)
+    run = server.loads.get(msg.obj)
     if run is not None:
-        run.on_report(rec.name, msg.seq, msg.data, co.clock())
+        run.on_report(rec.name, msg.seq, msg.data, server.clock())
         # not in the run's sequence: its owner never gets them (subscribers may), and a
         # numbered event it never gets would look lost to it
         msg.seq = 0
@@ -100,16 +100,16 @@ def _load_stats(co: Coordinator, rec: AgentRecord, msg: proto.Message,
     return Route(None, "", frame)
 
 
-def _agent_error(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _agent_error(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                  frame: bytes) -> Route | None:
     log.warning("agent %s: %s", rec.name, msg.data.get("msg"))
     return Route(None, "", frame)
 
 
-def _agent_draining(co: Coordinator, rec: AgentRecord, msg: proto.Message,
+def _agent_draining(server: Coordinator, rec: AgentRecord, msg: proto.Message,
                     frame: bytes) -> Route | None:
     if not rec.draining:
-        co.lifecycle.on_draining(co, rec, str(msg.data["why"]))
+        server.lifecycle.on_draining(server, rec, str(msg.data["why"]))
     return Route(None, "", frame)
 
 
@@ -136,7 +136,7 @@ class Events:
         self.objects = objects
         self.firehose = firehose
 
-    def on_agent_event(self, co: Coordinator, rec: AgentRecord, msg: proto.Message,
+    def on_agent_event(self, server: Coordinator, rec: AgentRecord, msg: proto.Message,
                        frame: bytes) -> None:
         try:
             proto.check_event(msg)
@@ -144,7 +144,7 @@ class Events:
             log.warning("bad event from %s: %s", rec.name, exc)
             return
         handler = HANDLERS.get(msg.op)
-        route = handler(co, rec, msg, frame) if handler is not None else None
+        route = handler(server, rec, msg, frame) if handler is not None else None
         if route is None:
             return
         if route.owner is not None:

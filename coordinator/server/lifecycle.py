@@ -30,103 +30,103 @@ class Lifecycle:
         self._next_hb = 0.0
 
     # -- frames from the agents socket ----------------------------------------------------
-    def on_agent_frame(self, co: Coordinator, rid: bytes, frame: bytes) -> None:
+    def on_agent_frame(self, server: Coordinator, rid: bytes, frame: bytes) -> None:
         try:
             msg = proto.decode(frame)
         except ProtoError as exc:
             log.warning("bad frame from agent %r: %s", rid, exc)
             return
-        now = co.clock()
+        now = server.clock()
         if msg.kind == "req" and msg.op in ("agent.hello", "agent.fatal"):
             handler = self.on_hello if msg.op == "agent.hello" else self.on_fatal
-            handler(co, rid, msg, now)
+            handler(server, rid, msg, now)
             return
-        rec = co.registry.seen(rid, now)
+        rec = server.registry.seen(rid, now)
         if rec is None:
             # unknown or lost agent: tell it to introduce itself; drop what it says meanwhile
-            co.sockets.send(co.sockets.agents, rid, proto.encode(proto.hb({"known": False})))
+            server.sockets.send(server.sockets.agents, rid, proto.encode(proto.hb({"known": False})))
             return
         if msg.kind == "req" and msg.op == "agent.bye":
-            self.on_bye(co, rec, msg)
+            self.on_bye(server, rec, msg)
         elif rec.resetting and msg.kind == "evt":
             return  # about objects the coordinator forgot when it declared the agent lost
         elif msg.kind == "hb":
-            co.registry.heartbeat(rid, msg.data, now)
+            server.registry.heartbeat(rid, msg.data, now)
             if msg.data.get("state") == "draining" and not rec.draining:
-                self.on_draining(co, rec, "its heartbeat says it is draining")
+                self.on_draining(server, rec, "its heartbeat says it is draining")
         elif msg.kind == "rep":
-            co.pipeline.on_agent_reply(msg)
+            server.pipeline.on_agent_reply(msg)
         elif msg.kind == "evt":
-            co.events.on_agent_event(co, rec, msg, frame)
+            server.events.on_agent_event(server, rec, msg, frame)
 
-    def on_fatal(self, co: Coordinator, rid: bytes, msg: proto.Message, now: float) -> None:
+    def on_fatal(self, server: Coordinator, rid: bytes, msg: proto.Message, now: float) -> None:
         """A host's FATAL listener (it speaks on the agents socket, with its host's agent key)."""
         try:
             proto.check_request(msg)
-            reply = proto.ok(msg, fatal_report(co, msg))
+            reply = proto.ok(msg, fatal_report(server, msg))
         except ProtoError as exc:
             reply = proto.error(msg, exc)
-        co.sockets.send(co.sockets.agents, rid, proto.encode(reply))
+        server.sockets.send(server.sockets.agents, rid, proto.encode(reply))
 
-    def on_hello(self, co: Coordinator, rid: bytes, msg: proto.Message, now: float) -> None:
+    def on_hello(self, server: Coordinator, rid: bytes, msg: proto.Message, now: float) -> None:
         """Admit an agent. One that holds calls or accounts the coordinator does not know (it was
         declared lost, or the coordinator restarted) is told to reset: it stays out of placement
         and its events are dropped until it says hello again holding nothing."""
         try:
             proto.check_request(msg)
-            old = co.registry.by_name.get(msg.args["name"])
+            old = server.registry.by_name.get(msg.args["name"])
             if old is not None and old.alive and old.rid == rid:
                 # a live agent says hello again: it heard nothing from us for a while, or it has
                 # finished its reset; what it holds is still known here
                 old.last_seen = now
                 if old.resetting and not holds(msg.args):
                     old.resetting = False
-                self._answer(co, rid, msg, {"reset": old.resetting})
+                self._answer(server, rid, msg, {"reset": old.resetting})
                 return
-            if old is not None and old.alive and self._replaced(co, old, rid, msg.args, now):
-                self.on_agent_lost(co, old, why=f"replaced by pid {msg.args['pid']}")
-            rec = co.registry.admit(rid, msg.args, now)
+            if old is not None and old.alive and self._replaced(server, old, rid, msg.args, now):
+                self.on_agent_lost(server, old, why=f"replaced by pid {msg.args['pid']}")
+            rec = server.registry.admit(rid, msg.args, now)
         except ProtoError as exc:
-            co.sockets.send(co.sockets.agents, rid, proto.encode(proto.error(msg, exc)))
+            server.sockets.send(server.sockets.agents, rid, proto.encode(proto.error(msg, exc)))
             return
         adopted = False
         if holds(msg.args):
-            held, why = self._adoptable(co, old, msg.args)
+            held, why = self._adoptable(server, old, msg.args)
             if held is not None:
-                co.adoption.adopt(co, rec.name, held)
+                server.adoption.adopt(server, rec.name, held)
                 adopted = True
                 log.info("agent %s: adopted what it holds", rec.name)
             else:
                 rec.resetting = True
                 log.warning("agent %s holds objects this coordinator cannot adopt (%s): told to "
                             "reset", rec.name, why)
-        self._answer(co, rid, msg, {"reset": rec.resetting, "adopted": adopted})
-        agent_joined(co, rec)
+        self._answer(server, rid, msg, {"reset": rec.resetting, "adopted": adopted})
+        agent_joined(server, rec)
 
     @staticmethod
-    def _answer(co: Coordinator, rid: bytes, msg: proto.Message, result: dict[str, Any]) -> None:
-        co.sockets.send(co.sockets.agents, rid, proto.encode(proto.ok(msg, {
-            "coordinator": co.cid, **result})))
+    def _answer(server: Coordinator, rid: bytes, msg: proto.Message, result: dict[str, Any]) -> None:
+        server.sockets.send(server.sockets.agents, rid, proto.encode(proto.ok(msg, {
+            "coordinator": server.cid, **result})))
 
     @staticmethod
-    def _replaced(co: Coordinator, old: AgentRecord, rid: bytes, hello: dict[str, Any],
+    def _replaced(server: Coordinator, old: AgentRecord, rid: bytes, hello: dict[str, Any],
                   now: float) -> bool:
         """The same name from a new process on the same host, and the old one's connection is
         gone: it was restarted by its supervisor; do not make the new one wait for the timeout.
         (While the old one is still connected, the name is taken.)"""
         if old.rid == rid or old.host != hello["host"] or old.pid == hello["pid"]:
             return False
-        if co.sockets.watch.send(old.rid, proto.encode(proto.hb({"coordinator": co.cid})), now):
+        if server.sockets.watch.send(old.rid, proto.encode(proto.hb({"coordinator": server.cid})), now):
             return False
         old.alive = False
-        co.registry.by_rid.pop(old.rid, None)
+        server.registry.by_rid.pop(old.rid, None)
         return True
 
-    def _adoptable(self, co: Coordinator, old: AgentRecord | None,
+    def _adoptable(self, server: Coordinator, old: AgentRecord | None,
                    hello: dict[str, Any]) -> tuple[Holdings | None, str]:
         """An agent's holdings to adopt, or None and why not. Not after this coordinator
         admitted (or lost) the agent: it ended or moved that agent's objects then."""
-        if old is not None or hello.get("admitted_by") == co.cid:
+        if old is not None or hello.get("admitted_by") == server.cid:
             return None, "it was declared lost"
         if hello.get("holdings") is None:
             return None, "its hello lists no holdings"
@@ -134,10 +134,10 @@ class Lifecycle:
             held = parse(hello["holdings"], hello.get("loads"))
         except BadHoldings as exc:
             return None, f"unreadable holdings: {exc}"
-        why = conflict(co.objects, held, co.loads, hello["name"])
+        why = conflict(server.objects, held, server.loads, hello["name"])
         return (None, why) if why else (held, "")
 
-    def on_bye(self, co: Coordinator, rec: AgentRecord, msg: proto.Message) -> None:
+    def on_bye(self, server: Coordinator, rec: AgentRecord, msg: proto.Message) -> None:
         """``leaving``: place nothing more there, move its accounts, fail what waits on it (it
         reads no more requests). ``gone``: its last message; forget it now."""
         try:
@@ -150,24 +150,24 @@ class Lifecycle:
                 rec.leaving = True
                 log.info("agent %s is %s", rec.name,
                          "recycling" if reason == "recycle" else "shutting down")
-                co.pipeline.fail_agent_pending(rec.name, "is shutting down")
-                co.recovery.agent_gone(co, rec.name, reason)
+                server.pipeline.fail_agent_pending(rec.name, "is shutting down")
+                server.recovery.agent_gone(server, rec.name, reason)
             return
         rec.alive = False
-        co.registry.by_rid.pop(rec.rid, None)
-        co.sockets.watch.forget(rec.rid)
+        server.registry.by_rid.pop(rec.rid, None)
+        server.sockets.watch.forget(rec.rid)
         if reason == "recycle":
-            co.registry.recycled(rec, co.clock())
-        self.on_agent_lost(co, rec, reason, why="said goodbye")
+            server.registry.recycled(rec, server.clock())
+        self.on_agent_lost(server, rec, reason, why="said goodbye")
 
-    def on_draining(self, co: Coordinator, rec: AgentRecord, why: str) -> None:
+    def on_draining(self, server: Coordinator, rec: AgentRecord, why: str) -> None:
         """The agent found leaked resources and drains before it restarts itself: nothing more
         is placed on it, its accounts move now (its live calls go on until they end)."""
         rec.draining = why
         log.warning("agent %s drains before it recycles: %s", rec.name, why)
-        co.recovery.agent_gone(co, rec.name, "recycle")
+        server.recovery.agent_gone(server, rec.name, "recycle")
 
-    def on_agent_lost(self, co: Coordinator, rec: AgentRecord, reason: str = "worker_lost",
+    def on_agent_lost(self, server: Coordinator, rec: AgentRecord, reason: str = "worker_lost",
                       why: str = "") -> None:
         """Every call the agent held ends with one DISCONNECTED event with ``reason``; its pending
         requests fail; the accounts it was home to move to other agents."""
@@ -175,60 +175,60 @@ class Lifecycle:
                     f" ({why})" if why else "")
         # pending requests first: a call.make still in flight there ends with its error reply
         # alone, never also with an event about a call the client was never given
-        co.pipeline.fail_agent_pending(rec.name, "was lost" if reason == "worker_lost"
-                                       else "is gone")
-        for call in co.objects.calls_on(rec.name):
-            co.objects.drop_call(call.gid)
+        server.pipeline.fail_agent_pending(rec.name, "was lost" if reason == "worker_lost"
+                                           else "is gone")
+        for call in server.objects.calls_on(rec.name):
+            server.objects.drop_call(call.gid)
             ev = proto.evt("call.state", call.gid, call.last_seq + 1, {
                 "state": "DISCONNECTED", "code": 0, "reason": reason, "remote_uri": "",
                 "call_id": "", "role": "", "agent": rec.name})
             frame = proto.encode(ev)
-            co.events.send_frame(call.owner, frame)
-            co.events.publish(ev, frame, call.owner, call.acc)
-        co.objects.drop_media_on(rec.name)
-        for run in co.loads.values():
+            server.events.send_frame(call.owner, frame)
+            server.events.publish(ev, frame, call.owner, call.acc)
+        server.objects.drop_media_on(rec.name)
+        for run in server.loads.values():
             run.agent_lost(rec.name)
-        co.recovery.agent_gone(co, rec.name, reason)
+        server.recovery.agent_gone(server, rec.name, reason)
 
     # -- from the loop --------------------------------------------------------------------
-    def tick(self, co: Coordinator, now: float) -> None:
+    def tick(self, server: Coordinator, now: float) -> None:
         """Heartbeats (and probes) to the live agents; agents whose connection closed, or that
         fell silent, are lost."""
-        watch = co.sockets.watch
+        watch = server.sockets.watch
         beat_due = now >= self._next_hb
         if beat_due or watch.probe_due(now):  # a probe is a heartbeat too
             if beat_due:
                 self._next_hb = now + limits.HEARTBEAT_S
-            beat = proto.encode(proto.hb({"coordinator": co.cid}))
-            for rec in co.registry.live():
+            beat = proto.encode(proto.hb({"coordinator": server.cid}))
+            for rec in server.registry.live():
                 if not watch.send(rec.rid, beat, now):
-                    co.sockets.dropped += 1
+                    server.sockets.dropped += 1
         for lost_rid in watch.lost():  # its connection closed and it did not come back
-            gone = co.registry.by_rid.pop(lost_rid, None)
+            gone = server.registry.by_rid.pop(lost_rid, None)
             if gone is not None and gone.alive:
                 gone.alive = False
-                self.on_agent_lost(co, gone, why="its connection closed")
-        for rec in co.registry.expire(now):
+                self.on_agent_lost(server, gone, why="its connection closed")
+        for rec in server.registry.expire(now):
             watch.forget(rec.rid)
-            self.on_agent_lost(co, rec, why=f"silent for {now - rec.last_seen:.1f} s")
+            self.on_agent_lost(server, rec, why=f"silent for {now - rec.last_seen:.1f} s")
 
 
-def fatal_report(co: Coordinator, msg: proto.Message) -> dict[str, Any]:
+def fatal_report(server: Coordinator, msg: proto.Message) -> dict[str, Any]:
     """A supervisord gave up on a process: the operator must look (logged). Returns the reply's
     result; the request came on the agents socket or from an admin client."""
     a = msg.args
-    rec = co.registry.by_name.get(a["name"])
+    rec = server.registry.by_name.get(a["name"])
     log.error("supervisord on %r reports %s:%s FATAL (from %s): it will not be restarted",
               a["host"], a["group"], a["name"], a["from_state"])
     return {"known": rec is not None, "alive": rec is not None and rec.alive}
 
 
-def agent_joined(co: Coordinator, agent: AgentRecord) -> None:
+def agent_joined(server: Coordinator, agent: AgentRecord) -> None:
     """Give a newly admitted agent the codec priorities set for the whole fleet."""
-    for codec, priority in co.codec_priorities.items():
+    for codec, priority in server.codec_priorities.items():
         args: dict[str, Any] = {"codec": codec, "priority": priority}
         req = proto.req("lib.set_codec_priority", args, f"codecs-{agent.name}")
         try:
-            co.pipeline.forward(None, req, agent, args, lambda rep: None)
+            server.pipeline.forward(None, req, agent, args, lambda rep: None)
         except ProtoError:
             return  # unreachable already: it will join again

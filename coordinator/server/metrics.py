@@ -12,7 +12,7 @@ from proto.hist import Histogram, highest_of, lowest_of
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
-    from coordinator.server.loadrun import LoadRun
+    from coordinator.server.load.run import LoadRun
 
 #: bucket bounds (seconds) of the exported setup-time histogram
 SETUP_BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -29,31 +29,31 @@ def _hist_lines(name: str, h: Histogram, labels: str) -> list[str]:
     return out
 
 
-def render(co: Coordinator) -> str:
-    live = co.registry.live()
+def render(server: Coordinator) -> str:
+    live = server.registry.live()
     lines = [
         "# HELP callfleet_agents Connected agents.", "# TYPE callfleet_agents gauge",
         f"callfleet_agents {len(live)}",
         "# HELP callfleet_call_slots Call slots of connected agents.",
         "# TYPE callfleet_call_slots gauge", f"callfleet_call_slots {sum(a.capacity for a in live)}",
         "# HELP callfleet_calls Live calls made or answered through the client API.",
-        "# TYPE callfleet_calls gauge", f"callfleet_calls {len(co.objects.calls)}",
+        "# TYPE callfleet_calls gauge", f"callfleet_calls {len(server.objects.calls)}",
         "# HELP callfleet_accounts Accounts.", "# TYPE callfleet_accounts gauge",
-        f"callfleet_accounts {len(co.objects.accounts)}",
+        f"callfleet_accounts {len(server.objects.accounts)}",
         "# HELP callfleet_dropped_messages_total Messages dropped (peer gone or queue full).",
         "# TYPE callfleet_dropped_messages_total counter",
-        f"callfleet_dropped_messages_total {co.sockets.dropped + co.delivery.dropped}",
+        f"callfleet_dropped_messages_total {server.sockets.dropped + server.delivery.dropped}",
         "# HELP callfleet_load_calls_total Load-run calls by outcome.",
         "# TYPE callfleet_load_calls_total counter",
         "# HELP callfleet_load_active Load-run calls up now.", "# TYPE callfleet_load_active gauge",
         "# HELP callfleet_load_setup_seconds Load-run setup time (INVITE to 200).",
         "# TYPE callfleet_load_setup_seconds histogram",
     ]
-    totals = co.load_totals
+    totals = server.load_totals
     setup = Histogram()
     setup.merge(totals.setup)
     started, answered, failed = totals.started, totals.answered, totals.failed
-    for run in co.loads.values():
+    for run in server.loads.values():
         started, answered = started + run.started, answered + run.answered
         failed += sum(run.failed.values())
         setup.merge(run.setup)
@@ -95,7 +95,7 @@ class MetricsServer:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def serve_one(self, co: Coordinator) -> None:
+    def serve_one(self, server: Coordinator) -> None:
         try:
             conn, _ = self.sock.accept()
         except BlockingIOError:
@@ -108,7 +108,7 @@ class MetricsServer:
                 return
             path = request.split(" ", 2)[1] if request.count(" ") >= 2 else ""
             if path.split("?")[0] == "/metrics":
-                body, status = render(co).encode(), "200 OK"
+                body, status = render(server).encode(), "200 OK"
             else:
                 body, status = b"not found: try /metrics\n", "404 Not Found"
             head = (f"HTTP/1.0 {status}\r\nContent-Type: text/plain; version=0.0.4\r\n"

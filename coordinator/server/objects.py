@@ -46,9 +46,10 @@ class AccountRec:
 
     @property
     def holders(self) -> frozenset[str]:
-        """The agents whose account slots it takes: its replicas, its home, creations in
-        flight."""
-        return self.replicas | self.pending | ({self.home} if self.home else frozenset())
+        """The agents whose account slots it takes: its replicas (the home among them once
+        created) and creations in flight. A home that is not a replica was lost (the account
+        waits for a new one): it takes no slot, not even on a replacement of the same name."""
+        return self.replicas | self.pending
 
     def cfg(self) -> dict[str, Any]:
         """The settings an agent needs to create a replica."""

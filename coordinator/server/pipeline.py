@@ -67,7 +67,7 @@ class Pipeline:
         self._ids = itertools.count(1)
 
     # -- from clients ---------------------------------------------------------------------
-    def on_client_frame(self, co: Coordinator, client: bytes, frame: bytes) -> None:
+    def on_client_frame(self, server: Coordinator, client: bytes, frame: bytes) -> None:
         try:
             msg = proto.decode(frame)
         except ProtoError as exc:
@@ -88,9 +88,9 @@ class Pipeline:
                 "E_BUSY", f"this connection has {self.budgets.queued} requests waiting for its "
                 "earlier ones; nothing was done: retry once replies come back", op=msg.op))
         elif admitted == "run":
-            self.execute(co, client, msg)
+            self.execute(server, client, msg)
 
-    def execute(self, co: Coordinator, client: bytes, msg: proto.Message) -> None:
+    def execute(self, server: Coordinator, client: bytes, msg: proto.Message) -> None:
         """Run one admitted client request (a retried id gets its first reply instead)."""
         verdict, first_reply = self.replies.begin(client, msg)
         if verdict != "run":  # a retried request id: never executed twice
@@ -103,8 +103,8 @@ class Pipeline:
             route = self.routes.get(msg.op)
             if route is None:
                 raise ProtoError("E_UNKNOWN_OP", f"the coordinator has no op {msg.op!r}", op=msg.op)
-            self.access.check(co, client, msg)
-            route(co, client, msg)
+            self.access.check(server, client, msg)
+            route(server, client, msg)
         except ProtoError as exc:
             self.fail(client, msg, exc)
         except Exception as exc:  # a bug in a route must not stop the coordinator

@@ -41,67 +41,67 @@ class Recovery:
         self.moved = 0
         self._next_try = 0.0
 
-    def agent_gone(self, co: Coordinator, name: str, reason: str) -> None:
+    def agent_gone(self, server: Coordinator, name: str, reason: str) -> None:
         """``name`` holds nothing any more (lost, or leaving): drop it as a replica, re-home the
         accounts it was home to."""
-        for acc in list(co.objects.accounts.values()):
-            co.objects.hold(acc, drop={name})
+        for acc in list(server.objects.accounts.values()):
+            server.objects.hold(acc, drop={name})
             if acc.home == name and acc.gid not in self.homeless:
                 self.homeless[acc.gid] = reason
-        self.place(co)
+        self.place(server)
 
-    def tick(self, co: Coordinator, now: float) -> None:
+    def tick(self, server: Coordinator, now: float) -> None:
         if now >= self._next_try:
             self._next_try = now + RETRY_S
             if self.homeless:
-                self.place(co)
-            fill_new_agents(co)  # accounts on every agent reach agents admitted since
+                self.place(server)
+            fill_new_agents(server)  # accounts on every agent reach agents admitted since
 
-    def place(self, co: Coordinator) -> None:
+    def place(self, server: Coordinator) -> None:
         for gid in list(self.homeless):
             if gid in self.moving:
                 continue
-            acc = co.objects.accounts.get(gid)
+            acc = server.objects.accounts.get(gid)
             if acc is None:  # deleted meanwhile
                 self._forget(gid)
                 continue
-            self._move(co, acc)
+            self._move(server, acc)
 
     def _forget(self, gid: str) -> None:
         self.homeless.pop(gid, None)
         self.moving.pop(gid, None)
         self.failures.pop(gid, None)
 
-    def _move(self, co: Coordinator, acc: AccountRec) -> None:
+    def _move(self, server: Coordinator, acc: AccountRec) -> None:
         registering = bool(acc.sip.get("registrar"))
-        ready = {r.name: r for r in co.registry.live() if r.ready}
+        ready = {r.name: r for r in server.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
         if replicas and (not registering or acc.everywhere):  # (those register already)
-            best = max(replicas, key=lambda r: (r.load(co.objects).free_slots, r.name))
-            self._settle(co, acc, best.name)
+            best = max(replicas, key=lambda r: (r.load(server.objects).free_slots, r.name))
+            self._settle(server, acc, best.name)
             return
         # a registering account needs an agent that registers it: not a replica made for calls
-        name = place_account(co.registry.loads(co.objects), acc.replicas if registering else ())
+        name = place_account(server.registry.loads(server.objects), acc.replicas if registering else ())
         if name is None:
             return  # no room anywhere now: tried again later
-        agent = co.registry.by_name[name]
-        co.objects.hold(acc, reserve={name})
+        agent = server.registry.by_name[name]
+        server.objects.hold(acc, reserve={name})
         self.moving[acc.gid] = name
-        args = acc.create_args(co.access.owner_args(acc.owner), home=True)
+        args = acc.create_args(server.access.owner_args(acc.owner), home=True)
         request = proto.req("acc.create", args, f"rehome-{acc.gid}")
         try:
-            co.pipeline.forward(None, request, agent, args,
-                       lambda rep: self._created(co, acc.gid, name, rep))
+            server.pipeline.forward(None, request, agent, args,
+                       lambda rep: self._created(server, acc.gid, name, rep))
         except ProtoError:
-            co.objects.hold(acc, release={name})
+            server.objects.hold(acc, release={name})
             self.moving.pop(acc.gid, None)
 
-    def _created(self, co: Coordinator, gid: str, name: str, rep: proto.Message) -> None:
+    def _created(self, server: Coordinator, gid: str, name: str, rep: proto.Message) -> None:
         self.moving.pop(gid, None)
-        acc = co.objects.accounts.get(gid)
-        agent = co.registry.by_name.get(name)
+        acc = server.objects.accounts.get(gid)
+        agent = server.registry.by_name.get(name)
         if acc is not None:
-            co.objects.hold(acc, release={name})
+            server.objects.hold(acc, release={name})
         if not rep.ok:
             code = (rep.error or {}).get("code")
             if code not in ("E_NO_CAPACITY", "E_WORKER_LOST", "E_TIMEOUT"):
@@ -116,36 +116,36 @@ class Recovery:
             if acc is None:
                 self._forget(gid)
             if agent is not None and agent.alive:
-                co.pipeline.forward(None, proto.req("acc.delete", {"acc": gid}, f"undo-{gid}"),
-                                    agent, {"acc": gid}, lambda rep: None)
+                server.pipeline.forward(None, proto.req("acc.delete", {"acc": gid}, f"undo-{gid}"),
+                                        agent, {"acc": gid}, lambda rep: None)
             return
-        self._settle(co, acc, name)
+        self._settle(server, acc, name)
 
-    def _settle(self, co: Coordinator, acc: AccountRec, name: str) -> None:
+    def _settle(self, server: Coordinator, acc: AccountRec, name: str) -> None:
         old = acc.home
-        co.objects.hold(acc, home=name, add={name})
+        server.objects.hold(acc, home=name, add={name})
         reason = self.homeless.get(acc.gid, "worker_lost")
         self._forget(acc.gid)
         self.moved += 1
         acc.seq += 1
         ev = proto.evt("acc.moved", acc.gid, acc.seq, {
-            "agent": name, "contact": co.registry.contact(acc), "from": old, "reason": reason})
+            "agent": name, "contact": server.registry.contact(acc), "from": old, "reason": reason})
         frame = proto.encode(ev)
-        readd_buddies(co, acc)
-        co.events.send_frame(acc.owner, frame)
-        co.events.publish(ev, frame, acc.owner, acc.gid)
+        readd_buddies(server, acc)
+        server.events.send_frame(acc.owner, frame)
+        server.events.publish(ev, frame, acc.owner, acc.gid)
 
 
-def readd_buddies(co: Coordinator, acc: AccountRec) -> None:
+def readd_buddies(server: Coordinator, acc: AccountRec) -> None:
     """The account moved to a new home agent: make its buddies there again (subscribed when
     they were), so that their acc.buddy_state events come from the new home."""
-    agent = co.registry.by_name.get(acc.home)
+    agent = server.registry.by_name.get(acc.home)
     if agent is None or not agent.alive:
         return
     for gid, buddy in sorted(acc.buddies.items()):
         args = {"acc": acc.gid, "buddy": gid, **buddy}
         try:
-            co.pipeline.forward(None, proto.req("acc.add_buddy", args, f"rebuddy-{gid}"), agent,
-                                args, lambda rep: None)
+            server.pipeline.forward(None, proto.req("acc.add_buddy", args, f"rebuddy-{gid}"), agent,
+                                    args, lambda rep: None)
         except ProtoError:
             return  # the agent went away too: the account moves again, and so do its buddies

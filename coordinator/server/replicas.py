@@ -27,34 +27,34 @@ def place_spread(agents: Sequence[AgentLoad], replicas: Collection[str], turn: i
     return names[turn % len(names)] if names else None
 
 
-def fill_new_agents(co: Coordinator) -> None:
+def fill_new_agents(server: Coordinator) -> None:
     """Give every account that lives on every agent a replica on the ready agents it lacks
     (admitted after it was created, or back after a loss)."""
-    ready = {r.name for r in co.registry.live() if r.ready}
-    for acc in list(co.objects.accounts.values()):
+    ready = {r.name for r in server.registry.live() if r.ready}
+    for acc in list(server.objects.accounts.values()):
         if acc.everywhere and acc.replicas and ready - acc.replicas - acc.pending:
-            replicate_everywhere(co, acc, lambda: None)
+            replicate_everywhere(server, acc, lambda: None)
 
 
-def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], None]) -> None:
+def replicate_everywhere(server: Coordinator, acc: AccountRec, done: Callable[[], None]) -> None:
     """Create ``acc`` on every other ready agent with account room (each registers it when it has
     a registrar); ``done()`` once every agent answered. An agent that fails is left out."""
-    targets = [r for r in co.registry.live() if r.ready and r.name not in acc.replicas
+    targets = [r for r in server.registry.live() if r.ready and r.name not in acc.replicas
                and r.name not in acc.pending
-               and co.objects.accounts_at(r.name) < r.max_accounts]
+               and server.objects.accounts_at(r.name) < r.max_accounts]
     waiting = {r.name for r in targets}
-    co.objects.hold(acc, reserve=waiting)
-    args = acc.create_args(co.access.owner_args(acc.owner), home=False)
+    server.objects.hold(acc, reserve=waiting)
+    args = acc.create_args(server.access.owner_args(acc.owner), home=False)
     request = proto.req("acc.create", args, f"replicate-{acc.gid}")
 
     def answered(name: str, rep: proto.Message) -> None:
         waiting.discard(name)
-        agent = co.registry.by_name.get(name)
-        kept = rep.ok and acc.gid in co.objects.accounts
-        co.objects.hold(acc, release={name}, add={name} if kept else ())
+        agent = server.registry.by_name.get(name)
+        kept = rep.ok and acc.gid in server.objects.accounts
+        server.objects.hold(acc, release={name}, add={name} if kept else ())
         if rep.ok and not kept and agent is not None and agent.alive:  # deleted meanwhile: undo
-            co.pipeline.forward(None, proto.req("acc.delete", {"acc": acc.gid}, f"undo-{acc.gid}"),
-                                agent, {"acc": acc.gid}, lambda rep: None)
+            server.pipeline.forward(None, proto.req("acc.delete", {"acc": acc.gid}, f"undo-{acc.gid}"),
+                                    agent, {"acc": acc.gid}, lambda rep: None)
         if not waiting:
             done()
 
@@ -62,6 +62,6 @@ def replicate_everywhere(co: Coordinator, acc: AccountRec, done: Callable[[], No
         done()
     for rec in targets:
         try:
-            co.pipeline.forward(None, request, rec, args, functools.partial(answered, rec.name))
+            server.pipeline.forward(None, request, rec, args, functools.partial(answered, rec.name))
         except ProtoError as exc:
             answered(rec.name, proto.error(request, exc))

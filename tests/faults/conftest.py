@@ -188,12 +188,12 @@ def _check_usage(f: FaultFleet, n: int) -> None:
         wait_for(lambda p=p, start=start: Usage.of(p.pid).within(  # type: ignore[misc]
             start, AGENT_FD_SLACK, AGENT_THREAD_SLACK), 10,
             f"agent {name} back to {start} (now {Usage.of(p.pid)})")
-    co = fleet.coordinator
-    if co is not None and f.coordinator_at_start is not None and co.poll() is None \
-            and co.pid == f.coordinator_at_start[0]:
+    server = fleet.coordinator
+    if server is not None and f.coordinator_at_start is not None and server.poll() is None \
+            and server.pid == f.coordinator_at_start[0]:
         start = f.coordinator_at_start[1]
-        wait_for(lambda: Usage.of(co.pid).within(start, COORDINATOR_FD_SLACK, 0), 10,
-                 f"the coordinator back to {start} (now {Usage.of(co.pid)})")
+        wait_for(lambda: Usage.of(server.pid).within(start, COORDINATOR_FD_SLACK, 0), 10,
+                 f"the coordinator back to {start} (now {Usage.of(server.pid)})")
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import pytest
 import zmq
 
 import proto
-from agent import loadtotals
+from agent.load import totals as loadtotals
 from coordinator.client import Call, CallCallback
 from coordinator.client.dispatch import HANDLERS
 from coordinator.server.access import Access
 from coordinator.server.adoption import MAX_HELD, Adoption, BadHoldings, conflict, parse
 from coordinator.server.coordinator import Coordinator
-from coordinator.server.loadplan import Profile, profile_from_public
+from coordinator.server.load.plan import Profile, profile_from_public
 from coordinator.server.objects import AccountRec, CallRec, ObjectTable
 from coordinator.server.security import ServerKeys
 from proto.hist import Histogram
@@ -190,25 +190,25 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def co(clock: Clock) -> Iterator[Coordinator]:
+def server(clock: Clock) -> Iterator[Coordinator]:
     c = Coordinator("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", clock=clock, adopt_window_s=5.0)
     yield c
     c.close()
 
 
-def dealer(co: Coordinator, rid: bytes, which: str) -> zmq.Socket[bytes]:
-    sock = co.sockets.ctx.socket(zmq.DEALER)
+def dealer(server: Coordinator, rid: bytes, which: str) -> zmq.Socket[bytes]:
+    sock = server.sockets.ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTING_ID, rid)
-    sock.connect(co.endpoints()[which])
+    sock.connect(server.endpoints()[which])
     return sock
 
 
-def exchange(co: Coordinator, sock: zmq.Socket[bytes], msg: proto.Message,
+def exchange(server: Coordinator, sock: zmq.Socket[bytes], msg: proto.Message,
              kind: str = "rep") -> proto.Message | None:
     sock.send(proto.encode(msg))
     for _ in range(100):
-        co.turn(10)
+        server.turn(10)
         while sock.poll(0):
             got = proto.decode(sock.recv())
             if got.kind == kind and got.id == msg.id:
@@ -226,50 +226,50 @@ def hello(name: str, h: dict[str, Any] | None, **extra: Any) -> proto.Message:
 
 
 def test_a_coordinator_adopts_holds_requests_then_serves_them(
-        co: Coordinator, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+        server: Coordinator, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     told: list[proto.Message] = []
-    co.registry.lost_after_s = 60.0  # the fake clock jumps; no heartbeat is sent here
-    monkeypatch.setattr(co.events, "send_frame",
+    server.registry.lost_after_s = 60.0  # the fake clock jumps; no heartbeat is sent here
+    monkeypatch.setattr(server.events, "send_frame",
                         lambda client, frame: told.append(proto.decode(frame)) or "ok")
-    one, two = dealer(co, b"one/1", "agents"), dealer(co, b"two/1", "agents")
-    client = dealer(co, OWNER, "clients")
+    one, two = dealer(server, b"one/1", "agents"), dealer(server, b"two/1", "agents")
+    client = dealer(server, OWNER, "clients")
     try:
-        rep = exchange(co, one, hello("one", holdings(), admitted_by="old"))
+        rep = exchange(server, one, hello("one", holdings(), admitted_by="old"))
         assert rep is not None and rep.ok and rep.result["adopted"] and not rep.result["reset"]
-        rec = co.registry.by_name["one"]
-        assert (co.objects.calls_at(rec.name), co.objects.accounts_at(rec.name)) == (1, 1)
-        acc = co.objects.accounts["a3"]
+        rec = server.registry.by_name["one"]
+        assert (server.objects.calls_at(rec.name), server.objects.accounts_at(rec.name)) == (1, 1)
+        acc = server.objects.accounts["a3"]
         assert (acc.owner, acc.home, acc.replicas, acc.sip["password"]) == \
             (OWNER, "one", {"one"}, "pw")
-        assert co.objects.calls["c7"].last_seq == 4 and "n/tone-1.2" in co.objects.media
+        assert server.objects.calls["c7"].last_seq == 4 and "n/tone-1.2" in server.objects.media
         # the same call reported by another agent: that agent is reset, the first report stays
-        rep = exchange(co, two, hello("two", holdings(accounts=[])))
+        rep = exchange(server, two, hello("two", holdings(accounts=[])))
         assert rep is not None and rep.result["reset"] and not rep.result["adopted"]
-        assert co.objects.calls["c7"].agent == "one"
+        assert server.objects.calls["c7"].agent == "one"
 
         # during the window: lib.status is served, acc.create is held
-        status = exchange(co, client, proto.req("lib.status", {}, "r1"))
+        status = exchange(server, client, proto.req("lib.status", {}, "r1"))
         assert status is not None and status.result["adopting"] > 0
-        assert exchange(co, client, proto.req("acc.create", {"uri": "sip:n@h"}, "r2")) is None
+        assert exchange(server, client, proto.req("acc.create", {"uri": "sip:n@h"}, "r2")) is None
         assert told == []  # adopted states wait for the window's end too
         clock.t += 5.1
-        created = exchange(co, client, proto.req("lib.agents", {}, "r3"))
+        created = exchange(server, client, proto.req("lib.agents", {}, "r3"))
         assert created is not None
         # the window closed: the owner got its call's state, then the held request ran
         assert [(m.op, m.obj, m.seq, m.data["adopted"]) for m in told] == \
             [("call.state", "c7", 4, True)]
-        new = [p for p in co.pipeline.pending.values() if p.request.op == "acc.create"]
+        new = [p for p in server.pipeline.pending.values() if p.request.op == "acc.create"]
         assert [p.request.id for p in new] == ["r2"]
-        assert set(co.objects.accounts) == {"a3", "a10"}  # past the ids the agent saw (9)
+        assert set(server.objects.accounts) == {"a3", "a10"}  # past the ids the agent saw (9)
     finally:
         for s in (one, two, client):
             s.close(0)
 
 
-def test_an_agent_this_coordinator_admitted_before_is_reset(co: Coordinator) -> None:
-    sock = dealer(co, b"one/1", "agents")
+def test_an_agent_this_coordinator_admitted_before_is_reset(server: Coordinator) -> None:
+    sock = dealer(server, b"one/1", "agents")
     try:
-        rep = exchange(co, sock, hello("one", holdings(), admitted_by=co.cid))
-        assert rep is not None and rep.result["reset"] and "c7" not in co.objects.calls
+        rep = exchange(server, sock, hello("one", holdings(), admitted_by=server.cid))
+        assert rep is not None and rep.result["reset"] and "c7" not in server.objects.calls
     finally:
         sock.close(0)

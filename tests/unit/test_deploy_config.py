@@ -98,24 +98,24 @@ def test_the_coordinator_command_parses(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_curve_settings_reach_every_program(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    env = _env(tmp_path, CALLFLEET_AGENTS="1", CALLFLEET_COORDINATOR_KEY="/k/co.key_secret",
+    env = _env(tmp_path, CALLFLEET_AGENTS="1", CALLFLEET_COORDINATOR_KEY="/k/server.key_secret",
                CALLFLEET_AGENTS_KEYS="/k/agents", CALLFLEET_CLIENTS_KEYS="/k/clients",
                CALLFLEET_READONLY_KEYS="/k/readonly", CALLFLEET_ADMIN_KEYS="/k/admins",
-               CALLFLEET_SERVER_KEY="/k/co.key", CALLFLEET_AGENT_KEY="/k/hostb.key_secret")
+               CALLFLEET_SERVER_KEY="/k/server.key", CALLFLEET_AGENT_KEY="/k/hostb.key_secret")
     groups = _load("coordinator-host.conf", env, monkeypatch)
-    co = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
-                                         "coordinator.cli"))
-    assert (co.key, co.agents_keys, co.clients_keys, co.readonly_keys, co.admin_keys,
-            co.insecure) == ("/k/co.key_secret", "/k/agents", "/k/clients", "/k/readonly",
-                             "/k/admins", False)
+    server = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
+                                             "coordinator.cli"))
+    assert (server.key, server.agents_keys, server.clients_keys, server.readonly_keys, server.admin_keys,
+            server.insecure) == ("/k/server.key_secret", "/k/agents", "/k/clients", "/k/readonly",
+                                 "/k/admins", False)
     words = _argv(groups["agent"].process_configs[0].command, "agent")
-    assert "--server-key=/k/co.key" in words and "--key=/k/hostb.key_secret" in words
+    assert "--server-key=/k/server.key" in words and "--key=/k/hostb.key_secret" in words
     largv = _argv(groups["fatal"].process_configs[0].command, "coordinator.cli.fatal_listener")
-    assert largv[-2:] == ["--server-key=/k/co.key", "--key=/k/hostb.key_secret"]
+    assert largv[-2:] == ["--server-key=/k/server.key", "--key=/k/hostb.key_secret"]
     groups = _load("coordinator-host.conf", _env(tmp_path, CALLFLEET_INSECURE="1"), monkeypatch)
-    co = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
-                                         "coordinator.cli"))
-    assert co.insecure is True and co.key == ""
+    server = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
+                                             "coordinator.cli"))
+    assert server.insecure is True and server.key == ""
 
 
 def test_an_empty_public_address_means_the_sip_host(tmp_path: Path,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import proto
-from coordinator.server.loadplan import Profile
-from coordinator.server.loadrun import LoadRun
+from coordinator.server.load.plan import Profile
+from coordinator.server.load.run import LoadRun
 from proto.hist import Histogram
 
 

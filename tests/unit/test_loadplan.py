@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from coordinator.cli.credentials import parse_credentials
-from coordinator.server.loadplan import Seat, parse_profile, plan, registrar_domain
+from coordinator.server.load.plan import Seat, parse_profile, plan, registrar_domain
 from proto import ProtoError
 
 

@@ -32,7 +32,7 @@ def test_the_route_groups_are_the_protocol_groups() -> None:
 
 
 def _fn(module: str) -> Any:
-    def fn(co: Any, client: bytes, msg: proto.Message) -> None:
+    def fn(server: Any, client: bytes, msg: proto.Message) -> None:
         return None
     fn.__module__ = module
     return fn

@@ -124,9 +124,9 @@ def _req(op: str, **args: Any) -> proto.Message:
     return proto.req(op, args, "r1")
 
 
-def _code(access: Access, co: Any, client: bytes, msg: proto.Message) -> str:
+def _code(access: Access, server: Any, client: bytes, msg: proto.Message) -> str:
     try:
-        access.check(co, client, msg)
+        access.check(server, client, msg)
     except proto.ProtoError as exc:
         return exc.code
     return "ok"
@@ -141,42 +141,42 @@ OWNED = [_req("call.hangup", call="c1"), _req("call.info", call="c1"),
 
 
 def test_without_curve_objects_belong_to_their_connection() -> None:
-    co, access = _co(), Access(None)
+    server, access = _co(), Access(None)
     for msg in OWNED:
-        assert _code(access, co, b"conn-alice", msg) == "ok", msg.op
-        assert _code(access, co, b"conn-other", msg) == "E_FORBIDDEN", msg.op
+        assert _code(access, server, b"conn-alice", msg) == "ok", msg.op
+        assert _code(access, server, b"conn-other", msg) == "E_FORBIDDEN", msg.op
     # reads, creations and unknown objects are not ownership questions
     for msg in (_req("load.status", run="L1"), _req("lib.status"), _req("call.hangup", call="zz"),
                 _req("acc.create", uri="sip:x@h", acc="a1"), _req("load.start", rate=1.0)):
-        assert _code(access, co, b"conn-other", msg) == "ok", msg.op
+        assert _code(access, server, b"conn-other", msg) == "ok", msg.op
 
 
 def test_with_curve_objects_belong_to_the_key_and_roles_apply() -> None:
-    co, access = _co(), Access(KEYS)
-    access.seen(co, b"conn-alice", ALICE.decode())
-    access.seen(co, b"conn-alice-2", ALICE.decode())  # the same key on another connection
-    access.seen(co, b"conn-bob", z85.encode(b"\x05" * 32).decode())
-    access.seen(co, b"conn-reader", READER.decode())
+    server, access = _co(), Access(KEYS)
+    access.seen(server, b"conn-alice", ALICE.decode())
+    access.seen(server, b"conn-alice-2", ALICE.decode())  # the same key on another connection
+    access.seen(server, b"conn-bob", z85.encode(b"\x05" * 32).decode())
+    access.seen(server, b"conn-reader", READER.decode())
     for msg in OWNED:
-        assert _code(access, co, b"conn-alice-2", msg) == "ok", msg.op
-        assert _code(access, co, b"conn-bob", msg) == "E_FORBIDDEN", msg.op
-        assert _code(access, co, b"conn-reader", msg) == "E_FORBIDDEN", msg.op
-    assert _code(access, co, b"conn-reader", _req("acc.create", uri="sip:x@h")) == "E_FORBIDDEN"
+        assert _code(access, server, b"conn-alice-2", msg) == "ok", msg.op
+        assert _code(access, server, b"conn-bob", msg) == "E_FORBIDDEN", msg.op
+        assert _code(access, server, b"conn-reader", msg) == "E_FORBIDDEN", msg.op
+    assert _code(access, server, b"conn-reader", _req("acc.create", uri="sip:x@h")) == "E_FORBIDDEN"
     reads = [name for name, spec in OPS.items() if "read-only" in spec.roles]
     assert sorted(reads) == ["events.subscribe", "events.unsubscribe", "lib.agents",
                              "lib.status", "load.status"]
     for op in reads:
         args = {"run": "L1"} if op == "load.status" else {}
-        assert _code(access, co, b"conn-reader", _req(op, **args)) == "ok", op
+        assert _code(access, server, b"conn-reader", _req(op, **args)) == "ok", op
 
 
 def test_forgotten_connections_are_those_that_own_nothing() -> None:
-    co, access = _co(), Access(KEYS)
-    access.seen(co, b"conn-alice", ALICE.decode())
+    server, access = _co(), Access(KEYS)
+    access.seen(server, b"conn-alice", ALICE.decode())
     for n in range(2000):
-        access.seen(co, f"passer-{n}".encode(), READER.decode())
+        access.seen(server, f"passer-{n}".encode(), READER.decode())
     assert len(access.users) <= 1025 and access.users[b"conn-alice"] == ALICE.decode()
-    assert _code(access, co, b"conn-alice", OWNED[0]) == "ok"
+    assert _code(access, server, b"conn-alice", OWNED[0]) == "ok"
 
 
 def test_key_files(tmp_path: Path) -> None:

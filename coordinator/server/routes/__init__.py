@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import proto
-from coordinator.server.loads import upkeep
+from coordinator.server.load.steering import upkeep
 from coordinator.server.routes import account, agent, buddy, call, codec, events, lib, load, media
 from coordinator.server.routes.forward import forwarder
 from coordinator.server.routes.registry import ROUTES, route

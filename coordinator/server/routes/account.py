@@ -26,19 +26,19 @@ if TYPE_CHECKING:
 MAKE_ATTEMPTS = 3
 
 
-def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
+def _account_agents(server: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
     """The agents an account may be created on: the one named by ``agent``, those listening on
     its ``transport``; clear errors when there is none."""
-    loads = co.registry.loads(co.objects)
+    loads = server.registry.loads(server.objects)
     pin, kind = args.get("agent"), args.get("transport")
     if pin:
-        rec = co.registry.by_name.get(pin)
+        rec = server.registry.by_name.get(pin)
         if rec is None or not rec.ready:
             raise ProtoError("E_NOT_FOUND", f"no ready agent {pin!r}", obj=pin, op=op)
         loads = [a for a in loads if a.name == pin]
     if kind:
         loads = [a for a in loads
-                 if sip_addresses.find(co.registry.by_name[a.name].sip, kind) is not None]
+                 if sip_addresses.find(server.registry.by_name[a.name].sip, kind) is not None]
         if not loads:
             raise ProtoError("E_NOT_FOUND", f"no {'such ' if pin else ''}agent listens on "
                              f"{kind.upper()}", obj=pin or "", op=op)
@@ -46,82 +46,83 @@ def _account_agents(co: Coordinator, args: dict[str, Any], op: str) -> list[Agen
 
 
 @route("acc.create")
-def acc_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def acc_create(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     args = msg.args
     chosen = args.get("acc")
-    have = co.objects.accounts.get(chosen) if chosen else None
+    have = server.objects.accounts.get(chosen) if chosen else None
     if have is not None and have.owner == client and have.uri == args["uri"] and have.replicas:
-        co.pipeline.reply(client, msg, {"acc": have.gid, "agent": have.home,
-                                        "contact": co.registry.contact(have)})
+        server.pipeline.reply(client, msg, {"acc": have.gid, "agent": have.home,
+                                            "contact": server.registry.contact(have)})
         return  # a retried request
-    if not co.registry.live():
+    if not server.registry.live():
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
-    candidates = {a.name for a in _account_agents(co, args, msg.op)}
-    acc = AccountRec(co.objects.new_id("a", chosen), client, args["uri"], args.get("auto_answer"),
+    candidates = {a.name for a in _account_agents(server, args, msg.op)}
+    acc = AccountRec(server.objects.new_id("a", chosen), client, args["uri"], args.get("auto_answer"),
                      sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
                      policy={f.name: args[f.name] for f in ACC_POLICY
                              if args.get(f.name) is not None},
                      everywhere=args.get("replicas") == "all")
-    co.objects.add_account(acc)
-    _Creation(co, client, msg, acc, candidates).attempt()
+    server.objects.add_account(acc)
+    _Creation(server, client, msg, acc, candidates).attempt()
 
 
 class _Creation:
     """One acc.create: placed on the agent holding the fewest accounts, tried elsewhere when an
     agent is full (MAKE_ATTEMPTS), then (replicas=all) made on every other agent."""
 
-    def __init__(self, co: Coordinator, client: bytes, msg: proto.Message, acc: AccountRec,
+    def __init__(self, server: Coordinator, client: bytes, msg: proto.Message, acc: AccountRec,
                  candidates: set[str]) -> None:
-        self.co, self.client, self.msg, self.acc = co, client, msg, acc
+        self.server, self.client, self.msg, self.acc = server, client, msg, acc
         self.candidates = candidates
         self.tried: set[str] = set()
 
     def attempt(self) -> None:
-        co, acc = self.co, self.acc
-        name = place_account([a for a in co.registry.loads(co.objects)
+        server, acc = self.server, self.acc
+        name = place_account([a for a in server.registry.loads(server.objects)
                               if a.name in self.candidates], self.tried)
         if name is None:
-            co.objects.drop_account(acc.gid)
+            server.objects.drop_account(acc.gid)
             raise ProtoError("E_NO_CAPACITY", "every agent holds its maximum of accounts",
                              obj=acc.gid, op=self.msg.op)
         self.tried.add(name)
-        co.objects.hold(acc, home=name)  # its slot there is taken while the agent creates it
-        agent = co.registry.by_name[name]
-        co.pipeline.forward(self.client, self.msg, agent,
-                            acc.create_args(co.access.owner_args(self.client), home=True),
-                            lambda rep: self.done(rep, agent))
+        # its slot there is taken while the agent creates it
+        server.objects.hold(acc, home=name, reserve={name})
+        agent = server.registry.by_name[name]
+        server.pipeline.forward(self.client, self.msg, agent,
+                                acc.create_args(server.access.owner_args(self.client), home=True),
+                                lambda rep: self.done(rep, agent))
 
     def done(self, rep: proto.Message, agent: AgentRecord) -> None:
-        co, acc, client, msg = self.co, self.acc, self.client, self.msg
+        server, acc, client, msg = self.server, self.acc, self.client, self.msg
         if rep.ok:
-            co.objects.hold(acc, add={agent.name})
-            result = {"acc": acc.gid, "agent": agent.name, "contact": co.registry.contact(acc)}
+            server.objects.hold(acc, add={agent.name}, release={agent.name})
+            result = {"acc": acc.gid, "agent": agent.name, "contact": server.registry.contact(acc)}
             if acc.everywhere:
-                replicate_everywhere(co, acc, lambda: co.pipeline.reply(client, msg, {
+                replicate_everywhere(server, acc, lambda: server.pipeline.reply(client, msg, {
                     **result, "replicas": sorted(acc.replicas)}))
                 return
-            co.pipeline.reply(client, msg, result)
+            server.pipeline.reply(client, msg, result)
             return
-        co.objects.hold(acc, home="")
-        if retry(co, client, msg, rep, self.tried, self.attempt):
+        server.objects.hold(acc, home="", release={agent.name})
+        if retry(server, client, msg, rep, self.tried, self.attempt):
             return
-        co.objects.drop_account(acc.gid)
+        server.objects.drop_account(acc.gid)
         rep.id = msg.id
-        co.pipeline.to_client(client, rep)
+        server.pipeline.to_client(client, rep)
 
 
 @route("acc.delete")
-def acc_delete(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    acc = co.objects.account(msg.args["acc"], msg.op)
-    co.objects.drop_account(acc.gid)
+def acc_delete(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    acc = server.objects.account(msg.args["acc"], msg.op)
+    server.objects.drop_account(acc.gid)
     for name in acc.replicas:
-        agent = co.registry.by_name.get(name)
+        agent = server.registry.by_name.get(name)
         if agent is not None and agent.alive:
-            co.pipeline.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
-    co.pipeline.reply(client, msg)
+            server.pipeline.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
+    server.pipeline.reply(client, msg)
 
 
-def retry(co: Coordinator, client: bytes, msg: proto.Message, rep: proto.Message,
+def retry(server: Coordinator, client: bytes, msg: proto.Message, rep: proto.Message,
           tried: set[str], attempt: Callable[[], None]) -> bool:
     """After an agent refused for lack of capacity, try another one (up to MAKE_ATTEMPTS).
 
@@ -131,43 +132,43 @@ def retry(co: Coordinator, client: bytes, msg: proto.Message, rep: proto.Message
     try:
         attempt()
     except ProtoError as exc:
-        co.pipeline.fail(client, msg, exc)
+        server.pipeline.fail(client, msg, exc)
     return True
 
 
-def _to_other_replicas(co: Coordinator, msg: proto.Message, acc: AccountRec) -> None:
+def _to_other_replicas(server: Coordinator, msg: proto.Message, acc: AccountRec) -> None:
     """Send ``msg`` to every live replica but the home one; their replies are dropped."""
     for name in sorted(acc.replicas - {acc.home}):
-        agent = co.registry.by_name.get(name)
+        agent = server.registry.by_name.get(name)
         if agent is not None and agent.alive:
-            co.pipeline.forward(None, msg, agent, msg.args, lambda rep: None)
+            server.pipeline.forward(None, msg, agent, msg.args, lambda rep: None)
 
 
 @route("acc.set_registration")
-def acc_set_registration(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def acc_set_registration(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """From the home agent; an account on every agent (re-)registers from each of them."""
-    acc = co.objects.account(msg.args["acc"], msg.op)
+    acc = server.objects.account(msg.args["acc"], msg.op)
     if acc.everywhere:
-        _to_other_replicas(co, msg, acc)
-    co.pipeline.forward(client, msg, home_agent(co, acc, msg.op), msg.args)
+        _to_other_replicas(server, msg, acc)
+    server.pipeline.forward(client, msg, home_agent(server, acc, msg.op), msg.args)
 
 
 @route("acc.set_policy")
-def acc_set_policy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def acc_set_policy(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Remember the policy (future replicas get it) and set it on every replica; the home
     agent's reply answers the client."""
-    acc = co.objects.account(msg.args["acc"], msg.op)
+    acc = server.objects.account(msg.args["acc"], msg.op)
     acc.policy.update({f.name: msg.args[f.name] for f in ACC_POLICY
                        if msg.args.get(f.name) is not None})
-    _to_other_replicas(co, msg, acc)
-    co.pipeline.forward(client, msg, home_agent(co, acc, msg.op), msg.args)
+    _to_other_replicas(server, msg, acc)
+    server.pipeline.forward(client, msg, home_agent(server, acc, msg.op), msg.args)
 
 
 @route("acc.modify")
-def acc_modify(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def acc_modify(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """New SIP settings: the home agent applies them and answers; on success the coordinator
     keeps them (later replicas are made with them) and every other replica gets them too."""
-    acc = co.objects.account(msg.args["acc"], msg.op)
+    acc = server.objects.account(msg.args["acc"], msg.op)
     sip = {f.name: msg.args[f.name] for f in ACC_SETTINGS if msg.args.get(f.name) is not None}
     if acc.sip.get("transport"):
         sip["transport"] = acc.sip["transport"]
@@ -176,13 +177,13 @@ def acc_modify(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         return {"acc": acc.gid, **sip, "register": name == acc.home or acc.everywhere}
 
     def done(rep: proto.Message) -> None:
-        if rep.ok and acc.gid in co.objects.accounts:
+        if rep.ok and acc.gid in server.objects.accounts:
             acc.sip = sip
             for name in sorted(acc.replicas - {acc.home}):
-                agent = co.registry.by_name.get(name)
+                agent = server.registry.by_name.get(name)
                 if agent is not None and agent.alive:
-                    co.pipeline.forward(None, msg, agent, args_for(name), lambda rep: None)
+                    server.pipeline.forward(None, msg, agent, args_for(name), lambda rep: None)
         rep.id = msg.id
-        co.pipeline.to_client(client, rep)
+        server.pipeline.to_client(client, rep)
 
-    co.pipeline.forward(client, msg, home_agent(co, acc, msg.op), args_for(acc.home), done)
+    server.pipeline.forward(client, msg, home_agent(server, acc, msg.op), args_for(acc.home), done)

@@ -14,5 +14,5 @@ if TYPE_CHECKING:
 
 
 @route("agent.fatal")
-def agent_fatal(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.pipeline.reply(client, msg, fatal_report(co, msg))
+def agent_fatal(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    server.pipeline.reply(client, msg, fatal_report(server, msg))

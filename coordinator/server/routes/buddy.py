@@ -15,24 +15,24 @@ if TYPE_CHECKING:
 
 
 @route("acc.add_buddy")
-def acc_add_buddy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def acc_add_buddy(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """A buddy on the account's home agent; the coordinator keeps its id and URI."""
-    acc = co.objects.account(msg.args["acc"], msg.op)
-    gid = msg.args.get("buddy") or co.objects.new_buddy_id()
-    if any(gid in other.buddies for other in co.objects.accounts.values() if other is not acc):
+    acc = server.objects.account(msg.args["acc"], msg.op)
+    gid = msg.args.get("buddy") or server.objects.new_buddy_id()
+    if any(gid in other.buddies for other in server.objects.accounts.values() if other is not acc):
         raise ProtoError("E_DUPLICATE", f"buddy id {gid!r} is in use", obj=gid, op=msg.op)
     if acc.buddies.get(gid, {"uri": msg.args["uri"]})["uri"] != msg.args["uri"]:
         raise ProtoError("E_DUPLICATE", f"buddy {gid!r} exists with another URI", obj=gid,
                          op=msg.op)
 
     def done(rep: proto.Message) -> None:
-        if rep.ok and acc.gid in co.objects.accounts:
+        if rep.ok and acc.gid in server.objects.accounts:
             acc.buddies[gid] = {"uri": msg.args["uri"],
                                 "subscribe": bool(msg.args.get("subscribe"))}
         rep.id = msg.id
-        co.pipeline.to_client(client, rep)
+        server.pipeline.to_client(client, rep)
 
-    co.pipeline.forward(client, msg, home_agent(co, acc, msg.op), dict(msg.args, buddy=gid), done)
+    server.pipeline.forward(client, msg, home_agent(server, acc, msg.op), dict(msg.args, buddy=gid), done)
 
 
 @route("buddy.subscribe")
@@ -40,9 +40,9 @@ def acc_add_buddy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 @route("buddy.info")
 
 @route("buddy.delete")
-def buddy_op(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def buddy_op(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """buddy.subscribe / info / delete: executed where the buddy's account lives."""
-    acc = co.objects.buddy(msg.args["buddy"], msg.op)
+    acc = server.objects.buddy(msg.args["buddy"], msg.op)
     gid = msg.args["buddy"]
 
     def done(rep: proto.Message) -> None:
@@ -51,7 +51,7 @@ def buddy_op(co: Coordinator, client: bytes, msg: proto.Message) -> None:
         elif rep.ok and msg.op == "buddy.subscribe" and gid in acc.buddies:
             acc.buddies[gid]["subscribe"] = msg.args["subscribe"]
         rep.id = msg.id
-        co.pipeline.to_client(client, rep)
+        server.pipeline.to_client(client, rep)
 
-    co.pipeline.forward(client, msg, home_agent(co, acc, msg.op), dict(msg.args, acc=acc.gid),
-                        done)
+    server.pipeline.forward(client, msg, home_agent(server, acc, msg.op), dict(msg.args, acc=acc.gid),
+                            done)

@@ -18,70 +18,70 @@ if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
 
 
-def _call_agents(co: Coordinator, acc: AccountRec) -> list[AgentLoad]:
+def _call_agents(server: Coordinator, acc: AccountRec) -> list[AgentLoad]:
     """Where the account's calls may go: anywhere, but an account bound to a transport keeps
     its calls on its home agent (its Contact is that agent's transport)."""
-    loads = co.registry.loads(co.objects)
+    loads = server.registry.loads(server.objects)
     return [a for a in loads if a.name == acc.home] if acc.sip.get("transport") else loads
 
 
 @route("call.make")
-def call_make(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    acc = co.objects.account(msg.args["acc"], msg.op)
+def call_make(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    acc = server.objects.account(msg.args["acc"], msg.op)
     chosen = msg.args.get("call")
-    have = co.objects.calls.get(chosen) if chosen else None
+    have = server.objects.calls.get(chosen) if chosen else None
     if have is not None and have.owner == client and have.acc == acc.gid:
-        co.pipeline.reply(client, msg, {"call": have.gid, "agent": have.agent})
+        server.pipeline.reply(client, msg, {"call": have.gid, "agent": have.agent})
         return  # a retried request: never a second call
-    _Placement(co, client, msg, acc, co.objects.new_id("c", chosen)).attempt()
+    _Placement(server, client, msg, acc, server.objects.new_id("c", chosen)).attempt()
 
 
 class _Placement:
     """One call.make: placed on an agent with a free slot, tried elsewhere when an agent is
     full (MAKE_ATTEMPTS); the agent gets the account's settings when it lacks a replica."""
 
-    def __init__(self, co: Coordinator, client: bytes, msg: proto.Message, acc: AccountRec,
+    def __init__(self, server: Coordinator, client: bytes, msg: proto.Message, acc: AccountRec,
                  gid: str) -> None:
-        self.co, self.client, self.msg, self.acc, self.gid = co, client, msg, acc, gid
+        self.server, self.client, self.msg, self.acc, self.gid = server, client, msg, acc, gid
         self.tried: set[str] = set()
 
     def attempt(self) -> None:
-        co, acc, args = self.co, self.acc, self.msg.args
-        loads = _call_agents(co, acc)
+        server, acc, args = self.server, self.acc, self.msg.args
+        loads = _call_agents(server, acc)
         name = place_spread(loads, acc.replicas, acc.turn, self.tried) if acc.everywhere else None
         acc.turn += 1
         name = name or place_call(loads, acc.home, acc.replicas, self.tried)
         if name is None:
-            co.objects.drop_call(self.gid)
+            server.objects.drop_call(self.gid)
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=self.gid,
                              op=self.msg.op)
         self.tried.add(name)
-        co.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING"))
+        server.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING"))
         fwd: dict[str, Any] = {"acc": acc.gid, "call": self.gid, "uri": args["uri"],
-                               **co.access.owner_args(self.client)}
+                               **server.access.owner_args(self.client)}
         if args.get("headers"):
             fwd["headers"] = args["headers"]
         if name not in acc.replicas:
             fwd["acc_cfg"] = acc.cfg()
-        co.pipeline.forward(self.client, self.msg, co.registry.by_name[name], fwd,
-                            lambda rep: self.done(rep, name))
+        server.pipeline.forward(self.client, self.msg, server.registry.by_name[name], fwd,
+                                lambda rep: self.done(rep, name))
 
     def done(self, rep: proto.Message, name: str) -> None:
-        co, acc, msg = self.co, self.acc, self.msg
+        server, acc, msg = self.server, self.acc, self.msg
         if rep.ok:
-            if name not in acc.replicas and acc.gid in co.objects.accounts:
-                co.objects.hold(acc, add={name})  # the agent made a replica for the call
-            co.pipeline.reply(self.client, msg, {"call": self.gid, "agent": name})
+            if name not in acc.replicas and acc.gid in server.objects.accounts:
+                server.objects.hold(acc, add={name})  # the agent made a replica for the call
+            server.pipeline.reply(self.client, msg, {"call": self.gid, "agent": name})
             return
-        call = co.objects.calls.get(self.gid)
+        call = server.objects.calls.get(self.gid)
         if call is not None and call.agent == name:
-            co.objects.drop_call(self.gid)
-        agent = co.registry.by_name.get(name)
+            server.objects.drop_call(self.gid)
+        agent = server.registry.by_name.get(name)
         if (rep.error or {}).get("code") == "E_TIMEOUT" and agent is not None and agent.alive:
             # the agent may still make the call late: make sure it does not live untracked
             hangup = proto.req("call.hangup", {"call": self.gid}, msg.id)
-            co.pipeline.forward(None, hangup, agent, {"call": self.gid}, lambda rep: None)
-        if retry(co, self.client, msg, rep, self.tried, self.attempt):
+            server.pipeline.forward(None, hangup, agent, {"call": self.gid}, lambda rep: None)
+        if retry(server, self.client, msg, rep, self.tried, self.attempt):
             return
         rep.id = msg.id
-        co.pipeline.to_client(self.client, rep)
+        server.pipeline.to_client(self.client, rep)

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
 
 
-def _named(co: Coordinator, name: str, op: str) -> AgentRecord:
-    agent = co.registry.by_name.get(name)
+def _named(server: Coordinator, name: str, op: str) -> AgentRecord:
+    agent = server.registry.by_name.get(name)
     if agent is None or not agent.alive:
         raise ProtoError("E_NOT_FOUND", f"no agent {name!r}", obj=name, op=op)
     return agent
@@ -27,25 +27,25 @@ def _named(co: Coordinator, name: str, op: str) -> AgentRecord:
 @route("lib.enum_codecs")
 
 @route("lib.enum_snd_dev")
-def one_agent(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def one_agent(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """lib.enum_codecs / lib.enum_snd_dev: the agent named, or the first ready one."""
     if msg.args.get("agent"):
-        agent = _named(co, msg.args["agent"], msg.op)
+        agent = _named(server, msg.args["agent"], msg.op)
     else:
-        ready = sorted((a for a in co.registry.live() if a.ready), key=lambda a: a.name)
+        ready = sorted((a for a in server.registry.live() if a.ready), key=lambda a: a.name)
         if not ready:
             raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
         agent = ready[0]
-    co.pipeline.forward(client, msg, agent, msg.args)
+    server.pipeline.forward(client, msg, agent, msg.args)
 
 
 @route("lib.set_codec_priority")
-def lib_set_codec_priority(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def lib_set_codec_priority(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     args = msg.args
     if args.get("agent"):
-        co.pipeline.forward(client, msg, _named(co, args["agent"], msg.op), args)
+        server.pipeline.forward(client, msg, _named(server, args["agent"], msg.op), args)
         return
-    agents = [a for a in co.registry.live() if a.ready]
+    agents = [a for a in server.registry.live() if a.ready]
     if not agents:
         raise ProtoError("E_NO_AGENT", "no agent is connected", op=msg.op)
     waiting = {a.name for a in agents}
@@ -64,15 +64,15 @@ def lib_set_codec_priority(co: Coordinator, client: bytes, msg: proto.Message) -
             return
         if not done:  # refused everywhere (e.g. no such codec): the first agent's error
             errors[0].id = msg.id
-            co.pipeline.to_client(client, errors[0])
+            server.pipeline.to_client(client, errors[0])
             return
         # set on agents that join later too (a newer setting of the same id goes last)
-        co.codec_priorities.pop(args["codec"], None)
-        co.codec_priorities[args["codec"]] = args["priority"]
-        co.pipeline.reply(client, msg, {"agents": sorted(done), "codecs": sorted(codecs)})
+        server.codec_priorities.pop(args["codec"], None)
+        server.codec_priorities[args["codec"]] = args["priority"]
+        server.pipeline.reply(client, msg, {"agents": sorted(done), "codecs": sorted(codecs)})
 
     for agent in agents:
         try:
-            co.pipeline.forward(None, msg, agent, args, functools.partial(on_reply, agent.name))
+            server.pipeline.forward(None, msg, agent, args, functools.partial(on_reply, agent.name))
         except ProtoError as exc:  # unreachable: counts as its reply
             on_reply(agent.name, proto.error(msg, exc))

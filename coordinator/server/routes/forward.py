@@ -17,43 +17,43 @@ if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
 
 
-def home_agent(co: Coordinator, acc: AccountRec, op: str) -> AgentRecord:
+def home_agent(server: Coordinator, acc: AccountRec, op: str) -> AgentRecord:
     """The account's home agent, alive and holding it."""
-    agent = co.registry.by_name.get(acc.home)
+    agent = server.registry.by_name.get(acc.home)
     if agent is None or not agent.alive or acc.home not in acc.replicas:
         raise ProtoError("E_WORKER_LOST", f"the home agent {acc.home or '-'} of account {acc.gid} "
                          "is lost", obj=acc.gid, op=op)
     return agent
 
 
-def media_of(co: Coordinator, gid: str, op: str) -> MediaRec:
-    rec = co.objects.media.get(gid)
+def media_of(server: Coordinator, gid: str, op: str) -> MediaRec:
+    rec = server.objects.media.get(gid)
     if rec is None:
         raise ProtoError("E_NOT_FOUND", f"no media object {gid!r}", obj=gid, op=op)
     return rec
 
 
-def live(co: Coordinator, name: str, obj: str, op: str) -> AgentRecord:
-    agent = co.registry.by_name.get(name)
+def live(server: Coordinator, name: str, obj: str, op: str) -> AgentRecord:
+    agent = server.registry.by_name.get(name)
     if agent is None or not agent.alive:
         raise ProtoError("E_WORKER_LOST", f"agent {name} is lost", obj=obj, op=op)
     return agent
 
 
-def holder(co: Coordinator, msg: proto.Message) -> AgentRecord:
+def holder(server: Coordinator, msg: proto.Message) -> AgentRecord:
     """The agent that executes ``msg``: the holder of the object its target names."""
     target = proto.OPS[msg.op].target
     if target == "account":
-        return home_agent(co, co.objects.account(msg.args["acc"], msg.op), msg.op)
+        return home_agent(server, server.objects.account(msg.args["acc"], msg.op), msg.op)
     if target == "media":
-        rec = media_of(co, msg.args["media"], msg.op)
-        return live(co, rec.agent, rec.gid, msg.op)
-    call = co.objects.call(msg.args["call"], msg.op)
-    return live(co, call.agent, call.gid, msg.op)
+        rec = media_of(server, msg.args["media"], msg.op)
+        return live(server, rec.agent, rec.gid, msg.op)
+    call = server.objects.call(msg.args["call"], msg.op)
+    return live(server, call.agent, call.gid, msg.op)
 
 
-def forward(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.pipeline.forward(client, msg, holder(co, msg), msg.args)
+def forward(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    server.pipeline.forward(client, msg, holder(server, msg), msg.args)
 
 
 def forwarder(op: str) -> Route:

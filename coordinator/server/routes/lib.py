@@ -13,24 +13,24 @@ if TYPE_CHECKING:
 
 
 @route("lib.agents")
-def lib_agents(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.pipeline.reply(client, msg, {"agents": _agents(co)})
+def lib_agents(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    server.pipeline.reply(client, msg, {"agents": _agents(server)})
 
 
-def _agents(co: Coordinator) -> list[dict[str, Any]]:
-    return [r.public(co.objects) for r in co.registry.listed(co.clock())]
+def _agents(server: Coordinator) -> list[dict[str, Any]]:
+    return [r.public(server.objects) for r in server.registry.listed(server.clock())]
 
 
 @route("lib.status")
-def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    now, budgets, firehose = co.clock(), co.pipeline.budgets, co.sockets.firehose
-    co.pipeline.reply(client, msg, {
-        "agents": _agents(co), "accounts": len(co.objects.accounts),
-        "calls": len(co.objects.calls), "version": proto.limits.VERSION,
-        "loads": [dict(run.progress(now), run=run.run) for run in co.loads.values()],
-        "client_queue": co.delivery.queue, "dropped": co.delivery.dropped,
-        "gaps_owed": co.delivery.pending(), "busy_refused": budgets.refused,
-        "held": budgets.held(), "adopting": round(co.adoption.left(now), 3),
+def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    now, budgets, firehose = server.clock(), server.pipeline.budgets, server.sockets.firehose
+    server.pipeline.reply(client, msg, {
+        "agents": _agents(server), "accounts": len(server.objects.accounts),
+        "calls": len(server.objects.calls), "version": proto.limits.VERSION,
+        "loads": [dict(run.progress(now), run=run.run) for run in server.loads.values()],
+        "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
+        "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
+        "held": budgets.held(), "adopting": round(server.adoption.left(now), 3),
         **({"firehose": {"subscribers": len(firehose.open),
                          "max_subscribers": firehose.max_subscribers,
                          "refused": firehose.refused, "skipped": firehose.skipped}}
@@ -38,8 +38,8 @@ def lib_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
 
 
 @route("lib.transports")
-def lib_transports(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def lib_transports(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Every SIP transport of the ready agents, as their hellos announced them."""
-    co.pipeline.reply(client, msg, {"transports": [
+    server.pipeline.reply(client, msg, {"transports": [
         {"agent": rec.name, "type": a.kind, "host": a.host.strip("[]"), "port": a.port}
-        for rec in co.registry.live() if rec.ready for a in sip_addresses.addresses(rec.sip)]})
+        for rec in server.registry.live() if rec.ready for a in sip_addresses.addresses(rec.sip)]})

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
-from coordinator.server.loadplan import Seat, parse_profile, plan
-from coordinator.server.loadrun import LoadRun
-from coordinator.server.loads import end_run, release
+from coordinator.server.load.plan import Seat, parse_profile, plan
+from coordinator.server.load.run import LoadRun
+from coordinator.server.load.steering import end_run, release
 from coordinator.server.routes.registry import route
 from proto import ProtoError
 
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 #: accounts a self-answering run needs on each agent (a caller and an answerer)
 ACCOUNTS_PER_AGENT = 2
 
-def _run(co: Coordinator, msg: proto.Message) -> LoadRun:
-    run = co.loads.get(msg.args["run"])
+def _run(server: Coordinator, msg: proto.Message) -> LoadRun:
+    run = server.loads.get(msg.args["run"])
     if run is None:
         raise ProtoError("E_NOT_FOUND", f"no load run {msg.args['run']!r}", obj=msg.args["run"],
                          op=msg.op)
@@ -28,20 +28,20 @@ def _run(co: Coordinator, msg: proto.Message) -> LoadRun:
 
 
 @route("load.start")
-def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def load_start(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     profile = parse_profile(msg.args)
-    run_id = msg.args.get("run") or f"L{co.next_run_number()}"
-    if run_id in co.loads:
-        if co.loads[run_id].owner == client:
-            co.pipeline.reply(client, msg, {"run": run_id, "agents": co.loads[run_id].agents})
+    run_id = msg.args.get("run") or f"L{server.next_run_number()}"
+    if run_id in server.loads:
+        if server.loads[run_id].owner == client:
+            server.pipeline.reply(client, msg, {"run": run_id, "agents": server.loads[run_id].agents})
             return  # a retried request
         raise ProtoError("E_DUPLICATE", f"load run {run_id!r} exists", obj=run_id, op=msg.op)
-    room = {a.name: a.max_accounts - co.objects.accounts_at(a.name) for a in co.registry.live()}
+    room = {a.name: a.max_accounts - server.objects.accounts_at(a.name) for a in server.registry.live()}
     seats = [Seat(a.name, a.capacity, a.sip_hostport(), room[a.name])
-             for a in co.registry.live() if a.ready and room[a.name] >= ACCOUNTS_PER_AGENT]
+             for a in server.registry.live() if a.ready and room[a.name] >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
-    run = LoadRun(run_id, client, profile, shares, co.clock())
-    co.loads[run_id] = run
+    run = LoadRun(run_id, client, profile, shares, server.clock())
+    server.loads[run_id] = run
     waiting = set(shares)
     codes: set[str] = set()
 
@@ -54,50 +54,50 @@ def load_start(co: Coordinator, client: bytes, msg: proto.Message) -> None:
             run.lost.remove(name)
         if not waiting:
             if len(run.refused) == len(shares):
-                del co.loads[run_id]
+                del server.loads[run_id]
                 # every agent refused for the same bad argument (e.g. a WAV file it lacks): say so
                 code = "E_BAD_ARGS" if codes == {"E_BAD_ARGS"} else "E_NO_CAPACITY"
-                co.pipeline.fail(client, msg, ProtoError(code, "no agent took the run: "
+                server.pipeline.fail(client, msg, ProtoError(code, "no agent took the run: "
                                                 f"{run.refused}", obj=run_id, op=msg.op))
             else:
-                co.pipeline.reply(client, msg, {"run": run_id, "agents": [a for a in run.agents
+                server.pipeline.reply(client, msg, {"run": run_id, "agents": [a for a in run.agents
                                                                  if a not in run.refused]})
                 if not run.released and not profile.registrar:
-                    release(co, run)  # every answering account exists now
+                    release(server, run)  # every answering account exists now
 
-    kept = {**co.access.owner_args(client), "profile": profile.public()}
+    kept = {**server.access.owner_args(client), "profile": profile.public()}
     for name, share in shares.items():
-        agent = co.registry.by_name[name]
+        agent = server.registry.by_name[name]
         share = {**share, **kept}  # the agent keeps them for a restarted coordinator
-        co.pipeline.forward(client, proto.req("load.agent_start", share, msg.id), agent, share,
+        server.pipeline.forward(client, proto.req("load.agent_start", share, msg.id), agent, share,
                    lambda rep, name=name: done(name, rep))  # type: ignore[misc]
 
 
 @route("load.status")
-def load_status(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    co.pipeline.reply(client, msg, {"progress": _run(co, msg).progress(co.clock())})
+def load_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    server.pipeline.reply(client, msg, {"progress": _run(server, msg).progress(server.clock())})
 
 
 @route("load.set_rate")
-def load_set_rate(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    run = _run(co, msg)
+def load_set_rate(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    run = _run(server, msg)
     rate = float(msg.args["rate"])
     run.rate = rate
     weights = {n: int(s["caller"]["slots"]) for n, s in run.shares.items() if "caller" in s}
     total = sum(weights.values()) or 1
     for name, w in weights.items():
-        agent = co.registry.by_name.get(name)
+        agent = server.registry.by_name.get(name)
         if agent is not None and agent.alive and name not in run.done:
             args = {"run": run.run, "rate": rate * w / total}
-            co.pipeline.forward(None, proto.req("load.agent_rate", args, msg.id), agent, args,
+            server.pipeline.forward(None, proto.req("load.agent_rate", args, msg.id), agent, args,
                        lambda rep: None)
-    co.pipeline.reply(client, msg)
+    server.pipeline.reply(client, msg)
 
 
 @route("load.stop")
-def load_stop(co: Coordinator, client: bytes, msg: proto.Message) -> None:
-    run = _run(co, msg)
+def load_stop(server: Coordinator, client: bytes, msg: proto.Message) -> None:
+    run = _run(server, msg)
     run.stopped_by_user = True
-    end_run(co, run, msg.id)
-    co.pipeline.reply(client, msg)
+    end_run(server, run, msg.id)
+    server.pipeline.reply(client, msg)
 

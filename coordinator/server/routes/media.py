@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
 
 
-def _placement(co: Coordinator, msg: proto.Message) -> AgentRecord:
+def _placement(server: Coordinator, msg: proto.Message) -> AgentRecord:
     """The agent a create op names: by ``agent``, or as the holder of ``call``."""
     args, op = msg.args, msg.op
     name = args.get("agent")
     if args.get("call"):
-        held_by = co.objects.call(args["call"], op).agent
+        held_by = server.objects.call(args["call"], op).agent
         if name and name != held_by:
             raise ProtoError("E_CROSS_AGENT", f"call {args['call']!r} is on agent {held_by}, not "
                              f"{name}", obj=args["call"], op=op)
@@ -32,9 +32,9 @@ def _placement(co: Coordinator, msg: proto.Message) -> AgentRecord:
     if not name:
         raise ProtoError("E_BAD_ARGS", f"{op}: give the agent (or a call) to put the object on",
                          op=op)
-    if name not in co.registry.by_name:
+    if name not in server.registry.by_name:
         raise ProtoError("E_NOT_FOUND", f"no agent {name!r}", obj=name, op=op)
-    agent = live(co, name, name, op)
+    agent = live(server, name, name, op)
     if not agent.ready:
         raise ProtoError("E_WRONG_STATE", f"agent {name} is {agent.state}", obj=name, op=op)
     return agent
@@ -43,44 +43,44 @@ def _placement(co: Coordinator, msg: proto.Message) -> AgentRecord:
 @route("media.create_tone")
 @route("media.create_player")
 @route("media.create_recorder")
-def media_create(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def media_create(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """media.create_tone / create_player / create_recorder: recorded once the agent made it."""
-    agent = _placement(co, msg)
+    agent = _placement(server, msg)
 
     def done(rep: proto.Message) -> None:
         if rep.ok:
             gid = rep.result["media"]
-            co.objects.media[gid] = MediaRec(gid, client, agent.name)
+            server.objects.media[gid] = MediaRec(gid, client, agent.name)
         rep.id = msg.id
-        co.pipeline.to_client(client, rep)
+        server.pipeline.to_client(client, rep)
 
-    co.pipeline.forward(client, msg, agent, dict(msg.args, **co.access.owner_args(client)), done)
+    server.pipeline.forward(client, msg, agent, dict(msg.args, **server.access.owner_args(client)), done)
 
 
 @route("media.destroy")
-def media_destroy(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def media_destroy(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """Forgotten at once (also when its agent cannot be reached: the object went with it)."""
-    rec = media_of(co, msg.args["media"], msg.op)
-    del co.objects.media[rec.gid]
-    co.pipeline.forward(client, msg, live(co, rec.agent, rec.gid, msg.op), msg.args)
+    rec = media_of(server, msg.args["media"], msg.op)
+    del server.objects.media[rec.gid]
+    server.pipeline.forward(client, msg, live(server, rec.agent, rec.gid, msg.op), msg.args)
 
 
-def _agent_of(co: Coordinator, gid: str, op: str) -> str:
+def _agent_of(server: Coordinator, gid: str, op: str) -> str:
     """The agent holding a call or a media object."""
-    if gid in co.objects.media:
-        return co.objects.media[gid].agent
-    if gid in co.objects.calls:
-        return co.objects.calls[gid].agent
+    if gid in server.objects.media:
+        return server.objects.media[gid].agent
+    if gid in server.objects.calls:
+        return server.objects.calls[gid].agent
     raise ProtoError("E_NOT_FOUND", f"no live call or media object {gid!r}", obj=gid, op=op)
 
 
 @route("media.conf_connect")
 @route("media.conf_disconnect")
-def media_conf(co: Coordinator, client: bytes, msg: proto.Message) -> None:
+def media_conf(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     """media.conf_connect / conf_disconnect: to the agent holding both ends."""
     src, dst = msg.args["src"], msg.args["dst"]
-    src_agent, dst_agent = _agent_of(co, src, msg.op), _agent_of(co, dst, msg.op)
+    src_agent, dst_agent = _agent_of(server, src, msg.op), _agent_of(server, dst, msg.op)
     if src_agent != dst_agent:
         raise ProtoError("E_CROSS_AGENT", f"{src!r} is on agent {src_agent} and {dst!r} on "
                          f"{dst_agent}: connect objects of one agent only", obj=src, op=msg.op)
-    co.pipeline.forward(client, msg, live(co, src_agent, src, msg.op), msg.args)
+    server.pipeline.forward(client, msg, live(server, src_agent, src, msg.op), msg.args)

@@ -1,6 +1,6 @@
 """What one agent's share of a load run counts between two reports (``load.stats``): calls
 started, answered, delayed and failed (by code and by status line), DTMF and tone checks, setup
-and duration histograms, and the RTP quality of the calls it hung up. ``agent.loadgen`` counts
+and duration histograms, and the RTP quality of the calls it hung up. ``agent.load.generator`` counts
 into a Report and sends ``to_wire()`` once a second, then starts a new one."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent.loadtotals import COUNTERS
+from agent.load.totals import COUNTERS
 from agent.mos import mos
 from agent.objects import AgentCall
 from proto.hist import Histogram

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from coordinator.server.loadplan import Profile
+from coordinator.server.load.plan import Profile
 from proto.hist import Histogram
 
 #: seconds a registrar run waits for every identity to register before it gives up
@@ -75,7 +75,7 @@ class LoadRun:
         self.rate = self.profile.rate
         self._next_row = self.started_at + 1.0
         # registrar runs wait for every registration, self-answering runs for every agent's
-        # answering account (coordinator.server.loads)
+        # answering account (coordinator.server.load.steering)
         self.released = not self.profile.registrar and not self.profile.self_answer
 
     @property

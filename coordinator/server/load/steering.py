@@ -1,67 +1,67 @@
 """Load runs from the coordinator's loop: telling a run's agents to go, to change rate or to end,
 its progress events once a second, and its final report when every agent is through. The run's
-own figures are ``loadrun.LoadRun``; the ops that start and steer runs are ``routes.load``."""
+own figures are ``load.run.LoadRun``; the ops that start and steer runs are ``routes.load``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator.server.loadrun import LoadRun
+from coordinator.server.load.run import LoadRun
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
 
 
-def send_event(co: Coordinator, run: LoadRun, op: str, data: dict[str, Any]) -> None:
+def send_event(server: Coordinator, run: LoadRun, op: str, data: dict[str, Any]) -> None:
     run.seq += 1
     ev = proto.evt(op, run.run, run.seq, data)
     frame = proto.encode(ev)
     if run.owner is not None:
-        co.events.send_frame(run.owner, frame)
-    co.events.publish(ev, frame, run.owner)
+        server.events.send_frame(run.owner, frame)
+    server.events.publish(ev, frame, run.owner)
 
-def tell_agents(co: Coordinator, run: LoadRun, op: str, op_id: str) -> None:
+def tell_agents(server: Coordinator, run: LoadRun, op: str, op_id: str) -> None:
     """Send ``op`` to every agent still in the run (replies are not awaited)."""
     for name in run.agents:
-        agent = co.registry.by_name.get(name)
+        agent = server.registry.by_name.get(name)
         if agent is not None and agent.alive and name not in run.done:
             args = {"run": run.run}
-            co.pipeline.forward(None, proto.req(op, args, op_id), agent, args, lambda rep: None)
+            server.pipeline.forward(None, proto.req(op, args, op_id), agent, args, lambda rep: None)
 
-def release(co: Coordinator, run: LoadRun) -> None:
+def release(server: Coordinator, run: LoadRun) -> None:
     """Let the run's agents start calling."""
     run.released = True
-    tell_agents(co, run, "load.agent_go", f"go-{run.run}")
+    tell_agents(server, run, "load.agent_go", f"go-{run.run}")
 
-def release_when_registered(co: Coordinator, run: LoadRun, now: float) -> None:
+def release_when_registered(server: Coordinator, run: LoadRun, now: float) -> None:
     """A registrar run: let the agents call once every identity is registered; end the run
     if a registration fails or takes too long."""
     verdict = run.registration(now)
     if verdict == "go":
-        release(co, run)
+        release(server, run)
     elif verdict != "wait":
         run.end_reason = verdict
-        end_run(co, run, f"end-{run.run}")
+        end_run(server, run, f"end-{run.run}")
 
-def end_run(co: Coordinator, run: LoadRun, op_id: str) -> None:
+def end_run(server: Coordinator, run: LoadRun, op_id: str) -> None:
     """Tell every agent still in the run to finish."""
     run.ending = True
-    tell_agents(co, run, "load.agent_end", op_id)
+    tell_agents(server, run, "load.agent_end", op_id)
 
-def upkeep(co: Coordinator, now: float) -> None:
+def upkeep(server: Coordinator, now: float) -> None:
     """Per turn: progress events, ending runs whose callers are through, final reports."""
-    for run_id, run in list(co.loads.items()):
+    for run_id, run in list(server.loads.items()):
         progress = run.tick(now)
         if progress is not None:
-            send_event(co, run, "load.progress", progress)
-        if run.adopted and co.adoption.open:
+            send_event(server, run, "load.progress", progress)
+        if run.adopted and server.adoption.open:
             continue  # agents of the run may still come back: nothing ends before they do
         if not run.released and not run.ending and run.profile.registrar:
-            release_when_registered(co, run, now)
+            release_when_registered(server, run, now)
         if run.should_end():
-            end_run(co, run, f"end-{run_id}")
+            end_run(server, run, f"end-{run_id}")
         if run.finished():
-            del co.loads[run_id]
-            co.load_totals.add(run)
-            send_event(co, run, "load.done", {"report": run.report(now)})
+            del server.loads[run_id]
+            server.load_totals.add(run)
+            send_event(server, run, "load.done", {"report": run.report(now)})

@@ -19,11 +19,11 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import loadtotals
 from agent.accounts import create_account
 from agent.errors import PJ_ETOOMANY
-from agent.loadmedia import LoadMedia
-from agent.loadreport import Report
+from agent.load import totals as loadtotals
+from agent.load.media import LoadMedia
+from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
@@ -64,7 +64,7 @@ class LoadGen:
     owner: str = ""
     owner_key: str = ""
     profile: dict[str, Any] = field(default_factory=dict)
-    #: every report so far added up (agent.loadtotals)
+    #: every report so far added up (agent.load.totals)
     totals: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
