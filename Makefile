@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[agent,deploy,test]'
+	$(BIN)/python -m pip install -q -e '.[agent,deploy,report,test]'
 	touch $@
 
 install: $(BIN)/.installed

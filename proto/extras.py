@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 #: module -> the extra that installs it
-EXTRAS = {"pjsua2": "agent", "supervisor": "deploy"}
+EXTRAS = {"pjsua2": "agent", "supervisor": "deploy", "matplotlib": "report", "jinja2": "report"}
 
 
 def missing(*modules: str) -> str:

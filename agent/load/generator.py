@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 import random
 import time
 from collections import Counter
@@ -29,6 +30,8 @@ from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 
 STATS_EVERY_S = 1.0
+#: most seconds of calls that may be due at once: a run that fell behind does not catch up
+BACKLOG_S = 0.2
 
 
 
@@ -77,6 +80,8 @@ class LoadGen:
         self._codes: CodeMix = parse_codes(str((self.answer or {}).get("codes", "200")))
         self.rate = float(self.caller["rate"]) if self.caller else 0.0
         self._due_head_delayed = False
+        #: when (seconds into this part) the last call started (-1: none yet)
+        self._last_start = -1.0
         self._recent: collections.deque[float] = collections.deque()
         #: what happened since the last load.stats report
         self.report = Report()
@@ -136,13 +141,30 @@ class LoadGen:
 
     # -- starting calls -----------------------------------------------------------------
     def _due(self, now: float) -> float:
-        """Calls that should have started by ``now`` (the integral of the ramped rate)."""
+        """Calls that should have started by ``now`` (the integral of the ramped rate). A run
+        that fell behind (a stall, a full fleet) does not catch up in a burst: the schedule
+        slips so that at most BACKLOG_S of calls are ever due at once."""
         assert self.caller is not None
-        t = now - self.t0
+        due = self._scheduled(now)
+        allowed = self._started + max(1.0, self.rate * BACKLOG_S)
+        if due > allowed and self.rate > 0:
+            self.t0 += (due - allowed) / self.rate
+            return allowed
+        return due
+
+    def _scheduled(self, now: float) -> float:
+        """Calls due by ``now`` on the schedule alone: call k (from 0) at ``phase + k/rate``
+        (past the ramp). The agents' phases interleave their calls, so that the fleet's calls
+        come evenly from the first second on, not one per agent at once."""
+        assert self.caller is not None
+        if self.rate <= 0:
+            return float(self._started)  # paused
+        t = now - self.t0 - float(self.caller.get("phase", 0.0))
+        if t < 0:
+            return 0.0
         ramp = float(self.caller.get("ramp", 0.0))
-        if ramp > 0 and t < ramp:
-            return self.rate * t * t / (2 * ramp)
-        return self.rate * (t - ramp / 2)
+        base = self.rate * t * t / (2 * ramp) if ramp > 0 and t < ramp else self.rate * (t - ramp / 2)
+        return float(math.floor(base + 1e-9) + 1)
 
     def _may_start(self) -> bool:
         assert self.caller is not None
@@ -174,6 +196,7 @@ class LoadGen:
                 return
             self._due_head_delayed = False
             self._started += 1
+            self._last_start = now - self.begun
             gid = f"{self.run}:{self.state.name}:{next(self._n)}"
             call = AgentCall(self.state, next(self._callers), gid, observer=self._on_state)
             if self.sender.source is not None:
@@ -186,15 +209,19 @@ class LoadGen:
             try:
                 call.makeCall(next(self._targets), prm)
             except pj.Error as exc:
+                # pjsua may have ended the call inside makeCall already (DISCONNECTED, e.g. 502
+                # when the target does not resolve): then _on_state counted its outcome
+                counted = gid not in self.info
                 self._forget(gid)
                 call.finish()
-                if exc.status == PJ_ETOOMANY:  # no slot after all: the call waits
+                if exc.status == PJ_ETOOMANY and not counted:  # no slot after all: it waits
                     self._started -= 1
                     self.report.counts["started"] -= 1
                     self._due_head_delayed = True
                     self.report.counts["delayed"] += 1
                     return
-                self.report.fail(f"pj{exc.status}", f"pj{exc.status} {exc.reason}")
+                if not counted:
+                    self.report.fail(f"pj{exc.status}", f"pj{exc.status} {exc.reason}")
 
     # -- answering ------------------------------------------------------------------------
     def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
@@ -279,6 +306,7 @@ class LoadGen:
                     code = str(ci.lastStatusCode or "local")
                     self.report.fail(code, f"{code} {ci.lastReason}")
                 else:
+                    self.report.counts["completed"] += 1
                     self.report.duration.record((now - leg.confirmed) * 1e6)
             self._forget(call.gid)
 
@@ -326,7 +354,8 @@ class LoadGen:
                     return now  # late already: start it at once
                 # waiting for a slot: a call ending (a SIP event) wakes the loop anyway
             else:
-                due = min(due, self.t0 + (self._started + 1) / self.rate)
+                due = min(due, self.t0 + float(self.caller.get("phase", 0.0))
+                          + self._started / self.rate)
         for leg in self.info.values():
             for t in (leg.answer_at, leg.hangup_at):
                 if t is not None:
@@ -338,7 +367,9 @@ class LoadGen:
         self.rate = rate
         if self.caller is not None:
             self.caller["ramp"] = 0.0
-            self.t0 = self.clock() - (self._started / rate if rate > 0 else 0.0)
+            if rate > 0:  # the next call one interval of the new rate from now
+                self.t0 = (self.clock() - float(self.caller.get("phase", 0.0))
+                           - (self._started - 1) / rate)
             self._due_head_delayed = False
 
     def end(self) -> None:
@@ -372,7 +403,11 @@ class LoadGen:
     def _take_stats(self) -> dict[str, Any]:
         """The report since the last one (then cleared), also added into ``totals``."""
         data: dict[str, Any] = {
-            "agent": self.state.name, **self.report.to_wire(), "active": len(self.legs),
+            "agent": self.state.name, **self.report.to_wire(),
+            "t": round(self.clock() - self.begun, 3) if self.released else 0.0,
+            "active": sum(1 for leg in self.info.values() if leg.role == "caller"),
+            "answering": sum(1 for leg in self.info.values() if leg.role == "callee"),
+            "last_start": round(max(0.0, self._last_start), 3),
             "identities": len(self.reg),
             "registered": sum(1 for code in self.reg.values() if code == 200),
             "reg_failed": dict(Counter(str(c) for c in self.reg.values()

@@ -13,8 +13,8 @@ from typing import Any
 from proto.hist import Histogram
 
 #: counters added up (the rest of a report is state: the latest value wins)
-COUNTERS = ("started", "answered", "delayed", "incoming", "dtmf_ok", "dtmf_missed",
-            "tone_heard", "tone_missed")
+COUNTERS = ("started", "answered", "completed", "delayed", "incoming", "dtmf_ok",
+            "dtmf_missed", "tone_heard", "tone_missed")
 #: maps of counters added up key by key
 TALLIES = ("failed", "failed_reasons")
 HISTOGRAMS = ("setup", "duration")

@@ -17,7 +17,8 @@ def cmd_agent(rest: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="callfleet", description="A distributed SIP call agent.")
+    p = argparse.ArgumentParser(prog="callfleet", description="A distributed SIP call agent.",
+                                allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     serve.add_parser(sub)
     keys.add_keys_parser(sub)
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, parser in sub.choices.items():
         if name != "agent":  # the agent is its own program, with its own options
             logsetup.add_option(parser)
+        # a mistyped option is an error, not the option it abbreviates (--rat is not --rate)
+        parser.allow_abbrev = False
+        parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     return p
 
 

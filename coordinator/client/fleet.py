@@ -1,4 +1,8 @@
-"""An embedded fleet: a coordinator and N agents as child processes of the caller."""
+"""An embedded fleet: a coordinator and N agents as child processes of the caller.
+
+Each runs in a session of its own, so that a Ctrl-C at the terminal reaches the program that
+started the fleet and not the fleet: the program decides (a load run is stopped and reported,
+then the fleet is stopped); the fleet still ends with its parent (SIGTERM on its death)."""
 
 from __future__ import annotations
 
@@ -103,7 +107,8 @@ class LocalFleet:
             [sys.executable, "-m", "coordinator.cli", "coordinator", "--agents-bind", url,
              "--clients-bind", url, "--events-bind", url, "--ready", "--adopt-window", "0",
              *self.coordinator_args],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            start_new_session=True)
         atexit.register(self.stop)
         assert self.coordinator.stdout is not None
         line = self.coordinator.stdout.readline()  # the READY line; EOF if it failed
@@ -128,7 +133,8 @@ class LocalFleet:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
              "--sip-host", self.host, *ports, *self.agent_args],
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            start_new_session=True)
         self.agents.append(proc)
         return proc
 

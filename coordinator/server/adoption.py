@@ -346,7 +346,7 @@ class Adoption:
         run.ending = run.ending or part.ending
         run.counted_upto[name] = part.reports
         if part.totals is not None:
-            run.on_stats(name, part.totals, now)
+            run.adopt_totals(name, part.totals, now)
         if not server.adoption.open:
             Adoption._go(server, run)
 

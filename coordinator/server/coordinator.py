@@ -23,6 +23,7 @@ import proto
 from coordinator.server import memory
 from coordinator.server.access import Access
 from coordinator.server.adoption import Adoption
+from coordinator.server.counts import FleetCounts
 from coordinator.server.delivery import CLIENT_QUEUE, Delivery
 from coordinator.server.events import Events
 from coordinator.server.fairness import BATCH, TURN_MAX
@@ -62,6 +63,8 @@ class Coordinator:
         self.registry = Registry(lost_after_s=lost_after_s)
         self.objects = ObjectTable()
         self.loads: dict[str, LoadRun] = {}
+        #: per agent, the calls and accounts of clients and load runs (placement, lib.agents)
+        self.counts = FleetCounts(self.objects, self.loads)
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
         self.codec_priorities: dict[str, int] = {}
         self.load_totals = LoadTotals()

@@ -32,7 +32,9 @@ QUEUE = 1000
 MAX_SUBSCRIBERS = 32
 
 _OPENED = zmq.EVENT_ACCEPTED
-_CLOSED = (zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+_CLOSED = zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
+#: the end of a handshake (its value is a status, not the connection's descriptor)
+_SHAKEN = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 
@@ -48,10 +50,13 @@ class Firehose:
         sock.setsockopt(zmq.LINGER, 0)
         # ZAP is asked about every connection (also without CURVE): the subscriber cap
         sock.zap_domain = b"events"
-        self.monitor: zmq.Socket[bytes] = sock.get_monitor_socket(_OPENED | _CLOSED)
+        self.monitor: zmq.Socket[bytes] = sock.get_monitor_socket(_OPENED | _SHAKEN | _CLOSED)
         self.monitor.setsockopt(zmq.LINGER, 0)
-        #: descriptors of the connections open now
+        #: descriptors of the connections open now (admitted, or in their handshake)
         self.open: set[int] = set()
+        #: of those, how many are in their handshake (a refused peer that reconnects is, a
+        #: moment, each time)
+        self.handshaking = 0
         self.skipped = 0
         self.refused = 0
         self.dropped = 0
@@ -68,9 +73,17 @@ class Firehose:
             fd = int(event["value"])
             if event["event"] & _OPENED:
                 self.open.add(fd)
+                self.handshaking += 1
+            elif event["event"] & _SHAKEN:
+                self.handshaking = max(0, self.handshaking - 1)
             elif fd in self.open:
                 self.open.discard(fd)
                 closed += 1
+
+    @property
+    def subscribers(self) -> int:
+        """Connections admitted and open (as of the monitor events taken in so far)."""
+        return max(0, len(self.open) - self.handshaking)
 
     def room(self) -> bool:
         """Whether the connection being handshaken may stay (it is counted as open already)."""

@@ -77,11 +77,11 @@ class Recovery:
         ready = {r.name: r for r in server.registry.live() if r.ready}
         replicas = [ready[n] for n in sorted(acc.replicas) if n in ready]
         if replicas and (not registering or acc.everywhere):  # (those register already)
-            best = max(replicas, key=lambda r: (r.load(server.objects).free_slots, r.name))
+            best = max(replicas, key=lambda r: (r.load(server.counts).free_slots, r.name))
             self._settle(server, acc, best.name)
             return
         # a registering account needs an agent that registers it: not a replica made for calls
-        name = place_account(server.registry.loads(server.objects), acc.replicas if registering else ())
+        name = place_account(server.registry.loads(server.counts), acc.replicas if registering else ())
         if name is None:
             return  # no room anywhere now: tried again later
         agent = server.registry.by_name[name]

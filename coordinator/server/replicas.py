@@ -41,7 +41,7 @@ def replicate_everywhere(server: Coordinator, acc: AccountRec, done: Callable[[]
     a registrar); ``done()`` once every agent answered. An agent that fails is left out."""
     targets = [r for r in server.registry.live() if r.ready and r.name not in acc.replicas
                and r.name not in acc.pending
-               and server.objects.accounts_at(r.name) < r.max_accounts]
+               and server.counts.accounts_at(r.name) < r.max_accounts]
     waiting = {r.name for r in targets}
     server.objects.hold(acc, reserve=waiting)
     args = acc.create_args(server.access.owner_args(acc.owner), home=False)

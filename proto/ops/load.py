@@ -60,7 +60,8 @@ OPS = grouped("load", (
     OpSpec("load.agent_start", "coordinator-to-agent",
            "An agent's share of a run: a calling part and/or an answering part.",
            args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
-                               "registrar, username and password), rate, calls, duration, ramp, "
+                               "registrar, username and password), rate, phase (seconds before "
+                               "its first call), calls, duration, ramp, "
                                "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
                                "registrar, wait_go (true: no call before load.agent_go)"),
                  Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
@@ -83,17 +84,56 @@ OPS = grouped("load", (
            route="none"),
 ))
 
+#: a run's live figures (load.progress, load.status, lib.status ``loads``); every attempted
+#: call ends in one outcome: attempted = completed + failed + lost + active
+PROGRESS = (
+    Field("elapsed", "float", True, "seconds since start"),
+    Field("t", "float", False, "the same (the timeseries' column)"),
+    Field("timestamp", "float", False, "Unix time of these figures"),
+    Field("started", "int", True, "calls attempted"),
+    Field("answered", "int", True, "calls answered"),
+    Field("completed", "int", False, "answered calls that ended"),
+    Field("failed", "int", True, "calls that were not answered"),
+    Field("lost", "int", False, "calls cut off by the loss of their agent"),
+    Field("active", "int", True, "calls up now (ringing or answered)"),
+    Field("rate", "float", True, "calls started per second over the agents' last interval"),
+    Field("rate_window", "float", False, "calls started per second over the last 5 s"),
+    Field("target_rate", "float", True, "the rate asked for now (ramp included)"),
+    Field("delayed", "int", True, "calls that waited for a free slot"),
+    Field("setup_p50_ms", "float", True, "setup time median, whole run"),
+    Field("setup_p95_ms", "float", True, "setup time 95th percentile, whole run"),
+    Field("setup_p99_ms", "float", False, "setup time 99th percentile, whole run"),
+    Field("interval_started", "int", False, "calls started in the last interval"),
+    Field("interval_answered", "int", False, "calls answered in the last interval"),
+    Field("interval_failed", "int", False, "calls failed in the last interval"),
+    Field("interval_setup_p50_ms", "float", False, "setup time median, last interval"),
+    Field("interval_setup_p95_ms", "float", False, "setup time 95th percentile, last interval"),
+    Field("interval_setup_p99_ms", "float", False, "setup time 99th percentile, last interval"),
+    Field("interval_rtp_loss_pct", "float", False, "RTP loss of the calls measured in the last "
+          "interval (%)"),
+    Field("interval_jitter_p95_ms", "float", False, "their jitter, 95th percentile (ms)"),
+    Field("interval_mos_p50", "float", False, "their MOS, median"),
+)
+
 EVENTS = grouped("load", (
     EventSpec("load.stats", "run", "An agent's counters and histograms since its last report.",
               data=(Field("agent", "str", True, "agent name"),
                     Field("started", "int", True, "calls started", lo=0),
                     Field("answered", "int", True, "calls answered (CONFIRMED)", lo=0),
+                    Field("completed", "int", False, "answered calls that ended", lo=0),
                     Field("delayed", "int", True, "calls that waited for a free slot", lo=0),
                     Field("incoming", "int", True, "calls answered for the run", lo=0),
                     Field("failed", "map", True, "failed calls by SIP code"),
                     Field("failed_reasons", "map", False, "failed calls by status line (code "
                           "and reason; at most 16 distinct, then \"other\")"),
-                    Field("active", "int", True, "load calls up now", lo=0),
+                    Field("active", "int", True, "calls this agent placed that are up now "
+                          "(ringing or answered)", lo=0),
+                    Field("answering", "int", False, "calls this agent answers that are up now",
+                          lo=0),
+                    Field("t", "float", False, "seconds since this agent's part began calling "
+                          "(0 before)", lo=0),
+                    Field("last_start", "float", False, "seconds into its part when its last "
+                          "call started (0: none yet)", lo=0),
                     Field("setup", "map", True, "setup-time histogram (µs)"),
                     Field("duration", "map", True, "call-duration histogram (µs)"),
                     Field("media", "map", False, "RTP of the calls hung up here: calls, rx, "
@@ -114,16 +154,7 @@ EVENTS = grouped("load", (
                     Field("caller_done", "bool", True, "no more calls will be started"),
                     Field("done", "bool", True, "the agent's part is over"))),
     EventSpec("load.progress", "run", "A load run's state, once a second.",
-              data=(Field("elapsed", "float", True, "seconds since start"),
-                    Field("started", "int", True, "calls started"),
-                    Field("answered", "int", True, "calls answered"),
-                    Field("failed", "int", True, "calls failed"),
-                    Field("active", "int", True, "calls up now"),
-                    Field("rate", "float", True, "calls started in the last second"),
-                    Field("target_rate", "float", True, "the rate asked for"),
-                    Field("delayed", "int", True, "calls that waited for a free slot"),
-                    Field("setup_p50_ms", "float", True, "setup time median so far"),
-                    Field("setup_p95_ms", "float", True, "setup time 95th percentile so far"))),
+              data=PROGRESS),
     EventSpec("load.done", "run", "A load run ended; its report.",
               data=(Field("report", "map", True,
                           "the final report: totals, failures by SIP code, setup and duration "

@@ -29,3 +29,8 @@ def lib3() -> Iterator[Lib]:
     yield from start_fleet(3)
 
 
+
+
+@pytest.fixture
+def lib1() -> Iterator[Lib]:
+    yield from start_fleet(1)

@@ -130,7 +130,7 @@ def test_run_larger_than_the_fleet_reports_the_shortfall(lib: Lib) -> None:
 
 def test_load_cli_writes_report_and_csv(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "coordinator.cli", "load", "--self", "-m", "10",
-                          "-r", "10", "-d", "0.2", "--agents", "2", "--report",
+                          "-r", "10", "-d", "0.2", "--embedded", "--agents", "2", "--report",
                           str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"),
                           "--plot", str(tmp_path / "r.png")],
                          capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
@@ -138,13 +138,15 @@ def test_load_cli_writes_report_and_csv(tmp_path: Path) -> None:
     assert "result         PASS" in out.stdout
     report = json.loads((tmp_path / "r.json").read_text())
     assert (report["attempted"], report["answered"], report["success"]) == (10, 10, True)
-    assert (tmp_path / "r.csv").read_text().startswith("t,rate,started")
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert rows[0].startswith("timestamp,t,target_rate,rate,rate_window,") and len(rows) >= 2
+    assert "embedded fleet of 2 agents" in out.stderr
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_load_cli_exit_status_is_1_when_calls_fail(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "coordinator.cli", "load", "-m", "4", "-r", "4",
-                          "--agents", "1", "--answer-code", "486"],
+                          "--embedded", "--agents", "1", "--answer-code", "486"],
                          capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "486: 4" in out.stdout and "FAIL" in out.stdout

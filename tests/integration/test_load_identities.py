@@ -122,7 +122,7 @@ def test_cli_reads_credentials_from_a_csv_file(kam: Kamailio, tmp_path: Path) ->
     out = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-m", "coordinator.cli", "load", "--self", "-r", "4", "-m", "8",
-         "-d", "0.5", "--agents", "2", "--callers", "2", "--registrar", kam.uri,
+         "-d", "0.5", "--embedded", "--agents", "2", "--callers", "2", "--registrar", kam.uri,
          "--credentials", str(creds), "--report", str(out)],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -123,3 +123,21 @@ def test_credentials_files() -> None:
     for bad in ("", "# only a comment\n", "u1\n", "u1,p,d,extra\n", ",p\n"):
         with pytest.raises(ValueError):
             parse_credentials(bad)
+
+
+def test_each_agents_rate_follows_its_calls_so_that_every_part_ends_together() -> None:
+    shares = _plan({"rate": 10, "calls": 30, "self": True}, _seats(7))
+    parts = [s["caller"] for s in shares.values()]
+    assert sorted({p["calls"] for p in parts}) == [4, 5]
+    assert {round(p["calls"] / p["rate"], 9) for p in parts} == {3.0}  # 30 calls at 10/s
+    assert sum(p["rate"] for p in parts) == pytest.approx(10)
+
+
+def test_the_agents_first_calls_are_spread_over_the_first_interval_of_the_fleet() -> None:
+    """Agent k's first call is k/rate after the first agent's: with equal shares the fleet's
+    calls come one every 1/rate seconds from the start."""
+    shares = _plan({"rate": 8, "duration": 10, "self": True}, _seats(4))
+    parts = [s["caller"] for s in shares.values()]
+    assert [p["phase"] for p in parts] == [0.0, 0.125, 0.25, 0.375]
+    starts = sorted(p["phase"] + k / p["rate"] for p in parts for k in range(4))
+    assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.125] * 15

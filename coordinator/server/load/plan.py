@@ -216,17 +216,24 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
                              f"on agent {seat.name}, which has room for {seat.free_accounts}: "
                              "use fewer callers or more agents", op="load.start")
     weights = [s if k else 0 for s, k in zip(slots, callers, strict=True)]
-    rates = _split(profile.rate, weights)
     quotas = _split_int(profile.calls, weights) if profile.calls else [0] * n
+    # each agent's rate in proportion to its calls, so that every agent's part ends together
+    rates = _split(profile.rate, quotas if profile.calls else weights)
     calling, answering = _identities(profile, seats, run, callers)
     common = {"hold": profile.hold, "hangup": profile.hangup, "dtmf": profile.dtmf,
               "media": profile.media, "registrar": profile.registrar}
     out: dict[str, dict[str, Any]] = {}
+    calling_agents = 0
     for i, seat in enumerate(seats):
         args: dict[str, Any] = {"run": run}
         if callers[i] and not (profile.calls and quotas[i] == 0):
+            # the k-th calling agent's first call comes k calls of the whole rate after the
+            # first agent's: the fleet's calls are evenly spaced from the start
+            phase = round(calling_agents / profile.rate, 6)
+            calling_agents += 1
             ring = [answering[(i + 1) % n]["uri"]] if profile.self_answer else []
             args["caller"] = {"ids": calling[i], "rate": rates[i], "calls": quotas[i],
+                              "phase": phase,
                               "duration": profile.duration, "ramp": profile.ramp,
                               "slots": slots[i], "targets": list(profile.targets) or ring,
                               "dtmf_method": profile.dtmf_method,

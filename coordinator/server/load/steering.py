@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.server.load.report import report
 from coordinator.server.load.run import LoadRun
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def tell_agents(server: Coordinator, run: LoadRun, op: str, op_id: str) -> None:
 
 def release(server: Coordinator, run: LoadRun) -> None:
     """Let the run's agents start calling."""
-    run.released = True
+    run.release(server.clock())
     tell_agents(server, run, "load.agent_go", f"go-{run.run}")
 
 def release_when_registered(server: Coordinator, run: LoadRun, now: float) -> None:
@@ -64,4 +65,4 @@ def upkeep(server: Coordinator, now: float) -> None:
         if run.finished():
             del server.loads[run_id]
             server.load_totals.add(run)
-            send_event(server, run, "load.done", {"report": run.report(now)})
+            send_event(server, run, "load.done", {"report": report(run, now)})

@@ -29,7 +29,7 @@ MAKE_ATTEMPTS = 3
 def _account_agents(server: Coordinator, args: dict[str, Any], op: str) -> list[AgentLoad]:
     """The agents an account may be created on: the one named by ``agent``, those listening on
     its ``transport``; clear errors when there is none."""
-    loads = server.registry.loads(server.objects)
+    loads = server.registry.loads(server.counts)
     pin, kind = args.get("agent"), args.get("transport")
     if pin:
         rec = server.registry.by_name.get(pin)
@@ -78,7 +78,7 @@ class _Creation:
 
     def attempt(self) -> None:
         server, acc = self.server, self.acc
-        name = place_account([a for a in server.registry.loads(server.objects)
+        name = place_account([a for a in server.registry.loads(server.counts)
                               if a.name in self.candidates], self.tried)
         if name is None:
             server.objects.drop_account(acc.gid)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def _call_agents(server: Coordinator, acc: AccountRec) -> list[AgentLoad]:
     """Where the account's calls may go: anywhere, but an account bound to a transport keeps
     its calls on its home agent (its Contact is that agent's transport)."""
-    loads = server.registry.loads(server.objects)
+    loads = server.registry.loads(server.counts)
     return [a for a in loads if a.name == acc.home] if acc.sip.get("transport") else loads
 
 

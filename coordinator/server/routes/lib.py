@@ -18,7 +18,7 @@ def lib_agents(server: Coordinator, client: bytes, msg: proto.Message) -> None:
 
 
 def _agents(server: Coordinator) -> list[dict[str, Any]]:
-    return [r.public(server.objects) for r in server.registry.listed(server.clock())]
+    return [r.public(server.counts) for r in server.registry.listed(server.clock())]
 
 
 @route("lib.status")
@@ -26,12 +26,12 @@ def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     now, budgets, firehose = server.clock(), server.pipeline.budgets, server.sockets.firehose
     server.pipeline.reply(client, msg, {
         "agents": _agents(server), "accounts": len(server.objects.accounts),
-        "calls": len(server.objects.calls), "version": proto.limits.VERSION,
+        "calls": server.counts.calls(), "version": proto.limits.VERSION,
         "loads": [dict(run.progress(now), run=run.run) for run in server.loads.values()],
         "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
         "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
         "held": budgets.held(), "adopting": round(server.adoption.left(now), 3),
-        **({"firehose": {"subscribers": len(firehose.open),
+        **({"firehose": {"subscribers": firehose.subscribers,
                          "max_subscribers": firehose.max_subscribers,
                          "refused": firehose.refused, "skipped": firehose.skipped}}
            if firehose is not None else {})})

@@ -36,7 +36,7 @@ def load_start(server: Coordinator, client: bytes, msg: proto.Message) -> None:
             server.pipeline.reply(client, msg, {"run": run_id, "agents": server.loads[run_id].agents})
             return  # a retried request
         raise ProtoError("E_DUPLICATE", f"load run {run_id!r} exists", obj=run_id, op=msg.op)
-    room = {a.name: a.max_accounts - server.objects.accounts_at(a.name) for a in server.registry.live()}
+    room = {a.name: a.max_accounts - server.counts.accounts_at(a.name) for a in server.registry.live()}
     seats = [Seat(a.name, a.capacity, a.sip_hostport(), room[a.name])
              for a in server.registry.live() if a.ready and room[a.name] >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
@@ -48,10 +48,8 @@ def load_start(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     def done(name: str, rep: proto.Message) -> None:
         waiting.discard(name)
         if not rep.ok:
-            run.refused[name] = str((rep.error or {}).get("msg", "refused"))
+            run.refused_by(name, str((rep.error or {}).get("msg", "refused")))
             codes.add(str((rep.error or {}).get("code", "")))
-            run.agent_lost(name)
-            run.lost.remove(name)
         if not waiting:
             if len(run.refused) == len(shares):
                 del server.loads[run_id]
@@ -82,9 +80,11 @@ def load_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
 def load_set_rate(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     run = _run(server, msg)
     rate = float(msg.args["rate"])
-    run.rate = rate
-    weights = {n: int(s["caller"]["slots"]) for n, s in run.shares.items() if "caller" in s}
-    total = sum(weights.values()) or 1
+    run.set_rate(rate, server.clock())
+    # the agents' parts keep their proportions (their first rates; slots for an adopted run)
+    weights = {n: float(s["caller"].get("rate") or s["caller"]["slots"])
+               for n, s in run.shares.items() if "caller" in s}
+    total = sum(weights.values()) or 1.0
     for name, w in weights.items():
         agent = server.registry.by_name.get(name)
         if agent is not None and agent.alive and name not in run.done:

@@ -1,0 +1,157 @@
+"""`callfleet load` and `callfleet run`: their options, the run's profile, and every check made
+before anything starts: the profile as the coordinator would check it (the same field rules
+and the same profile parser), the thresholds, and every output path (a report that cannot be
+written is known before the run, not after it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import proto
+from coordinator.cli.credentials import parse_credentials
+from coordinator.cli.options import nonneg, nonneg_int, percent, positive
+from coordinator.cli.verdict import EXIT_CODES, Criteria
+from coordinator.server.load.plan import parse_profile
+from proto import ProtoError, curve, extras
+
+#: what the chart and HTML outputs need beyond the base install
+REPORT_MODULES = ("matplotlib", "jinja2")
+
+
+class Unusable(Exception):
+    """An option that makes the run impossible: one line for the user, exit 2."""
+
+
+def profile_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The load.start arguments the options ask for (credentials read from their file)."""
+    p: dict[str, Any] = {"rate": args.rate, "ramp": args.ramp, "calls": args.calls,
+                         "duration": args.duration, "max_concurrent": args.max_concurrent,
+                         "hold": args.hold, "hangup": args.hangup}
+    if args.dtmf:
+        p.update(dtmf=args.dtmf, dtmf_method=args.dtmf_method)
+    if args.callers:
+        p["callers"] = args.callers
+    if args.media != "silence":
+        p["media"] = args.media
+    if args.registrar:
+        try:
+            p["credentials"] = parse_credentials(Path(args.credentials).read_text())
+        except (OSError, ValueError) as exc:
+            raise Unusable(f"--credentials {args.credentials}: {exc}") from None
+        p["registrar"] = args.registrar
+    if args.target:
+        p["targets"] = args.target
+    else:
+        p.update({"self": True, "answer_delay": args.answer_delay,
+                  "answer_codes": args.answer_code})
+    return p
+
+
+def criteria_of(args: argparse.Namespace) -> Criteria:
+    return Criteria(max_failed_pct=args.max_failed_pct,
+                    min_rate_pct=None if args.min_rate_pct == 0 else args.min_rate_pct,
+                    max_setup_p95_ms=args.max_setup_p95, min_mos=args.min_mos)
+
+
+def outputs(args: argparse.Namespace) -> dict[str, Path]:
+    return {opt: Path(getattr(args, opt)) for opt in ("report", "csv", "plot", "html")
+            if getattr(args, opt)}
+
+
+def check(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's profile, once every option is known to be usable; raises Unusable."""
+    if bool(args.registrar) != bool(args.credentials):
+        raise Unusable("--registrar and --credentials go together")
+    if args.target and args.self:
+        raise Unusable("give either --target or --self")
+    profile = profile_of(args)
+    try:
+        proto.check_request(proto.req("load.start", profile, "check"))
+        parse_profile(profile)
+    except ProtoError as exc:
+        raise Unusable(exc.msg) from None
+    outs = outputs(args)
+    if {"plot", "html"} & set(outs) and extras.missing(*REPORT_MODULES):
+        raise Unusable(f"--plot and --html need the report extra: {extras.missing(*REPORT_MODULES)}")
+    for opt, path in outs.items():
+        _writable(f"--{opt}", path)
+    return profile
+
+
+def _writable(opt: str, path: Path) -> None:
+    if path.is_dir():
+        raise Unusable(f"{opt} {path}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise Unusable(f"{opt} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise Unusable(f"{opt} {path}: not writable")
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    p.epilog = EXIT_CODES
+    p.add_argument("-r", "--rate", type=positive, default=10.0, help="calls per second")
+    p.add_argument("--ramp", type=nonneg, default=0.0, help="seconds of linear ramp to the rate")
+    p.add_argument("-m", "--calls", type=nonneg_int, default=0,
+                   help="total calls (0: until --duration)")
+    p.add_argument("--duration", type=nonneg, default=0.0, help="seconds to keep calling")
+    p.add_argument("-l", "--max-concurrent", type=nonneg_int, default=0,
+                   help="most calls up at once (0: what the fleet holds)")
+    p.add_argument("-d", "--hold", default="1", help="hold time: S, exp:MEAN or uniform:A:B")
+    p.add_argument("--target", action="append", default=[], help="URI to call (repeatable)")
+    p.add_argument("--self", action="store_true", help="the fleet answers its own calls (the "
+                   "default when no --target is given)")
+    p.add_argument("--answer-delay", type=nonneg, default=0.0, help="ringing seconds (self)")
+    p.add_argument("--answer-code", default="200", help="answer code mix, e.g. 200:90,486:10")
+    p.add_argument("--hangup", choices=("caller", "callee"), default="caller")
+    p.add_argument("--dtmf", default="", help="digits sent after answer (checked at the far "
+                   "end with --self)")
+    p.add_argument("--dtmf-method", choices=("rfc2833", "info"), default="rfc2833")
+    p.add_argument("--callers", type=nonneg_int, default=0, help="calling identities over the "
+                   "fleet (0: one per agent)")
+    p.add_argument("--registrar", default="", help="registrar URI every identity registers "
+                   "with (and routes its calls through)")
+    p.add_argument("--credentials", default="", help="CSV file of identities for --registrar: "
+                   "user,password[,domain] per line (callers first, then one answering "
+                   "identity per agent with --self)")
+    p.add_argument("--media", default="silence", help="what calls send: silence, tone "
+                   "(checked at the end that hangs up) or wav:PATH (looped; the file must "
+                   "exist on every agent's host)")
+    _fleet_options(p)
+    _verdict_options(p)
+    _output_options(p)
+
+
+def _fleet_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--coordinator", default="", help="the fleet's coordinator (clients URL); "
+                   "default: $CALLFLEET_COORDINATOR, else the one answering on "
+                   "tcp://127.0.0.1:5601, else an embedded fleet")
+    p.add_argument("--embedded", action="store_true", help="always start an embedded fleet")
+    p.add_argument("--agents", type=nonneg_int, default=0,
+                   help="embedded fleet size (0: enough for the run)")
+    curve.add_options(p)
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="embedded fleet: serve Prometheus /metrics on this port (0: any)")
+
+
+def _verdict_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-failed-pct", type=percent, default=0.0,
+                   help="most failed or lost calls, %% of attempted")
+    p.add_argument("--min-rate-pct", type=percent, default=95.0,
+                   help="least rate achieved, %% of the rate asked (0: not checked)")
+    p.add_argument("--max-setup-p95", type=positive, default=None, metavar="MS",
+                   help="most setup time, 95th percentile, in ms")
+    p.add_argument("--min-mos", type=positive, default=None,
+                   help="least median MOS of the measured calls")
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report", default="", help="write the JSON report here")
+    p.add_argument("--csv", default="", help="write the timeseries here, a row per second "
+                   "as the run goes")
+    p.add_argument("--plot", default="", help="write a PNG of the run's charts here")
+    p.add_argument("--html", default="", help="write a self-contained HTML report here")
+    p.add_argument("--quiet", action="store_true", help="no live progress, only the result")

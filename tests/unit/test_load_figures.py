@@ -1,0 +1,156 @@
+"""A load run's figures on the coordinator (pure): outcomes counted once, rates measured on the
+agents' clocks, per-interval setup percentiles, the rate asked over ramps and rate changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from coordinator.server.load.plan import Profile
+from coordinator.server.load.report import report
+from coordinator.server.load.run import MAX_REASONS, LoadRun
+from coordinator.server.load.series import _AgentClock
+from proto.hist import Histogram
+
+
+def _setup(*ms: float) -> dict[str, Any]:
+    h = Histogram()
+    for v in ms:
+        h.record(v * 1000)
+    return h.to_wire()
+
+
+def _stats(agent: str, **over: Any) -> dict[str, Any]:
+    empty = Histogram().to_wire()
+    d: dict[str, Any] = {"agent": agent, "started": 0, "answered": 0, "completed": 0,
+                         "delayed": 0, "incoming": 0, "failed": {}, "failed_reasons": {},
+                         "active": 0, "answering": 0, "setup": empty, "duration": empty,
+                         "caller_done": False, "done": False}
+    d.update(over)
+    return d
+
+
+def _run(*agents: str, **profile: Any) -> LoadRun:
+    p = Profile(**{"rate": 10.0, "calls": 100, **profile})
+    return LoadRun("L1", None, p, {a: {} for a in agents}, 100.0)
+
+
+def test_every_attempted_call_has_one_outcome_and_a_lost_agent_loses_its_calls() -> None:
+    run = _run("a", "b")
+    run.on_stats("a", _stats("a", started=10, answered=8, completed=5, active=3,
+                             failed={"486": 2}, failed_reasons={"486 Busy Here": 2}), 101.0)
+    run.on_stats("b", _stats("b", started=6, answered=6, completed=6), 101.0)
+    run.agent_lost("a")
+    run.on_stats("a", _stats("a", started=99), 101.5)  # a late report of a lost agent
+    r = report(run, 102.0)
+    assert r["attempted"] == 16 and r["lost"] == 3 and r["lost_agents"] == ["a"]
+    assert r["completed"] + r["failed"] + r["lost"] + r["active"] == r["attempted"]
+    assert sum(r["failed_by_code"].values()) == r["failed"] == 2
+    assert not r["success"]
+
+
+def test_status_lines_past_the_limit_count_as_other_and_still_sum_to_failed() -> None:
+    run = _run("a")
+    reasons = {f"{480 + i} reason {i}": 1 for i in range(MAX_REASONS + 5)}
+    run.on_stats("a", _stats("a", started=len(reasons), failed={"4xx": len(reasons)},
+                             failed_reasons=reasons), 101.0)
+    r = report(run, 102.0)
+    assert r["failed_by_reason"]["other"] == 5
+    assert len(r["failed_by_reason"]) == MAX_REASONS + 1
+    assert sum(r["failed_by_reason"].values()) == r["failed"]
+
+
+def test_bad_counters_do_not_count() -> None:
+    run = _run("a")
+    run.on_stats("a", _stats("a", started=2, completed=-4, failed={"486": True, "503": 1}),
+                 101.0)
+    r = report(run, 102.0)
+    assert r["completed"] == 0 and r["failed"] == 1
+
+
+def test_rates_are_measured_on_each_agents_clock() -> None:
+    clock = _AgentClock()
+    for t in range(1, 9):  # 2 calls a second, reports 1 s apart
+        clock.add(float(t), 2)
+    assert clock.last_rate == pytest.approx(2.0)
+    assert clock.window_rate() == pytest.approx(2.0)
+    clock.add(8.5, 3)  # a report half a second after the last: 6 calls/s over its interval
+    assert clock.last_rate == pytest.approx(6.0)
+    # the reports that end in the last 5 s cover 3 s to 8.5 s
+    assert clock.window_rate() == pytest.approx((2 * 5 + 3) / 5.5)
+
+
+def test_a_steady_rate_reads_steady_whatever_the_reports_phase() -> None:
+    """Two agents at 5 calls/s each; one's reports reach the coordinator just before or just
+    after each row: the rows' raw counts swing (5, 15, ...), the rates do not."""
+    run = _run("a", "b", calls=0, duration=60)
+    run.release(100.0)
+    events: list[tuple[float, str, float]] = []
+    for second in range(1, 9):
+        jitter = -0.02 if second % 2 else 0.02  # a's report just before, then just after
+        events += [(100.0 + second + jitter, "a", second), (100.0 + second - 0.5, "b", second),
+                   (100.0 + second, "row", 0)]
+    rows = []
+    for at, who, t in sorted(events):
+        if who == "row":
+            row = run.tick(at)
+            assert row is not None
+            rows.append(row)
+        else:
+            run.on_stats(who, _stats(who, started=5, t=float(t)), at)
+    assert {r["interval_started"] for r in rows[1:]} == {5, 15}  # what a raw count shows
+    assert all(r["rate"] == pytest.approx(10.0) for r in rows)
+    assert all(r["rate_window"] == pytest.approx(10.0) for r in rows)
+
+
+def test_setup_percentiles_per_interval_and_for_the_whole_run() -> None:
+    run = _run("a")
+    run.on_stats("a", _stats("a", started=3, answered=3, setup=_setup(2, 2, 2)), 100.5)
+    first = run.tick(101.0)
+    run.on_stats("a", _stats("a", started=3, answered=3, setup=_setup(80, 80, 80)), 101.5)
+    second = run.tick(102.0)
+    assert first is not None and second is not None
+    assert first["interval_setup_p50_ms"] == pytest.approx(2, rel=0.05)
+    assert second["interval_setup_p50_ms"] == pytest.approx(80, rel=0.05)
+    assert second["setup_p95_ms"] == pytest.approx(80, rel=0.05)  # the whole run's
+
+
+def test_the_target_follows_the_ramp() -> None:
+    run = _run("a", ramp=10.0)
+    run.release(100.0)
+    assert run.target_now(102.5) == pytest.approx(2.5)
+    assert run.target_now(115.0) == 10.0
+    run.set_rate(4.0, 103.0)  # a rate set ends the ramp
+    assert run.target_now(103.5) == 4.0
+
+
+def test_the_calls_asked_integrate_the_ramp_and_each_rate_change() -> None:
+    run = _run("a", ramp=4.0)
+    run.release(100.0)
+    assert run.asked_calls(4.0) == pytest.approx(20.0)  # 10/s reached over 4 s
+    assert run.asked_calls(6.0) == pytest.approx(40.0)
+    run.set_rate(0.0, 106.0)  # paused at 6 s
+    run.set_rate(5.0, 110.0)  # resumed at 10 s, at 5 calls/s
+    assert run.asked_calls(12.0) == pytest.approx(40.0 + 0.0 + 10.0)
+
+
+def test_achieved_against_asked_over_the_calls_span() -> None:
+    run = _run("a", calls=20)
+    run.release(100.0)
+    run.on_stats("a", _stats("a", started=20, last_start=1.9, t=2.0), 102.0)
+    r = report(run, 103.0)
+    assert r["calling_s"] == pytest.approx(2.0)  # last start + one interval at 10/s
+    assert r["achieved_pct"] == pytest.approx(100.0)
+    slow = _run("a", calls=20)
+    slow.release(100.0)
+    slow.on_stats("a", _stats("a", started=20, last_start=5.9, t=6.0), 106.0)
+    assert report(slow, 107.0)["achieved_pct"] == pytest.approx(100 * 20 / 60, abs=0.01)
+
+
+def test_load_calls_take_slots_where_they_are() -> None:
+    run = _run("a", "b")
+    run.on_stats("a", _stats("a", active=3, answering=1), 101.0)
+    assert run.slots_at("a") == 4 and run.slots_at("b") == 0
+    run.on_stats("a", _stats("a", done=True), 102.0)
+    assert run.slots_at("a") == 0
