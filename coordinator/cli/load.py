@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from coordinator.cli import metrics_options
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.plot import chart
 from coordinator.client import Error, Lib
@@ -119,6 +120,10 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    metrics_problem = metrics_options.load_problem(args)  # metrics: checked before any fleet
+    if metrics_problem:
+        print(f"callfleet load: {metrics_problem}", file=sys.stderr)
+        return 2
     if bool(args.registrar) != bool(args.credentials):
         print("callfleet load: --registrar and --credentials go together", file=sys.stderr)
         return 2
@@ -133,8 +138,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         else:
             n = args.agents or auto_agents(profile)
             print(f"callfleet load: embedded fleet of {n} agents", flush=True)
-            extra = [] if args.metrics_port is None else ["--metrics-port", str(args.metrics_port)]
-            lib = Lib.start_local(agents=n, coordinator_args=extra)
+            lib = Lib.start_local(agents=n, coordinator_args=metrics_options.coordinator_args(args))
             if lib.fleet is not None and lib.fleet.metrics_url:
                 print(f"callfleet load: Prometheus metrics at {lib.fleet.metrics_url}", flush=True)
     except (Error, ProtoError) as exc:
@@ -190,8 +194,7 @@ def _load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", default="", help="write the per-second timeseries here")
     p.add_argument("--plot", default="", help="write a PNG chart of rate, concurrency and setup "
                    "time here")
-    p.add_argument("--metrics-port", type=int, default=None,
-                   help="embedded fleet: serve Prometheus /metrics on this port (0: any)")
+    metrics_options.add_options(p, "embedded fleet: ")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

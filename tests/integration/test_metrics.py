@@ -3,6 +3,7 @@ agents and read with prometheus_client's own parser; scrapers that stall; the CL
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -11,13 +12,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.client import Lib
-from tests.helpers import Answerer, Recorder, wait_for
+from tests.helpers import Answerer, Recorder, free_tcp_port, wait_for
 
 CLI = [sys.executable, "-m", "coordinator.cli"]
 
@@ -204,7 +206,7 @@ def _one_line_exit_2(out: subprocess.CompletedProcess[str], *words: str) -> None
     assert all(w in lines[0] for w in words), lines
 
 
-def test_a_busy_metrics_port_is_one_line_and_exit_2() -> None:
+def test_a_busy_metrics_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         held.listen()
@@ -214,3 +216,43 @@ def test_a_busy_metrics_port_is_one_line_and_exit_2() -> None:
                                     "--events-bind", url, "--metrics-port", port],
                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
         _one_line_exit_2(out, port, "in use")
+        # `load` finds out before it starts a fleet, `up` before it starts supervisord
+        for command in (["load", "--self", "-m", "1"], ["up", "--dir", str(tmp_path / "up")]):
+            out = subprocess.run(CLI + [*command, "--metrics-port", port], capture_output=True,
+                                 text=True, timeout=30, stdin=subprocess.DEVNULL)
+            _one_line_exit_2(out, port, "in use")
+            assert "embedded fleet" not in out.stdout and "supervisord" not in out.stdout
+    assert not (tmp_path / "up").exists()
+
+
+def test_load_against_a_coordinator_refuses_metrics_port() -> None:
+    out = subprocess.run(CLI + ["load", "--self", "-m", "1", "--coordinator",
+                                "tcp://127.0.0.1:5601", "--metrics-port", "9100"],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    _one_line_exit_2(out, "--metrics-port", "embedded fleet")
+
+
+def test_up_serves_metrics_on_the_port_it_is_given(tmp_path: Path) -> None:
+    urls = {k: f"tcp://127.0.0.1:{free_tcp_port()}" for k in ("agents", "clients", "events")}
+    port = free_tcp_port()
+    up = subprocess.Popen(CLI + ["up", "--agents", "1", "--agents-bind", urls["agents"],
+                                 "--clients-bind", urls["clients"], "--events-bind", urls["events"],
+                                 "--dir", str(tmp_path / "up"), "--metrics-port", str(port)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        def one_agent() -> bool:
+            try:
+                return Scrape(f"http://127.0.0.1:{port}/metrics").value("callfleet_agents") == 1
+            except OSError:
+                return False
+
+        wait_for(one_agent, 40, "supervisord's coordinator to serve /metrics with its agent")
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            code = up.wait(30)
+        finally:
+            if up.poll() is None:
+                up.kill()
+                up.wait(5)
+    assert code == 0
