@@ -10,6 +10,7 @@ import math
 import os
 from typing import Any
 
+from coordinator.cli import metrics_options
 from coordinator.cli.options import DEFAULT_CLIENTS
 from coordinator.client import Error, Lib
 from proto import ProtoError
@@ -52,7 +53,8 @@ def auto_agents(profile: dict[str, Any]) -> int:
 def pick(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
     """The fleet to run on; ``say`` tells the user which (one line)."""
     url = args.coordinator or os.environ.get("CALLFLEET_COORDINATOR", "")
-    if url and not args.embedded:
+    embedded = args.embedded or args.metrics_port is not None  # /metrics of a fleet of its own
+    if url and not embedded:
         try:
             lib = Lib.connect(url, timeout=REPLY_S, server_key=args.server_key, key=args.key)
         except (Error, ProtoError) as exc:
@@ -60,7 +62,7 @@ def pick(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
                           f"{_why(exc)}") from None
         say(f"fleet at {url} ({len(lib.agents())} agents)")
         return lib
-    if not args.embedded:
+    if not embedded:
         try:
             lib = Lib.connect(DEFAULT_CLIENTS, timeout=PROBE_S, server_key=args.server_key,
                               key=args.key)
@@ -79,9 +81,7 @@ def _embedded(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Li
     say(f"embedded fleet of {n} agents")
     # the fleet's own notes (agents joining and leaving) only when asked: --log-level debug
     level = "warning" if args.log_level == "info" else args.log_level
-    extra = ["--log-level", level]
-    if args.metrics_port is not None:
-        extra += ["--metrics-port", str(args.metrics_port)]
+    extra = ["--log-level", level, *metrics_options.coordinator_args(args)]
     try:
         lib = Lib.start_local(agents=n, coordinator_args=extra)
     except (Error, ProtoError, RuntimeError, OSError) as exc:

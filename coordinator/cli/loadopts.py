@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import proto
+from coordinator.cli import metrics_options
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
 from coordinator.cli.verdict import EXIT_CODES, Criteria
@@ -67,6 +68,9 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
         raise Unusable("--registrar and --credentials go together")
     if args.target and args.self:
         raise Unusable("give either --target or --self")
+    problem = metrics_options.load_problem(args)  # before any fleet
+    if problem:
+        raise Unusable(problem)
     profile = profile_of(args)
     try:
         proto.check_request(proto.req("load.start", profile, "check"))
@@ -133,8 +137,7 @@ def _fleet_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agents", type=nonneg_int, default=0,
                    help="embedded fleet size (0: enough for the run)")
     curve.add_options(p)
-    p.add_argument("--metrics-port", type=int, default=None,
-                   help="embedded fleet: serve Prometheus /metrics on this port (0: any)")
+    metrics_options.add_options(p, "an embedded fleet (implied): ")
 
 
 def _verdict_options(p: argparse.ArgumentParser) -> None:

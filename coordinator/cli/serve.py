@@ -8,6 +8,7 @@ import logging
 import signal
 from types import FrameType
 
+from coordinator.cli import metrics_options
 from coordinator.cli.keys import add_server_options, bind_plan, server_keys
 from coordinator.cli.options import (
     DEFAULT_AGENTS,
@@ -47,7 +48,14 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
                          adopt_window_s=args.adopt_window, events_queue=args.events_queue,
                          max_subscribers=args.max_subscribers)
     if args.metrics_port is not None:
-        server.enable_metrics(args.metrics_host, args.metrics_port)
+        try:
+            server.enable_metrics(args.metrics_host, args.metrics_port)
+        except OSError as exc:
+            log.error("cannot serve /metrics on %s:%d: %s", args.metrics_host, args.metrics_port,
+                      exc.strerror or exc)
+            server.close()
+            return 2
+        log.info("Prometheus /metrics at %s", server.endpoints()["metrics"])
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         server.stopping = True
@@ -89,8 +97,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("--max-subscribers", type=count, default=firehose.MAX_SUBSCRIBERS,
                    metavar="N", help="subscriber connections the PUB firehose takes at most; "
                    f"beyond, new ones are refused (default {firehose.MAX_SUBSCRIBERS})")
-    c.add_argument("--metrics-port", type=int, default=None,
-                   help="serve Prometheus /metrics on this TCP port (0: any free port)")
-    c.add_argument("--metrics-host", default="127.0.0.1", help="address of the /metrics server")
+    metrics_options.add_options(c)
     add_server_options(c)
     c.set_defaults(func=cmd_coordinator)

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
+from coordinator.cli import metrics_options
 from coordinator.cli.keys import add_server_options
 from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
@@ -49,6 +50,8 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         "CALLFLEET_READONLY_KEYS": keys["readonly_keys"],
         "CALLFLEET_ADMIN_KEYS": keys["admin_keys"],
         "CALLFLEET_INSECURE": "1" if args.insecure else "",
+        "CALLFLEET_METRICS_PORT": "" if args.metrics_port is None else str(args.metrics_port),
+        "CALLFLEET_METRICS_HOST": args.metrics_host,
         # the agents' --server-key is the coordinator's own certificate: it holds the public key
         "CALLFLEET_SERVER_KEY": keys["key"], "CALLFLEET_AGENT_KEY": keys["agent_key"]}
 
@@ -61,10 +64,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     if need:
         log.error("runs supervisord and agents (pjsua2), not all installed: %s", need)
         return 2
+    busy = "" if args.metrics_port is None else metrics_options.unusable(args.metrics_host,
+                                                                          args.metrics_port)
+    if busy:  # found now rather than as a coordinator that supervisord gives up on
+        log.error("%s", busy)
+        return 2
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="callfleet-up-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    metrics = ("" if args.metrics_port is None else
+               f"; Prometheus /metrics on {args.metrics_host}:{args.metrics_port or 'a free port'}")
     print(f"callfleet up: {args.agents} agents under supervisord ({TEMPLATE.name}, logs in "
-          f"{workdir}); clients connect to {args.clients_bind}; Ctrl-C stops", flush=True)
+          f"{workdir}); clients connect to {args.clients_bind}{metrics}; Ctrl-C stops", flush=True)
     sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c",
                             str(TEMPLATE)], stdin=subprocess.DEVNULL,
                            env={**os.environ, **environment(args, workdir)})
@@ -89,6 +99,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     u.add_argument("--events-bind", default=DEFAULT_EVENTS)
     u.add_argument("--sip-host", default="127.0.0.1", help="address agents' SIP transports bind")
     u.add_argument("--dir", default="", help="keep config and logs here (default: a temp dir)")
+    metrics_options.add_options(u, "the coordinator: ")
     add_server_options(u)
     u.add_argument("--agent-key", default="", metavar="FILE",
                    help="with --key: the agents' key pair (a .key_secret certificate whose "

@@ -5,7 +5,9 @@ agents, the object table (accounts, calls, media objects, and what each agent ho
 runs, the fleet-wide codec priorities. Parts, each with one job: ``lifecycle`` (agents' hello,
 heartbeats, draining, goodbye, loss; adoption after a restart; accounts moved by ``recovery``),
 ``pipeline`` (client requests: budgets, retries, checks, routes, forwarding to agents), and
-``events`` (agents' events to owners, subscriptions and the firehose). Routes
+``events`` (agents' events to owners, subscriptions and the firehose); for Prometheus, a
+snapshot of the figures published once a second (``metrics``) to a server in threads of its
+own (``metrics_export``), so that no scraper holds up this loop. Routes
 (``coordinator.server.routes``, one per client op) get this object as ``server``.
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Callable
 import zmq
 
 import proto
-from coordinator.server import memory
+from coordinator.server import memory, metrics
 from coordinator.server.access import Access
 from coordinator.server.adoption import Adoption
 from coordinator.server.counts import FleetCounts
@@ -31,7 +33,8 @@ from coordinator.server.firehose import MAX_SUBSCRIBERS, QUEUE
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.load.run import LoadRun
 from coordinator.server.load.steering import upkeep
-from coordinator.server.metrics import LoadTotals, MetricsServer
+from coordinator.server.metrics import LoadTotals
+from coordinator.server.metrics_export import MetricsServer
 from coordinator.server.objects import ObjectTable
 from coordinator.server.pipeline import Pipeline
 from coordinator.server.recovery import Recovery
@@ -81,16 +84,18 @@ class Coordinator:
         self.pipeline = Pipeline(self.sockets, self.delivery, self.access, self.adoption, ROUTES,
                                  clock)
         self.events = Events(self.delivery, self.subs, self.objects, self.sockets.firehose)
+        #: /metrics, served by threads of its own from the snapshot this loop publishes
         self.metrics: MetricsServer | None = None
         self.stopping = False
         self._runs = itertools.count(1)
         self._next_trim = 0.0
+        self._next_publish = 0.0
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
         out = self.sockets.endpoints()
         if self.metrics is not None:
-            out["metrics"] = f"http://127.0.0.1:{self.metrics.port}/metrics"
+            out["metrics"] = self.metrics.url
         return out
 
     def close(self) -> None:
@@ -107,9 +112,10 @@ class Coordinator:
         self._runs = itertools.count(max(n, past + 1))
 
     def enable_metrics(self, host: str, port: int) -> int:
-        """Serve Prometheus /metrics on host:port from this loop; returns the bound port."""
+        """Serve Prometheus /metrics on host:port (off this loop, which publishes a snapshot
+        of its figures every second); returns the bound port. Raises OSError if it cannot bind."""
         self.metrics = MetricsServer(host, port)
-        self.sockets.poller.register(self.metrics, zmq.POLLIN)
+        self.metrics.publish(metrics.take(self))
         return self.metrics.port
 
     # -- the loop -------------------------------------------------------------------------
@@ -120,8 +126,6 @@ class Coordinator:
     def turn(self, timeout_ms: int) -> None:
         s = self.sockets
         events = dict(s.poller.poll(timeout_ms))
-        if self.metrics is not None and self.metrics.fileno() in events:  # raw fds: ints
-            self.metrics.serve_one(self)
         if s.watch.sock in events:
             s.watch.on_monitor(self.clock())
         if s.firehose is not None and s.firehose.monitor in events and s.firehose.on_monitor():
@@ -178,6 +182,9 @@ class Coordinator:
         self.delivery.flush(now)
         upkeep(self, now)
         self.pipeline.expire(now)
+        if self.metrics is not None and now >= self._next_publish:
+            self._next_publish = now + metrics.PUBLISH_EVERY_S
+            self.metrics.publish(metrics.take(self))
 
     def on_zap(self, zap: zmq.Socket[bytes]) -> None:
         """Answer the pending ZAP requests (one per handshake of a CURVE socket, and of the

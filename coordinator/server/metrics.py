@@ -1,122 +1,134 @@
-"""A Prometheus text-format /metrics endpoint served from the coordinator's own loop (its
-listening socket sits in the same poller as the ZeroMQ sockets; no thread). Pure rendering
-plus a tiny HTTP/1.0 responder."""
+"""The figures the coordinator exports to Prometheus, as an immutable snapshot its loop publishes.
+
+Why a snapshot: the coordinator is one thread, and whatever blocks it blocks every agent and
+client. ``/metrics`` used to be answered from that loop, and each idle TCP connection to it
+stalled the loop. Now the loop never talks to a scraper: once a second (``PUBLISH_EVERY_S``, in
+its housekeeping) it copies the figures into a ``Snapshot`` (frozen dataclasses of numbers,
+strings and tuples) and publishes it by replacing one reference, which the GIL makes atomic.
+prometheus_client's HTTP server, in threads of its own (``coordinator.server.metrics_export``),
+renders whichever snapshot is current: the two sides share nothing mutable and take no lock,
+so a scraper can delay nothing but itself.
+
+What is in it: the fleet (agents, call slots, calls and accounts through the client API,
+dropped messages), each live agent (calls, slots, state, and the health figures of its
+heartbeat: bridge ports, sockets, descriptors, memory), and load runs: totals over every run
+since the coordinator started, and per run (live runs, and the last ``KEEP_FINISHED`` that
+ended, so that a run's final figures outlive its end). Setup times stay in the mergeable
+histogram of ``proto.hist`` (bucket index -> count) until they are rendered.
+
+``run_figures`` is the one function that reads a ``LoadRun``: a change of the run model is
+adapted there.
+"""
 
 from __future__ import annotations
 
-import socket
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from proto.hist import Histogram, highest_of, lowest_of
+from coordinator.server.registry import HEALTH_FIELDS
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
     from coordinator.server.load.run import LoadRun
 
-#: bucket bounds (seconds) of the exported setup-time histogram
-SETUP_BUCKETS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+#: seconds between two snapshots published by the loop (Prometheus scrapes every 15 s or so)
+PUBLISH_EVERY_S = 1.0
+#: finished runs whose own figures are still exported (their totals are kept for ever)
+KEEP_FINISHED = 16
 
 
-def _hist_lines(name: str, h: Histogram, labels: str) -> list[str]:
-    out = []
-    for bound in SETUP_BUCKETS_S:
-        n = sum(c for i, c in h.counts.items() if highest_of(i) <= bound * 1e6)
-        out.append(f'{name}_bucket{{{labels}le="{bound:g}"}} {n}')
-    out.append(f'{name}_bucket{{{labels}le="+Inf"}} {h.total}')
-    out.append(f"{name}_sum {sum(c * (lowest_of(i) + highest_of(i)) / 2e6 for i, c in h.counts.items())}")
-    out.append(f"{name}_count {h.total}")
-    return out
+@dataclass(frozen=True)
+class RunFigures:
+    """One load run's figures (or, with ``run`` empty, the sum over runs)."""
+
+    run: str = ""
+    live: bool = False
+    started: int = 0
+    answered: int = 0
+    active: int = 0
+    #: failed calls by SIP code (or PJSIP status), sorted by code
+    failed: tuple[tuple[str, int], ...] = ()
+    #: setup times: a proto.hist.Histogram's (bucket index, count) pairs, sorted by index
+    setup: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def failed_total(self) -> int:
+        return sum(n for _, n in self.failed)
+
+    def plus(self, other: RunFigures) -> RunFigures:
+        """The sum of two runs' counters (``run``, ``live`` and ``active`` are this one's)."""
+        failed, setup = Counter(dict(self.failed)), Counter(dict(self.setup))
+        failed.update(dict(other.failed))
+        setup.update(dict(other.setup))
+        return RunFigures(self.run, self.live, self.started + other.started,
+                          self.answered + other.answered, self.active,
+                          tuple(sorted(failed.items())), tuple(sorted(setup.items())))
 
 
-def render(server: Coordinator) -> str:
-    live = server.registry.live()
-    lines = [
-        "# HELP callfleet_agents Connected agents.", "# TYPE callfleet_agents gauge",
-        f"callfleet_agents {len(live)}",
-        "# HELP callfleet_call_slots Call slots of connected agents.",
-        "# TYPE callfleet_call_slots gauge", f"callfleet_call_slots {sum(a.capacity for a in live)}",
-        "# HELP callfleet_calls Live calls made or answered through the client API.",
-        "# TYPE callfleet_calls gauge", f"callfleet_calls {len(server.objects.calls)}",
-        "# HELP callfleet_accounts Accounts.", "# TYPE callfleet_accounts gauge",
-        f"callfleet_accounts {len(server.objects.accounts)}",
-        "# HELP callfleet_dropped_messages_total Messages dropped (peer gone or queue full).",
-        "# TYPE callfleet_dropped_messages_total counter",
-        f"callfleet_dropped_messages_total {server.sockets.dropped + server.delivery.dropped}",
-        "# HELP callfleet_load_calls_total Load-run calls by outcome.",
-        "# TYPE callfleet_load_calls_total counter",
-        "# HELP callfleet_load_active Load-run calls up now.", "# TYPE callfleet_load_active gauge",
-        "# HELP callfleet_load_setup_seconds Load-run setup time (INVITE to 200).",
-        "# TYPE callfleet_load_setup_seconds histogram",
-    ]
-    totals = server.load_totals
-    setup = Histogram()
-    setup.merge(totals.setup)
-    started, answered, failed = totals.started, totals.answered, totals.failed
-    for run in server.loads.values():
-        started, answered = started + run.started, answered + run.answered
-        failed += sum(run.failed.values())
-        setup.merge(run.setup)
-        lines.append(f'callfleet_load_active{{run="{run.run}"}} {sum(run.active.values())}')
-    lines += [f'callfleet_load_calls_total{{outcome="started"}} {started}',
-              f'callfleet_load_calls_total{{outcome="answered"}} {answered}',
-              f'callfleet_load_calls_total{{outcome="failed"}} {failed}']
-    lines += _hist_lines("callfleet_load_setup_seconds", setup, "")
-    return "\n".join(lines) + "\n"
+def run_figures(run: LoadRun, live: bool = True) -> RunFigures:
+    """What /metrics exports of one load run: the one place that reads LoadRun's fields."""
+    return RunFigures(run=run.run, live=live, started=run.started, answered=run.answered,
+                      active=sum(run.active.values()) if live else 0,
+                      failed=tuple(sorted((str(code), n) for code, n in run.failed.items() if n)),
+                      setup=tuple(sorted(run.setup.counts.items())))
 
 
 @dataclass
 class LoadTotals:
-    """What finished load runs add to the exported counters."""
+    """What finished load runs add to the exported figures (owned by the loop)."""
 
-    started: int = 0
-    answered: int = 0
-    failed: int = 0
-    setup: Histogram = field(default_factory=Histogram)
+    total: RunFigures = field(default_factory=RunFigures)
+    recent: deque[RunFigures] = field(default_factory=lambda: deque(maxlen=KEEP_FINISHED))
 
     def add(self, run: LoadRun) -> None:
-        self.started += run.started
-        self.answered += run.answered
-        self.failed += sum(run.failed.values())
-        self.setup.merge(run.setup)
+        """``run`` has ended: its figures join the totals and the recent runs."""
+        figures = run_figures(run, live=False)
+        self.total = self.total.plus(figures)
+        self.recent.append(figures)
 
 
-class MetricsServer:
-    """Listens on host:port; ``serve_one`` answers one waiting connection."""
+@dataclass(frozen=True)
+class AgentFigures:
+    name: str
+    state: str
+    calls: int
+    capacity: int
+    #: the heartbeat's health figures it reported (registry.HEALTH_FIELDS), by name
+    health: tuple[tuple[str, int], ...]
 
-    def __init__(self, host: str, port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-        self.port: int = self.sock.getsockname()[1]
 
-    def fileno(self) -> int:
-        return self.sock.fileno()
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one scrape shows; ``taken_at`` is ``time.monotonic()`` at the copy."""
 
-    def serve_one(self, server: Coordinator) -> None:
-        try:
-            conn, _ = self.sock.accept()
-        except BlockingIOError:
-            return
-        with conn:
-            conn.settimeout(0.5)
-            try:
-                request = conn.recv(4096).decode("latin-1")
-            except OSError:
-                return
-            path = request.split(" ", 2)[1] if request.count(" ") >= 2 else ""
-            if path.split("?")[0] == "/metrics":
-                body, status = render(server).encode(), "200 OK"
-            else:
-                body, status = b"not found: try /metrics\n", "404 Not Found"
-            head = (f"HTTP/1.0 {status}\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-            try:
-                conn.sendall(head.encode() + body)
-            except OSError:
-                pass  # the scraper went away
+    taken_at: float
+    agents: tuple[AgentFigures, ...]
+    calls: int
+    accounts: int
+    dropped: int
+    #: every run since the coordinator started (finished and live)
+    load_total: RunFigures
+    #: live runs, then the recent finished ones
+    runs: tuple[RunFigures, ...]
 
-    def close(self) -> None:
-        self.sock.close()
+    @property
+    def call_slots(self) -> int:
+        return sum(a.capacity for a in self.agents)
+
+
+def take(server: Coordinator) -> Snapshot:
+    """Copy the coordinator's figures (runs on the loop; costs O(agents + runs))."""
+    live_runs = tuple(run_figures(run) for run in server.loads.values())
+    total = server.load_totals.total
+    for figures in live_runs:
+        total = total.plus(figures)
+    agents = tuple(
+        AgentFigures(rec.name, rec.state, server.counts.calls_at(rec.name), rec.capacity,
+                     tuple((k, rec.health[k]) for k in HEALTH_FIELDS if k in rec.health))
+        for rec in server.registry.live())
+    return Snapshot(taken_at=time.monotonic(), agents=agents, calls=server.counts.calls(),
+                    accounts=len(server.objects.accounts),
+                    dropped=server.sockets.dropped + server.delivery.dropped,
+                    load_total=total, runs=live_runs + tuple(server.load_totals.recent))

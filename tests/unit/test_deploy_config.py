@@ -17,6 +17,7 @@ from agent.options import parse as parse_agent
 from coordinator.cli.fatal_listener import main as listener_main  # noqa: F401 - the module imports
 from coordinator.cli.main import build_parser
 from coordinator.cli.options import default_lost_after
+from coordinator.cli.up import environment as up_environment
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -34,7 +35,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
            "CALLFLEET_COORDINATOR": "tcp://10.1.0.1:5600",
            "CALLFLEET_AGENTS": "3", "CALLFLEET_NAME": "hostb", "CALLFLEET_SIP_HOST": "10.1.0.2",
            "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": "5070",
-           "CALLFLEET_RTP_PORT_BASE": "20000"}
+           "CALLFLEET_RTP_PORT_BASE": "20000", "CALLFLEET_METRICS_PORT": "",
+           "CALLFLEET_METRICS_HOST": "127.0.0.1"}
     env.update(dict.fromkeys(CURVE_VARS, ""))
     env.update(extra)
     return env
@@ -116,6 +118,23 @@ def test_curve_settings_reach_every_program(tmp_path: Path,
     server = build_parser().parse_args(_argv(groups["coordinator"].process_configs[0].command,
                                              "coordinator.cli"))
     assert server.insecure is True and server.key == ""
+
+
+@pytest.mark.parametrize(("options", "port", "host"), [
+    ([], None, "127.0.0.1"), (["--metrics-port", "9188"], 9188, "127.0.0.1"),
+    (["--metrics-port", "0", "--metrics-host", "10.1.0.1"], 0, "10.1.0.1")])
+def test_up_passes_its_metrics_options_to_the_coordinator(
+        options: list[str], port: int | None, host: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`callfleet up`'s settings, through the shipped template and supervisord's parser, give
+    the coordinator the /metrics options `up` was given (none: no /metrics)."""
+    up_args = build_parser().parse_args(["up", *options])
+    env = up_environment(up_args, tmp_path)
+    groups = _load("coordinator-host.conf", env, monkeypatch)
+    words = shlex.split(groups["coordinator"].process_configs[0].command)
+    assert words[1:3] == ["-m", "coordinator.cli"]
+    server = build_parser().parse_args(words[3:])
+    assert (server.metrics_port, server.metrics_host) == (port, host)
 
 
 def test_an_empty_public_address_means_the_sip_host(tmp_path: Path,
