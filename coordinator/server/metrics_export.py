@@ -72,8 +72,9 @@ def fleet_families(snap: Snapshot, now: float) -> Iterator[Metric]:
     yield GaugeMetricFamily("callfleet_agents", "Connected agents.", value=len(snap.agents))
     yield GaugeMetricFamily("callfleet_call_slots", "Call slots of connected agents.",
                             value=snap.call_slots)
-    yield GaugeMetricFamily("callfleet_calls", "Live calls made or answered through the client API.",
-                            value=snap.calls)
+    yield GaugeMetricFamily("callfleet_calls", "Live call legs on the fleet: the clients' "
+                            "calls and the load runs' (both ends of a call the fleet answers "
+                            "itself count).", value=snap.calls)
     yield GaugeMetricFamily("callfleet_accounts", "Accounts.", value=snap.accounts)
     yield CounterMetricFamily("callfleet_dropped_messages",
                               "Messages dropped (peer gone or queue full).", value=snap.dropped)
