@@ -183,3 +183,29 @@ def test_the_html_report_renders_in_chromium_without_console_errors(lib: Lib,
     pixels = imread(str(tmp_path / "page.png"))
     colours = {tuple(p) for p in pixels[::7, ::7, :3].reshape(-1, 3).round(2).tolist()}
     assert len(colours) > 50, "the charts were drawn"
+
+
+def test_any_shell_lists_steers_and_stops_a_run(lib: Lib) -> None:
+    seen: list[dict[str, Any]] = []
+    watch = lib.start_load({"rate": 4, "duration": 120, "hold": "0.5", "self": True},
+                           on_progress=seen.append)
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "coordinator.cli", *argv, "--coordinator",
+                               lib.session.url], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+
+    wait_for(lambda: len(seen) >= 2, 10, "the run going")
+    runs = cli("runs")
+    assert runs.returncode == 0 and watch.run in runs.stdout and "TARGET" in runs.stdout
+    rate = cli("rate", watch.run, "2")
+    assert rate.returncode == 0, rate.stderr
+    wait_for(lambda: seen[-1]["target_rate"] == 2, 5, "the new target in the run's progress")
+    stopped = cli("stop", watch.run)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
+    assert watch.finished.wait(5) and watch.report is not None
+    assert watch.report["stopped"] is True
+    missing = cli("stop", watch.run)
+    assert missing.returncode == 2 and "E_NOT_FOUND" in missing.stderr
+    assert "Traceback" not in missing.stderr and "-." not in missing.stderr
+    assert cli("runs").stdout.strip() == "no load run"
