@@ -57,13 +57,17 @@ class Display:
             self.progress.start()
 
     def update(self, p: dict[str, Any]) -> None:
+        """A second of the run: its line (scrolling above the bar in a terminal)."""
         if self.quiet:
             return
         if self.progress is None:
             print(status_line(p), flush=True)
             return
         done = p["started"] if self.calls else min(p["elapsed"], self.duration)
-        self.progress.update(self.task, completed=done, line=status_line(p).strip())
+        self.progress.console.print(status_line(p), highlight=False)
+        self.progress.update(self.task, completed=done,
+                             line=f"{p.get('rate_window', p['rate']):.1f}/s of "
+                                  f"{p['target_rate']:g}/s, {p['active']} up")
 
     def note(self, text: str) -> None:
         if self.progress is not None:

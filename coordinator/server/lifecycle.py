@@ -171,8 +171,10 @@ class Lifecycle:
                       why: str = "") -> None:
         """Every call the agent held ends with one DISCONNECTED event with ``reason``; its pending
         requests fail; the accounts it was home to move to other agents."""
-        log.warning("agent %s %s%s", rec.name, "lost" if reason == "worker_lost" else "gone",
-                    f" ({why})" if why else "")
+        # a loss is news; an agent that said goodbye (shut down, restarting) is not
+        log.log(logging.WARNING if reason == "worker_lost" else logging.INFO, "agent %s %s%s",
+                rec.name, "lost" if reason == "worker_lost" else "gone",
+                f" ({why})" if why else "")
         # pending requests first: a call.make still in flight there ends with its error reply
         # alone, never also with an event about a call the client was never given
         server.pipeline.fail_agent_pending(rec.name, "was lost" if reason == "worker_lost"
