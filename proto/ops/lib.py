@@ -34,7 +34,12 @@ OPS = grouped("lib", (
                          "now), max_subscribers, refused (connections refused for the cap), "
                          "skipped (events too large to publish there)"),
                    Field("adopting", "float", False, "seconds left in the adoption window of "
-                         "a (re)started coordinator (section 9; 0: closed)", lo=0)),
+                         "a (re)started coordinator (section 9; 0: closed)", lo=0),
+                   Field("coordinator", "str", False, "the coordinator's id (as its "
+                         "heartbeats'; a new one after a restart)"),
+                   Field("uptime", "float", False, "seconds since the coordinator started",
+                         lo=0),
+                   Field("software", "str", False, "the coordinator's callfleet version")),
            roles=READ, adopting=True),
     OpSpec("lib.transports", "coordinator",
            "Every SIP transport the ready agents listen on (chosen at agent start: "

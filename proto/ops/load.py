@@ -113,6 +113,11 @@ PROGRESS = (
           "interval (%)"),
     Field("interval_jitter_p95_ms", "float", False, "their jitter, 95th percentile (ms)"),
     Field("interval_mos_p50", "float", False, "their MOS, median"),
+    # load.progress events only (not lib.status): what a dashboard shows beside the row
+    Field("failed_by_code", "map", False, "load.progress only: failed calls by SIP code so far"),
+    Field("lost_agents", "list", False, "load.progress only: agents of the run lost so far"),
+    Field("by_agent", "list", False, "load.progress only: each agent's part so far, as the "
+          "report's by_agent, plus active (the calls it placed that are up now)"),
 )
 
 EVENTS = grouped("load", (

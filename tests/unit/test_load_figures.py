@@ -154,3 +154,21 @@ def test_load_calls_take_slots_where_they_are() -> None:
     assert run.slots_at("a") == 4 and run.slots_at("b") == 0
     run.on_stats("a", _stats("a", done=True), 102.0)
     assert run.slots_at("a") == 0
+
+
+def test_progress_events_carry_failures_by_code_and_each_agents_part() -> None:
+    from coordinator.server.load.report import live
+
+    run = _run("a", "b")
+    run.on_stats("a", _stats("a", started=7, answered=5, active=4, failed={"486": 2}), 101.0)
+    run.on_stats("b", _stats("b", started=3, answered=3, incoming=5, active=1), 101.0)
+    parts = live(run)
+    assert parts["failed_by_code"] == {"486": 2} and parts["lost_agents"] == []
+    assert parts["by_agent"] == [
+        {"agent": "a", "started": 7, "answered": 5, "incoming": 0, "failed": 2, "active": 4},
+        {"agent": "b", "started": 3, "answered": 3, "incoming": 5, "failed": 0, "active": 1}]
+    run.agent_lost("a")
+    assert live(run)["lost_agents"] == ["a"] and live(run)["by_agent"][0]["active"] == 0
+    # the same parts as the final report's, with the calls up beside them
+    assert [{k: v for k, v in p.items() if k != "active"} for p in live(run)["by_agent"]] \
+        == report(run, 102.0)["by_agent"]

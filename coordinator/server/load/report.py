@@ -64,6 +64,14 @@ def by_agent(run: LoadRun) -> list[dict[str, Any]]:
             for agent in run.agents]
 
 
+def live(run: LoadRun) -> dict[str, Any]:
+    """What each load.progress event carries beyond its timeseries row: failures by code and
+    each agent's part so far (with the calls it placed that are up now), for live views."""
+    return {"failed_by_code": dict(run.failed), "lost_agents": list(run.lost_agents),
+            "by_agent": [dict(part, active=run.active.get(part["agent"], 0))
+                         for part in by_agent(run)]}
+
+
 def media(run: LoadRun) -> dict[str, Any]:
     """RTP loss (%), jitter (ms) and MOS across the measured calls."""
     sent = run.rtp_rx + run.rtp_lost

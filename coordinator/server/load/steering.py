@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import proto
-from coordinator.server.load.report import report
+from coordinator.server.load.report import live, report
 from coordinator.server.load.run import LoadRun
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def upkeep(server: Coordinator, now: float) -> None:
     for run_id, run in list(server.loads.items()):
         progress = run.tick(now)
         if progress is not None:
-            send_event(server, run, "load.progress", progress)
+            send_event(server, run, "load.progress", {**progress, **live(run)})
         if run.adopted and server.adoption.open:
             continue  # agents of the run may still come back: nothing ends before they do
         if not run.released and not run.ending and run.profile.registrar:

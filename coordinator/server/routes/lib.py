@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 import proto
 from coordinator.server.routes.registry import route
 from proto import sip_addresses
+
+try:  # the installed package's version (a source tree that was never installed has none)
+    SOFTWARE = importlib.metadata.version("callfleet")
+except importlib.metadata.PackageNotFoundError:
+    SOFTWARE = "unknown"
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
@@ -31,6 +37,8 @@ def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
         "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
         "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
         "held": budgets.held(), "adopting": round(server.adoption.left(now), 3),
+        "coordinator": server.cid, "uptime": round(now - server.started_at, 3),
+        "software": SOFTWARE,
         **({"firehose": {"subscribers": firehose.subscribers,
                          "max_subscribers": firehose.max_subscribers,
                          "refused": firehose.refused, "skipped": firehose.skipped}}
