@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib.util
 
 #: module -> the extra that installs it
-EXTRAS = {"pjsua2": "agent", "supervisor": "deploy", "matplotlib": "report", "jinja2": "report"}
+EXTRAS = {"pjsua2": "agent", "supervisor": "deploy", "matplotlib": "report", "jinja2": "report",
+          "aiohttp": "web"}
 
 
 def missing(*modules: str) -> str:

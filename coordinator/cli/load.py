@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from coordinator.cli import fleetpick, loadopts
+from coordinator.cli import web as dashboard
 from coordinator.cli.live import KEYS_HELP, RATE_KEYS, Display, Keys
 from coordinator.cli.outputs import CsvStream, write_all
 from coordinator.cli.report_text import format_report, partial_report
@@ -80,7 +81,8 @@ class Steering:
 def cmd_load(args: argparse.Namespace) -> int:
     try:
         profile = loadopts.check(args)
-    except loadopts.Unusable as exc:
+        web_plan = dashboard.check_beside(args)
+    except (loadopts.Unusable, dashboard.Unusable) as exc:
         _err(str(exc))
         return EXIT_ERROR
     display = Display(profile, args.quiet)
@@ -92,10 +94,13 @@ def cmd_load(args: argparse.Namespace) -> int:
             display.close()
             _err(str(exc))
             return EXIT_ERROR
+        web = dashboard.start_beside(web_plan, lib.url, lib.session.conn.keys, display.note)
         try:
             return _run(lib, args, profile, display, stop)
         finally:
             display.close()
+            if web is not None:
+                web.stop()
             lib.destroy()
 
 
@@ -174,6 +179,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     load = sub.add_parser("load", help="a load run: many calls at a set rate, with a verdict "
                           "and reports")
     loadopts.add_options(load)
+    dashboard.add_beside_option(load, "the run's fleet")
     load.set_defaults(func=cmd_load)
     run = sub.add_parser("run", help="the main job: a short self-answering run, embedded fleet")
     loadopts.add_options(run)

@@ -20,9 +20,11 @@ from pathlib import Path
 from types import FrameType
 
 from coordinator.cli import metrics_options
+from coordinator.cli import web as dashboard
 from coordinator.cli.keys import add_server_options
 from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
+from proto.curve import ClientKeys, KeyFileError
 from proto.extras import missing
 
 log = logging.getLogger("callfleet up")
@@ -69,6 +71,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     if busy:  # found now rather than as a coordinator that supervisord gives up on
         log.error("%s", busy)
         return 2
+    try:  # the dashboard (--web) is checked before anything starts
+        web_plan, web_keys = dashboard.check_beside(args), _web_keys(args)
+    except (dashboard.Unusable, KeyFileError) as exc:
+        log.error("%s", exc)
+        return 2
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="callfleet-up-"))
     workdir.mkdir(parents=True, exist_ok=True)
     metrics = ("" if args.metrics_port is None else
@@ -85,7 +92,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    web = dashboard.start_beside(web_plan, args.clients_bind, web_keys, print)
     code = sup.wait()
+    if web is not None:
+        web.stop()
     if not args.dir:
         shutil.rmtree(workdir, ignore_errors=True)
     return code
@@ -104,4 +114,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     u.add_argument("--agent-key", default="", metavar="FILE",
                    help="with --key: the agents' key pair (a .key_secret certificate whose "
                         "public key is in --agents-keys)")
+    dashboard.add_beside_option(u, "the fleet")
+    u.add_argument("--web-key", default="", metavar="FILE",
+                   help="with --key and --web: the dashboard's client key pair (a .key_secret "
+                        "on --clients-keys, or --readonly-keys for a read-only page)")
     u.set_defaults(func=cmd_up)
+
+
+def _web_keys(args: argparse.Namespace) -> ClientKeys | None:
+    """The dashboard's CURVE keys: the coordinator's public key (its key file holds it) and
+    --web-key; none for a fleet without keys."""
+    if not args.web or not args.key:
+        return None
+    if not args.web_key:
+        raise KeyFileError("--web with --key needs --web-key (the dashboard's own .key_secret)")
+    return ClientKeys.load(args.key, args.web_key)

@@ -70,3 +70,7 @@ def test_the_base_install_drives_a_fleet_without_pjsua2(tmp_path: Path) -> None:
                         cwd=tmp_path, stdin=subprocess.DEVNULL)
     assert up.returncode == 2 and "pip install 'callfleet[agent,deploy]'" in up.stderr, up
     assert len(up.stderr.strip().splitlines()) == 1 and sys.executable != str(py)
+    web = subprocess.run([callfleet, "web"], capture_output=True, text=True, timeout=30,
+                         cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert web.returncode == 2 and "pip install 'callfleet[report,web]'" in web.stderr, web
+    assert len(web.stderr.strip().splitlines()) == 1
