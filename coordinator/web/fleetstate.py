@@ -84,7 +84,7 @@ class FleetState:
         live = [r for r in rows if r["lifecycle"] != "lost"]
         return {"connected": self.connected, "problem": self.problem,
                 "updated": round(self.updated, 3), "status": self.status, "agents": rows,
-                # as `callfleet status`: the coordinator's calls, of the agents' slots
+                # as `callfleet status`: the call legs the fleet holds, of the agents' slots
                 "totals": {"agents": len(live), "lost": len(rows) - len(live),
                            "calls": self.status.get("calls") or 0,
                            "slots": sum(int(r["capacity"] or 0) for r in live),

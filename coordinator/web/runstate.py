@@ -21,8 +21,8 @@ from coordinator.cli.verdict import Criteria, checks, exit_code
 
 #: rows kept per live run for its charts (a row a second: over 5 hours; the report has all)
 MAX_ROWS = 20000
-#: finished runs kept (the oldest are forgotten)
-MAX_FINISHED = 50
+#: finished runs kept, with their reports (the oldest are forgotten)
+MAX_FINISHED = 20
 #: seconds a run may be missing from lib.status before it is taken as ended without a report
 ENDED_AFTER_S = 5.0
 #: what a load.progress event carries beyond its row

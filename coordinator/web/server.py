@@ -29,6 +29,8 @@ log = logging.getLogger("callfleet.web")
 
 #: seconds between two updates of a page
 BATCH_S = 1.0
+#: seconds a page may take to accept an update before it is dropped (it reconnects)
+SEND_TIMEOUT_S = 5.0
 STATIC = Path(__file__).with_name("static")
 _ENV = Environment(loader=PackageLoader("coordinator.web", "templates"),
                    autoescape=select_autoescape(("html", "j2")))
@@ -235,9 +237,12 @@ class Dashboard:
         with self.dash.lock:
             body = views.update(self.dash, page, limit)
         try:
-            await ws.send_str(json.dumps(body, separators=(",", ":")))
+            await asyncio.wait_for(ws.send_str(json.dumps(body, separators=(",", ":"))),
+                                   SEND_TIMEOUT_S)
         except (ConnectionResetError, RuntimeError):
             pass  # the page went away; its loop ends
+        except asyncio.TimeoutError:
+            await ws.close()  # a page that does not read holds up no other
 
     async def _batches(self, app: web.Application) -> Any:
         async def loop() -> None:

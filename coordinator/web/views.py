@@ -47,6 +47,7 @@ def counters(view: RunView) -> list[dict[str, Any]]:
              ("asked", "asked now" if live else "rate asked", f["asked_rate"], "calls/s"),
              ("setup_p50", "setup p50", s["p50"], "ms"), ("setup_p95", "setup p95", s["p95"], "ms"),
              ("setup_p99", "setup p99", s["p99"], "ms"),
+             ("delayed", "waited for a slot", f["delayed_for_capacity"], ""),
              ("elapsed", "elapsed", f["elapsed_s"], "s")]
     return [{"key": k, "label": label, "value": v, "unit": unit} for k, label, v, unit in items]
 

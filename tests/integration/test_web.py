@@ -162,3 +162,32 @@ def test_the_rate_control_changes_the_achieved_rate(lib3: Lib) -> None:
     finally:
         lib3.stop_load(watch.run)
         assert watch.finished.wait(20)
+
+
+def test_a_run_started_from_the_form_runs_with_its_options_and_criteria(lib: Lib) -> None:
+    with web_process(lib.url) as web, chromium() as driver:
+        driver.get(web.address)
+        wait_for(lambda: text(driver, "#role") == "control", 15, "the control role")
+        _click(driver, "#start-panel summary")
+        fields = {"rate": "6", "duration": "3", "hold": "0.3", "answer_code": "200:2,486:1",
+                  "max_failed_pct": "60"}
+        for name, value in fields.items():
+            box = driver.find_element("css selector", f'#start-form [name="{name}"]')
+            box.clear()
+            box.send_keys(value)
+        _click(driver, "#start-button")
+        wait_for(lambda: driver.current_url.split("#/run/")[-1] != driver.current_url, 10,
+                 "the new run's page")
+        run = driver.current_url.split("#/run/")[1]
+        wait_for(lambda: text(driver, "#run-state").startswith("finished"), 30, "its report")
+        report = web.state(run)["run"]
+        assert report["started_here"] and report["profile"]["rate"] == 6
+        assert report["profile"]["answer_codes"] == "200:2,486:1"
+        assert report["verdict"]["criteria_from"] == "the form that started it"
+        assert report["verdict"]["checks"][1]["limit"] == "<= 60%"
+        status, body, _ = web.request(f"/runs/{run}/report.json")
+        full = json.loads(body)
+        assert status == 200 and full["profile"]["duration"] == 3
+        assert counter(driver, "attempted") == full["attempted"] > 0
+        assert sum(full["failed_by_code"].values()) == full["failed"]
+        assert console_errors(driver) == []

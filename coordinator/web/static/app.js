@@ -102,7 +102,7 @@
     $("#fleet-cards").replaceChildren(
       card("agents", t.agents, "", "", "agents", t.agents),
       card("lost agents", t.lost, "", t.lost ? "bad" : "", "lost_agents", t.lost),
-      card("calls up", num(t.calls), `of ${num(t.slots)} slots`, "", "calls", t.calls),
+      card("call legs up", num(t.calls), `of ${num(t.slots)} slots`, "", "calls", t.calls),
       card("free slots", num(t.free), "", "", "free", t.free),
       card("accounts", num(s.accounts), "", "", "accounts", s.accounts));
     fillBody($("#agents"), f.agents.map((a) => {
@@ -169,7 +169,7 @@
     renderAgents(r.by_agent, r.lost_agents);
   }
   function profileText(p) {
-    if (!p || !Object.keys(p).length) return "profile: in its report, at the end";
+    if (!p || !Object.keys(p).length) return "started elsewhere: its profile comes with its report";
     const parts = [`${p.rate} calls/s`];
     if (p.calls) parts.push(`${p.calls} calls`);
     if (p.duration) parts.push(`${p.duration} s`);
@@ -216,6 +216,9 @@
   const col = (k) => S.rows.map((r) => (r[k] === undefined ? null : r[k]));
   const when = (k, ok) => S.rows.map((r) => (ok(r) ? r[k] : null));
   const line = (label, stroke, extra) => Object.assign({label, stroke, width: 2}, extra || {});
+  // counts get whole-number ticks
+  const COUNT_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
+  const counts = (label) => ({label, size: 50, incrs: COUNT_TICKS});
   function chart(id, series, axes, scales) {
     const box = document.getElementById(id);
     if (S.charts[id]) return S.charts[id];
@@ -223,7 +226,7 @@
       scales: Object.assign({x: {time: false}, y: {range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1]}},
         scales || {}),
       axes: [{label: "seconds since the run started", size: 40}, ...axes],
-      legend: {live: true}, cursor: {drag: {x: false, y: false}}};
+      legend: {live: false}, cursor: {drag: {x: false, y: false}}};
     const u = new uPlot(opts, [[], ...series.map(() => [])], box);
     S.charts[id] = u;
     return u;
@@ -237,14 +240,14 @@
       line("last interval", COLOURS.rate, {width: 1}), line("last 5 s", COLOURS.window)],
     [{label: "calls/s", size: 50}]);
     set("chart-rate", [col("target_rate"), col("rate"), col("rate_window")]);
-    chart("chart-up", [line("calls up", COLOURS.up, {fill: "rgba(5,150,105,0.15)"})], [{label: "calls", size: 50}]);
+    chart("chart-up", [line("calls up", COLOURS.up, {fill: "rgba(5,150,105,0.15)"})], [counts("calls")]);
     set("chart-up", [col("active")]);
     chart("chart-setup", ["p50", "p95", "p99"].map((p) => line(p, COLOURS[p], {spanGaps: false})),
       [{label: "ms", size: 50}]);
     const answered = (r) => r.interval_answered > 0;
     set("chart-setup", ["p50", "p95", "p99"].map((p) => when(`interval_setup_${p}_ms`, answered)));
     chart("chart-failures", [line("failed in the interval", COLOURS.failed, {fill: "rgba(220,38,38,0.6)", paths: bars, width: 0}),
-      line("lost (total)", COLOURS.lost)], [{label: "calls", size: 50}]);
+      line("lost (total)", COLOURS.lost)], [counts("calls")]);
     set("chart-failures", [col("interval_failed"), col("lost")]);
     $("#media-panel").hidden = !media;
     if (media) {
@@ -314,6 +317,7 @@
     $("#run-view").hidden = !run;
     const f = $("#filter-form");
     f.filter.value = run ? "run=" + run : "";
+    f.exclude.value = run ? "" : "load.stats";  // the agents' reports, each second: on a run's page
     send({watch: run});
     applyFilter();
     window.scrollTo(0, 0);
