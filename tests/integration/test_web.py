@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ def _click(driver: Any, css: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.find_element(By.CSS_SELECTOR, css).click()
+
+
+def _updates(driver: Any) -> int:
+    return int(driver.execute_script("return window.callfleetDashboard.updates"))
 
 
 def _canvas(driver: Any, chart: str) -> str:
@@ -120,6 +125,10 @@ def test_the_stop_button_stops_a_long_run(lib: Lib) -> None:
         with web_process(lib.url) as web, chromium() as driver:
             driver.get(f"{web.address}#/run/{watch.run}")
             wait_for(lambda: (counter(driver, "attempted") or 0) > 0, 20, "the run on its page")
+            t0, first = time.monotonic(), _updates(driver)
+            wait_for(lambda: _updates(driver) >= first + 3, 10, "three more updates")
+            # batched: one update a second, whatever the events in between
+            assert _updates(driver) - first <= time.monotonic() - t0 + 1.5
             wait_for(lambda: driver.find_element("css selector", "#stop-button").is_displayed(),
                      10, "the stop button")
             _click(driver, "#stop-button")

@@ -77,10 +77,20 @@
     if (u.type !== "update") return;
     S.updates += 1;
     renderTop(u);
-    renderFleet(u.fleet);
-    renderRuns(u.runs);
+    if (!S.watch) {  // the fleet view: the run view's parts are hidden, and the other way round
+      changed("fleet", u.fleet, renderFleet);
+      changed("runs", u.runs, renderRuns);
+    }
     if (u.run && u.run.run === S.watch) renderRun(u.run);
     addEvents(u.events, u.events_total);
+  }
+  // a part is drawn again only when what it shows changed (the page stays cheap at any rate)
+  const drawn = {};
+  function changed(part, data, draw) {
+    const key = JSON.stringify(data);
+    if (drawn[part] === key) return;
+    drawn[part] = key;
+    draw(data);
   }
   function renderTop(u) {
     const f = u.fleet;
@@ -163,10 +173,10 @@
     const base = "/runs/" + encodeURIComponent(r.run) + "/report.";
     dl.replaceChildren(...(r.report ? ["json", "csv", "html"] : ["csv"]).map((k) =>
       h("a", {href: base + k, "data-download": k, text: k.toUpperCase()})));
-    drawCharts(r.media);
-    renderCodes(r.failed_by_code, r.counters);
-    renderVerdict(r.verdict);
-    renderAgents(r.by_agent, r.lost_agents);
+    if (r.rows.length || r.reset) drawCharts(r.media);
+    changed("codes", [r.failed_by_code, r.counters], () => renderCodes(r.failed_by_code, r.counters));
+    changed("verdict", r.verdict, renderVerdict);
+    changed("agents", [r.by_agent, r.lost_agents], () => renderAgents(r.by_agent, r.lost_agents));
   }
   function profileText(p) {
     if (!p || !Object.keys(p).length) return "started elsewhere: its profile comes with its report";
@@ -312,12 +322,13 @@
     const m = location.hash.match(/^#\/run\/(.+)$/);
     const run = m ? decodeURIComponent(m[1]) : "";
     if (run !== S.watch) { dropCharts(); S.delays = []; $("#rate-input").value = ""; }
+    for (const part of Object.keys(drawn)) delete drawn[part];
     S.watch = run;
     $("#fleet-view").hidden = !!run;
     $("#run-view").hidden = !run;
     const f = $("#filter-form");
     f.filter.value = run ? "run=" + run : "";
-    f.exclude.value = run ? "" : "load.stats";  // the agents' reports, each second: on a run's page
+    f.exclude.value = "load.stats";  // the agents' own reports, each a second: shown on request
     send({watch: run});
     applyFilter();
     window.scrollTo(0, 0);
