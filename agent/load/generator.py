@@ -362,6 +362,12 @@ class LoadGen:
                     due = min(due, t)
         return due
 
+    def retarget(self, targets: list[str]) -> None:
+        """Call these from now on (round robin)."""
+        if self.caller is not None:
+            self.caller["targets"] = targets
+            self._targets = itertools.cycle(targets)
+
     def set_rate(self, rate: float) -> None:
         """Change the rate from now on: the schedule restarts at the calls started so far."""
         self.rate = rate

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import proto
 from coordinator.server.adoption import BadHoldings, Holdings, conflict, parse
+from coordinator.server.load.steering import close_the_ring
 from coordinator.server.registry import AgentRecord
 from proto import ProtoError, limits
 
@@ -190,6 +191,7 @@ class Lifecycle:
         server.objects.drop_media_on(rec.name)
         for run in server.loads.values():
             run.agent_lost(rec.name)
+            close_the_ring(server, run, rec.name)
         server.recovery.agent_gone(server, rec.name, reason)
 
     # -- from the loop --------------------------------------------------------------------

@@ -74,6 +74,11 @@ OPS = grouped("load", (
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000)),
            route="none"),
+    OpSpec("load.agent_targets", "coordinator-to-agent",
+           "New callees for an agent's calls from now on (a self-answering run that lost the "
+           "agent this one called: it calls the next answering agent of the ring).",
+           args=(RUN_ID, Field("targets", "list", True, "URIs called round robin")),
+           route="none"),
     OpSpec("load.agent_go", "coordinator-to-agent",
            "Start calling now: every agent of a registrar run has registered its identities, or "
            "every agent of a self-answering run has its answering account.",

@@ -45,6 +45,33 @@ def release_when_registered(server: Coordinator, run: LoadRun, now: float) -> No
         run.end_reason = verdict
         end_run(server, run, f"end-{run.run}")
 
+def close_the_ring(server: Coordinator, run: LoadRun, lost: str) -> None:
+    """A self-answering run lost an agent: the agent that called it calls, from now on, the
+    next answering agent of the ring that is still in the run."""
+    ring = [n for n in run.agents if "answer" in run.shares[n]]
+    if lost not in ring:
+        return
+    live = [n for n in ring if n not in run.lost_agents and n not in run.refused]
+    if not live:
+        return
+    gone = _answer_uri(run, lost)
+    after = ring[ring.index(lost) + 1:] + ring[:ring.index(lost)]
+    heir = next(n for n in after if n in live)
+    for name in live:
+        caller = run.shares[name].get("caller")
+        agent = server.registry.by_name.get(name)
+        if caller is None or caller.get("targets") != [gone] or agent is None or not agent.alive:
+            continue
+        caller["targets"] = [_answer_uri(run, heir)]
+        args = {"run": run.run, "targets": caller["targets"]}
+        server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
+                                agent, args, lambda rep: None)
+
+
+def _answer_uri(run: LoadRun, name: str) -> str:
+    return str(run.shares[name]["answer"]["ids"][0]["uri"])
+
+
 def end_run(server: Coordinator, run: LoadRun, op_id: str) -> None:
     """Tell every agent still in the run to finish."""
     run.ending = True
