@@ -154,3 +154,28 @@ def test_load_calls_take_slots_where_they_are() -> None:
     assert run.slots_at("a") == 4 and run.slots_at("b") == 0
     run.on_stats("a", _stats("a", done=True), 102.0)
     assert run.slots_at("a") == 0
+
+
+def test_a_replacement_gets_what_is_left_of_the_lost_part_at_its_new_address() -> None:
+    from collections import Counter
+
+    from coordinator.server.load.rejoin import rejoin_share
+
+    share = {"run": "L1",
+             "caller": {"ids": [{"uri": "sip:L1-call@127.0.0.1:5061"}], "calls": 10, "rate": 2.0,
+                        "ramp": 3.0, "phase": 0.5, "wait_go": True,
+                        "targets": ["sip:L1-ans@127.0.0.1:5062"]},
+             "answer": {"ids": [{"uri": "sip:L1-ans@127.0.0.1:5061"}]}}
+    run = LoadRun("L1", None, Profile(rate=4.0, calls=20, self_answer=True), {"b": share}, 100.0)
+    run.hostports = {"b": "127.0.0.1:5061"}
+    run.by_agent["b"] = Counter(started=7)
+    new = rejoin_share(run, "b", "127.0.0.1:6001", 105.0)
+    assert new is not None
+    assert new["caller"]["calls"] == 3 and new["caller"]["ramp"] == 0.0
+    assert new["caller"]["wait_go"] is False and new["caller"]["phase"] == 0.0
+    assert new["caller"]["ids"] == [{"uri": "sip:L1-call@127.0.0.1:6001"}]
+    assert new["answer"]["ids"] == [{"uri": "sip:L1-ans@127.0.0.1:6001"}]
+    assert new["caller"]["targets"] == share["caller"]["targets"]  # its callee is unchanged
+    assert share["caller"]["calls"] == 10  # the run's own record is not changed
+    run.by_agent["b"]["started"] = 10  # all its calls were placed: it only answers
+    assert "caller" not in (rejoin_share(run, "b", "127.0.0.1:6001", 105.0) or {})

@@ -21,6 +21,7 @@ def report(run: LoadRun, now: float) -> dict[str, Any]:
     active = sum(run.active.values())
     return {
         "run": run.run, "agents": run.agents, "lost_agents": run.lost_agents,
+        "replaced_agents": run.replaced_agents,
         "refused_agents": run.refused, "stopped": run.stopped_by_user,
         "profile": run.profile.public(), "end_reason": run.end_reason,
         "elapsed_s": round(elapsed, 3), "attempted": run.started, "answered": run.answered,

@@ -59,6 +59,10 @@ class LoadRun:
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     lost_agents: list[str] = field(default_factory=list)
+    #: lost agents whose replacement took their part again
+    replaced_agents: list[str] = field(default_factory=list)
+    #: each agent's SIP host:port when it took its part (a replacement's differs)
+    hostports: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     tone_heard: int = 0
     tone_missed: int = 0
@@ -226,6 +230,16 @@ class LoadRun:
             self.caller_done.add(agent)
             self.active[agent] = self.answering[agent] = 0
             self.series.forget(agent)
+
+    def rejoined(self, agent: str, share: dict[str, Any]) -> None:
+        """A replacement for the lost ``agent`` took ``share``: its reports count again."""
+        if agent in self.lost_agents:
+            self.lost_agents.remove(agent)
+            self.replaced_agents.append(agent)
+        self.shares[agent] = share
+        self.done.discard(agent)
+        if "caller" in share:
+            self.caller_done.discard(agent)
 
     def refused_by(self, agent: str, why: str) -> None:
         """The agent refused its share: it never took part."""

@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.server.load.rejoin import rejoin_share
 from coordinator.server.load.report import report
 from coordinator.server.load.run import LoadRun
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
+    from coordinator.server.registry import AgentRecord
 
 
 def send_event(server: Coordinator, run: LoadRun, op: str, data: dict[str, Any]) -> None:
@@ -66,6 +68,47 @@ def close_the_ring(server: Coordinator, run: LoadRun, lost: str) -> None:
         args = {"run": run.run, "targets": caller["targets"]}
         server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
                                 agent, args, lambda rep: None)
+
+
+def rejoin(server: Coordinator, agent: AgentRecord) -> None:
+    """A replacement for an agent a live run lost (same name, as supervisord restarts it):
+    it takes the lost agent's part again (what is left of its calls or of the run's time; its
+    answering identity at its new address), and the agent before it in the ring calls it."""
+    now = server.clock()
+    for run in server.loads.values():
+        if agent.name not in run.lost_agents or run.ending or run.adopted:
+            continue
+        share = rejoin_share(run, agent.name, agent.sip_hostport(), now)
+        if share is None:
+            continue
+        kept = {**(server.access.owner_args(run.owner) if run.owner else {}),
+                "profile": run.profile.public()}
+
+        def done(rep: proto.Message, run: LoadRun = run, share: dict[str, Any] = share) -> None:
+            if rep.ok and not run.ending:
+                run.rejoined(agent.name, share)
+                _ring_to(server, run, agent.name)
+
+        args = {**share, **kept}
+        server.pipeline.forward(None, proto.req("load.agent_start", args, f"rejoin-{run.run}"),
+                                agent, args, done)
+
+
+def _ring_to(server: Coordinator, run: LoadRun, name: str) -> None:
+    """The live agent before ``name`` in the ring calls ``name`` (back) from now on."""
+    ring = [n for n in run.agents if "answer" in run.shares[n]]
+    if name not in ring:
+        return
+    before = ring[:ring.index(name)][::-1] + ring[ring.index(name) + 1:][::-1]
+    caller = next((n for n in before if n not in run.lost_agents and n not in run.refused), None)
+    agent = server.registry.by_name.get(caller or "")
+    part = run.shares[caller].get("caller") if caller else None
+    if agent is None or part is None:
+        return
+    part["targets"] = [_answer_uri(run, name)]
+    args = {"run": run.run, "targets": part["targets"]}
+    server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
+                            agent, args, lambda rep: None)
 
 
 def _answer_uri(run: LoadRun, name: str) -> str:

@@ -41,6 +41,7 @@ def load_start(server: Coordinator, client: bytes, msg: proto.Message) -> None:
              for a in server.registry.live() if a.ready and room[a.name] >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
     run = LoadRun(run_id, client, profile, shares, server.clock())
+    run.hostports = {s.name: s.hostport for s in seats}
     server.loads[run_id] = run
     waiting = set(shares)
     codes: set[str] = set()
