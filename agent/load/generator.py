@@ -30,6 +30,8 @@ from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 
 STATS_EVERY_S = 1.0
+#: shortest call (answered for this long) whose far-end tone is checked at its hangup
+TONE_CHECK_MIN_S = 0.5
 #: most seconds of calls that may be due at once: a run that fell behind does not catch up
 BACKLOG_S = 0.2
 
@@ -326,11 +328,18 @@ class LoadGen:
                 leg.hangup_at = None
                 self.report.media.sample(call)
                 if self.sender.checks_tone:
-                    self.report.counts["tone_heard" if self.sender.heard(call) else "tone_missed"] += 1
+                    self.report.counts[self._tone(call, leg, now)] += 1
                 try:
                     call.hangup(pj.CallOpParam(True))
                 except pj.Error:
                     pass  # already ending
+
+    def _tone(self, call: AgentCall, leg: _Leg, now: float) -> str:
+        """The tone check of a call being hung up: too short a call has not had the time to
+        hear the far end (its first packets, the bridge's level meter): not checked."""
+        if leg.confirmed is None or now - leg.confirmed < TONE_CHECK_MIN_S:
+            return "tone_unchecked"
+        return "tone_heard" if self.sender.heard(call) else "tone_missed"
 
     # -- the agent loop's entry points ----------------------------------------------------
     def tick(self) -> None:

@@ -55,7 +55,9 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
                      f"missed {dt['missed']}")
     tone = r.get("tone") or {}
     if tone.get("heard") or tone.get("missed"):
-        lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}")
+        lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}"
+                     + (f" ({tone['unchecked']} too short to check)"
+                        if tone.get("unchecked") else ""))
     reg = r.get("registration")
     if reg:
         lines.append(f"  registration   {reg['registered']} of {reg['identities']} identities "

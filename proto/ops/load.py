@@ -151,6 +151,8 @@ EVENTS = grouped("load", (
                           "heard the far end's tone", lo=0),
                     Field("tone_missed", "int", False, "calls (media tone) whose hanging-up end "
                           "heard no tone", lo=0),
+                    Field("tone_unchecked", "int", False, "calls (media tone) too short to check "
+                          "(answered for less than 0.5 s)", lo=0),
                     Field("identities", "int", False, "identities this agent registers (registrar "
                           "runs)", lo=0),
                     Field("registered", "int", False, "of those, registered now", lo=0),

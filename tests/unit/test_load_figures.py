@@ -179,3 +179,15 @@ def test_a_replacement_gets_what_is_left_of_the_lost_part_at_its_new_address() -
     assert share["caller"]["calls"] == 10  # the run's own record is not changed
     run.by_agent["b"]["started"] = 10  # all its calls were placed: it only answers
     assert "caller" not in (rejoin_share(run, "b", "127.0.0.1:6001", 105.0) or {})
+
+
+def test_the_target_is_zero_once_the_run_stops_calling() -> None:
+    run = _run("a", calls=0, duration=10.0, self_answer=True)
+    assert run.target_now(100.5) == 0.0  # its answering accounts are being made
+    run.release(101.0)
+    assert run.target_now(105.0) == 10.0
+    assert run.target_now(111.5) == 0.0  # its 10 s are over: the calls still up end
+    quota = _run("a")
+    quota.release(100.0)
+    quota.on_stats("a", _stats("a", started=100, caller_done=True), 110.0)
+    assert quota.target_now(110.5) == 0.0
