@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from coordinator.cli.options import client_options, connect, nonneg
@@ -34,45 +35,37 @@ def format_runs(loads: list[dict[str, Any]]) -> str:
                      for row in rows)
 
 
-def _with_lib(args: argparse.Namespace) -> Lib | int:
+def _with_fleet(args: argparse.Namespace, action: Callable[[Lib], int]) -> int:
+    """Connect, do ``action``, disconnect; a refusal is one line and exit 2."""
     try:
-        return connect(args)
+        lib = connect(args)
     except Error as exc:
         return _fail(args.cmd, exc)
+    try:
+        return action(lib)
+    except Error as exc:
+        return _fail(args.cmd, exc)
+    finally:
+        lib.destroy()
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def show(lib: Lib) -> int:
         print(format_runs(lib.status().get("loads", [])))
-    except Error as exc:
-        return _fail("runs", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, show)
 
 
 def cmd_rate(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def rate(lib: Lib) -> int:
         lib.set_load_rate(args.run, args.new_rate)
         print(f"run {args.run}: {args.new_rate:g} calls/s from now")
-    except Error as exc:
-        return _fail("rate", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, rate)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def stop(lib: Lib) -> int:
         lib.stop_load(args.run)
         deadline = time.monotonic() + STOP_WAIT_S
         while any(r["run"] == args.run for r in lib.status().get("loads", [])):
@@ -81,11 +74,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
                 return 0
             time.sleep(0.2)  # polling the fleet's status, with the deadline above
         print(f"run {args.run}: stopped (its report went to its owner)")
-    except Error as exc:
-        return _fail("stop", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, stop)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
