@@ -32,6 +32,7 @@ from typing import Any
 import zmq
 
 import proto
+from coordinator.cli.urls import client_url
 from coordinator.client.connection import Connection
 from coordinator.server.subscriptions import Filter, Subscription, event_keys, parse_exprs, parse_filter
 from proto import ProtoError, curve, limits
@@ -210,9 +211,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog="examples: callfleet events --filter call.state | jq -r .data.state ; "
                "callfleet events --filter acc=alice --exclude call.media_state --count 10")
     src = e.add_mutually_exclusive_group()
-    src.add_argument("--coordinator", default="tcp://127.0.0.1:5601",
+    src.add_argument("--coordinator", type=client_url, default="tcp://127.0.0.1:5601",
                      help="subscribe over the clients endpoint (default %(default)s)")
-    src.add_argument("--events", metavar="URL", default="",
+    src.add_argument("--events", metavar="URL", type=client_url, default="",
                      help="read the PUB firehose instead, e.g. tcp://127.0.0.1:5602 (no snapshot)")
     e.add_argument("--filter", action="append", default=[], metavar="EXPR",
                    help="deliver only events matching EXPR (repeatable)")

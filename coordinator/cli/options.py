@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from coordinator.client import Lib
+from coordinator.cli.urls import ROLES, client_url
+from coordinator.client import Error, Lib
 from proto import curve, limits
 
 DEFAULT_AGENTS = "tcp://127.0.0.1:5600"
@@ -20,8 +22,20 @@ def connect(args: argparse.Namespace) -> Lib:
                        key=args.key)
 
 
+def failure(cmd: str, exc: Error, url: str = "") -> int:
+    """A request that failed, in one line on stderr (its code and message, no op-id noise,
+    and which port a timeout may have gone to); returns the exit status, 2."""
+    hint = ""
+    port = url.rsplit(":", 1)[-1]
+    if exc.err_code == "E_TIMEOUT" and ROLES.get(port, "clients") != "clients":
+        hint = f" ({url} is a coordinator's {ROLES[port]} port; clients use 5601)"
+    print(f"callfleet {cmd}: {exc.err_code}: {exc.err_msg}{hint}", file=sys.stderr)
+    return 2
+
+
 def client_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--coordinator", default="tcp://127.0.0.1:5601", help="coordinator clients URL")
+    p.add_argument("--coordinator", type=client_url, default=DEFAULT_CLIENTS,
+                   help="the coordinator's clients URL")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for replies")
     curve.add_options(p)
 

@@ -5,21 +5,15 @@ the run's owner, or an admin (every local client when the fleet runs without CUR
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from coordinator.cli.options import client_options, connect, nonneg
+from coordinator.cli.options import client_options, connect, failure, nonneg
 from coordinator.client import Error, Lib
 
 #: seconds `stop` waits for the run to end its calls and leave the fleet's status
 STOP_WAIT_S = 15.0
-
-
-def _fail(cmd: str, exc: Error) -> int:
-    print(f"callfleet {cmd}: {exc.err_code}: {exc.err_msg}", file=sys.stderr)
-    return 2
 
 
 def format_runs(loads: list[dict[str, Any]]) -> str:
@@ -40,11 +34,11 @@ def _with_fleet(args: argparse.Namespace, action: Callable[[Lib], int]) -> int:
     try:
         lib = connect(args)
     except Error as exc:
-        return _fail(args.cmd, exc)
+        return failure(args.cmd, exc, args.coordinator)
     try:
         return action(lib)
     except Error as exc:
-        return _fail(args.cmd, exc)
+        return failure(args.cmd, exc, args.coordinator)
     finally:
         lib.destroy()
 

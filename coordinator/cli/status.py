@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from coordinator.cli.options import client_options, connect
+from coordinator.cli.options import client_options, connect, failure
 from coordinator.client import Error
 
 
@@ -44,8 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         lib = connect(args)
     except Error as exc:
-        print(f"callfleet status: {exc}")
-        return 2
+        return failure("status", exc, args.coordinator)
     try:
         print(format_agents(lib.status()))
     finally:

@@ -93,4 +93,4 @@ def test_status_without_a_coordinator_fails_clearly() -> None:
     out = _run(["status", "--coordinator", f"tcp://127.0.0.1:{free_tcp_port()}",
                 "--timeout", "0.5"])
     assert out.returncode == 2
-    assert "E_TIMEOUT" in out.stdout
+    assert "E_TIMEOUT" in out.stderr and out.stderr.count("\n") == 1
