@@ -66,6 +66,7 @@ CLIENT_ARGS: dict[str, dict[str, Any]] = {
                                                  "rate": 5.0},
                          "answer": {"ids": [{"uri": "sip:L1-ans@127.0.0.1"}], "delay": 0.0}},
     "load.agent_go": {"run": "L1"},
+    "load.agent_targets": {"run": "L1", "targets": ["sip:L1-ans@127.0.0.1:5062"]},
     "load.agent_rate": {"run": "L1", "rate": 2.5},
     "load.agent_end": {"run": "L1"},
     "agent.fatal": {"name": "agent-02", "group": "agent", "host": "host-1",

@@ -144,7 +144,10 @@ def test_without_curve_objects_belong_to_their_connection() -> None:
     server, access = _co(), Access(None)
     for msg in OWNED:
         assert _code(access, server, b"conn-alice", msg) == "ok", msg.op
-        assert _code(access, server, b"conn-other", msg) == "E_FORBIDDEN", msg.op
+        # an operator on the box (every local client is admin without keys) steers any load
+        # run (callfleet rate / stop); every other object stays its connection's
+        other = "ok" if msg.op.startswith("load.") else "E_FORBIDDEN"
+        assert _code(access, server, b"conn-other", msg) == other, msg.op
     # reads, creations and unknown objects are not ownership questions
     for msg in (_req("load.status", run="L1"), _req("lib.status"), _req("call.hangup", call="zz"),
                 _req("acc.create", uri="sip:x@h", acc="a1"), _req("load.start", rate=1.0)):
@@ -168,6 +171,18 @@ def test_with_curve_objects_belong_to_the_key_and_roles_apply() -> None:
     for op in reads:
         args = {"run": "L1"} if op == "load.status" else {}
         assert _code(access, server, b"conn-reader", _req(op, **args)) == "ok", op
+
+
+def test_an_admin_key_steers_any_load_run_and_owns_nothing_else() -> None:
+    admin = z85.encode(b"\x07" * 32)
+    keys = ServerKeys(KEYS.public, KEYS.secret, agents=KEYS.agents, clients=KEYS.clients,
+                      readonly=KEYS.readonly, admins=frozenset({admin}))
+    server, access = _co(), Access(keys)
+    access.seen(server, b"conn-alice", ALICE.decode())
+    access.seen(server, b"conn-root", admin.decode())
+    for msg in OWNED:
+        want = "ok" if msg.op.startswith("load.") else "E_FORBIDDEN"
+        assert _code(access, server, b"conn-root", msg) == want, msg.op
 
 
 def test_forgotten_connections_are_those_that_own_nothing() -> None:
