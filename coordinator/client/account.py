@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from coordinator.client.buddy import Buddy, BuddyCallback
+from coordinator.client.buddy import Buddy, BuddyCallback, same_address
 from coordinator.client.call import Call
 from coordinator.client.callbacks import AccountCallback, CallCallback
 from coordinator.client.dispatch import handles
@@ -223,19 +223,38 @@ def _reg_state(acc: Account, d: dict[str, Any]) -> None:
     acc.callback.on_reg_state()
 
 
+def _buddy_at(acc: Account, uri: str) -> Buddy | None:
+    """The account's buddy at ``uri``'s address, if it has one (messages from it, and the
+    delivery of messages to it, go to the buddy's callback, as in pjsua)."""
+    return next((b for b in list(acc.lib.session.buddies.values())
+                 if b.account is acc and same_address(b.uri, uri)), None)
+
+
 @handles("acc.pager", "accounts")
 def _pager(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_pager(d["from_uri"], d["contact"], d["mime"], d["body"])
+    buddy = _buddy_at(acc, d["from_uri"])
+    if buddy is not None:
+        buddy.callback.on_pager(d["mime"], d["body"])
+    else:
+        acc.callback.on_pager(d["from_uri"], d["contact"], d["mime"], d["body"])
 
 
 @handles("acc.pager_status", "accounts")
 def _pager_status(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
+    buddy = _buddy_at(acc, d["to_uri"])
+    if buddy is not None:
+        buddy.callback.on_pager_status(d["body"], d["im_id"], d["code"], d["reason"])
+    else:
+        acc.callback.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
 
 
 @handles("acc.typing", "accounts")
 def _typing(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_typing(d["from_uri"], d["contact"], d["is_typing"])
+    buddy = _buddy_at(acc, d["from_uri"])
+    if buddy is not None:
+        buddy.callback.on_typing(d["is_typing"])
+    else:
+        acc.callback.on_typing(d["from_uri"], d["contact"], d["is_typing"])
 
 
 @handles("acc.incoming_subscribe", "accounts")
