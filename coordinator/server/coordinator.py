@@ -30,6 +30,7 @@ from coordinator.server.delivery import CLIENT_QUEUE, Delivery
 from coordinator.server.events import Events
 from coordinator.server.fairness import BATCH, TURN_MAX
 from coordinator.server.firehose import MAX_SUBSCRIBERS, QUEUE
+from coordinator.server.later import Later
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.load.run import LoadRun
 from coordinator.server.load.steering import upkeep
@@ -68,6 +69,8 @@ class Coordinator:
         self.loads: dict[str, LoadRun] = {}
         #: per agent, the calls and accounts of clients and load runs (placement, lib.agents)
         self.counts = FleetCounts(self.objects, self.loads)
+        #: requests waiting a moment (for a call slot PJSIP is still freeing)
+        self.later = Later()
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
         self.codec_priorities: dict[str, int] = {}
         self.load_totals = LoadTotals()
@@ -181,6 +184,7 @@ class Coordinator:
         self.recovery.tick(self, now)
         self.delivery.flush(now)
         upkeep(self, now)
+        self.later.run_due(now)
         self.pipeline.expire(now)
         if self.metrics is not None and now >= self._next_publish:
             self._next_publish = now + metrics.PUBLISH_EVERY_S
