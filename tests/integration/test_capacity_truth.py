@@ -34,3 +34,16 @@ def test_a_full_fleet_still_refuses_at_once_after_the_short_wait(lib: Lib) -> No
     for c in calls:
         c.hangup()
     wait_for(lambda: all(o.last() == "DISCONNECTED" for o in outs), 10, "the calls to end")
+
+
+def test_a_load_run_beside_an_api_call_plans_around_it(lib: Lib) -> None:
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    bob = lib.create_account("sip:bob@127.0.0.1", auto_answer=200)
+    out = Recorder()
+    call = alice.make_call(bob.contact, cb=out)
+    wait_for(lambda: out.reached("CONFIRMED"), 10, "the API call up")
+    report = lib.run_load({"rate": 4, "calls": 12, "hold": "0.3", "self": True}, timeout=60)
+    assert (report["attempted"], report["failed"], report["failed_by_code"]) == (12, 0, {})
+    assert out.last() == "CONFIRMED"  # the API call was not disturbed
+    call.hangup()
+    wait_for(lambda: out.last() == "DISCONNECTED", 10, "the API call to end")
