@@ -25,8 +25,10 @@ from coordinator.server.access import Access
 from coordinator.server.adoption import Adoption
 from coordinator.server.delivery import CLIENT_QUEUE, Delivery
 from coordinator.server.events import Events
+from coordinator.server.expiry import expire
 from coordinator.server.fairness import BATCH, TURN_MAX
 from coordinator.server.firehose import MAX_SUBSCRIBERS, QUEUE
+from coordinator.server.leases import Leases
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.load.run import LoadRun
 from coordinator.server.load.steering import upkeep
@@ -66,17 +68,22 @@ class Coordinator:
         self.codec_priorities: dict[str, int] = {}
         self.load_totals = LoadTotals()
         self.subs = Subscribers()
+        #: client connections' leases (what a client owns goes when its lease runs out), and
+        #: the client.expired events so far (their seq)
+        self.leases = Leases()
+        self.expiries = 0
         # the parts
         self.access = Access(keys)
         self.refusals = RefusalLog()
-        self.delivery = Delivery(self.sockets.clients, client_queue)
+        self.delivery = Delivery(self.sockets.clients, client_queue, self.leases.alive)
         #: a restarted coordinator takes over what its agents hold (coordinator.server.adoption);
         #: the replies cache starts empty: a request retried across a restart runs again
         self.adoption = Adoption(adopt_window_s, clock())
+        self.leases.paused_until = self.adoption.until  # no client could speak before
         self.recovery = Recovery()
         self.lifecycle = Lifecycle()
         self.pipeline = Pipeline(self.sockets, self.delivery, self.access, self.adoption, ROUTES,
-                                 clock)
+                                 clock, self.leases)
         self.events = Events(self.delivery, self.subs, self.objects, self.sockets.firehose)
         self.metrics: MetricsServer | None = None
         self.stopping = False
@@ -175,6 +182,8 @@ class Coordinator:
         self.delivery.flush(now)
         upkeep(self, now)
         self.pipeline.expire(now)
+        for conn, lease in self.leases.expired(now):
+            expire(self, conn, lease, now)
 
     def on_zap(self, zap: zmq.Socket[bytes]) -> None:
         """Answer the pending ZAP requests (one per handshake of a CURVE socket, and of the
