@@ -6,8 +6,8 @@ import argparse
 import threading
 import time
 
-from coordinator.cli.options import client_options, connect
-from coordinator.client import Account, Call, CallCallback, Error
+from coordinator.cli.options import ONE_SHOT_LEASE_S, client_options, connect
+from coordinator.client import Account, Call, CallCallback, Error, Lib
 
 
 class _Printer(CallCallback):
@@ -29,36 +29,64 @@ class _Printer(CallCallback):
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    """Exit 0 if the call was answered, 1 if not (or it could not start), 2 if the coordinator
+    could not be reached, 130 on Ctrl-C. Whatever happens, the account and the call it made are
+    gone from the fleet when it returns (and, should the command be killed, a short lease
+    later)."""
     try:
-        lib = connect(args)
+        lib = connect(args, ONE_SHOT_LEASE_S)
     except Error as exc:
         print(f"callfleet call: {exc}")
         return 2
+    made: list[Account | Call] = []
     try:
-        acc: Account = lib.create_account(args.from_uri)
-        cb = _Printer(time.monotonic())
-        try:
-            call: Call = acc.make_call(args.uri, cb=cb)
-        except Error as exc:
-            print(f"callfleet call: {exc}")
-            return 1
-        with lib.auto_lock():  # callbacks print under this lock too: lines never interleave
-            print(f"call {call.id} placed on agent {call.agent}", flush=True)
-        deadline = time.monotonic() + args.ring_timeout
-        while not cb.done.is_set() and not cb.answered.is_set() and time.monotonic() < deadline:
-            cb.answered.wait(0.05)
-        if cb.answered.is_set():
-            cb.done.wait(args.hold)
-        if not cb.done.is_set():
-            try:
-                call.hangup()
-            except Error:
-                pass  # it ended meanwhile
-            cb.done.wait(5)
-        acc.delete()
-        return 0 if cb.answered.is_set() else 1
+        return _call(lib, args, made)
+    except Error as exc:
+        print(f"callfleet call: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        print("callfleet call: interrupted", flush=True)
+        return 130
     finally:
+        _clean_up(made)
         lib.destroy()
+
+
+def _call(lib: Lib, args: argparse.Namespace, made: list[Account | Call]) -> int:
+    """Place the call, print its states, hold it; ``made`` gets the account and the call."""
+    acc: Account = lib.create_account(args.from_uri)
+    made.append(acc)
+    cb = _Printer(time.monotonic())
+    call: Call = acc.make_call(args.uri, cb=cb)
+    made.append(call)
+    with lib.auto_lock():  # callbacks print under this lock too: lines never interleave
+        print(f"call {call.id} placed on agent {call.agent}", flush=True)
+    deadline = time.monotonic() + args.ring_timeout
+    while not cb.done.is_set() and not cb.answered.is_set() and time.monotonic() < deadline:
+        cb.answered.wait(0.05)
+    if cb.answered.is_set():
+        cb.done.wait(args.hold)
+    if not cb.done.is_set():
+        try:
+            call.hangup()
+        except Error:
+            pass  # it ended meanwhile
+        cb.done.wait(5)
+    return 0 if cb.answered.is_set() else 1
+
+
+def _clean_up(made: list[Account | Call]) -> None:
+    """Hang up the call if it is still up, delete the account (newest first); what is gone
+    already is fine. A second Ctrl-C here leaves the rest to the lease."""
+    for obj in reversed(made):
+        try:
+            if isinstance(obj, Call):
+                if obj.is_valid():
+                    obj.hangup()
+            else:
+                obj.delete()
+        except Error:
+            pass  # it ended (or went) meanwhile
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
