@@ -108,7 +108,7 @@ def churn(ctx: Any, lib: Lib, args: argparse.Namespace, targets: list[str],
           pid: int) -> dict[str, Any]:
     """Start, wait for, and kill ``args.clients`` client processes: at most ``args.parallel``
     hold objects at once, alive or killed and within their lease (a lease and a half)."""
-    peak, started, killed, unready = 0.0, 0, 0, 0
+    peak, started, killed, unready, shown = 0.0, 0, 0, 0, 0
     alive: list[tuple[Any, multiprocessing.connection.Connection]] = []
     dying: collections.deque[float] = collections.deque()
     t0 = time.monotonic()
@@ -137,8 +137,9 @@ def churn(ctx: Any, lib: Lib, args: argparse.Namespace, targets: list[str],
             dying.append(time.monotonic())
             killed += 1
         peak = max(peak, rss_mb(pid))
-        if killed and killed % 100 == 0 and not alive:
-            print(f"  {killed} clients killed", flush=True)
+        if killed // 100 > shown:
+            shown = killed // 100
+            print(f"  {killed} clients killed, coordinator RSS {rss_mb(pid):.1f} MB", flush=True)
     return {"seconds": time.monotonic() - t0, "unready": unready, "peak": peak}
 
 

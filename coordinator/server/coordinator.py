@@ -47,6 +47,9 @@ log = logging.getLogger("coordinator")
 
 #: seconds between two returns of free memory to the system (coordinator.server.memory)
 TRIM_EVERY_S = 10.0
+#: a loop turn this much later than the previous one means the coordinator stood still
+#: (stopped, starved of CPU): clients could not renew their leases meanwhile
+STALL_S = 1.0
 
 
 class Coordinator:
@@ -89,6 +92,7 @@ class Coordinator:
         self.stopping = False
         self._runs = itertools.count(1)
         self._next_trim = 0.0
+        self._last_turn = clock()
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
@@ -132,12 +136,13 @@ class Coordinator:
             memory.trim()  # a subscriber's queue went with its connection: give it back
         if s.zap is not None and s.zap in events:
             self.on_zap(s.zap)
-        self._serve({s.agents, s.clients} & set(events))
-        self.housekeeping(self.clock())
+        drained = self._serve({s.agents, s.clients} & set(events))
+        self.housekeeping(self.clock(), drained)
 
-    def _serve(self, readable: set[zmq.Socket[bytes]]) -> None:
+    def _serve(self, readable: set[zmq.Socket[bytes]]) -> bool:
         """Small batches from each socket in turn (a flood on one delays others by a batch at
-        most), then requests that waited for their connection's budget."""
+        most), then requests that waited for their connection's budget. False when messages
+        were left for the next turn."""
         handlers: dict[zmq.Socket[bytes], Callable[[bytes, bytes], None]] = {
             self.sockets.agents: lambda rid, frame: self.lifecycle.on_agent_frame(self, rid, frame),
             self.sockets.clients: lambda rid, frame: self.pipeline.on_client_frame(self, rid, frame)}
@@ -156,6 +161,7 @@ class Coordinator:
             budget -= ran
             if not ready and not ran:
                 break
+        return budget > 0
 
     def _read_batch(self, sock: zmq.Socket[bytes],
                     handler: Callable[[bytes, bytes], None]) -> int:
@@ -172,7 +178,9 @@ class Coordinator:
                     "E_BAD_MSG", "one frame per message is expected"))))
         return BATCH
 
-    def housekeeping(self, now: float) -> None:
+    def housekeeping(self, now: float, drained: bool = True) -> None:
+        """Timers. ``drained``: every message that had arrived was read (leases expire only
+        then: a renewal may wait in a socket)."""
         self.lifecycle.tick(self, now)
         if now >= self._next_trim:  # give back what a burst left in the allocator
             self._next_trim = now + TRIM_EVERY_S
@@ -182,8 +190,12 @@ class Coordinator:
         self.delivery.flush(now)
         upkeep(self, now)
         self.pipeline.expire(now)
-        for conn, lease in self.leases.expired(now):
-            expire(self, conn, lease, now)
+        if now - self._last_turn > STALL_S:
+            self.leases.extend_all(now)  # nobody could renew a lease while the loop stood still
+        self._last_turn = now
+        if drained:
+            for conn, lease in self.leases.expired(now):
+                expire(self, conn, lease, now)
 
     def on_zap(self, zap: zmq.Socket[bytes]) -> None:
         """Answer the pending ZAP requests (one per handshake of a CURVE socket, and of the
