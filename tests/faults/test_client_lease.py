@@ -15,8 +15,10 @@ from typing import Any
 import zmq
 
 from coordinator.client import Lib
+from proto import limits
 from tests.faults.conftest import EventTap, FaultFleet
 from tests.faults.raw_client import RawClient
+from tests.faults.test_coordinator_restart import adopted, restart_coordinator
 from tests.helpers import Recorder, wait_for
 
 #: the leases of the clients these tests make, and what the coordinator may take beyond one
@@ -132,4 +134,26 @@ def test_a_persistent_object_outlives_its_creator_and_an_admin_deletes_it(
     assert lib.request("client.adopt", {}) == {"accounts": [], "calls": [], "media": []}
     for acc in adopted["accounts"]:
         lib.request("acc.delete", {"acc": acc})
+    wait_for(lambda: _whole(lib), 10, "the fleet to hold nothing")
+
+
+def test_persistence_outlives_a_coordinator_restart(fleet2: FaultFleet) -> None:
+    """The agents keep each object's persistent flag: a restarted coordinator adopts it as such,
+    and when the creator (gone before the restart) does not come back within the lease it gave
+    it, only the persistent account stays."""
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None
+    owner = Lib.connect(lib.url, lease=60.0)  # long: only the restart ends it
+    try:
+        keep = owner.create_account("sip:keep@127.0.0.1", auto_answer=200, persistent=True)
+        owner.create_account("sip:temp@127.0.0.1")
+    finally:
+        owner.destroy()
+    restart_coordinator(local, "--adopt-window", "1")
+    wait_for(lambda: adopted(lib, 2, 0), 15, "the new coordinator to adopt both accounts")
+    # the owner's lease starts again at LEASE_S (the new coordinator never heard its own)
+    wait_for(lambda: lib.status()["accounts"] == 1, limits.LEASE_S + MARGIN + 2,
+             "the account that was not persistent to go")
+    assert lib.request("client.adopt", {})["accounts"] == [keep.id]
+    lib.request("acc.delete", {"acc": keep.id})
     wait_for(lambda: _whole(lib), 10, "the fleet to hold nothing")
