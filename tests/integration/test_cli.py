@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from coordinator.client import Lib
 from tests.helpers import Answerer, free_tcp_port, free_udp_port, start_sipp, stop, wait_for
 
@@ -106,9 +108,10 @@ def test_call_mistakes_leave_no_account_on_the_fleet(lib: Lib) -> None:
     assert lib.status()["accounts"] == 0
 
 
-def test_call_interrupted_while_ringing_cleans_up(lib: Lib) -> None:
-    """Ctrl-C while the call rings: the call is hung up and the account deleted before the
-    command exits (the lease would only do it seconds later)."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_call_interrupted_while_ringing_cleans_up(lib: Lib, sig: signal.Signals) -> None:
+    """Ctrl-C (or SIGTERM) while the call rings: the call is hung up and the account deleted
+    before the command exits (the lease would only do it seconds later)."""
     bob = lib.create_account("sip:bob@127.0.0.1", cb=Answerer(codes=(180,)))  # rings, no more
     proc = subprocess.Popen(CLI + ["call", bob.contact, "--coordinator", lib.url,
                                    "--ring-timeout", "60"],
@@ -118,7 +121,7 @@ def test_call_interrupted_while_ringing_cleans_up(lib: Lib) -> None:
         lines = iter(proc.stdout.readline, "")
         assert any("placed on agent" in line for line in lines), "the call was not placed"
         wait_for(lambda: lib.status()["calls"] == 2, 10, "bob's phone to ring")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         assert proc.wait(10) == 130
         assert "interrupted" in proc.stdout.read()
     finally:
