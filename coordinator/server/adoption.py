@@ -326,7 +326,7 @@ class Adoption:
         owners = ({a.owner for a in h.accounts} | {c.owner for c in h.calls}
                   | {m.owner for m in h.media} | {p.owner for p in h.loads})
         for owner in owners:
-            server.leases.renew(owner, now)  # a lease from now: its client may come back
+            server.leases.adopt(owner, now)  # a lease from now: its client may come back
         self.adopted_agents += 1
         self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
         if self.open:

@@ -70,6 +70,12 @@ class Leases:
             lease.life = life
         return fresh
 
+    def adopt(self, conn: bytes, now: float) -> None:
+        """``conn`` owns objects a restarted coordinator adopted: its lease goes on (renewed,
+        and not *fresh*: what it owned is still there)."""
+        self.renew(conn, now)
+        self.by_conn[conn].fresh = False
+
     def set(self, conn: bytes, seconds: float, now: float) -> Lease:
         """``conn`` asks for a lease of ``seconds`` (in bounds: the op's schema checked them)."""
         self.renew(conn, now)

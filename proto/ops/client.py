@@ -35,8 +35,9 @@ OPS = grouped("client", (
                          lo=limits.LEASE_MIN_S, hi=limits.LEASE_MAX_S),
                    Field("fresh", "bool", True, "the lease started with this request: the "
                          "connection is new to the coordinator, or its earlier lease expired "
-                         "(what it owned then was released) or the coordinator restarted")),
-           roles=READ, adopting=True),
+                         "(what it owned then was released), or the coordinator restarted and "
+                         "adopted nothing of it")),
+           roles=READ),
     OpSpec("client.adopt", "coordinator",
            "Take persistent objects over (an admin): they then belong to this connection (its "
            "events, its lease; they stay persistent). Without objects: every persistent object "

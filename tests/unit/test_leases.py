@@ -65,3 +65,12 @@ def test_lives_are_kept_apart_in_the_reply_cache() -> None:
     assert c.begin(b"A", first)[0] == "run"  # the earlier life's replies are gone for good
     c.forget_client(b"A")
     assert len(c) == 0 and c.bytes == 0
+
+
+def test_an_adopted_owners_lease_goes_on_and_is_not_fresh() -> None:
+    leases = Leases(default_s=5.0)
+    assert leases.renew(b"A", 0.0) is True  # its ping reached the restarted coordinator first
+    leases.adopt(b"A", 1.0)  # then its objects were adopted
+    leases.adopt(b"B", 1.0)  # a client that has not spoken yet
+    assert not leases.by_conn[b"A"].fresh and not leases.by_conn[b"B"].fresh
+    assert [c for c, _ in leases.expired(6.0)] == [b"A", b"B"]
