@@ -94,6 +94,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: the owning client (routing id in hex, CURVE key): the account's owner unless the
         #: coordinator names another (call.make); kept for a restarted coordinator
         self.owner, self.owner_key = acc.owner, acc.owner_key
+        #: it outlives its owner's lease: as its account for an incoming call (call.make says
+        #: for its own), kept for a restarted coordinator
+        self.persistent = acc.persistent
         self.started = time.monotonic()
         self.ended = False
         #: im_ids of the messages sent in this call, awaiting their reports
@@ -264,6 +267,7 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         #: on every agent, and its ACC_SIP settings as acc.create (or acc.modify) gave them
         self.owner = ""
         self.owner_key = ""
+        self.persistent = False
         self.home = False
         self.everywhere = False
         self.settings: dict[str, Any] = {}

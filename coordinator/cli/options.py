@@ -13,13 +13,18 @@ from proto import curve, limits
 DEFAULT_AGENTS = "tcp://127.0.0.1:5600"
 DEFAULT_CLIENTS = "tcp://127.0.0.1:5601"
 DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
+#: the lease of one-shot commands (status, call): what a killed command leaves on the fleet is
+#: released this soon (the command renews it while it runs)
+ONE_SHOT_LEASE_S = 5.0
 
 
-def connect(args: argparse.Namespace) -> Lib:
+def connect(args: argparse.Namespace, lease: float = limits.LEASE_S) -> Lib:
+    """The command's client: an embedded fleet (``--local``) or a connection whose ``lease``
+    the coordinator keeps what the command made for once it stops hearing from it."""
     if getattr(args, "local", 0):
         return Lib.start_local(agents=args.local)
     return Lib.connect(args.coordinator, timeout=args.timeout, server_key=args.server_key,
-                       key=args.key)
+                       key=args.key, lease=lease)
 
 
 def failure(cmd: str, exc: Error, url: str = "") -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from coordinator.cli.options import client_options, connect, failure
+from coordinator.cli.options import ONE_SHOT_LEASE_S, client_options, connect, failure
 from coordinator.client import Error
 
 
@@ -42,7 +42,7 @@ def format_agents(status: dict[str, Any]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        lib = connect(args)
+        lib = connect(args, ONE_SHOT_LEASE_S)
     except Error as exc:
         return failure("status", exc, args.coordinator)
     try:

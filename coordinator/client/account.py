@@ -182,14 +182,18 @@ class Account:
         self.lib.session.request("acc.send_typing_ind", args, obj=self.id)
 
     def make_call(self, dst_uri: str, cb: CallCallback | None = None,
-                  hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> Call:
-        """Start a call; returns at once, its progress comes to ``cb.on_state()``."""
+                  hdr_list: list[tuple[str, str]] | dict[str, str] | None = None,
+                  persistent: bool = False) -> Call:
+        """Start a call; returns at once, its progress comes to ``cb.on_state()``.
+        ``persistent``: the call goes on when this client's lease expires."""
         gid = self.lib.session.next_id("c")
         call = Call(self.lib, gid, self, role="caller")
         call.set_callback(cb)
         call.learn(remote_uri=dst_uri)
         self.lib.session.calls[gid] = call
         args: dict[str, Any] = {"acc": self.id, "uri": dst_uri, "call": gid}
+        if persistent:
+            args["persistent"] = True
         if hdr_list:
             args["headers"] = dict(hdr_list)
         try:

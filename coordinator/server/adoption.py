@@ -86,6 +86,7 @@ class AccountHolding:
     sip: dict[str, Any]
     policy: dict[str, Any]
     buddies: dict[str, dict[str, Any]]
+    persistent: bool = False
 
 
 @dataclass
@@ -96,6 +97,7 @@ class CallHolding:
     owner_key: str
     seq: int
     data: dict[str, Any]
+    persistent: bool = False
 
 
 @dataclass
@@ -103,6 +105,7 @@ class MediaHolding:
     gid: str
     owner: bytes
     owner_key: str
+    persistent: bool = False
 
 
 @dataclass
@@ -175,14 +178,15 @@ def parse(h: Any, loads: Any = None) -> Holdings:
             a["acc"], a["uri"], _owner(a), a.get("owner_key") or "", bool(a.get("home")),
             bool(a.get("everywhere")), a.get("auto_answer"),
             {k: v for k, v in sip.items() if k in _SIP},
-            {k: v for k, v in pol.items() if k in _POLICY}, buddies))
+            {k: v for k, v in pol.items() if k in _POLICY}, buddies, bool(a.get("persistent"))))
     for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls"):
         data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
         out.calls.append(CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "",
                                      c["seq"], {k: v if v is not None else "" for k, v in
-                                                data.items()}))
+                                                data.items()}, bool(c.get("persistent"))))
     for m in _items(HOLDING_MEDIA, h.get("media"), "holdings media"):
-        out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or ""))
+        out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or "",
+                                      bool(m.get("persistent"))))
     out.loads = [_load(x) for x in (loads if isinstance(loads, list) else [])]
     return out
 
@@ -268,6 +272,7 @@ class Adoption:
         if not self.open or now < self.until:
             return
         self.open = False
+        server.leases.extend_all(now)  # clients had nobody to renew their leases with
         homeless = [a for a in server.objects.accounts.values() if not a.home]
         for acc in homeless:  # its home agent did not come back: as after a loss
             server.recovery.homeless[acc.gid] = "worker_lost"
@@ -296,6 +301,7 @@ class Adoption:
                 objects.add_account(acc)
             home = a.home and not acc.home
             objects.hold(acc, add={name}, home=name if home else None)
+            acc.persistent = acc.persistent or a.persistent
             if home:
                 acc.sip, acc.policy = a.sip, a.policy
             if a.buddies and (a.home or not acc.buddies):
@@ -305,17 +311,22 @@ class Adoption:
         fresh: dict[str, int] = {}
         for c in h.calls:
             objects.add_call(CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
-                                     last_seq=c.seq))
+                                     last_seq=c.seq, persistent=c.persistent))
             self.call_data[c.gid] = c.data
             server.access.claim(c.owner, c.owner_key)
             fresh[c.gid] = c.seq
             top = max(top, id_number(c.gid))
         for m in h.media:
-            objects.media[m.gid] = MediaRec(m.gid, m.owner, name)
+            objects.media[m.gid] = MediaRec(m.gid, m.owner, name, m.persistent)
             server.access.claim(m.owner, m.owner_key)
         objects.skip_ids(top)
         for part in h.loads:
             self._adopt_run(server, name, part)
+        now = server.clock()
+        owners = ({a.owner for a in h.accounts} | {c.owner for c in h.calls}
+                  | {m.owner for m in h.media} | {p.owner for p in h.loads})
+        for owner in owners:
+            server.leases.adopt(owner, now)  # a lease from now: its client may come back
         self.adopted_agents += 1
         self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
         if self.open:

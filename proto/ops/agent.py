@@ -9,7 +9,9 @@ from proto.schema import Field
 
 #: whose an object an agent holds is (the ``owner``/``owner_key`` agent args it was given)
 _OWNED_BY = (Field("owner", "str", True, "the owning client's routing id, hex", lo=2, hi=2 * 255),
-             Field("owner_key", "str", False, "the owning client's CURVE key (Z85)", hi=64))
+             Field("owner_key", "str", False, "the owning client's CURVE key (Z85)", hi=64),
+             Field("persistent", "bool", False, "it outlives its owner's lease (the "
+                   "`persistent` argument it was created with)"))
 #: The maps of a hello's ``holdings`` (section 9, Adoption), checked as requests' args are.
 HOLDINGS = (
     Field("accounts", "list", False, "one HOLDING_ACCOUNT map per account"),

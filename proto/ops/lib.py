@@ -34,7 +34,14 @@ OPS = grouped("lib", (
                          "now), max_subscribers, refused (connections refused for the cap), "
                          "skipped (events too large to publish there)"),
                    Field("adopting", "float", False, "seconds left in the adoption window of "
-                         "a (re)started coordinator (section 9; 0: closed)", lo=0)),
+                         "a (re)started coordinator (section 9; 0: closed)", lo=0),
+                   Field("media", "int", False, "media objects held", lo=0),
+                   Field("subscriptions", "int", False, "event subscriptions held (section "
+                         "7.2)", lo=0),
+                   Field("clients", "int", False, "client connections with a live lease "
+                         "(section 10)", lo=0),
+                   Field("clients_expired", "int", False, "client leases that expired since "
+                         "the coordinator started", lo=0)),
            roles=READ, adopting=True),
     OpSpec("lib.transports", "coordinator",
            "Every SIP transport the ready agents listen on (chosen at agent start: "

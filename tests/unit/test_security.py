@@ -166,23 +166,30 @@ def test_with_curve_objects_belong_to_the_key_and_roles_apply() -> None:
         assert _code(access, server, b"conn-reader", msg) == "E_FORBIDDEN", msg.op
     assert _code(access, server, b"conn-reader", _req("acc.create", uri="sip:x@h")) == "E_FORBIDDEN"
     reads = [name for name, spec in OPS.items() if "read-only" in spec.roles]
-    assert sorted(reads) == ["events.subscribe", "events.unsubscribe", "lib.agents",
-                             "lib.status", "load.status"]
+    assert sorted(reads) == ["client.lease", "events.subscribe", "events.unsubscribe",
+                             "lib.agents", "lib.status", "load.status"]
     for op in reads:
         args = {"run": "L1"} if op == "load.status" else {}
         assert _code(access, server, b"conn-reader", _req(op, **args)) == "ok", op
 
 
-def test_an_admin_key_steers_any_load_run_and_owns_nothing_else() -> None:
+def test_an_admin_may_act_on_persistent_objects_and_steer_runs() -> None:
     admin = z85.encode(b"\x07" * 32)
-    keys = ServerKeys(KEYS.public, KEYS.secret, agents=KEYS.agents, clients=KEYS.clients,
-                      readonly=KEYS.readonly, admins=frozenset({admin}))
-    server, access = _co(), Access(keys)
+    server = _co()
+    access = Access(ServerKeys(b"P" * 40, b"S" * 40, clients=frozenset({ALICE}),
+                               admins=frozenset({admin})))
     access.seen(server, b"conn-alice", ALICE.decode())
-    access.seen(server, b"conn-root", admin.decode())
-    for msg in OWNED:
+    access.seen(server, b"conn-admin", admin.decode())
+    for msg in OWNED:  # nothing is persistent: the admin is another client (but steers runs)
         want = "ok" if msg.op.startswith("load.") else "E_FORBIDDEN"
-        assert _code(access, server, b"conn-root", msg) == want, msg.op
+        assert _code(access, server, b"conn-admin", msg) == want, msg.op
+    for rec in (server.objects.accounts["a1"], server.objects.calls["c1"],
+                server.objects.media["x/tone-1.1"]):
+        rec.persistent = True
+    for msg in OWNED:
+        assert _code(access, server, b"conn-admin", msg) == "ok", msg.op
+    assert _code(access, server, b"conn-admin", _req("client.adopt")) == "ok"
+    assert _code(access, server, b"conn-alice", _req("client.adopt")) == "E_FORBIDDEN"
 
 
 def test_forgotten_connections_are_those_that_own_nothing() -> None:

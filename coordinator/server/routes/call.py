@@ -68,9 +68,13 @@ class _Placement:
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=self.gid,
                              op=self.msg.op)
         self.tried.add(name)
-        server.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING"))
+        persistent = bool(args.get("persistent"))
+        server.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING",
+                                        persistent=persistent))
         fwd: dict[str, Any] = {"acc": acc.gid, "call": self.gid, "uri": args["uri"],
                                **server.access.owner_args(self.client)}
+        if persistent:
+            fwd["persistent"] = True
         if args.get("headers"):
             fwd["headers"] = args["headers"]
         if name not in acc.replicas:

@@ -31,6 +31,9 @@ def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
         "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
         "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
         "held": budgets.held(), "adopting": round(server.adoption.left(now), 3),
+        "media": len(server.objects.media),
+        "subscriptions": sum(len(s) for s in server.subs.table.by_conn.values()),
+        "clients": len(server.leases), "clients_expired": server.leases.expired_total,
         **({"firehose": {"subscribers": firehose.subscribers,
                          "max_subscribers": firehose.max_subscribers,
                          "refused": firehose.refused, "skipped": firehose.skipped}}
