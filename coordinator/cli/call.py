@@ -8,7 +8,14 @@ import threading
 import time
 from types import FrameType
 
-from coordinator.cli.options import ONE_SHOT_LEASE_S, client_options, connect
+from coordinator.cli.options import (
+    ONE_SHOT_LEASE_S,
+    client_options,
+    connect,
+    failure,
+    nonneg,
+    positive,
+)
 from coordinator.client import Account, Call, CallCallback, Error, Lib
 
 
@@ -39,14 +46,13 @@ def cmd_call(args: argparse.Namespace) -> int:
     try:
         lib = connect(args, ONE_SHOT_LEASE_S)
     except Error as exc:
-        print(f"callfleet call: {exc}")
-        return 2
+        return failure("call", exc, args.coordinator)
     except KeyboardInterrupt:
         return 130
     try:
         return _call(lib, args)
     except Error as exc:
-        print(f"callfleet call: {exc}")
+        failure("call", exc)
         return 1
     except KeyboardInterrupt:
         print("callfleet call: interrupted", flush=True)
@@ -106,8 +112,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("uri", help="destination SIP URI")
     c.add_argument("--from", dest="from_uri", default="sip:callfleet@127.0.0.1",
                    help="calling account URI")
-    c.add_argument("--hold", type=float, default=1.0, help="seconds to stay connected")
-    c.add_argument("--ring-timeout", type=float, default=30.0, help="seconds to wait for answer")
+    c.add_argument("--hold", type=nonneg, default=1.0, help="seconds to stay connected")
+    c.add_argument("--ring-timeout", type=positive, default=30.0, help="seconds to wait for answer")
     c.add_argument("--local", type=int, default=0, metavar="N",
                    help="use an embedded fleet of N agents instead of --coordinator")
     client_options(c)

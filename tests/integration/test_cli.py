@@ -104,7 +104,7 @@ def test_call_mistakes_leave_no_account_on_the_fleet(lib: Lib) -> None:
     for n in range(30):
         out = _run(["call", "not-a-uri", "--coordinator", lib.url])
         assert out.returncode == 1, f"mistake {n + 1}: {out.stdout}{out.stderr}"
-        assert "E_BAD_ARGS" in out.stdout and "Traceback" not in out.stderr, out.stderr
+        assert "E_BAD_ARGS" in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert lib.status()["accounts"] == 0
 
 

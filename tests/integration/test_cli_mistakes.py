@@ -66,3 +66,8 @@ def test_a_coordinator_or_up_whose_port_is_taken_says_so_and_starts_nothing(
         assert f"cannot bind {taken}" in _one_line(up)
         assert time.monotonic() - t0 < 10
         assert not (tmp_path / "up" / "supervisord.log").exists()  # supervisord never ran
+
+
+def test_a_negative_hold_is_refused(tmp_path: Path) -> None:
+    assert "not a number >= 0" in _one_line(_run(["call", "sip:a@127.0.0.1", "--hold", "-1"],
+                                                 tmp_path))
