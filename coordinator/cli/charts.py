@@ -156,8 +156,9 @@ def title(report: dict[str, Any]) -> str:
         what += f", {p['calls']} calls"
     if p.get("duration"):
         what += f", {p['duration']:g} s"
-    return (f"callfleet load run {report['run']}: {what}, {len(report.get('agents', []))} "
-            f"agents, {report['elapsed_s']:.0f} s  —  {outcome}")
+    n = len(report.get("agents", []))
+    return (f"callfleet load run {report['run']}: {what}, {n} agent{'' if n == 1 else 's'}, "
+            f"{report['elapsed_s']:.0f} s  —  {outcome}")
 
 
 def png(report: dict[str, Any], dpi: int = 100) -> bytes:

@@ -27,6 +27,11 @@ def connect(args: argparse.Namespace, lease: float = limits.LEASE_S) -> Lib:
                        key=args.key, lease=lease)
 
 
+def counted(n: int, thing: str) -> str:
+    """``1 agent``, ``2 agents``."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def failure(cmd: str, exc: Error, url: str = "") -> int:
     """A request that failed, in one line on stderr (its code and message, no op-id noise,
     and which port a timeout may have gone to); returns the exit status, 2."""

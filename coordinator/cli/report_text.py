@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.cli.options import counted
 from coordinator.cli.verdict import Check
 
 
@@ -74,7 +75,7 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
 
 
 def format_report(r: dict[str, Any], found: list[Check]) -> str:
-    head = (f"run {r['run']} on {len(r['agents'])} agents, {r['elapsed_s']:.1f} s"
+    head = (f"run {r['run']} on {counted(len(r['agents']), 'agent')}, {r['elapsed_s']:.1f} s"
             + (" (interrupted)" if r.get("interrupted") else " (stopped)" if r["stopped"] else "")
             + (" — incomplete: the run's report did not come" if r.get("incomplete") else ""))
     lines = [head, *_outcome_lines(r), *_timing_lines(r), *_check_lines(r), "  verdict"]

@@ -21,7 +21,7 @@ from types import FrameType
 
 from coordinator.cli import metrics_options
 from coordinator.cli.keys import add_server_options
-from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
+from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS, counted
 from coordinator.cli.urls import taken
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
 from proto.extras import missing
@@ -76,7 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     metrics = ("" if args.metrics_port is None else
                f"; Prometheus /metrics on {args.metrics_host}:{args.metrics_port or 'a free port'}")
-    print(f"callfleet up: {args.agents} agents under supervisord ({TEMPLATE.name}, logs in "
+    print(f"callfleet up: {counted(args.agents, 'agent')} under supervisord ({TEMPLATE.name}, logs in "
           f"{workdir}); clients connect to {args.clients_bind}{metrics}; Ctrl-C stops", flush=True)
     sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c",
                             str(TEMPLATE)], stdin=subprocess.DEVNULL,

@@ -191,3 +191,8 @@ def test_the_target_is_zero_once_the_run_stops_calling() -> None:
     quota.release(100.0)
     quota.on_stats("a", _stats("a", started=100, caller_done=True), 110.0)
     assert quota.target_now(110.5) == 0.0
+
+
+def test_the_reports_profile_speaks_load_starts_names() -> None:
+    public = Profile(rate=1.0, calls=1, self_answer=True).public()
+    assert public["self"] is True and "self_answer" not in public
