@@ -15,14 +15,15 @@ holdings are left out and the coordinator tells the agent to reset, as before ad
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import proto
+from agent.state import ENDED_KEEP_S, AgentState
 from proto import ProtoError
 
 if TYPE_CHECKING:
     from agent.objects import AgentAccount, AgentCall
-    from agent.state import AgentState
 
 
 def _account(acc: AgentAccount) -> dict[str, Any]:
@@ -71,6 +72,8 @@ def collect(state: AgentState) -> dict[str, Any]:
                      if not a.deleting and a.gid not in of_runs],
         "calls": [_call(state, c) for c in state.calls.values()
                   if c.observer is None and not c.ended],
+        "ended": [entry for at, entry in state.ended_calls
+                  if time.monotonic() - at < ENDED_KEEP_S and entry["owner"]],
         "media": [{"media": m.gid, "owner": m.owner, "owner_key": m.owner_key,
                    **({"persistent": True} if m.persistent else {})}
                   for m in state.media.values()],

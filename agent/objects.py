@@ -141,12 +141,14 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             return
         last = self._last_status(ci)
         reason = self.state.end_reason if ended and self.state.shutting_down else last["reason"]
-        self.state.emit("call.state", self.gid, {
-            "state": state_name(ci.state), "code": last["code"], "reason": reason,
-            "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
-            "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
-            "agent": self.state.name})
+        data = {"state": state_name(ci.state), "code": last["code"], "reason": reason,
+                "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
+                "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee"}
+        self.state.emit("call.state", self.gid, {**data, "agent": self.state.name})
         if ended:
+            self.state.ended_calls.append((time.monotonic(), {
+                "call": self.gid, "acc": self.acc_id, "owner": self.owner,
+                "owner_key": self.owner_key, "seq": self.state.seq_of(self.gid), **data}))
             self.finish()
 
     def _last_status(self, ci: Any) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def taken(url: str) -> str:
             None if host == "*" else host, port, type=socket.SOCK_STREAM,
             flags=socket.AI_PASSIVE)[0]
         with socket.socket(family, kind, proto) as probe:
+            # as ZeroMQ binds: a port whose last connections linger (TIME_WAIT) is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(where)
     except OSError as exc:
         role = ROLES.get(str(port))

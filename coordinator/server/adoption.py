@@ -129,6 +129,8 @@ class LoadHolding:
 class Holdings:
     accounts: list[AccountHolding] = field(default_factory=list)
     calls: list[CallHolding] = field(default_factory=list)
+    #: calls that ended lately at the agent: their owners may never have heard it
+    ended: list[CallHolding] = field(default_factory=list)
     media: list[MediaHolding] = field(default_factory=list)
     loads: list[LoadHolding] = field(default_factory=list)
     ids: int = 0
@@ -179,16 +181,20 @@ def parse(h: Any, loads: Any = None) -> Holdings:
             bool(a.get("everywhere")), a.get("auto_answer"),
             {k: v for k, v in sip.items() if k in _SIP},
             {k: v for k, v in pol.items() if k in _POLICY}, buddies, bool(a.get("persistent"))))
-    for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls"):
-        data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
-        out.calls.append(CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "",
-                                     c["seq"], {k: v if v is not None else "" for k, v in
-                                                data.items()}, bool(c.get("persistent"))))
+    out.calls = [_call(c) for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls")]
+    out.ended = [_call(c) for c in _items(HOLDING_CALL, h.get("ended"), "holdings ended")]
     for m in _items(HOLDING_MEDIA, h.get("media"), "holdings media"):
         out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or "",
                                       bool(m.get("persistent"))))
     out.loads = [_load(x) for x in (loads if isinstance(loads, list) else [])]
     return out
+
+
+def _call(c: dict[str, Any]) -> CallHolding:
+    data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
+    return CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "", c["seq"],
+                       {k: v if v is not None else "" for k, v in data.items()},
+                       bool(c.get("persistent")))
 
 
 #: a load part's map: its own fields and the load.stats fields summed (present once it reported)
@@ -322,6 +328,7 @@ class Adoption:
         objects.skip_ids(top)
         for part in h.loads:
             self._adopt_run(server, name, part)
+        self._tell_ended(server, name, h.ended)
         now = server.clock()
         owners = ({a.owner for a in h.accounts} | {c.owner for c in h.calls}
                   | {m.owner for m in h.media} | {p.owner for p in h.loads})
@@ -368,6 +375,18 @@ class Adoption:
         once every identity registered: then it is still waited for)."""
         if not run.ending and (run.released or not run.profile.registrar):
             release(server, run)
+
+    @staticmethod
+    def _tell_ended(server: Coordinator, name: str, ended: list[CallHolding]) -> None:
+        """Calls that ended at the agent while no coordinator could relay it: their owners
+        hear their DISCONNECTED now (an owner that heard it already has forgotten the call)."""
+        for c in ended:
+            if c.gid in server.objects.calls:
+                continue  # adopted live elsewhere (an id reused): not ours to end
+            ev = proto.evt("call.state", c.gid, c.seq, dict(c.data, agent=name, adopted=True))
+            frame = proto.encode(ev)
+            server.events.send_frame(c.owner, frame)
+            server.events.publish(ev, frame, c.owner, c.acc)
 
     def _announce(self, server: Coordinator, calls: dict[str, int]) -> None:
         """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event

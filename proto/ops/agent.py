@@ -16,6 +16,9 @@ _OWNED_BY = (Field("owner", "str", True, "the owning client's routing id, hex", 
 HOLDINGS = (
     Field("accounts", "list", False, "one HOLDING_ACCOUNT map per account"),
     Field("calls", "list", False, "one HOLDING_CALL map per call"),
+    Field("ended", "list", False, "one HOLDING_CALL map per call that ended in the last "
+          "minutes (its DISCONNECTED: its owner may not have had it, if no coordinator was "
+          "there to relay it)"),
     Field("media", "list", False, "one HOLDING_MEDIA map per media object"),
     Field("ids", "int", False, "the highest number of a coordinator-issued id seen", lo=0),
 )
