@@ -75,11 +75,23 @@ class Session:
             raise Error.of_reply(rep.error or {}, obj, op)
         return rep.result
 
+    #: the coordinator's instance id, from its lease replies ('' before the first)
+    coordinator = ""
+    #: how many times a lease reply came from a new coordinator instance
+    coordinator_restarts = 0
+
     def _on_lease(self, result: dict[str, Any]) -> None:
         """A lease reply (I/O thread): ``fresh`` after the first means the coordinator had
         forgotten this connection: its lease expired (its objects were released), or the
         coordinator restarted without adopting anything of it."""
         fresh, self._leased = bool(result.get("fresh")) and self._leased, True
+        cid = str(result.get("coordinator") or "")
+        if cid and self.coordinator and cid != self.coordinator:
+            self.coordinator_restarts += 1
+            log.warning("callfleet: the coordinator restarted (instance %s, was %s): what it "
+                        "adopted goes on; subscriptions must be made again", cid,
+                        self.coordinator)
+        self.coordinator = cid or self.coordinator
         if fresh and (self.accounts or self.calls or self.buddies or self.loads or self.players):
             self.leases_lost += 1
             log.warning("callfleet: the coordinator let this client's lease expire (it was "

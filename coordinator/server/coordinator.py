@@ -66,6 +66,8 @@ class Coordinator:
                  events_queue: int = QUEUE, max_subscribers: int = MAX_SUBSCRIBERS) -> None:
         self.clock = clock
         self.cid = secrets.token_hex(4)
+        #: when this coordinator started (Unix time: lib.status ``started``)
+        self.started = time.time()
         self.sockets = Sockets(agents_url, clients_url, events_url, keys, client_queue,
                                client_sndbuf, events_queue, max_subscribers)
         # the state

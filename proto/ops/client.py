@@ -33,6 +33,9 @@ OPS = grouped("client", (
                        "connection)", lo=limits.LEASE_MIN_S, hi=limits.LEASE_MAX_S),),
            result=(Field("lease", "float", True, "the connection's lease, seconds",
                          lo=limits.LEASE_MIN_S, hi=limits.LEASE_MAX_S),
+                   Field("coordinator", "str", False, "the coordinator's instance id (as "
+                         "lib.status gives it): a new one means the coordinator restarted, and "
+                         "the connection's subscriptions are gone"),
                    Field("fresh", "bool", True, "the lease started with this request: the "
                          "connection is new to the coordinator, or its earlier lease expired "
                          "(what it owned then was released), or the coordinator restarted and "

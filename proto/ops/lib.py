@@ -17,8 +17,14 @@ OPS = grouped("lib", (
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),
                    Field("accounts", "int", True, "accounts held"),
-                   Field("calls", "int", True, "live calls"),
+                   Field("calls", "int", True, "live call legs: the clients' and the load "
+                         "runs' (both ends of a call the fleet answers itself count)"),
                    Field("version", "int", True, "protocol version"),
+                   Field("coordinator", "str", False, "this coordinator's instance id (a new "
+                         "one after each start: a client that sees it change knows its "
+                         "subscriptions are gone)"),
+                   Field("started", "float", False, "when this coordinator started (Unix time)",
+                         lo=0),
                    Field("loads", "list", True, "running load runs: run id + load.progress data"),
                    Field("client_queue", "int", True, "messages the coordinator queues at most "
                          "for one client connection (beyond: dropped, see events.gap)", lo=1),

@@ -271,3 +271,40 @@ def test_a_call_that_ended_while_the_coordinator_was_down_ends_at_its_owner(
         assert lib.status()["calls"] == 0
     finally:
         stop(peer)
+
+
+def test_callfleet_events_subscribes_again_after_a_coordinator_restart(
+        fleet2: FaultFleet) -> None:
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None
+    first = lib.status()["coordinator"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coordinator.cli", "events", "--coordinator", local.clients_url,
+         "--filter", "call.state", "--no-snapshot"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "subscribed" in proc.stderr.readline()
+        restart_coordinator(local)
+        wait_for(lambda: lib.status()["coordinator"] != first, 15, "the new coordinator")
+        line = proc.stderr.readline()  # within one lease renewal (2 s)
+        assert "the coordinator restarted; subscribed again" in line, line
+        resubscribed = json.loads(proc.stdout.readline())
+        assert resubscribed["kind"] == "resubscribed"
+        assert resubscribed["coordinator"] == lib.status()["coordinator"]
+        alice = lib.create_account("sip:alice@127.0.0.1")
+        bob = lib.create_account("sip:bob@127.0.0.1", auto_answer=200)
+        out = Recorder()
+        call = alice.make_call(bob.contact, cb=out)
+        wait_for(lambda: out.reached("CONFIRMED"), 10, "a call after the restart")
+        event = json.loads(proc.stdout.readline())  # the new subscription delivers its events
+        assert event["op"] == "call.state" and event["data"]["state"] in (
+            "CALLING", "INCOMING", "EARLY", "CONNECTING", "CONFIRMED")
+        call.hangup()
+        wait_for(lambda: out.last() == "DISCONNECTED", 10, "its end")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -27,7 +27,8 @@ def client_lease(server: Coordinator, client: bytes, msg: proto.Message) -> None
         server.leases.renew(client, now)
         lease = server.leases.by_conn[client]
     fresh, lease.fresh = lease.fresh, False
-    server.pipeline.reply(client, msg, {"lease": lease.seconds, "fresh": fresh})
+    server.pipeline.reply(client, msg, {"lease": lease.seconds, "fresh": fresh,
+                                        "coordinator": server.cid})
 
 
 def _named(server: Coordinator, ids: Any, op: str) -> list[Owned]:

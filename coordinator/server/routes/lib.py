@@ -27,6 +27,7 @@ def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     server.pipeline.reply(client, msg, {
         "agents": _agents(server), "accounts": len(server.objects.accounts),
         "calls": server.counts.calls(), "version": proto.limits.VERSION,
+        "coordinator": server.cid, "started": round(server.started, 3),
         "loads": [dict(run.progress(now), run=run.run) for run in server.loads.values()],
         "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
         "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
