@@ -215,13 +215,27 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     @guarded
     def onDtmfDigit(self, prm: Any) -> None:
+        """A digit begins. pjsua2 tells no duration here (an RFC 2833 digit's is not known
+        yet): 0. SIP INFO digits, whose message gives their duration, are told by
+        onDtmfEvent."""
         if self.observer is not None:
             if self.on_dtmf is not None:
                 self.on_dtmf(self, str(prm.digit)[:1])
             return
-        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
-        self.state.emit("call.dtmf", self.gid, {"digit": str(prm.digit)[:1], "method": method,
-                                                "duration": max(0, int(prm.duration))})
+        if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO:
+            return
+        self.state.emit("call.dtmf", self.gid, {"digit": str(prm.digit)[:1],
+                                                "method": "rfc2833", "duration": 0})
+
+    @guarded
+    def onDtmfEvent(self, prm: Any) -> None:
+        """A SIP INFO digit, with the duration its message gives (pjsua's "unknown",
+        0xFFFFFFFF, when it gives none: 0)."""
+        if self.observer is None and prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO:
+            duration = int(prm.duration)
+            self.state.emit("call.dtmf", self.gid, {
+                "digit": str(prm.digit)[:1], "method": "info",
+                "duration": duration if 0 <= duration < 0xFFFFFFFF else 0})
 
     @guarded
     def onInstantMessage(self, prm: Any) -> None:

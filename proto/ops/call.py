@@ -166,7 +166,9 @@ EVENTS = grouped("call", (
               data=(Field("digit", "str", True, "the digit: 0-9, *, #, A-D", lo=1, hi=1),
                     Field("method", "str", True, "how it came: rfc2833 or info",
                           choices=DTMF_METHODS),
-                    Field("duration", "int", True, "its duration in ms (0 if not given)", lo=0))),
+                    Field("duration", "int", True, "its duration in ms, as a SIP INFO gives "
+                          "it (0: not given, and always for RFC 2833, whose digits are told as "
+                          "they begin)", lo=0))),
     EventSpec("call.transfer_request", "call",
               "The peer asked this call to transfer (REFER), and the account's policy answered. "
               "When accepted, the new call's id comes here, before that call's own call.state "
