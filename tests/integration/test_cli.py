@@ -50,6 +50,14 @@ def test_up_restarts_a_crashed_agent_and_serves_calls(tmp_path: Path) -> None:
         wait_for(lambda: len(lib.agents()) == 2, 10, "both agents admitted")
         lib.destroy()
 
+        # `up` again on the same ports: refused at once, in one line, starting nothing
+        again = _run(["up", "--agents", "1", "--agents-bind", urls["agents"], "--clients-bind",
+                      urls["clients"], "--events-bind", urls["events"], "--dir",
+                      str(tmp_path / "up2")], timeout=10)
+        assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+        assert f"cannot bind {urls['agents']}: Address already in use" in again.stderr
+        assert not (tmp_path / "up2" / "supervisord.log").exists()
+
         status = _run(["status", "--coordinator", urls["clients"]])
         assert status.returncode == 0, status.stderr
         assert "agent-01" in status.stdout and "agent-02" in status.stdout
