@@ -43,7 +43,8 @@ def load_agent_targets(state: AgentState, args: dict[str, Any]) -> dict[str, Any
     if not targets:
         raise ProtoError("E_BAD_ARGS", "targets must be a list of SIP URIs", obj=args["run"],
                          op="load.agent_targets")
-    _run(state, args, "load.agent_targets").retarget(targets)
+    lost = [t for t in args.get("lost", []) if isinstance(t, str)]
+    _run(state, args, "load.agent_targets").retarget(targets, lost)
     return {}
 
 @executes("load.agent_go")

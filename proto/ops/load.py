@@ -77,7 +77,10 @@ OPS = grouped("load", (
     OpSpec("load.agent_targets", "coordinator-to-agent",
            "New callees for an agent's calls from now on (a self-answering run that lost the "
            "agent this one called: it calls the next answering agent of the ring).",
-           args=(RUN_ID, Field("targets", "list", True, "URIs called round robin")),
+           args=(RUN_ID, Field("targets", "list", True, "URIs called round robin"),
+                 Field("lost", "list", False, "URIs of callees whose agent was lost: the "
+                       "calls up or ringing to them are hung up and no longer hold the run's "
+                       "slots")),
            route="none"),
     OpSpec("load.agent_go", "coordinator-to-agent",
            "Start calling now: every agent of a registrar run has registered its identities, or "

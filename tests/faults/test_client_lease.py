@@ -82,7 +82,9 @@ def test_a_client_that_reconnects_within_its_lease_keeps_its_objects(fleet2: Fau
     try:
         client = RawClient(ctx, lib.url, rid)
         lease, _ = client.ask("client.lease", {"lease": LEASE}, "lease")
-        assert lease["ok"] and lease["result"] == {"lease": LEASE, "fresh": True}, lease
+        cid = lib.status()["coordinator"]
+        assert lease["ok"] and lease["result"] == {"lease": LEASE, "fresh": True,
+                                                   "coordinator": cid}, lease
         made, _ = client.ask("acc.create", {"uri": "sip:keeper@127.0.0.1"}, "make")
         assert made["ok"], made
         started = time.monotonic()
@@ -94,7 +96,8 @@ def test_a_client_that_reconnects_within_its_lease_keeps_its_objects(fleet2: Fau
             assert status["result"]["accounts"] == 1, status
         assert time.monotonic() - started > LEASE * 1.5
         again, _ = client.ask("client.lease", {}, "lease-again")
-        assert again["result"] == {"lease": LEASE, "fresh": False}, again  # the same lease
+        assert again["result"] == {"lease": LEASE, "fresh": False,  # the same lease
+                                   "coordinator": cid}, again
         client.close()
         gone = time.monotonic()
         wait_for(lambda: lib.status()["accounts"] == 0, LEASE + MARGIN,

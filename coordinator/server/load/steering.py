@@ -65,7 +65,7 @@ def close_the_ring(server: Coordinator, run: LoadRun, lost: str) -> None:
         if caller is None or caller.get("targets") != [gone] or agent is None or not agent.alive:
             continue
         caller["targets"] = [_answer_uri(run, heir)]
-        args = {"run": run.run, "targets": caller["targets"]}
+        args = {"run": run.run, "targets": caller["targets"], "lost": [gone]}
         server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
                                 agent, args, lambda rep: None)
 
