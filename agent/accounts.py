@@ -35,6 +35,9 @@ def create_account(state: AgentState, gid: str, uri: str, auto_answer: int | Non
     return acc
 
 def keep_owner(obj: Any, args: Mapping[str, Any]) -> None:
-    """Remember the owner the coordinator named (agent args ``owner``, ``owner_key``)."""
+    """Remember the owner the coordinator named (agent args ``owner``, ``owner_key``), and
+    whether the object outlives that client's lease (``persistent``)."""
     if args.get("owner"):
         obj.owner, obj.owner_key = args["owner"], args.get("owner_key") or ""
+    if args.get("persistent") is not None:
+        obj.persistent = bool(args["persistent"])

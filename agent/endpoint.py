@@ -86,6 +86,18 @@ def check_tls_files(cert: str, key: str) -> None:
                          f"{exc}") from None
 
 
+def _create(ep: Any, kind: str, tcfg: Any, chosen: int) -> int:
+    """Create the transport; TCP on the port UDP was given may find it taken by another
+    program (UDP and TCP ports are apart): then any free port."""
+    try:
+        return int(ep.transportCreate(_PJ_TYPES[kind], tcfg))
+    except pj.Error:
+        if not (kind == "tcp" and chosen and tcfg.port == chosen):
+            raise
+        tcfg.port = 0
+        return int(ep.transportCreate(_PJ_TYPES[kind], tcfg))
+
+
 def _transport_config(opts: EndpointOptions, kind: str) -> Any:
     """Every transport binds the SIP address. TCP takes the SIP port number (a free one when
     that is 0), TLS its own port (``tls_port``, 0: any free one)."""
@@ -192,17 +204,23 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     ep.libInit(cfg)
     _transport_ids.clear()
     addrs: list[str] = []
+    chosen = 0  # the port the OS gave the first transport when the SIP port is 0
     for kind in opts.transports:
         tcfg = _transport_config(opts, kind)
+        if kind == "tcp" and not opts.sip_port and chosen:
+            tcfg.port = chosen  # TCP on the SIP port number, as with a port given
         try:
-            tid = ep.transportCreate(_PJ_TYPES[kind], tcfg)
+            tid = _create(ep, kind, tcfg, chosen)
         except pj.Error as exc:
             ep.libDestroy()
             raise StartError(f"cannot open SIP {kind.upper()} on {opts.sip_host}:{tcfg.port}: "
                              f"{getattr(exc, 'reason', '') or exc} "
                              f"(status {getattr(exc, 'status', '?')})") from None
         _transport_ids[kind] = tid
-        addrs.append(f"{kind}:{ep.transportGetInfo(tid).localName}")
+        local = ep.transportGetInfo(tid).localName
+        addrs.append(f"{kind}:{local}")
+        if kind != "tls" and not chosen:
+            chosen = int(local.rsplit(":", 1)[1])
     ep.libStart()
     prefer_codecs(ep, opts.codecs)
     try:

@@ -15,14 +15,15 @@ holdings are left out and the coordinator tells the agent to reset, as before ad
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import proto
+from agent.state import ENDED_KEEP_S, AgentState
 from proto import ProtoError
 
 if TYPE_CHECKING:
     from agent.objects import AgentAccount, AgentCall
-    from agent.state import AgentState
 
 
 def _account(acc: AgentAccount) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def _account(acc: AgentAccount) -> dict[str, Any]:
         "home": acc.home, "everywhere": acc.everywhere, "settings": dict(acc.settings),
         "policy": dict(acc.policy),
         "buddies": [_buddy(gid, b) for gid, b in acc.buddies.items()]}
+    if acc.persistent:
+        entry["persistent"] = True
     if acc.auto_answer is not None:
         entry["auto_answer"] = acc.auto_answer
     return entry
@@ -48,6 +51,8 @@ def _buddy(gid: str, buddy: Any) -> dict[str, Any]:
 def _call(state: AgentState, call: AgentCall) -> dict[str, Any]:
     entry: dict[str, Any] = {"call": call.gid, "acc": call.acc_id, "owner": call.owner,
                              "owner_key": call.owner_key, "seq": state.seq_of(call.gid)}
+    if call.persistent:
+        entry["persistent"] = True
     try:
         entry.update(call.last_state())
     except Exception:  # pjsua2 refuses getInfo on a call going away: it ends soon anyway
@@ -67,7 +72,10 @@ def collect(state: AgentState) -> dict[str, Any]:
                      if not a.deleting and a.gid not in of_runs],
         "calls": [_call(state, c) for c in state.calls.values()
                   if c.observer is None and not c.ended],
-        "media": [{"media": m.gid, "owner": m.owner, "owner_key": m.owner_key}
+        "ended": [entry for at, entry in state.ended_calls
+                  if time.monotonic() - at < ENDED_KEEP_S and entry["owner"]],
+        "media": [{"media": m.gid, "owner": m.owner, "owner_key": m.owner_key,
+                   **({"persistent": True} if m.persistent else {})}
                   for m in state.media.values()],
         "ids": state.ids_seen,
     }

@@ -53,6 +53,8 @@ class MediaObject:
     #: the owning client (routing id in hex, CURVE key), kept for a restarted coordinator
     owner: str = ""
     owner_key: str = ""
+    #: it outlives its owner's lease (media.create_* ``persistent``)
+    persistent: bool = False
 
     @property
     def slot(self) -> int:

@@ -94,6 +94,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: the owning client (routing id in hex, CURVE key): the account's owner unless the
         #: coordinator names another (call.make); kept for a restarted coordinator
         self.owner, self.owner_key = acc.owner, acc.owner_key
+        #: it outlives its owner's lease: as its account for an incoming call (call.make says
+        #: for its own), kept for a restarted coordinator
+        self.persistent = acc.persistent
         self.started = time.monotonic()
         self.ended = False
         #: im_ids of the messages sent in this call, awaiting their reports
@@ -138,12 +141,14 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             return
         last = self._last_status(ci)
         reason = self.state.end_reason if ended and self.state.shutting_down else last["reason"]
-        self.state.emit("call.state", self.gid, {
-            "state": state_name(ci.state), "code": last["code"], "reason": reason,
-            "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
-            "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee",
-            "agent": self.state.name})
+        data = {"state": state_name(ci.state), "code": last["code"], "reason": reason,
+                "remote_uri": ci.remoteUri, "call_id": ci.callIdString,
+                "role": "caller" if ci.role == pj.PJSIP_ROLE_UAC else "callee"}
+        self.state.emit("call.state", self.gid, {**data, "agent": self.state.name})
         if ended:
+            self.state.ended_calls.append((time.monotonic(), {
+                "call": self.gid, "acc": self.acc_id, "owner": self.owner,
+                "owner_key": self.owner_key, "seq": self.state.seq_of(self.gid), **data}))
             self.finish()
 
     def _last_status(self, ci: Any) -> dict[str, Any]:
@@ -210,13 +215,27 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     @guarded
     def onDtmfDigit(self, prm: Any) -> None:
+        """A digit begins. pjsua2 tells no duration here (an RFC 2833 digit's is not known
+        yet): 0. SIP INFO digits, whose message gives their duration, are told by
+        onDtmfEvent."""
         if self.observer is not None:
             if self.on_dtmf is not None:
                 self.on_dtmf(self, str(prm.digit)[:1])
             return
-        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
-        self.state.emit("call.dtmf", self.gid, {"digit": str(prm.digit)[:1], "method": method,
-                                                "duration": max(0, int(prm.duration))})
+        if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO:
+            return
+        self.state.emit("call.dtmf", self.gid, {"digit": str(prm.digit)[:1],
+                                                "method": "rfc2833", "duration": 0})
+
+    @guarded
+    def onDtmfEvent(self, prm: Any) -> None:
+        """A SIP INFO digit, with the duration its message gives (pjsua's "unknown",
+        0xFFFFFFFF, when it gives none: 0)."""
+        if self.observer is None and prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO:
+            duration = int(prm.duration)
+            self.state.emit("call.dtmf", self.gid, {
+                "digit": str(prm.digit)[:1], "method": "info",
+                "duration": duration if 0 <= duration < 0xFFFFFFFF else 0})
 
     @guarded
     def onInstantMessage(self, prm: Any) -> None:
@@ -264,6 +283,7 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         #: on every agent, and its ACC_SIP settings as acc.create (or acc.modify) gave them
         self.owner = ""
         self.owner_key = ""
+        self.persistent = False
         self.home = False
         self.everywhere = False
         self.settings: dict[str, Any] = {}

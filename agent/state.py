@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from agent.objects import AgentAccount, AgentCall
 
 
+#: ended calls an agent remembers, and for how long (seconds): a coordinator that comes back
+#: within that time tells their owners that they ended
+ENDED_KEPT, ENDED_KEEP_S = 64, 300.0
+
+
 @dataclass
 class AgentState:
     """Everything an agent holds. Object ids are the coordinator's global ids."""
@@ -51,6 +56,9 @@ class AgentState:
     #: the highest number of a coordinator-issued id (a1, c2, ...) this agent was given: a
     #: restarted coordinator issues none at or below it (agent.holdings)
     ids_seen: int = 0
+    #: clients' calls that ended lately, as holdings give them (agent.holdings ``ended``)
+    ended_calls: collections.deque[tuple[float, dict[str, Any]]] = field(
+        default_factory=lambda: collections.deque(maxlen=ENDED_KEPT))
     _seq: dict[str, int] = field(default_factory=dict)
     _incoming: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     #: tells this process's incoming call ids from those of an earlier process of the same name

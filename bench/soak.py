@@ -100,11 +100,15 @@ class Tap:
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(url)
+        # a long lease: the tap only listens, it would not renew the default one
+        self.sock.send(msgpack.packb({"v": 1, "kind": "req", "id": "tap-lease",
+                                      "op": "client.lease", "args": {"lease": 3600.0}}))
         self.sock.send(msgpack.packb({"v": 1, "kind": "req", "id": "tap", "op": "events.subscribe",
                                       "args": {"include": {"events": ["call.state"]},
                                                "snapshot": False}}))
-        assert self.sock.poll(10000), "no reply to events.subscribe"
-        self.sock.recv()
+        for _ in range(2):  # the two replies (the subscription's comes before its events)
+            assert self.sock.poll(10000), "no reply to client.lease or events.subscribe"
+            self.sock.recv()
         self.terminal: collections.Counter[str] = collections.Counter()
 
     def drain(self) -> None:

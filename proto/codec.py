@@ -33,6 +33,10 @@ class Message:
     data: dict[str, Any] = field(default_factory=dict)
     #: a request's deadline: Unix time after which it must not be executed (0: none)
     expires: float = 0.0
+    #: a request's client life: the instance id its connection chose when it connected ("":
+    #: none); request ids are unique within one life (PROTOCOL.md section 4). A reply made by
+    #: ``ok``/``error`` keeps its request's (never sent)
+    life: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         """The map that goes on the wire (only the fields of this kind)."""
@@ -41,6 +45,8 @@ class Message:
             out["args"] = self.args
             if self.expires:
                 out["expires"] = self.expires
+            if self.life:
+                out["life"] = self.life
         elif self.kind == "rep":
             out["ok"] = self.ok
             if self.ok:
@@ -54,12 +60,14 @@ class Message:
         return out
 
 
-def req(op: str, args: dict[str, Any], rid: str, expires: float = 0.0) -> Message:
-    return Message("req", op, rid, args=args, expires=expires)
+def req(op: str, args: dict[str, Any], rid: str, expires: float = 0.0, life: str = "") -> Message:
+    return Message("req", op, rid, args=args, expires=expires, life=life)
 
 
 def ok(request: Message, result: dict[str, Any] | None = None) -> Message:
-    return Message("rep", request.op, request.id, ok=True, result=result or {})
+    """The success reply to ``request`` (it keeps the request's ``life``, which is not sent: the
+    coordinator's reply cache and delivery read it)."""
+    return Message("rep", request.op, request.id, ok=True, result=result or {}, life=request.life)
 
 
 def error(request: Message | None, exc: ProtoError) -> Message:
@@ -68,7 +76,7 @@ def error(request: Message | None, exc: ProtoError) -> Message:
     rid = request.id if request else getattr(exc, "rid", "")
     err = exc.as_dict()
     err["op"] = err["op"] or op
-    return Message("rep", op, rid, ok=False, error=err)
+    return Message("rep", op, rid, ok=False, error=err, life=request.life if request else "")
 
 
 def evt(op: str, obj: str, seq: int, data: dict[str, Any], ts: float | None = None) -> Message:
@@ -194,6 +202,11 @@ def _req_body(raw: dict[str, Any], msg: Message) -> None:
                 or not math.isfinite(expires) or expires <= 0):
             raise _bad("'expires' must be a positive number (Unix time, seconds)", msg.id)
         msg.expires = float(expires)
+    life = raw.get("life")
+    if life is not None:
+        if not isinstance(life, str) or not 0 < len(life) <= limits.MAX_ID:
+            raise _bad(f"'life' must be a string of 1..{limits.MAX_ID} characters", msg.id)
+        msg.life = life
 
 
 def _rep_body(raw: dict[str, Any], msg: Message) -> None:

@@ -58,7 +58,7 @@ _OPS_LEGEND = (
     "by agents, not by clients.",
     "",
     "Groups: each op belongs to one group (`lib`, `account`, `buddy`, `call`, `media`, `codec`, "
-    "`load`, `events`, `agent`), the module of `proto/ops/` that declares it. Served: how the "
+    "`load`, `events`, `client`, `agent`), the module of `proto/ops/` that declares it. Served: how the "
     "coordinator serves a client's request (sent on unchanged to the agent holding the object, "
     "or its own route). Roles: who may send it (section 1.1); a request naming another "
     "client's object gets `E_FORBIDDEN`.",

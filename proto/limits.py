@@ -48,3 +48,12 @@ MAX_SUBSCRIPTIONS = 16
 MAX_FILTER_ITEMS = 64
 #: Most accounts, and most calls, listed in the snapshot of an events.subscribe reply.
 MAX_SNAPSHOT = 1000
+
+#: A client connection's lease, seconds, unless it asks for another (client.lease): when the
+#: coordinator hears nothing from the connection for that long, it releases everything the
+#: connection owns but its persistent objects (PROTOCOL.md section 10, Leases).
+LEASE_S = 15.0
+#: The shortest lease a client may ask for.
+LEASE_MIN_S = 1.0
+#: The longest lease a client may ask for.
+LEASE_MAX_S = 3600.0

@@ -30,6 +30,8 @@ from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
 
 STATS_EVERY_S = 1.0
+#: shortest call (answered for this long) whose far-end tone is checked at its hangup
+TONE_CHECK_MIN_S = 0.5
 #: most seconds of calls that may be due at once: a run that fell behind does not catch up
 BACKLOG_S = 0.2
 
@@ -47,6 +49,11 @@ class _Leg:
     digits: str = ""
     #: the run's media source feeds this call
     fed: bool = False
+    #: the callee URI of a caller leg
+    target: str = ""
+    #: a call to a callee the run no longer calls (its agent was lost): hung up, it no
+    #: longer holds one of the run's slots while its transaction times out
+    abandoned: bool = False
 
 
 @dataclass
@@ -172,7 +179,8 @@ class LoadGen:
         while self._recent and self._recent[0] <= now:
             self._recent.popleft()
         # a just-ended call's far end may still hold its slot: count it a little longer
-        outgoing = sum(1 for leg in self.info.values() if leg.role == "caller") + len(self._recent)
+        outgoing = sum(1 for leg in self.info.values()
+                       if leg.role == "caller" and not leg.abandoned) + len(self._recent)
         return (outgoing < int(self.caller["slots"]) and self.state.free_slots() > 0
                 and self.state.budget.can_take())
 
@@ -203,11 +211,12 @@ class LoadGen:
                 call.on_media = self._on_media
             self.state.calls[gid] = call
             self.legs[gid] = call
-            self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng))
+            target = next(self._targets)
+            self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng), target=target)
             self.report.counts["started"] += 1
             prm = pj.CallOpParam(True)
             try:
-                call.makeCall(next(self._targets), prm)
+                call.makeCall(target, prm)
             except pj.Error as exc:
                 # pjsua may have ended the call inside makeCall already (DISCONNECTED, e.g. 502
                 # when the target does not resolve): then _on_state counted its outcome
@@ -326,11 +335,18 @@ class LoadGen:
                 leg.hangup_at = None
                 self.report.media.sample(call)
                 if self.sender.checks_tone:
-                    self.report.counts["tone_heard" if self.sender.heard(call) else "tone_missed"] += 1
+                    self.report.counts[self._tone(call, leg, now)] += 1
                 try:
                     call.hangup(pj.CallOpParam(True))
                 except pj.Error:
                     pass  # already ending
+
+    def _tone(self, call: AgentCall, leg: _Leg, now: float) -> str:
+        """The tone check of a call being hung up: too short a call has not had the time to
+        hear the far end (its first packets, the bridge's level meter): not checked."""
+        if leg.confirmed is None or now - leg.confirmed < TONE_CHECK_MIN_S:
+            return "tone_unchecked"
+        return "tone_heard" if self.sender.heard(call) else "tone_missed"
 
     # -- the agent loop's entry points ----------------------------------------------------
     def tick(self) -> None:
@@ -361,6 +377,24 @@ class LoadGen:
                 if t is not None:
                     due = min(due, t)
         return due
+
+    def retarget(self, targets: list[str], lost: list[str] | tuple[str, ...] = ()) -> None:
+        """Call these from now on (round robin). Calls up or ringing to a ``lost`` callee (its
+        agent is gone) are hung up: an INVITE to a dead agent would hold its slot until its
+        transaction times out (32 s), so it stops counting against the run's slots."""
+        if self.caller is None:
+            return
+        self.caller["targets"] = targets
+        self._targets = itertools.cycle(targets)
+        for gid, leg in self.info.items():
+            if leg.role == "caller" and not leg.abandoned and leg.target in lost:
+                leg.abandoned = True
+                call = self.legs.get(gid)
+                if call is not None:
+                    try:
+                        call.hangup(pj.CallOpParam(True))
+                    except pj.Error:
+                        pass  # already ending
 
     def set_rate(self, rate: float) -> None:
         """Change the rate from now on: the schedule restarts at the calls started so far."""

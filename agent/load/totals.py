@@ -14,7 +14,7 @@ from proto.hist import Histogram
 
 #: counters added up (the rest of a report is state: the latest value wins)
 COUNTERS = ("started", "answered", "completed", "delayed", "incoming", "dtmf_ok",
-            "dtmf_missed", "tone_heard", "tone_missed")
+            "dtmf_missed", "tone_heard", "tone_missed", "tone_unchecked")
 #: maps of counters added up key by key
 TALLIES = ("failed", "failed_reasons")
 HISTOGRAMS = ("setup", "duration")

@@ -40,6 +40,7 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         acc = create_account(state, acc_id, cfg["uri"], cfg.get("auto_answer"), sip=cfg,
                              register=False)
         keep_owner(acc, args)
+        acc.persistent = False  # ``persistent`` is the call's; the account's home keeps its own
     assert acc is not None
     call = AgentCall(state, acc, gid)
     keep_owner(call, args)

@@ -37,6 +37,16 @@ def load_agent_rate(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_rate").set_rate(float(args["rate"]))
     return {}
 
+@executes("load.agent_targets")
+def load_agent_targets(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
+    targets = [t for t in args["targets"] if isinstance(t, str)]
+    if not targets:
+        raise ProtoError("E_BAD_ARGS", "targets must be a list of SIP URIs", obj=args["run"],
+                         op="load.agent_targets")
+    lost = [t for t in args.get("lost", []) if isinstance(t, str)]
+    _run(state, args, "load.agent_targets").retarget(targets, lost)
+    return {}
+
 @executes("load.agent_go")
 def load_agent_go(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     _run(state, args, "load.agent_go").go()

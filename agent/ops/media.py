@@ -44,7 +44,8 @@ def _create(state: AgentState, args: dict[str, Any], op: str, kind: str,
     gid = state.new_media_id(kind)
     with pj_errors(op, gid):
         port = make(gid)
-    obj = MediaObject(gid, kind, port, args.get("owner") or "", args.get("owner_key") or "")
+    obj = MediaObject(gid, kind, port, args.get("owner") or "", args.get("owner_key") or "",
+                      bool(args.get("persistent")))
     state.media[gid] = obj
     return {"media": gid, "agent": state.name, "slot": obj.slot}
 

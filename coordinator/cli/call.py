@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 import time
+from types import FrameType
 
-from coordinator.cli.options import client_options, connect
-from coordinator.client import Account, Call, CallCallback, Error
+from coordinator.cli.options import (
+    ONE_SHOT_LEASE_S,
+    client_options,
+    connect,
+    failure,
+    nonneg,
+    positive,
+)
+from coordinator.client import Account, Call, CallCallback, Error, Lib
 
 
 class _Printer(CallCallback):
@@ -29,36 +38,73 @@ class _Printer(CallCallback):
 
 
 def cmd_call(args: argparse.Namespace) -> int:
+    """Exit 0 if the call was answered, 1 if not (or it could not start), 2 if the coordinator
+    could not be reached, 130 when interrupted (Ctrl-C, SIGTERM). Whatever happens, the call and
+    the account are gone from the fleet when it returns (and, should the command be killed
+    outright, a short lease later)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        lib = connect(args)
+        lib = connect(args, ONE_SHOT_LEASE_S)
     except Error as exc:
-        print(f"callfleet call: {exc}")
-        return 2
+        return failure("call", exc, args.coordinator)
+    except KeyboardInterrupt:
+        return 130
     try:
-        acc: Account = lib.create_account(args.from_uri)
-        cb = _Printer(time.monotonic())
-        try:
-            call: Call = acc.make_call(args.uri, cb=cb)
-        except Error as exc:
-            print(f"callfleet call: {exc}")
-            return 1
-        with lib.auto_lock():  # callbacks print under this lock too: lines never interleave
-            print(f"call {call.id} placed on agent {call.agent}", flush=True)
-        deadline = time.monotonic() + args.ring_timeout
-        while not cb.done.is_set() and not cb.answered.is_set() and time.monotonic() < deadline:
-            cb.answered.wait(0.05)
-        if cb.answered.is_set():
-            cb.done.wait(args.hold)
-        if not cb.done.is_set():
-            try:
-                call.hangup()
-            except Error:
-                pass  # it ended meanwhile
-            cb.done.wait(5)
-        acc.delete()
-        return 0 if cb.answered.is_set() else 1
+        return _call(lib, args)
+    except Error as exc:
+        failure("call", exc)
+        return 1
+    except KeyboardInterrupt:
+        print("callfleet call: interrupted", flush=True)
+        return 130
     finally:
+        try:
+            _clean_up(lib)
+        except KeyboardInterrupt:  # again: the fleet releases the rest with the lease
+            print(f"callfleet call: the fleet releases the rest within {ONE_SHOT_LEASE_S:g} s")
         lib.destroy()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _call(lib: Lib, args: argparse.Namespace) -> int:
+    """Place the call, print its states, hold it."""
+    acc: Account = lib.create_account(args.from_uri)
+    cb = _Printer(time.monotonic())
+    call: Call = acc.make_call(args.uri, cb=cb)
+    with lib.auto_lock():  # callbacks print under this lock too: lines never interleave
+        print(f"call {call.id} placed on agent {call.agent}", flush=True)
+    deadline = time.monotonic() + args.ring_timeout
+    while not cb.done.is_set() and not cb.answered.is_set() and time.monotonic() < deadline:
+        cb.answered.wait(0.05)
+    if cb.answered.is_set():
+        cb.done.wait(args.hold)
+    if not cb.done.is_set():
+        try:
+            call.hangup()
+        except Error:
+            pass  # it ended meanwhile
+        cb.done.wait(5)
+    return 0 if cb.answered.is_set() else 1
+
+
+def _clean_up(lib: Lib) -> None:
+    """Hang up what is still up and delete the account: everything this client made, also a
+    request cut short by Ctrl-C (the client names its objects before it asks for them); what
+    is gone already is fine."""
+    for call in list(lib.session.calls.values()):
+        try:
+            if call.is_valid():
+                call.hangup()
+        except Error:
+            pass  # it ended (or was never made) meanwhile
+    for acc in list(lib.session.accounts.values()):
+        try:
+            acc.delete()
+        except Error:
+            pass  # it went (or was never made) meanwhile
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,8 +112,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     c.add_argument("uri", help="destination SIP URI")
     c.add_argument("--from", dest="from_uri", default="sip:callfleet@127.0.0.1",
                    help="calling account URI")
-    c.add_argument("--hold", type=float, default=1.0, help="seconds to stay connected")
-    c.add_argument("--ring-timeout", type=float, default=30.0, help="seconds to wait for answer")
+    c.add_argument("--hold", type=nonneg, default=1.0, help="seconds to stay connected")
+    c.add_argument("--ring-timeout", type=positive, default=30.0, help="seconds to wait for answer")
     c.add_argument("--local", type=int, default=0, metavar="N",
                    help="use an embedded fleet of N agents instead of --coordinator")
     client_options(c)

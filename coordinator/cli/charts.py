@@ -32,11 +32,12 @@ def _measured(rows: list[dict[str, Any]], key: str) -> list[float]:
     return [float(r[key]) if r.get("interval_mos_p50") else math.nan for r in rows]
 
 
-def _from_zero(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with the run's start before them (nothing up, nothing counted yet)."""
+def _from_zero(rows: list[dict[str, Any]], ramp: float) -> list[dict[str, Any]]:
+    """The rows with the run's start before them (nothing up, nothing counted yet; the target
+    at 0 when the rate ramps up, else the rate asked)."""
     if not rows:
         return rows
-    return [{"t": 0.0, "target_rate": rows[0].get("target_rate", 0.0)}, *rows]
+    return [{"t": 0.0, "target_rate": 0.0 if ramp else rows[0].get("target_rate", 0.0)}, *rows]
 
 
 def _rate(ax: Axes, rows: list[dict[str, Any]]) -> None:
@@ -104,21 +105,25 @@ def _codes(ax: Axes, report: dict[str, Any]) -> None:
 
 def _media(ax: Axes, rows: list[dict[str, Any]]) -> None:
     t = _col(rows, "t")
-    ax.plot(t, _measured(rows, "interval_rtp_loss_pct"), color=COLOURS["loss"],
-            label="RTP loss %")
-    ax.plot(t, _measured(rows, "interval_jitter_p95_ms"), color=COLOURS["jitter"],
-            label="jitter p95 ms")
+    lines = ax.plot(t, _measured(rows, "interval_rtp_loss_pct"), color=COLOURS["loss"],
+                    label="RTP loss %")
+    lines += ax.plot(t, _measured(rows, "interval_jitter_p95_ms"), color=COLOURS["jitter"],
+                     label="jitter p95 ms")
     ax.set_ylim(bottom=0)
     ax.set_title("Media, per interval")
     mos = ax.twinx()
-    mos.plot(t, _measured(rows, "interval_mos_p50"), color=COLOURS["mos"], label="MOS p50")
+    lines += mos.plot(t, _measured(rows, "interval_mos_p50"), color=COLOURS["mos"],
+                      label="MOS p50")
     mos.set_ylim(1, 5)
     mos.set_ylabel("MOS")
-    mos.legend(loc="lower right", fontsize=8)
+    # one legend for both axes, under the panel, where no line runs
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3,
+              fontsize=8, frameon=False)
 
 
 def figure(report: dict[str, Any]) -> Figure:
-    rows = _from_zero(report.get("timeseries") or [])
+    rows = _from_zero(report.get("timeseries") or [],
+                      float((report.get("profile") or {}).get("ramp") or 0.0))
     measured = (report.get("media") or {}).get("calls_measured", 0)
     panels = [_rate, _up, _setup, _failures]
     n = len(panels) + 1 + (1 if measured else 0)
@@ -135,7 +140,6 @@ def figure(report: dict[str, Any]) -> Figure:
     if measured:
         _media(axes[len(panels) + 1], rows)
         axes[len(panels) + 1].set_xlabel("seconds")
-        axes[len(panels) + 1].legend(loc="upper left", fontsize=8)
     for ax in axes[n:]:
         ax.set_visible(False)
     fig.suptitle(title(report), fontsize=13, fontweight="bold")
@@ -152,8 +156,9 @@ def title(report: dict[str, Any]) -> str:
         what += f", {p['calls']} calls"
     if p.get("duration"):
         what += f", {p['duration']:g} s"
-    return (f"callfleet load run {report['run']}: {what}, {len(report.get('agents', []))} "
-            f"agents, {report['elapsed_s']:.0f} s  —  {outcome}")
+    n = len(report.get("agents", []))
+    return (f"callfleet load run {report['run']}: {what}, {n} agent{'' if n == 1 else 's'}, "
+            f"{report['elapsed_s']:.0f} s  —  {outcome}")
 
 
 def png(report: dict[str, Any], dpi: int = 100) -> bytes:

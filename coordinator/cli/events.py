@@ -32,6 +32,7 @@ from typing import Any
 import zmq
 
 import proto
+from coordinator.cli.urls import client_url
 from coordinator.client.connection import Connection
 from coordinator.server.subscriptions import Filter, Subscription, event_keys, parse_exprs, parse_filter
 from proto import ProtoError, curve, limits
@@ -89,31 +90,45 @@ def _stopper(args: argparse.Namespace, out: _Out) -> Callable[[], bool]:
 def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
                       exclude: dict[str, list[str]], out: _Out,
                       keys: curve.ClientKeys | None) -> int:
-
+    """Subscribe, print events; when the coordinator restarts (its lease replies name a new
+    instance), subscribe again, say so on stderr and print a ``resubscribed`` line (with the
+    new snapshot): events in between are lost, and a pipeline is told."""
     events: queue.Queue[proto.Message | None] = queue.Queue()
-    conn = Connection(args.coordinator, events, keys)
+    seen = {"coordinator": "", "restarted": ""}
+
+    def on_lease(result: dict[str, Any]) -> None:  # on the connection's I/O thread
+        cid = str(result.get("coordinator") or "")
+        if cid and seen["coordinator"] and cid != seen["coordinator"]:
+            seen["restarted"] = cid
+        seen["coordinator"] = cid or seen["coordinator"]
+
+    # a short lease: renewed every 2 s, so a restart is seen within seconds
+    conn = Connection(args.coordinator, events, keys, lease=6.0, on_lease=on_lease)
     try:
         request: dict[str, Any] = {"snapshot": not args.no_snapshot}
         if include:
             request["include"] = include
         if exclude:
             request["exclude"] = exclude
-        try:
-            rep = conn.request("events.subscribe", request, timeout=args.timeout)
-        except ProtoError as exc:
-            print(f"callfleet events: {args.coordinator}: {exc.msg}", file=sys.stderr)
+        first = _subscribe(conn, args, request)
+        if first is None:
             return 2
-        if not rep.ok:
-            err = rep.error or {}
-            print(f"callfleet events: {err.get('code')}: {err.get('msg')}", file=sys.stderr)
-            return 2
-        sid = rep.result["sub"]
-        print(f"callfleet events: subscribed ({sid}) at {args.coordinator}", file=sys.stderr,
-              flush=True)
+        print(f"callfleet events: subscribed ({first['sub']}) at {args.coordinator}",
+              file=sys.stderr, flush=True)
         if not args.no_snapshot:
-            out.line({"kind": "snapshot", **rep.result})
+            out.line({"kind": "snapshot", **first})
+        sid = first["sub"]
         stop = _stopper(args, out)
         while not stop():
+            if seen["restarted"]:
+                seen["restarted"] = ""
+                again = _subscribe(conn, args, request)
+                if again is not None:
+                    sid = again["sub"]
+                    print(f"callfleet events: the coordinator restarted; subscribed again "
+                          f"({sid}); events in between are lost", file=sys.stderr, flush=True)
+                    out.line({"kind": "resubscribed", "coordinator": seen["coordinator"],
+                              **again})
             try:
                 msg = events.get(timeout=TICK_S)
             except queue.Empty:
@@ -127,6 +142,21 @@ def _from_coordinator(args: argparse.Namespace, include: dict[str, list[str]],
         return 0
     finally:
         conn.close()
+
+
+def _subscribe(conn: Connection, args: argparse.Namespace,
+               request: dict[str, Any]) -> dict[str, Any] | None:
+    """events.subscribe; its result, or None after one line on stderr."""
+    try:
+        rep = conn.request("events.subscribe", request, timeout=args.timeout)
+    except ProtoError as exc:
+        print(f"callfleet events: {args.coordinator}: {exc.msg}", file=sys.stderr)
+        return None
+    if not rep.ok:
+        err = rep.error or {}
+        print(f"callfleet events: {err.get('code')}: {err.get('msg')}", file=sys.stderr)
+        return None
+    return rep.result
 
 
 def _from_firehose(args: argparse.Namespace, include: dict[str, list[str]],
@@ -210,9 +240,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog="examples: callfleet events --filter call.state | jq -r .data.state ; "
                "callfleet events --filter acc=alice --exclude call.media_state --count 10")
     src = e.add_mutually_exclusive_group()
-    src.add_argument("--coordinator", default="tcp://127.0.0.1:5601",
+    src.add_argument("--coordinator", type=client_url, default="tcp://127.0.0.1:5601",
                      help="subscribe over the clients endpoint (default %(default)s)")
-    src.add_argument("--events", metavar="URL", default="",
+    src.add_argument("--events", metavar="URL", type=client_url, default="",
                      help="read the PUB firehose instead, e.g. tcp://127.0.0.1:5602 (no snapshot)")
     e.add_argument("--filter", action="append", default=[], metavar="EXPR",
                    help="deliver only events matching EXPR (repeatable)")

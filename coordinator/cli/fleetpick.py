@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from coordinator.cli import metrics_options
-from coordinator.cli.options import DEFAULT_CLIENTS
+from coordinator.cli.options import DEFAULT_CLIENTS, counted
 from coordinator.client import Error, Lib
 from proto import ProtoError
 from proto.dist import parse_dist
@@ -60,7 +60,7 @@ def pick(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
         except (Error, ProtoError) as exc:
             raise NoFleet(f"the coordinator at {url} does not answer: "
                           f"{_why(exc)}") from None
-        say(f"fleet at {url} ({len(lib.agents())} agents)")
+        say(f"fleet at {url} ({counted(len(lib.agents()), 'agent')})")
         return lib
     if not embedded:
         try:
@@ -70,7 +70,7 @@ def pick(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
             pass  # none answers: an embedded fleet
         else:
             lib.timeout = lib.session.timeout = REPLY_S
-            say(f"fleet at {DEFAULT_CLIENTS} ({len(lib.agents())} agents; --embedded for a "
+            say(f"fleet at {DEFAULT_CLIENTS} ({counted(len(lib.agents()), 'agent')}; --embedded for a "
                 "fleet of this run's own)")
             return lib
     return _embedded(args, profile, say)
@@ -78,7 +78,7 @@ def pick(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
 
 def _embedded(args: argparse.Namespace, profile: dict[str, Any], say: Any) -> Lib:
     n = args.agents or auto_agents(profile)
-    say(f"embedded fleet of {n} agents")
+    say(f"embedded fleet of {counted(n, 'agent')}")
     # the fleet's own notes (agents joining and leaving) only when asked: --log-level debug
     level = "warning" if args.log_level == "info" else args.log_level
     extra = ["--log-level", level, *metrics_options.coordinator_args(args)]

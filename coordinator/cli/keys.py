@@ -33,7 +33,7 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--admin-keys", default="", metavar="DIR",
                    help="allow-list: public keys of admins (full control, and the fleet-wide "
                         "ops: codec priorities, FATAL reports)")
-    p.add_argument("--insecure", nargs="?", const="1", default="", type=_flag, metavar="",
+    p.add_argument("--insecure", nargs="?", const="1", default="", type=_flag, metavar="yes|no",
                    help="allow binding a non-loopback address without keys (warns)")
 
 

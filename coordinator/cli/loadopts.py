@@ -14,6 +14,7 @@ import proto
 from coordinator.cli import metrics_options
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
+from coordinator.cli.urls import client_url
 from coordinator.cli.verdict import EXIT_CODES, Criteria
 from coordinator.server.load.plan import parse_profile
 from proto import ProtoError, curve, extras
@@ -130,7 +131,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 
 def _fleet_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--coordinator", default="", help="the fleet's coordinator (clients URL); "
+    p.add_argument("--coordinator", type=client_url, default="",
+                   help="the fleet's coordinator (clients URL); "
                    "default: $CALLFLEET_COORDINATOR, else the one answering on "
                    "tcp://127.0.0.1:5601, else an embedded fleet")
     p.add_argument("--embedded", action="store_true", help="always start an embedded fleet")

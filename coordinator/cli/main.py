@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 from coordinator.cli import call, events, keys, load, runs, serve, status, up, web
 from proto import logsetup
@@ -16,9 +17,17 @@ def cmd_agent(rest: list[str]) -> int:
     return 1  # not reached
 
 
+class Parser(argparse.ArgumentParser):
+    """A usage mistake is one line (what is wrong, and where the help is), exit 2; its
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="callfleet", description="A distributed SIP call agent.",
-                                allow_abbrev=False)
+    p: argparse.ArgumentParser = Parser(prog="callfleet", description="A distributed SIP call "
+                                        "agent.", allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
     serve.add_parser(sub)
     keys.add_keys_parser(sub)

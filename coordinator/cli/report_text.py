@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.cli.options import counted
 from coordinator.cli.verdict import Check
 
 
@@ -55,7 +56,9 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
                      f"missed {dt['missed']}")
     tone = r.get("tone") or {}
     if tone.get("heard") or tone.get("missed"):
-        lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}")
+        lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}"
+                     + (f" ({tone['unchecked']} too short to check)"
+                        if tone.get("unchecked") else ""))
     reg = r.get("registration")
     if reg:
         lines.append(f"  registration   {reg['registered']} of {reg['identities']} identities "
@@ -72,7 +75,7 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
 
 
 def format_report(r: dict[str, Any], found: list[Check]) -> str:
-    head = (f"run {r['run']} on {len(r['agents'])} agents, {r['elapsed_s']:.1f} s"
+    head = (f"run {r['run']} on {counted(len(r['agents']), 'agent')}, {r['elapsed_s']:.1f} s"
             + (" (interrupted)" if r.get("interrupted") else " (stopped)" if r["stopped"] else "")
             + (" — incomplete: the run's report did not come" if r.get("incomplete") else ""))
     lines = [head, *_outcome_lines(r), *_timing_lines(r), *_check_lines(r), "  verdict"]

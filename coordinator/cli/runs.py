@@ -5,20 +5,15 @@ the run's owner, or an admin (every local client when the fleet runs without CUR
 from __future__ import annotations
 
 import argparse
-import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
-from coordinator.cli.options import client_options, connect, nonneg
+from coordinator.cli.options import client_options, connect, failure, nonneg
 from coordinator.client import Error, Lib
 
 #: seconds `stop` waits for the run to end its calls and leave the fleet's status
 STOP_WAIT_S = 15.0
-
-
-def _fail(cmd: str, exc: Error) -> int:
-    print(f"callfleet {cmd}: {exc.err_code}: {exc.err_msg}", file=sys.stderr)
-    return 2
 
 
 def format_runs(loads: list[dict[str, Any]]) -> str:
@@ -34,45 +29,37 @@ def format_runs(loads: list[dict[str, Any]]) -> str:
                      for row in rows)
 
 
-def _with_lib(args: argparse.Namespace) -> Lib | int:
+def _with_fleet(args: argparse.Namespace, action: Callable[[Lib], int]) -> int:
+    """Connect, do ``action``, disconnect; a refusal is one line and exit 2."""
     try:
-        return connect(args)
+        lib = connect(args)
     except Error as exc:
-        return _fail(args.cmd, exc)
+        return failure(args.cmd, exc, args.coordinator)
+    try:
+        return action(lib)
+    except Error as exc:
+        return failure(args.cmd, exc, args.coordinator)
+    finally:
+        lib.destroy()
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def show(lib: Lib) -> int:
         print(format_runs(lib.status().get("loads", [])))
-    except Error as exc:
-        return _fail("runs", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, show)
 
 
 def cmd_rate(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def rate(lib: Lib) -> int:
         lib.set_load_rate(args.run, args.new_rate)
         print(f"run {args.run}: {args.new_rate:g} calls/s from now")
-    except Error as exc:
-        return _fail("rate", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, rate)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    lib = _with_lib(args)
-    if isinstance(lib, int):
-        return lib
-    try:
+    def stop(lib: Lib) -> int:
         lib.stop_load(args.run)
         deadline = time.monotonic() + STOP_WAIT_S
         while any(r["run"] == args.run for r in lib.status().get("loads", [])):
@@ -81,11 +68,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
                 return 0
             time.sleep(0.2)  # polling the fleet's status, with the deadline above
         print(f"run {args.run}: stopped (its report went to its owner)")
-    except Error as exc:
-        return _fail("stop", exc)
-    finally:
-        lib.destroy()
-    return 0
+        return 0
+    return _with_fleet(args, stop)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -19,6 +19,7 @@ from coordinator.cli.options import (
     seconds,
     window,
 )
+from coordinator.cli.urls import taken
 from coordinator.server import firehose
 from coordinator.server.adoption import DEFAULT_WINDOW_S
 from coordinator.server.coordinator import Coordinator
@@ -39,6 +40,11 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     plan = bind_plan(args, keys)
     if plan.error:
         log.error("%s", plan.error)
+        return 2
+    busy = next((why for url in (args.agents_bind, args.clients_bind, args.events_bind)
+                 if url and (why := taken(url))), "")
+    if busy:
+        log.error("%s", busy)
         return 2
     warn(plan.warnings)
     lost_after = args.lost_after if args.lost_after is not None else default_lost_after(args.agents_bind)

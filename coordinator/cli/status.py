@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from coordinator.cli.options import client_options, connect
+from coordinator.cli.options import ONE_SHOT_LEASE_S, client_options, connect, counted, failure
 from coordinator.client import Error
 
 
@@ -31,8 +31,9 @@ def format_agents(status: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     n = len(status["agents"])
     cap = sum(a["capacity"] for a in status["agents"])
-    lines.append(f"{n} agents, {status['calls']} calls of {cap} slots, "
-                 f"{status['accounts']} accounts (protocol v{status['version']})")
+    lines.append(f"{counted(n, 'agent')}, {counted(status['calls'], 'call')} of "
+                 f"{counted(cap, 'slot')}, {counted(status['accounts'], 'account')} "
+                 f"(protocol v{status['version']})")
     for run in status.get("loads", []):
         lines.append(f"load run {run['run']}: {run['elapsed']:.0f} s, started {run['started']}, "
                      f"answered {run['answered']}, failed {run['failed']}, up {run['active']}, "
@@ -42,10 +43,9 @@ def format_agents(status: dict[str, Any]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        lib = connect(args)
+        lib = connect(args, ONE_SHOT_LEASE_S)
     except Error as exc:
-        print(f"callfleet status: {exc}")
-        return 2
+        return failure("status", exc, args.coordinator)
     try:
         print(format_agents(lib.status()))
     finally:

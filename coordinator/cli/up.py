@@ -22,7 +22,8 @@ from types import FrameType
 from coordinator.cli import metrics_options
 from coordinator.cli import web as dashboard
 from coordinator.cli.keys import add_server_options
-from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS
+from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS, counted
+from coordinator.cli.urls import taken
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
 from proto.curve import ClientKeys, KeyFileError
 from proto.extras import missing
@@ -66,8 +67,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if need:
         log.error("runs supervisord and agents (pjsua2), not all installed: %s", need)
         return 2
-    busy = "" if args.metrics_port is None else metrics_options.unusable(args.metrics_host,
-                                                                          args.metrics_port)
+    busy = next((why for url in (args.agents_bind, args.clients_bind, args.events_bind)
+                 if url and (why := taken(url))), "")
+    if not busy and args.metrics_port is not None:
+        busy = metrics_options.unusable(args.metrics_host, args.metrics_port)
     if busy:  # found now rather than as a coordinator that supervisord gives up on
         log.error("%s", busy)
         return 2
@@ -80,7 +83,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     metrics = ("" if args.metrics_port is None else
                f"; Prometheus /metrics on {args.metrics_host}:{args.metrics_port or 'a free port'}")
-    print(f"callfleet up: {args.agents} agents under supervisord ({TEMPLATE.name}, logs in "
+    print(f"callfleet up: {counted(args.agents, 'agent')} under supervisord ({TEMPLATE.name}, logs in "
           f"{workdir}); clients connect to {args.clients_bind}{metrics}; Ctrl-C stops", flush=True)
     sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c",
                             str(TEMPLATE)], stdin=subprocess.DEVNULL,

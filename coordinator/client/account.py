@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from coordinator.client.buddy import Buddy, BuddyCallback
+from coordinator.client.buddy import Buddy, BuddyCallback, same_address
 from coordinator.client.call import Call
 from coordinator.client.callbacks import AccountCallback, CallCallback
 from coordinator.client.dispatch import handles
@@ -182,14 +182,18 @@ class Account:
         self.lib.session.request("acc.send_typing_ind", args, obj=self.id)
 
     def make_call(self, dst_uri: str, cb: CallCallback | None = None,
-                  hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> Call:
-        """Start a call; returns at once, its progress comes to ``cb.on_state()``."""
+                  hdr_list: list[tuple[str, str]] | dict[str, str] | None = None,
+                  persistent: bool = False) -> Call:
+        """Start a call; returns at once, its progress comes to ``cb.on_state()``.
+        ``persistent``: the call goes on when this client's lease expires."""
         gid = self.lib.session.next_id("c")
         call = Call(self.lib, gid, self, role="caller")
         call.set_callback(cb)
         call.learn(remote_uri=dst_uri)
         self.lib.session.calls[gid] = call
         args: dict[str, Any] = {"acc": self.id, "uri": dst_uri, "call": gid}
+        if persistent:
+            args["persistent"] = True
         if hdr_list:
             args["headers"] = dict(hdr_list)
         try:
@@ -223,19 +227,38 @@ def _reg_state(acc: Account, d: dict[str, Any]) -> None:
     acc.callback.on_reg_state()
 
 
+def _buddy_at(acc: Account, uri: str) -> Buddy | None:
+    """The account's buddy at ``uri``'s address, if it has one (messages from it, and the
+    delivery of messages to it, go to the buddy's callback, as in pjsua)."""
+    return next((b for b in list(acc.lib.session.buddies.values())
+                 if b.account is acc and same_address(b.uri, uri)), None)
+
+
 @handles("acc.pager", "accounts")
 def _pager(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_pager(d["from_uri"], d["contact"], d["mime"], d["body"])
+    buddy = _buddy_at(acc, d["from_uri"])
+    if buddy is not None:
+        buddy.callback.on_pager(d["mime"], d["body"])
+    else:
+        acc.callback.on_pager(d["from_uri"], d["contact"], d["mime"], d["body"])
 
 
 @handles("acc.pager_status", "accounts")
 def _pager_status(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
+    buddy = _buddy_at(acc, d["to_uri"])
+    if buddy is not None:
+        buddy.callback.on_pager_status(d["body"], d["im_id"], d["code"], d["reason"])
+    else:
+        acc.callback.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
 
 
 @handles("acc.typing", "accounts")
 def _typing(acc: Account, d: dict[str, Any]) -> None:
-    acc.callback.on_typing(d["from_uri"], d["contact"], d["is_typing"])
+    buddy = _buddy_at(acc, d["from_uri"])
+    if buddy is not None:
+        buddy.callback.on_typing(d["is_typing"])
+    else:
+        acc.callback.on_typing(d["from_uri"], d["contact"], d["is_typing"])
 
 
 @handles("acc.incoming_subscribe", "accounts")

@@ -1,9 +1,18 @@
 """Buddies of the Python client, as in pjsua: ``Account.add_buddy(uri, cb)`` gives a ``Buddy``
 whose presence subscription is driven with ``subscribe()`` / ``unsubscribe()``; each change of
-its presence or subscription calls ``BuddyCallback.on_state()``, which reads ``buddy.info()``."""
+its presence or subscription calls ``BuddyCallback.on_state()``, which reads ``buddy.info()``.
+
+Instant messages, as pjsua routes them: ``Buddy.send_pager()`` and ``send_typing_ind()`` send
+from the buddy's account to its URI, and what the account receives from the buddy's address
+(a message, a typing indication) or hears about a message to it (its delivery status) goes to
+the buddy's callback (``on_pager``, ``on_typing``, ``on_pager_status``) instead of the
+account's. Addresses are the same when scheme, user and host (any case) are, and their ports
+when both give one (a message's From is the sender's address of record, often without the port
+its Contact has): display names and parameters do not count."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +52,15 @@ class BuddyCallback:
     def on_state(self) -> None:
         """The buddy's presence or subscription changed: read ``self.buddy.info()``."""
 
+    def on_pager(self, mime_type: str, body: str) -> None:
+        """An instant message from the buddy."""
+
+    def on_pager_status(self, body: str, im_id: int, code: int, reason: str) -> None:
+        """The delivery of a message sent to the buddy (``im_id`` as given to send_pager)."""
+
+    def on_typing(self, is_typing: bool) -> None:
+        """The buddy is (or stopped) typing."""
+
 
 class Buddy:
     """One buddy of an account (it lives on the account's home agent)."""
@@ -57,6 +75,10 @@ class Buddy:
 
     def __repr__(self) -> str:
         return f"<Buddy {self.id} {self.uri} of {self.account.id}>"
+
+    @property
+    def callback(self) -> BuddyCallback:
+        return self._cb
 
     def set_callback(self, cb: BuddyCallback | None) -> None:
         self._cb = cb or BuddyCallback()
@@ -76,6 +98,17 @@ class Buddy:
         self._request("buddy.delete", {})
         self._deleted = True
         self.account.lib.session.buddies.pop(self.id, None)
+
+    def send_pager(self, text: str, im_id: int = 0, content_type: str = "text/plain",
+                   hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Send an instant message to the buddy from its account; its delivery comes to
+        ``on_pager_status()`` with ``im_id``."""
+        self.account.send_pager(self.uri, text, im_id, content_type, hdr_list)
+
+    def send_typing_ind(self, is_typing: bool = True,
+                        hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+        """Tell the buddy that its account is (or stopped) typing."""
+        self.account.send_typing_ind(self.uri, is_typing, hdr_list)
 
     def info(self, refresh: bool = False) -> BuddyInfo:
         """The buddy as its events last described it; ``refresh=True`` asks its agent."""
@@ -98,3 +131,25 @@ class Buddy:
         callback."""
         self._update(data)
         self._cb.on_state()
+
+
+_ADDRESS = re.compile(r"(?P<scheme>sips?):(?:(?P<user>[^@;?>]*)@)?(?P<host>\[[^\]]+\]|[^:;?>]+)"
+                      r"(?::(?P<port>\d+))?", re.IGNORECASE)
+
+
+def address(uri: str) -> tuple[str, str, str, int | None] | None:
+    """A SIP URI's scheme, user, host and port (None: not given); None: not a SIP URI."""
+    bare = uri.rsplit("<", 1)[-1] if "<" in uri else uri
+    m = _ADDRESS.search(bare.strip())
+    if m is None:
+        return None
+    return (m["scheme"].lower(), m["user"] or "", m["host"].lower(),
+            int(m["port"]) if m["port"] else None)
+
+
+def same_address(a: str, b: str) -> bool:
+    """Whether two URIs name the same party (ports compared when both give one)."""
+    x, y = address(a), address(b)
+    if x is None or y is None or x[:3] != y[:3]:
+        return False
+    return x[3] is None or y[3] is None or x[3] == y[3]

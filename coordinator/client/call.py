@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import proto
 from coordinator.client.callbacks import CallCallback
 from coordinator.client.dispatch import handles
 from coordinator.client.errors import Error
@@ -185,7 +186,9 @@ class Call:
     def info(self, refresh: bool = False) -> CallInfo:
         """The call as its events last described it (what callbacks expect to read).
 
-        ``refresh=True`` asks the agent (durations, media) while the call lives.
+        ``refresh=True`` asks the agent (durations, media) while the call lives. A call the
+        fleet no longer knows has ended without this client hearing it (its end was lost with a
+        coordinator, say): it is DISCONNECTED, and its callback is told so, as by its event.
         """
         if refresh and self.is_valid():
             try:
@@ -193,6 +196,7 @@ class Call:
             except Error as exc:
                 if exc.err_code != "E_NOT_FOUND":
                     raise
+                self._gone()
             else:
                 i = self._info
                 i.state = i.state_text = r["state"]
@@ -202,6 +206,15 @@ class Call:
                 i.codec = r["codec"]
                 i.contact, i.remote_contact = r["local_contact"], r["remote_contact"]
         return CallInfo(**vars(self._info))
+
+    def _gone(self) -> None:
+        """The fleet no longer knows the call: its DISCONNECTED, delivered as an event would
+        be (on the callback thread; ``seq`` 0 is not numbered)."""
+        i = self._info
+        self.lib.session.events.put(proto.evt("call.state", self.id, 0, {
+            "state": "DISCONNECTED", "code": 0, "reason": "gone: the fleet no longer knows it",
+            "remote_uri": i.remote_uri, "call_id": i.sip_call_id, "role": i.role}))
+        i.state = i.state_text = "DISCONNECTED"
 
     def learn(self, **fields: Any) -> None:
         """Take in what is known of the call before its events tell it (its account's side:

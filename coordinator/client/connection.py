@@ -3,15 +3,23 @@
 Callers hand frames to the I/O thread through an inproc PUSH socket guarded by a lock (ZeroMQ
 sockets are not thread-safe), and wait on their own reply slot. Events go to a queue that the
 callback thread drains.
+
+The connection has a lease at the coordinator (PROTOCOL.md section 10): the I/O thread asks for
+it first (``client.lease``), then renews it every third of it by itself, so that a client that
+is merely quiet keeps its objects, and one that died loses them a lease later. Every request
+carries the connection's ``life``, drawn here: request ids are unique within it.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import queue
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +31,10 @@ from proto.curve import ClientKeys
 
 #: frames kept while the coordinator cannot be reached (the oldest are dropped beyond)
 BACKLOG = 100000
+#: lease renewals per lease period (a renewal lost now and then costs nothing)
+RENEWALS = 3
+
+log = logging.getLogger("callfleet.client")
 
 
 @dataclass
@@ -33,11 +45,21 @@ class _Slot:
 
 class Connection:
     def __init__(self, url: str, events: queue.Queue[proto.Message | None],
-                 keys: ClientKeys | None = None) -> None:
+                 keys: ClientKeys | None = None, lease: float = limits.LEASE_S,
+                 on_lease: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """``lease``: seconds the coordinator keeps this client's objects after its last word;
+        ``on_lease``: told each lease reply's result (``lease``, ``fresh``), on the I/O thread."""
+        if not limits.LEASE_MIN_S <= lease <= limits.LEASE_MAX_S:
+            raise ProtoError("E_BAD_ARGS", f"a lease is {limits.LEASE_MIN_S:g} to "
+                             f"{limits.LEASE_MAX_S:g} seconds, not {lease!r}")
         self.url = url
         self.keys = keys
         self.events = events
+        self.lease = lease
+        self.on_lease = on_lease
         self.prefix = secrets.token_hex(4)
+        #: this connection's life: the coordinator keeps replies for retries within it only
+        self.life = secrets.token_hex(8)
         self._ids = itertools.count(1)
         self._ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._inproc = f"inproc://callfleet-client-{self.prefix}"
@@ -67,7 +89,7 @@ class Connection:
         with self._slots_lock:
             self._slots[rid] = slot
         try:
-            frame = proto.encode(proto.req(op, args, rid, expires))
+            frame = proto.encode(proto.req(op, args, rid, expires, self.life))
             with self._push_lock:
                 self._push.send(frame)
             if not slot.done.wait(timeout):
@@ -105,10 +127,17 @@ class Connection:
         poller.register(dealer, zmq.POLLIN)
         poller.register(pull, zmq.POLLIN)
         # frames the DEALER cannot take yet: it has no connection (the coordinator is not up, a
-        # CURVE handshake is under way or was refused), so a blocking send would never return
-        backlog: collections.deque[bytes] = collections.deque(maxlen=BACKLOG)
+        # CURVE handshake is under way or was refused), so a blocking send would never return;
+        # the lease is asked for first
+        backlog: collections.deque[bytes] = collections.deque([self._lease_frame()],
+                                                              maxlen=BACKLOG)
+        renew_at = time.monotonic() + self.lease / RENEWALS
         try:
             while not self._stop.is_set():
+                if time.monotonic() >= renew_at:
+                    renew_at = time.monotonic() + self.lease / RENEWALS
+                    if not backlog:  # else the coordinator is out of reach: nothing to renew
+                        backlog.append(self._lease_frame())
                 poller.modify(dealer, zmq.POLLIN | (zmq.POLLOUT if backlog else 0))
                 ready = dict(poller.poll(100))
                 if pull in ready:
@@ -134,12 +163,23 @@ class Connection:
             dealer.close(0)
             pull.close(0)
 
+    def _lease_frame(self) -> bytes:
+        """The light heartbeat: ``client.lease`` with this connection's lease (so that a
+        restarted coordinator learns it too); its reply goes to ``on_lease``."""
+        return proto.encode(proto.req("client.lease", {"lease": self.lease},
+                                      self.next_id("lease"), life=self.life))
+
     def _on_frame(self, frame: bytes) -> None:
         try:
             msg = proto.decode(frame)
         except ProtoError:
             return  # the coordinator only sends valid frames; ignore anything else
-        if msg.kind == "rep":
+        if msg.kind == "rep" and msg.id.startswith(f"{self.prefix}-lease"):
+            if msg.ok and self.on_lease is not None:
+                self.on_lease(msg.result)
+            elif not msg.ok:  # a coordinator that predates leases: nothing to renew
+                log.debug("lease refused: %s", msg.error)
+        elif msg.kind == "rep":
             with self._slots_lock:
                 slot = self._slots.get(msg.id)
             if slot is not None:

@@ -17,6 +17,7 @@ from coordinator.client.fleet import LocalFleet
 from coordinator.client.load import LoadWatch
 from coordinator.client.media import MediaLib
 from coordinator.client.session import Session
+from proto import ProtoError, limits
 from proto.curve import ClientKeys, KeyFileError
 from proto.sip_addresses import Transport
 
@@ -52,12 +53,14 @@ class Lib(MediaLib):
     _instance: Lib | None = None
 
     def __init__(self, url: str, fleet: LocalFleet | None = None, timeout: float = 15.0,
-                 keys: ClientKeys | None = None) -> None:
+                 keys: ClientKeys | None = None, lease: float = limits.LEASE_S) -> None:
+        """``lease``: seconds the coordinator keeps what this client owns once it hears nothing
+        from it (this Lib renews it by itself; PROTOCOL.md section 10)."""
         self.url = url
         self.fleet = fleet
         self.timeout = timeout
         #: the connection, its requests, its objects and its callback thread
-        self.session = Session(url, timeout, keys)
+        self.session = Session(url, timeout, keys, lease)
         super().__init__(self.session)
         self.session.on_gap = lambda obj, missed: self.on_gap(obj, missed)
         #: exit status of each process of a start_local() fleet, once destroy() stopped it
@@ -82,8 +85,11 @@ class Lib(MediaLib):
 
     @classmethod
     def connect(cls, url: str = "tcp://127.0.0.1:5601", timeout: float = 15.0,
-                server_key: str = "", key: str = "") -> Lib:
+                server_key: str = "", key: str = "", lease: float = limits.LEASE_S) -> Lib:
         """Connect to a running coordinator; fails with E_TIMEOUT if it does not answer.
+        ``lease``: seconds the coordinator keeps this client's accounts, calls, ... once it
+        hears nothing from it (a crashed client's objects go after that; objects made with
+        ``persistent`` stay).
 
         With CURVE: ``server_key`` is the coordinator's public certificate file (``.key``),
         ``key`` this client's own ``.key_secret`` file (whose public key the coordinator must
@@ -92,7 +98,10 @@ class Lib(MediaLib):
             keys = ClientKeys.load(server_key, key)
         except KeyFileError as exc:
             raise Error("lib", "connect", "E_BAD_ARGS", str(exc)) from None
-        lib = cls(url, timeout=timeout, keys=keys)
+        try:
+            lib = cls(url, timeout=timeout, keys=keys, lease=lease)
+        except ProtoError as exc:
+            raise Error("lib", "connect", exc.code, exc.msg) from None
         try:
             lib.status()
         except Error:
@@ -157,13 +166,18 @@ class Lib(MediaLib):
         return self.session.request("lib.status", {})
 
     def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
-                       auto_answer: int | None = None, replicas: str = "home") -> Account:
+                       auto_answer: int | None = None, replicas: str = "home",
+                       persistent: bool = False) -> Account:
         """An account on the least loaded agent: a local one from an id URI, or from an
         ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
         registration to ``cb.on_reg_state()``. ``replicas="all"``: the account lives (and
         registers) on every agent, and its calls go round robin over them
-        (``account.replicas`` names them)."""
-        args = {"replicas": "all"} if replicas == "all" else {}
+        (``account.replicas`` names them). ``persistent``: the account (with its buddies, and
+        the calls it receives) stays when this client's lease expires; an admin may adopt or
+        delete it."""
+        args: dict[str, Any] = {"replicas": "all"} if replicas == "all" else {}
+        if persistent:
+            args["persistent"] = True
         if replicas not in ("home", "all"):
             raise Error("", "acc.create", "E_BAD_ARGS", "replicas must be home or all")
         if isinstance(acc_config, AccountConfig):

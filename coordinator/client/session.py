@@ -16,7 +16,7 @@ from coordinator.client.connection import Connection
 from coordinator.client.dispatch import HANDLERS
 from coordinator.client.errors import Error
 from coordinator.client.seqwatch import SeqWatch
-from proto import ProtoError
+from proto import ProtoError, limits
 from proto.curve import ClientKeys
 
 if TYPE_CHECKING:
@@ -33,11 +33,15 @@ EofCallback = Callable[[str], None]
 
 
 class Session:
-    def __init__(self, url: str, timeout: float, keys: ClientKeys | None) -> None:
+    def __init__(self, url: str, timeout: float, keys: ClientKeys | None,
+                 lease: float = limits.LEASE_S) -> None:
         self.url = url
         self.timeout = timeout
         self.events: queue.Queue[proto.Message | None] = queue.Queue()
-        self.conn = Connection(url, self.events, keys)
+        #: leases the coordinator had let expire while this client held objects (they are gone)
+        self.leases_lost = 0
+        self._leased = False
+        self.conn = Connection(url, self.events, keys, lease, self._on_lease)
         #: the objects this client holds, by id: what events are about
         self.accounts: dict[str, Account] = {}
         self.calls: dict[str, Call] = {}
@@ -70,6 +74,29 @@ class Session:
         if not rep.ok:
             raise Error.of_reply(rep.error or {}, obj, op)
         return rep.result
+
+    #: the coordinator's instance id, from its lease replies ('' before the first)
+    coordinator = ""
+    #: how many times a lease reply came from a new coordinator instance
+    coordinator_restarts = 0
+
+    def _on_lease(self, result: dict[str, Any]) -> None:
+        """A lease reply (I/O thread): ``fresh`` after the first means the coordinator had
+        forgotten this connection: its lease expired (its objects were released), or the
+        coordinator restarted without adopting anything of it."""
+        fresh, self._leased = bool(result.get("fresh")) and self._leased, True
+        cid = str(result.get("coordinator") or "")
+        if cid and self.coordinator and cid != self.coordinator:
+            self.coordinator_restarts += 1
+            log.warning("callfleet: the coordinator restarted (instance %s, was %s): what it "
+                        "adopted goes on; subscriptions must be made again", cid,
+                        self.coordinator)
+        self.coordinator = cid or self.coordinator
+        if fresh and (self.accounts or self.calls or self.buddies or self.loads or self.players):
+            self.leases_lost += 1
+            log.warning("callfleet: the coordinator let this client's lease expire (it was "
+                        "silent for %g s or more): its accounts, calls and subscriptions that "
+                        "were not persistent are gone", self.conn.lease)
 
     def close(self) -> None:
         self.events.put(None)

@@ -12,11 +12,15 @@
   another client gets ``E_FORBIDDEN``; ``load.status`` is exempt (a read). The client is its
   authenticated key with CURVE (a program may reconnect, or use several connections, with the
   same key) and its connection without CURVE (the routing id).
+* **Persistent objects.** An object created ``persistent`` outlives its owner's lease; an admin
+  may act on it (delete it, hang it up, ...) whoever owns it, and take it over
+  (``client.adopt``). Other clients' objects that are not persistent stay out of an admin's
+  reach: they end with their owner's lease.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import proto
 from coordinator.server.security import ADMIN, READ_ONLY, ServerKeys
@@ -87,46 +91,42 @@ class Access:
             if role == READ_ONLY:
                 raise ProtoError("E_FORBIDDEN", f"a read-only client may not send {msg.op}",
                                  op=msg.op)
-            raise ProtoError("E_FORBIDDEN", f"{msg.op} changes the whole fleet: it needs an "
+            raise ProtoError("E_FORBIDDEN", f"{msg.op} acts for the whole fleet: it needs an "
                              "admin key (the coordinator's --admin-keys)", op=msg.op)
         if READ_ONLY in spec.roles:
             return  # a read: names no object it could harm
         if role == ADMIN and spec.group == "load":
             return  # an operator steers any load run (callfleet rate / stop)
-        for owner, obj in owners_of(server, msg):
+        for owner, obj, persistent in owners_of(server, msg):
+            if persistent and role == ADMIN:
+                continue  # an admin looks after what outlives its creator
             if self.owner_principal(owner) != self.principal(client):
                 raise ProtoError("E_FORBIDDEN", f"{obj} belongs to another client", obj=obj,
                                  op=msg.op)
 
 
-def owners_of(server: Coordinator, msg: proto.Message) -> list[tuple[bytes, str]]:
+def owners_of(server: Coordinator, msg: proto.Message) -> list[tuple[bytes, str, bool]]:
     """The owners of the existing objects that ``msg`` acts on (its spec's ``owned``
-    arguments), with their ids (none: the op names no existing object; a creation with a
-    pre-chosen id is settled by its route)."""
-    found: list[tuple[bytes, str]] = []
+    arguments), with their ids and whether they are persistent (none: the op names no existing
+    object; a creation with a pre-chosen id is settled by its route)."""
+    found: list[tuple[bytes, str, bool]] = []
     for arg in proto.OPS[msg.op].owned:
         gid = msg.args.get(arg)
         if isinstance(gid, str):
-            owner = _owner(server, arg, gid)
-            if owner is not None:
-                found.append((owner, gid))
+            rec = _record(server, arg, gid)
+            if rec is not None and rec.owner is not None:
+                found.append((rec.owner, gid, bool(getattr(rec, "persistent", False))))
     return found
 
 
-def _owner(server: Coordinator, arg: str, gid: str) -> bytes | None:
-    """The owner of the object an argument names: an account, a buddy (its account's owner), a
-    load run, or a call or media object (``media``, ``src``, ``dst``: either kind)."""
+def _record(server: Coordinator, arg: str, gid: str) -> Any:
+    """The object an argument names: an account, a buddy's account, a load run, or a call or
+    media object (``media``, ``src``, ``dst``: either kind); None when there is none."""
     if arg == "acc":
-        acc = server.objects.accounts.get(gid)
-        return acc.owner if acc is not None else None
+        return server.objects.accounts.get(gid)
     if arg == "buddy":
-        holder = next((a for a in server.objects.accounts.values() if gid in a.buddies), None)
-        return holder.owner if holder is not None else None
+        return next((a for a in server.objects.accounts.values() if gid in a.buddies), None)
     if arg == "run":
-        run = server.loads.get(gid)
-        return run.owner if run is not None else None
+        return server.loads.get(gid)
     media = server.objects.media.get(gid) if arg != "call" and arg != "dest_call" else None
-    if media is not None:
-        return media.owner
-    call = server.objects.calls.get(gid)
-    return call.owner if call is not None else None
+    return media if media is not None else server.objects.calls.get(gid)

@@ -86,6 +86,7 @@ class AccountHolding:
     sip: dict[str, Any]
     policy: dict[str, Any]
     buddies: dict[str, dict[str, Any]]
+    persistent: bool = False
 
 
 @dataclass
@@ -96,6 +97,7 @@ class CallHolding:
     owner_key: str
     seq: int
     data: dict[str, Any]
+    persistent: bool = False
 
 
 @dataclass
@@ -103,6 +105,7 @@ class MediaHolding:
     gid: str
     owner: bytes
     owner_key: str
+    persistent: bool = False
 
 
 @dataclass
@@ -126,6 +129,8 @@ class LoadHolding:
 class Holdings:
     accounts: list[AccountHolding] = field(default_factory=list)
     calls: list[CallHolding] = field(default_factory=list)
+    #: calls that ended lately at the agent: their owners may never have heard it
+    ended: list[CallHolding] = field(default_factory=list)
     media: list[MediaHolding] = field(default_factory=list)
     loads: list[LoadHolding] = field(default_factory=list)
     ids: int = 0
@@ -175,16 +180,21 @@ def parse(h: Any, loads: Any = None) -> Holdings:
             a["acc"], a["uri"], _owner(a), a.get("owner_key") or "", bool(a.get("home")),
             bool(a.get("everywhere")), a.get("auto_answer"),
             {k: v for k, v in sip.items() if k in _SIP},
-            {k: v for k, v in pol.items() if k in _POLICY}, buddies))
-    for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls"):
-        data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
-        out.calls.append(CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "",
-                                     c["seq"], {k: v if v is not None else "" for k, v in
-                                                data.items()}))
+            {k: v for k, v in pol.items() if k in _POLICY}, buddies, bool(a.get("persistent"))))
+    out.calls = [_call(c) for c in _items(HOLDING_CALL, h.get("calls"), "holdings calls")]
+    out.ended = [_call(c) for c in _items(HOLDING_CALL, h.get("ended"), "holdings ended")]
     for m in _items(HOLDING_MEDIA, h.get("media"), "holdings media"):
-        out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or ""))
+        out.media.append(MediaHolding(m["media"], _owner(m), m.get("owner_key") or "",
+                                      bool(m.get("persistent"))))
     out.loads = [_load(x) for x in (loads if isinstance(loads, list) else [])]
     return out
+
+
+def _call(c: dict[str, Any]) -> CallHolding:
+    data = {k: c.get(k) for k in ("state", "code", "reason", "remote_uri", "call_id", "role")}
+    return CallHolding(c["call"], c["acc"], _owner(c), c.get("owner_key") or "", c["seq"],
+                       {k: v if v is not None else "" for k, v in data.items()},
+                       bool(c.get("persistent")))
 
 
 #: a load part's map: its own fields and the load.stats fields summed (present once it reported)
@@ -268,6 +278,7 @@ class Adoption:
         if not self.open or now < self.until:
             return
         self.open = False
+        server.leases.extend_all(now)  # clients had nobody to renew their leases with
         homeless = [a for a in server.objects.accounts.values() if not a.home]
         for acc in homeless:  # its home agent did not come back: as after a loss
             server.recovery.homeless[acc.gid] = "worker_lost"
@@ -296,6 +307,7 @@ class Adoption:
                 objects.add_account(acc)
             home = a.home and not acc.home
             objects.hold(acc, add={name}, home=name if home else None)
+            acc.persistent = acc.persistent or a.persistent
             if home:
                 acc.sip, acc.policy = a.sip, a.policy
             if a.buddies and (a.home or not acc.buddies):
@@ -305,17 +317,23 @@ class Adoption:
         fresh: dict[str, int] = {}
         for c in h.calls:
             objects.add_call(CallRec(c.gid, c.owner, name, c.acc, state=c.data["state"],
-                                     last_seq=c.seq))
+                                     last_seq=c.seq, persistent=c.persistent))
             self.call_data[c.gid] = c.data
             server.access.claim(c.owner, c.owner_key)
             fresh[c.gid] = c.seq
             top = max(top, id_number(c.gid))
         for m in h.media:
-            objects.media[m.gid] = MediaRec(m.gid, m.owner, name)
+            objects.media[m.gid] = MediaRec(m.gid, m.owner, name, m.persistent)
             server.access.claim(m.owner, m.owner_key)
         objects.skip_ids(top)
         for part in h.loads:
             self._adopt_run(server, name, part)
+        self._tell_ended(server, name, h.ended)
+        now = server.clock()
+        owners = ({a.owner for a in h.accounts} | {c.owner for c in h.calls}
+                  | {m.owner for m in h.media} | {p.owner for p in h.loads})
+        for owner in owners:
+            server.leases.adopt(owner, now)  # a lease from now: its client may come back
         self.adopted_agents += 1
         self.adopted_objects += len(h.accounts) + len(h.calls) + len(h.media) + len(h.loads)
         if self.open:
@@ -357,6 +375,18 @@ class Adoption:
         once every identity registered: then it is still waited for)."""
         if not run.ending and (run.released or not run.profile.registrar):
             release(server, run)
+
+    @staticmethod
+    def _tell_ended(server: Coordinator, name: str, ended: list[CallHolding]) -> None:
+        """Calls that ended at the agent while no coordinator could relay it: their owners
+        hear their DISCONNECTED now (an owner that heard it already has forgotten the call)."""
+        for c in ended:
+            if c.gid in server.objects.calls:
+                continue  # adopted live elsewhere (an id reused): not ours to end
+            ev = proto.evt("call.state", c.gid, c.seq, dict(c.data, agent=name, adopted=True))
+            frame = proto.encode(ev)
+            server.events.send_frame(c.owner, frame)
+            server.events.publish(ev, frame, c.owner, c.acc)
 
     def _announce(self, server: Coordinator, calls: dict[str, int]) -> None:
         """Each adopted call's state to its owner (and subscribers, PUB), unless a newer event

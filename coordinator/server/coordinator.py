@@ -28,8 +28,11 @@ from coordinator.server.adoption import Adoption
 from coordinator.server.counts import FleetCounts
 from coordinator.server.delivery import CLIENT_QUEUE, Delivery
 from coordinator.server.events import Events
+from coordinator.server.expiry import expire
 from coordinator.server.fairness import BATCH, TURN_MAX
 from coordinator.server.firehose import MAX_SUBSCRIBERS, QUEUE
+from coordinator.server.later import Later
+from coordinator.server.leases import Leases
 from coordinator.server.lifecycle import Lifecycle
 from coordinator.server.load.run import LoadRun
 from coordinator.server.load.steering import upkeep
@@ -49,6 +52,9 @@ log = logging.getLogger("coordinator")
 
 #: seconds between two returns of free memory to the system (coordinator.server.memory)
 TRIM_EVERY_S = 10.0
+#: a loop turn this much later than the previous one means the coordinator stood still
+#: (stopped, starved of CPU): clients could not renew their leases meanwhile
+STALL_S = 1.0
 
 
 class Coordinator:
@@ -60,6 +66,8 @@ class Coordinator:
                  events_queue: int = QUEUE, max_subscribers: int = MAX_SUBSCRIBERS) -> None:
         self.clock = clock
         self.cid = secrets.token_hex(4)
+        #: when this coordinator started (Unix time: lib.status ``started``)
+        self.started = time.time()
         #: when it started, on ``clock`` (lib.status's uptime)
         self.started_at = clock()
         self.sockets = Sockets(agents_url, clients_url, events_url, keys, client_queue,
@@ -70,21 +78,28 @@ class Coordinator:
         self.loads: dict[str, LoadRun] = {}
         #: per agent, the calls and accounts of clients and load runs (placement, lib.agents)
         self.counts = FleetCounts(self.objects, self.loads)
+        #: requests waiting a moment (for a call slot PJSIP is still freeing)
+        self.later = Later()
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
         self.codec_priorities: dict[str, int] = {}
         self.load_totals = LoadTotals()
         self.subs = Subscribers()
+        #: client connections' leases (what a client owns goes when its lease runs out), and
+        #: the client.expired events so far (their seq)
+        self.leases = Leases()
+        self.expiries = 0
         # the parts
         self.access = Access(keys)
         self.refusals = RefusalLog()
-        self.delivery = Delivery(self.sockets.clients, client_queue)
+        self.delivery = Delivery(self.sockets.clients, client_queue, self.leases.alive)
         #: a restarted coordinator takes over what its agents hold (coordinator.server.adoption);
         #: the replies cache starts empty: a request retried across a restart runs again
         self.adoption = Adoption(adopt_window_s, clock())
+        self.leases.paused_until = self.adoption.until  # no client could speak before
         self.recovery = Recovery()
         self.lifecycle = Lifecycle()
         self.pipeline = Pipeline(self.sockets, self.delivery, self.access, self.adoption, ROUTES,
-                                 clock)
+                                 clock, self.leases)
         self.events = Events(self.delivery, self.subs, self.objects, self.sockets.firehose)
         #: /metrics, served by threads of its own from the snapshot this loop publishes
         self.metrics: MetricsServer | None = None
@@ -92,6 +107,7 @@ class Coordinator:
         self._runs = itertools.count(1)
         self._next_trim = 0.0
         self._next_publish = 0.0
+        self._last_turn = clock()
 
     def endpoints(self) -> dict[str, str]:
         """The URLs actually bound (ports chosen by the OS when asked for port 0 or *)."""
@@ -134,12 +150,13 @@ class Coordinator:
             memory.trim()  # a subscriber's queue went with its connection: give it back
         if s.zap is not None and s.zap in events:
             self.on_zap(s.zap)
-        self._serve({s.agents, s.clients} & set(events))
-        self.housekeeping(self.clock())
+        drained = self._serve({s.agents, s.clients} & set(events))
+        self.housekeeping(self.clock(), drained)
 
-    def _serve(self, readable: set[zmq.Socket[bytes]]) -> None:
+    def _serve(self, readable: set[zmq.Socket[bytes]]) -> bool:
         """Small batches from each socket in turn (a flood on one delays others by a batch at
-        most), then requests that waited for their connection's budget."""
+        most), then requests that waited for their connection's budget. False when messages
+        were left for the next turn."""
         handlers: dict[zmq.Socket[bytes], Callable[[bytes, bytes], None]] = {
             self.sockets.agents: lambda rid, frame: self.lifecycle.on_agent_frame(self, rid, frame),
             self.sockets.clients: lambda rid, frame: self.pipeline.on_client_frame(self, rid, frame)}
@@ -158,6 +175,7 @@ class Coordinator:
             budget -= ran
             if not ready and not ran:
                 break
+        return budget > 0
 
     def _read_batch(self, sock: zmq.Socket[bytes],
                     handler: Callable[[bytes, bytes], None]) -> int:
@@ -174,7 +192,9 @@ class Coordinator:
                     "E_BAD_MSG", "one frame per message is expected"))))
         return BATCH
 
-    def housekeeping(self, now: float) -> None:
+    def housekeeping(self, now: float, drained: bool = True) -> None:
+        """Timers. ``drained``: every message that had arrived was read (leases expire only
+        then: a renewal may wait in a socket)."""
         self.lifecycle.tick(self, now)
         if now >= self._next_trim:  # give back what a burst left in the allocator
             self._next_trim = now + TRIM_EVERY_S
@@ -183,10 +203,17 @@ class Coordinator:
         self.recovery.tick(self, now)
         self.delivery.flush(now)
         upkeep(self, now)
+        self.later.run_due(now)
         self.pipeline.expire(now)
         if self.metrics is not None and now >= self._next_publish:
             self._next_publish = now + metrics.PUBLISH_EVERY_S
             self.metrics.publish(metrics.take(self))
+        if now - self._last_turn > STALL_S:
+            self.leases.extend_all(now)  # nobody could renew a lease while the loop stood still
+        self._last_turn = now
+        if drained:
+            for conn, lease in self.leases.expired(now):
+                expire(self, conn, lease, now)
 
     def on_zap(self, zap: zmq.Socket[bytes]) -> None:
         """Answer the pending ZAP requests (one per handshake of a CURVE socket, and of the

@@ -11,12 +11,15 @@ Each drop is counted for its connection. The connection is owed a gap notice: be
 frame that reaches it, and at every loop turn until one does, the coordinator sends it an
 ``events.gap`` event saying how many messages it lost since the previous notice. Counts of
 connections that never come back are kept for at most ``MAX_OWED`` connections (the oldest are
-forgotten first).
+forgotten first). A connection whose lease expired (``listening`` says no) is not sent anything:
+what is meant for it is dropped and counted, and no gap notice is owed to it (nobody reads it;
+should it come back, its events' ``seq`` show what it missed).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import zmq
@@ -46,9 +49,11 @@ class Owed:
 class Delivery:
     """Sends to client connections through one ROUTER; counts and reports what it drops."""
 
-    def __init__(self, sock: zmq.Socket[bytes], queue: int = CLIENT_QUEUE) -> None:
+    def __init__(self, sock: zmq.Socket[bytes], queue: int = CLIENT_QUEUE,
+                 listening: Callable[[bytes], bool] = lambda conn: True) -> None:
         self.sock = sock
         self.queue = queue
+        self.listening = listening
         self.dropped = 0
         self.owed: OrderedDict[bytes, Owed] = OrderedDict()
         #: the connections owed a notice now (a subset of ``owed``)
@@ -57,7 +62,11 @@ class Delivery:
 
     def send(self, conn: bytes, frame: bytes, reply: bool = False) -> str:
         """Send ``frame`` to ``conn``: ``"ok"``, ``"full"`` (its queue is at the mark) or
-        ``"gone"`` (not connected); the frame is dropped and counted unless ``"ok"``."""
+        ``"gone"`` (not connected, or its lease expired); the frame is dropped and counted
+        unless ``"ok"``."""
+        if not self.listening(conn):
+            self.dropped += 1
+            return "gone"
         owed = self.owed.get(conn)
         if owed is not None and owed.dropped:
             status = self._notify(conn, owed)
@@ -76,6 +85,11 @@ class Delivery:
         self._next_flush = now + FLUSH_S
         for conn in list(self.due):
             self._notify(conn, self.owed[conn])
+
+    def forget(self, conn: bytes) -> None:
+        """Forget what ``conn`` is owed (its lease expired: nobody will read it)."""
+        self.owed.pop(conn, None)
+        self.due.discard(conn)
 
     def pending(self) -> int:
         """Connections owed a gap notice."""

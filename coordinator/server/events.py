@@ -59,7 +59,8 @@ def _account_event(server: Coordinator, rec: AgentRecord, msg: proto.Message,
         return None
     if msg.op == "acc.incoming_call":
         gid = msg.data["call"]
-        server.objects.add_call(CallRec(gid, acc.owner, rec.name, acc.gid, state="INCOMING"))
+        server.objects.add_call(CallRec(gid, acc.owner, rec.name, acc.gid, state="INCOMING",
+                                        persistent=acc.persistent))
     return Route(acc.owner, "", renumber(msg, acc))
 
 
@@ -73,7 +74,8 @@ def _call_event(server: Coordinator, rec: AgentRecord, msg: proto.Message,
         # the call that the accepted REFER makes, or the one that replaces this call (INVITE
         # with Replaces): same owner, account and agent
         new = msg.data["new_call"]
-        server.objects.add_call(CallRec(new, call.owner, rec.name, call.acc, state="CALLING"))
+        server.objects.add_call(CallRec(new, call.owner, rec.name, call.acc, state="CALLING",
+                                        persistent=call.persistent))
     if msg.op == "call.state":
         call.state = msg.data["state"]
         if call.state == "DISCONNECTED":

@@ -83,5 +83,11 @@ class Budgets:
             return conn, msg
         return None
 
+    def drop(self, conn: bytes) -> None:
+        """Forget the requests of ``conn`` still waiting (its lease expired); its requests at
+        agents are still counted until they are answered."""
+        self.waiting.pop(conn, None)
+        self.ready.discard(conn)
+
     def held(self) -> int:
         return sum(len(q) for q in self.waiting.values())

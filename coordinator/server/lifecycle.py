@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import proto
 from coordinator.server.adoption import BadHoldings, Holdings, conflict, parse
+from coordinator.server.load.steering import close_the_ring, rejoin
 from coordinator.server.registry import AgentRecord
 from proto import ProtoError, limits
 
@@ -190,6 +191,7 @@ class Lifecycle:
         server.objects.drop_media_on(rec.name)
         for run in server.loads.values():
             run.agent_lost(rec.name)
+            close_the_ring(server, run, rec.name)
         server.recovery.agent_gone(server, rec.name, reason)
 
     # -- from the loop --------------------------------------------------------------------
@@ -226,7 +228,9 @@ def fatal_report(server: Coordinator, msg: proto.Message) -> dict[str, Any]:
 
 
 def agent_joined(server: Coordinator, agent: AgentRecord) -> None:
-    """Give a newly admitted agent the codec priorities set for the whole fleet."""
+    """Give a newly admitted agent the codec priorities set for the whole fleet, and the part
+    of each live load run that the agent it replaces had."""
+    rejoin(server, agent)
     for codec, priority in server.codec_priorities.items():
         args: dict[str, Any] = {"codec": codec, "priority": priority}
         req = proto.req("lib.set_codec_priority", args, f"codecs-{agent.name}")

@@ -43,6 +43,8 @@ class AccountRec:
     turn: int = 0
     #: the seq of the last event about the account (the coordinator numbers them)
     seq: int = 0
+    #: it outlives its owner's lease (acc.create ``persistent``; PROTOCOL.md section 10)
+    persistent: bool = False
 
     @property
     def holders(self) -> frozenset[str]:
@@ -64,6 +66,8 @@ class AccountRec:
         args = dict(self.cfg(), acc=self.gid, **owner, home=home)
         if self.everywhere:
             args["replicas"] = "all"
+        if self.persistent:
+            args["persistent"] = True
         return args
 
 
@@ -75,6 +79,9 @@ class CallRec:
     acc: str
     state: str = "NULL"
     last_seq: int = 0
+    #: it outlives its owner's lease (call.make ``persistent``; an incoming call, one its
+    #: account's persistence)
+    persistent: bool = False
 
 
 @dataclass
@@ -84,6 +91,8 @@ class MediaRec:
     gid: str
     owner: bytes
     agent: str
+    #: it outlives its owner's lease (media.create_* ``persistent``)
+    persistent: bool = False
 
 
 @dataclass

@@ -18,6 +18,7 @@ from coordinator.server.access import Access
 from coordinator.server.adoption import Adoption
 from coordinator.server.delivery import Delivery
 from coordinator.server.fairness import Budgets
+from coordinator.server.leases import Leases
 from coordinator.server.registry import AgentRecord
 from coordinator.server.replycache import ReplyCache
 from coordinator.server.sockets import Sockets
@@ -50,13 +51,15 @@ class Pending:
 class Pipeline:
     def __init__(self, sockets: Sockets, delivery: Delivery, access: Access,
                  adoption: Adoption, routes: dict[str, Route],
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], leases: Leases | None = None) -> None:
         self.sockets = sockets
         self.delivery = delivery
         self.access = access
         self.adoption = adoption
         self.routes = routes
         self.clock = clock
+        #: every message from a client connection renews its lease
+        self.leases = leases if leases is not None else Leases()
         #: wall clock, for requests' ``expires`` (Unix time)
         self.wall: Callable[[], float] = time.time
         self.pending: dict[str, Pending] = {}
@@ -71,10 +74,12 @@ class Pipeline:
         try:
             msg = proto.decode(frame)
         except ProtoError as exc:
+            self.leases.renew(client, self.clock())  # any message is a sign of life
             self.to_client(client, proto.error(None, exc))
             return
+        self.leases.renew(client, self.clock(), msg.life)
         if msg.kind != "req":
-            return  # clients only send requests (heartbeats are ignored)
+            return  # clients only send requests (heartbeats renew the lease, nothing more)
         spec = proto.OPS.get(msg.op)
         if self.adoption.open and not (spec is not None and spec.adopting):
             if not self.adoption.hold(client, frame):  # served when the window closes
@@ -113,13 +118,28 @@ class Pipeline:
 
     # -- replies --------------------------------------------------------------------------
     def to_client(self, client: bytes | None, msg: proto.Message) -> None:
-        if client is not None:
-            frame = proto.encode(msg)
-            if msg.kind == "rep" and (msg.error or {}).get("code") == "E_EXPIRED":
-                self.replies.forget(client, msg.id)  # a retry with a later deadline may run
-            elif msg.kind == "rep":
-                self.replies.done(client, msg.id, frame)  # for a retry of the same request
-            self.delivery.send(client, frame, reply=msg.kind == "rep")
+        if client is None:
+            return
+        if msg.kind == "rep" and not self.current_life(client, msg.life):
+            return  # a reply to an earlier life of this connection: never seen by this one
+        frame = proto.encode(msg)
+        if msg.kind == "rep" and (msg.error or {}).get("code") == "E_EXPIRED":
+            self.replies.forget(client, msg.id, msg.life)  # a retry with a later deadline may run
+        elif msg.kind == "rep":
+            self.replies.done(client, msg.id, frame, msg.life)  # for a retry of the same request
+        self.delivery.send(client, frame, reply=msg.kind == "rep")
+
+    def current_life(self, client: bytes, life: str) -> bool:
+        """Whether a reply to a request of ``life`` is for the connection's current life (a
+        request without a life is always current)."""
+        lease = self.leases.by_conn.get(client)
+        return not (life and lease is not None and lease.life and lease.life != life)
+
+    def forget_client(self, client: bytes) -> None:
+        """``client``'s lease expired: drop its requests still waiting for their turn and the
+        replies kept for its retries."""
+        self.replies.forget_client(client)
+        self.budgets.drop(client)
 
     def reply(self, client: bytes | None, request: proto.Message,
               result: dict[str, Any] | None = None) -> None:
@@ -151,6 +171,7 @@ class Pipeline:
         if pend is None:
             return  # late reply to a request that already timed out
         self.budgets.answered(pend.client)
+        msg.life = pend.request.life
         if pend.on_reply is not None:
             pend.on_reply(msg)
             return

@@ -62,6 +62,10 @@ class Sockets:
         self.agents.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.clients = router(self.ctx, clients_url, keys, DOMAIN_CLIENTS, client_queue,
                               client_sndbuf)
+        # the same for a client that reconnects at once under its routing id: without handover,
+        # libzmq ignores the new connection (never reads it) until it has noticed that the old
+        # one closed, so requests sent right after a reconnect could go unanswered for seconds
+        self.clients.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.firehose: Firehose | None = None
         if events_url:
             self.firehose = Firehose(self.ctx.socket(zmq.PUB), events_queue, max_subscribers)

@@ -291,8 +291,10 @@ class Subscribers:
     def fan_out(self, sender: Sender, live_calls: Collection[str], msg: proto.Message,
                 frame: bytes, owner: bytes | None, account: str) -> None:
         """Send ``frame`` (the event ``msg``, unchanged) to every connection with a matching
-        subscription, except ``owner``, which has its copy already. A connection that is gone
-        loses its subscriptions; a full queue drops the event for that connection only."""
+        subscription, except ``owner``, which has its copy already. A full queue, or a
+        connection that is not connected (it may be reconnecting), drops the event for that
+        connection only (counted: it is owed a gap notice); its subscriptions end with its
+        lease (``coordinator.server.expiry``)."""
         self.states.observe(msg.op, msg.obj, msg.data)
         if len(self.states.calls) > 2 * len(live_calls) + 64:
             self.states.prune(live_calls)
@@ -300,7 +302,4 @@ class Subscribers:
             return
         keys = event_keys(msg.op, msg.obj, msg.data, account)
         for conn in self.table.targets(keys, skip=owner):
-            # a full queue (high-water mark) drops this event for that connection only; one
-            # that is not connected (ROUTER_MANDATORY) loses its subscriptions
-            if sender.send(conn, frame) == "gone":
-                self.table.drop_conn(conn)
+            sender.send(conn, frame)

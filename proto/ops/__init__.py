@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from proto.ops import account, agent, buddy, call, codec, events, lib, load, media
+from proto.ops import account, agent, buddy, call, client, codec, events, lib, load, media
 from proto.ops.account import ACC_POLICY, ACC_SETTINGS, ACC_SIP, PRESENCE_ACTIVITIES
 from proto.ops.buddy import BUDDY_STATUSES
 from proto.ops.call import CALL_STATES, DTMF_DIGITS, DTMF_METHODS
@@ -16,7 +16,7 @@ from proto.ops.media import MAX_PATH
 from proto.ops.spec import ADMIN, CONTROL, READ, ROLES, EventSpec, OpSpec
 
 #: the op groups, in the order the reference (PROTOCOL.md) lists them
-GROUPS = (lib, account, buddy, call, media, codec, load, events, agent)
+GROUPS = (lib, account, buddy, call, media, codec, load, events, client, agent)
 
 #: The kinds of message on the wire.
 KINDS = ("req", "rep", "evt", "hb")

@@ -12,6 +12,7 @@ from proto.ops.fields import (
     IM_STATUS,
     MIME,
     OWNER,
+    PERSISTENT,
     SIP_TRANSPORTS,
     TEXT,
     TYPING,
@@ -85,7 +86,7 @@ OPS = grouped("account", (
                  Field("replicas", "str", False, "all: create (and register) it on every ready "
                        "agent: its AOR gets one contact per agent, its calls go round robin over "
                        "them; home (default): on one agent", choices=("home", "all")),
-                 *ACC_SIP, *ACC_POLICY),
+                 PERSISTENT, *ACC_SIP, *ACC_POLICY),
            result=(ACC_ID, AGENT, Field("contact", "str", True,
                                         "a URI that reaches the account at its agent"),
                    Field("replicas", "list", False, "with replicas=all: the agents that hold "

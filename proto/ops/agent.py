@@ -9,11 +9,16 @@ from proto.schema import Field
 
 #: whose an object an agent holds is (the ``owner``/``owner_key`` agent args it was given)
 _OWNED_BY = (Field("owner", "str", True, "the owning client's routing id, hex", lo=2, hi=2 * 255),
-             Field("owner_key", "str", False, "the owning client's CURVE key (Z85)", hi=64))
+             Field("owner_key", "str", False, "the owning client's CURVE key (Z85)", hi=64),
+             Field("persistent", "bool", False, "it outlives its owner's lease (the "
+                   "`persistent` argument it was created with)"))
 #: The maps of a hello's ``holdings`` (section 9, Adoption), checked as requests' args are.
 HOLDINGS = (
     Field("accounts", "list", False, "one HOLDING_ACCOUNT map per account"),
     Field("calls", "list", False, "one HOLDING_CALL map per call"),
+    Field("ended", "list", False, "one HOLDING_CALL map per call that ended in the last "
+          "minutes (its DISCONNECTED: its owner may not have had it, if no coordinator was "
+          "there to relay it)"),
     Field("media", "list", False, "one HOLDING_MEDIA map per media object"),
     Field("ids", "int", False, "the highest number of a coordinator-issued id seen", lo=0),
 )

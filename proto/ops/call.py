@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from proto import limits
 from proto.ops.account import REDIRECT_DECISIONS
-from proto.ops.fields import ACC_ID, AGENT, CALL_ID, HEADERS, ID, IM_ID, IM_STATUS, MIME, OWNER, TEXT, TYPING
+from proto.ops.fields import (
+    ACC_ID,
+    AGENT,
+    CALL_ID,
+    HEADERS,
+    ID,
+    IM_ID,
+    IM_STATUS,
+    MIME,
+    OWNER,
+    PERSISTENT,
+    TEXT,
+    TYPING,
+)
 from proto.ops.spec import EventSpec, OpSpec, grouped
 from proto.schema import Field
 
@@ -28,7 +41,7 @@ OPS = grouped("call", (
            "call.state events. Placed on an agent with a free call slot.",
            args=(ACC_ID, Field("uri", "uri", True, "destination SIP URI"), HEADERS,
                  Field("call", "str", False, "pre-chosen call id (idempotent retries)",
-                       lo=1, hi=ID)),
+                       lo=1, hi=ID), PERSISTENT),
            result=(CALL_ID, AGENT),
            agent_args=(CALL_ID, Field("acc_cfg", "map", False,
                                       "account settings, sent when the agent lacks a replica"),
@@ -153,7 +166,9 @@ EVENTS = grouped("call", (
               data=(Field("digit", "str", True, "the digit: 0-9, *, #, A-D", lo=1, hi=1),
                     Field("method", "str", True, "how it came: rfc2833 or info",
                           choices=DTMF_METHODS),
-                    Field("duration", "int", True, "its duration in ms (0 if not given)", lo=0))),
+                    Field("duration", "int", True, "its duration in ms, as a SIP INFO gives "
+                          "it (0: not given, and always for RFC 2833, whose digits are told as "
+                          "they begin)", lo=0))),
     EventSpec("call.transfer_request", "call",
               "The peer asked this call to transfer (REFER), and the account's policy answered. "
               "When accepted, the new call's id comes here, before that call's own call.state "

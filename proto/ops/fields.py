@@ -44,3 +44,8 @@ IM_STATUS = (
 )
 
 RUN_ID = Field("run", "str", True, "load run id", lo=1, hi=ID)
+
+#: an object meant to outlive its creator's lease (PROTOCOL.md section 10, Leases)
+PERSISTENT = Field("persistent", "bool", False, "keep the object when this client's lease "
+                   "expires (default false: it is released with the client's other objects); an "
+                   "admin may adopt or delete it")

@@ -17,8 +17,14 @@ OPS = grouped("lib", (
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),
                    Field("accounts", "int", True, "accounts held"),
-                   Field("calls", "int", True, "live calls"),
+                   Field("calls", "int", True, "live call legs: the clients' and the load "
+                         "runs' (both ends of a call the fleet answers itself count)"),
                    Field("version", "int", True, "protocol version"),
+                   Field("coordinator", "str", False, "this coordinator's instance id (a new "
+                         "one after each start: a client that sees it change knows its "
+                         "subscriptions are gone)"),
+                   Field("started", "float", False, "when this coordinator started (Unix time)",
+                         lo=0),
                    Field("loads", "list", True, "running load runs: run id + load.progress data"),
                    Field("client_queue", "int", True, "messages the coordinator queues at most "
                          "for one client connection (beyond: dropped, see events.gap)", lo=1),
@@ -35,8 +41,13 @@ OPS = grouped("lib", (
                          "skipped (events too large to publish there)"),
                    Field("adopting", "float", False, "seconds left in the adoption window of "
                          "a (re)started coordinator (section 9; 0: closed)", lo=0),
-                   Field("coordinator", "str", False, "the coordinator's id (as its "
-                         "heartbeats'; a new one after a restart)"),
+                   Field("media", "int", False, "media objects held", lo=0),
+                   Field("subscriptions", "int", False, "event subscriptions held (section "
+                         "7.2)", lo=0),
+                   Field("clients", "int", False, "client connections with a live lease "
+                         "(section 10)", lo=0),
+                   Field("clients_expired", "int", False, "client leases that expired since "
+                         "the coordinator started", lo=0),
                    Field("uptime", "float", False, "seconds since the coordinator started",
                          lo=0),
                    Field("software", "str", False, "the coordinator's callfleet version")),

@@ -74,6 +74,14 @@ OPS = grouped("load", (
     OpSpec("load.agent_rate", "coordinator-to-agent", "An agent's new share of the rate.",
            args=(RUN_ID, Field("rate", "float", True, "calls per second", lo=0, hi=100000)),
            route="none"),
+    OpSpec("load.agent_targets", "coordinator-to-agent",
+           "New callees for an agent's calls from now on (a self-answering run that lost the "
+           "agent this one called: it calls the next answering agent of the ring).",
+           args=(RUN_ID, Field("targets", "list", True, "URIs called round robin"),
+                 Field("lost", "list", False, "URIs of callees whose agent was lost: the "
+                       "calls up or ringing to them are hung up and no longer hold the run's "
+                       "slots")),
+           route="none"),
     OpSpec("load.agent_go", "coordinator-to-agent",
            "Start calling now: every agent of a registrar run has registered its identities, or "
            "every agent of a self-answering run has its answering account.",
@@ -151,6 +159,8 @@ EVENTS = grouped("load", (
                           "heard the far end's tone", lo=0),
                     Field("tone_missed", "int", False, "calls (media tone) whose hanging-up end "
                           "heard no tone", lo=0),
+                    Field("tone_unchecked", "int", False, "calls (media tone) too short to check "
+                          "(answered for less than 0.5 s)", lo=0),
                     Field("identities", "int", False, "identities this agent registers (registrar "
                           "runs)", lo=0),
                     Field("registered", "int", False, "of those, registered now", lo=0),

@@ -3,7 +3,7 @@ and bridge connections."""
 
 from __future__ import annotations
 
-from proto.ops.fields import AGENT, ID, OWNER
+from proto.ops.fields import AGENT, ID, OWNER, PERSISTENT
 from proto.ops.spec import EventSpec, OpSpec, grouped
 from proto.schema import Field
 
@@ -17,6 +17,7 @@ MEDIA_PLACE = (
     Field("agent", "str", False, "the agent that holds the object (give this or call)",
           lo=1, hi=ID),
     Field("call", "str", False, "put the object on the agent holding this call", lo=1, hi=ID),
+    PERSISTENT,
 )
 
 MEDIA_MADE = (MEDIA_ID, AGENT, Field("slot", "int", True, "its port in the agent's conference "

@@ -222,6 +222,9 @@ class EventTap:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(url)
         self.events: list[Event] = []
+        # a long lease: the tap only listens, it would not renew a short one
+        self.sock.send(msgpack.packb({"v": 1, "kind": "req", "id": "tap-lease",
+                                      "op": "client.lease", "args": {"lease": 3600.0}}))
         self.sock.send(msgpack.packb({"v": 1, "kind": "req", "id": "tap", "op": "events.subscribe",
                                       "args": {"snapshot": False}}))
         deadline = time.monotonic() + 10

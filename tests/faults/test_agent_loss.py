@@ -4,6 +4,7 @@ worker_lost, fast; its accounts move to other agents and keep working."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from coordinator.client import Call
 from tests.faults.conftest import FaultFleet
@@ -117,3 +118,50 @@ def test_accounts_wait_for_room_and_go_to_the_replacement_agent(fleet2: FaultFle
     wait_for(lambda: _up(out), 10, "a call to a moved account")
     call.hangup()
     wait_for(lambda: out.last() == "DISCONNECTED", 10, "the call to end")
+
+
+def test_a_self_run_that_loses_an_agent_calls_round_it(fleet3: FaultFleet) -> None:
+    """The agent that called the lost one calls the next answerer of the ring from then on:
+    only the calls up or ringing at the kill fail or are lost, and every call is counted once."""
+    lib = fleet3.lib
+    seen: list[dict[str, Any]] = []
+    watch = lib.start_load({"rate": 6, "duration": 10, "hold": "0.3", "self": True},
+                           on_progress=seen.append)
+    wait_for(lambda: len(seen) >= 3 and seen[-1]["started"] >= 12, 15, "calls going")
+    victim = fleet3.name(2)
+    fleet3.kill(victim)
+    assert watch.finished.wait(90), "the run to end (calls to the dead agent time out)"
+    r = watch.report
+    assert r is not None and r["lost_agents"] == [victim]
+    assert r["completed"] + r["failed"] + r["lost"] == r["attempted"]
+    # only the calls in flight to the victim at the kill may fail (their INVITEs time out)
+    assert r["failed"] <= 4, (r["failed_by_code"], r["failed_by_reason"])
+    # its caller kept calling, at its 2 calls/s for the 10 s: had it kept calling the dead
+    # agent, its calls would have stayed stuck in its slots and it would have started ~8
+    caller = next(p for p in r["by_agent"] if p["agent"] == fleet3.name(1))
+    assert caller["started"] >= 16, r["by_agent"]
+
+
+def test_a_replacement_agent_takes_the_lost_agents_part_again(fleet3: FaultFleet) -> None:
+    """Killed, then restarted under the same name (as supervisord does): the new process gets
+    what is left of the lost agent's part, answers at its new address, and calls again."""
+    lib = fleet3.lib
+    seen: list[dict[str, Any]] = []
+    watch = lib.start_load({"rate": 6, "duration": 14, "hold": "0.3", "self": True},
+                           on_progress=seen.append)
+    wait_for(lambda: len(seen) >= 3 and seen[-1]["started"] >= 12, 15, "calls going")
+    victim = fleet3.name(1)
+    fleet3.kill(victim)
+    wait_for(lambda: victim not in fleet3.agents(), 5, "the victim to be declared lost")
+    fleet3.add_agent(victim)
+    assert watch.finished.wait(90), "the run to end"
+    r = watch.report
+    assert r is not None and r["replaced_agents"] == [victim] and r["lost_agents"] == []
+    assert r["completed"] + r["failed"] + r["lost"] == r["attempted"]
+    mine = next(p for p in r["by_agent"] if p["agent"] == victim)
+    # 2 calls/s for 14 s: about 6 before the kill, then the replacement's for what was left of
+    # the 14 s (without it, the part would have ended at the kill)
+    assert mine["started"] >= 16, r["by_agent"]
+    assert mine["incoming"] > 0
+    assert r["failed"] <= 6, (r["failed_by_code"], r["failed_by_reason"])
+

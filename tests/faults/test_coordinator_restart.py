@@ -25,7 +25,9 @@ import zmq.auth
 from coordinator.client import Error, Lib
 from coordinator.client.fleet import LocalFleet, die_with_parent
 from tests.faults.conftest import FaultFleet
-from tests.helpers import Answerer, Recorder, wait_for
+from tests.helpers import Answerer, Recorder, free_udp_port, start_sipp, stop, wait_for
+
+SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 def restart_coordinator(local: LocalFleet, *extra: str) -> subprocess.Popen[bytes]:
@@ -243,3 +245,66 @@ def test_an_agent_back_after_the_window_is_adopted_late(fleet2: FaultFleet) -> N
     call.hangup()
     wait_for(lambda: out.last() == "DISCONNECTED" and watch.recorders[0].last() == "DISCONNECTED",
              10, "both legs DISCONNECTED")
+
+
+def test_a_call_that_ended_while_the_coordinator_was_down_ends_at_its_owner(
+        fleet2: FaultFleet, tmp_path: Path) -> None:
+    """The far end hangs up while no coordinator runs: the agent remembers the call's end, and
+    the new coordinator tells its owner (the Call does not stay CONFIRMED for ever)."""
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None and local.coordinator is not None
+    port = free_udp_port()
+    peer = start_sipp(["-sf", str(SCENARIOS / "uas_bye_after_3s.xml"), "-p", str(port),
+                       "-m", "1"], tmp_path)
+    try:
+        alice = lib.create_account("sip:alice@127.0.0.1")
+        out = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=out)
+        wait_for(lambda: out.reached("CONFIRMED"), 10, "the call answered")
+        old = local.coordinator
+        old.send_signal(signal.SIGKILL)
+        old.wait(10)
+        assert peer.wait(15) == 0, "the peer hung up (its BYE answered by the agent)"
+        restart_coordinator(local)
+        wait_for(lambda: out.last() == "DISCONNECTED", 15, "the call's end at its owner")
+        assert not call.is_valid() and out.names().count("DISCONNECTED") == 1
+        assert lib.status()["calls"] == 0
+    finally:
+        stop(peer)
+
+
+def test_callfleet_events_subscribes_again_after_a_coordinator_restart(
+        fleet2: FaultFleet) -> None:
+    lib, local = fleet2.lib, fleet2.lib.fleet
+    assert local is not None
+    first = lib.status()["coordinator"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coordinator.cli", "events", "--coordinator", local.clients_url,
+         "--filter", "call.state", "--no-snapshot"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "subscribed" in proc.stderr.readline()
+        restart_coordinator(local)
+        wait_for(lambda: lib.status()["coordinator"] != first, 15, "the new coordinator")
+        line = proc.stderr.readline()  # within one lease renewal (2 s)
+        assert "the coordinator restarted; subscribed again" in line, line
+        resubscribed = json.loads(proc.stdout.readline())
+        assert resubscribed["kind"] == "resubscribed"
+        assert resubscribed["coordinator"] == lib.status()["coordinator"]
+        alice = lib.create_account("sip:alice@127.0.0.1")
+        bob = lib.create_account("sip:bob@127.0.0.1", auto_answer=200)
+        out = Recorder()
+        call = alice.make_call(bob.contact, cb=out)
+        wait_for(lambda: out.reached("CONFIRMED"), 10, "a call after the restart")
+        event = json.loads(proc.stdout.readline())  # the new subscription delivers its events
+        assert event["op"] == "call.state" and event["data"]["state"] in (
+            "CALLING", "INCOMING", "EARLY", "CONNECTING", "CONFIRMED")
+        call.hangup()
+        wait_for(lambda: out.last() == "DISCONNECTED", 10, "its end")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -97,3 +97,17 @@ def test_lib_agents_describes_the_fleet(lib: Lib) -> None:
         assert a["pjsip"].startswith("2.15")
         assert a["sip"][0].startswith("udp:127.0.0.1:")
         assert a["alive"] is True
+
+
+def test_a_call_the_fleet_no_longer_knows_is_disconnected_on_refresh(lib: Lib) -> None:
+    """A Call whose end never reached this client (lost with a coordinator, say): refreshing
+    its info finds it gone, and its callback hears DISCONNECTED once, as from its event."""
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    out = Recorder()
+    ghost = Call(lib, "c-that-ended-unheard", alice, role="caller")
+    ghost.set_callback(out)
+    lib.session.calls[ghost.id] = ghost
+    assert ghost.info(refresh=True).state == "DISCONNECTED"
+    wait_for(lambda: out.last() == "DISCONNECTED", 5, "the callback told")
+    assert not ghost.is_valid() and ghost.id not in lib.session.calls
+    assert out.names() == ["DISCONNECTED"]

@@ -157,7 +157,9 @@ def test_an_agent_that_cannot_start_goes_fatal_and_the_coordinator_is_told(tmp_p
                 lib.destroy()
             sup_log = (logdir / "supervisord.log").read_text()
             assert f"gave up: {NAME}-02 entered FATAL state" in sup_log
-            assert sup_log.count(f"exited: {NAME}-02 (exit status 2; not expected)") == 4  # 1 + 3 retries
+            # 1 start + 3 retries; on a loaded machine a start may outlive startsecs (3 s) before
+            # it fails, which supervisord counts as a successful start: one round more
+            assert sup_log.count(f"exited: {NAME}-02 (exit status 2; not expected)") >= 4
             assert "Address already in use" in (logdir / f"{NAME}-02.log").read_text()
             listener = (logdir / "fatal-listener.log").read_text()
             assert f"{NAME}-02 is FATAL; reported to {env['CALLFLEET_COORDINATOR']}" in listener

@@ -30,6 +30,8 @@ def test_dtmf_both_ways_between_agents(lib: Lib, method: str) -> None:
         wait_for(lambda: out.digits == "#951", 10, "alice to receive '#951'")
         wait_for(lambda: len(hose.poll()) == len(sent) + 4, 5, "every call.dtmf on the firehose")
         assert {e["data"]["method"] for e in hose.events} == {method}
+        # INFO tells the duration pjsua sends (160 ms); an RFC 2833 digit is told as it begins
+        assert {e["data"]["duration"] for e in hose.events} == ({160} if method == "info" else {0})
         assert "".join(e["data"]["digit"] for e in hose.events if e["obj"] == incoming.id) == sent
         assert out.digits == "#951" and call.info().dtmf == "#951"
         hang_up(call, out, inn)
@@ -50,6 +52,8 @@ def test_dtmf_errors(lib: Lib) -> None:
 
 
 def test_info_dtmf_from_sipp(lib: Lib, tmp_path: Path) -> None:
+    assert lib.fleet is not None
+    hose = Firehose(lib.fleet.events_url, "call.dtmf")
     answerer = DtmfAnswerer()
     bob = lib.create_account("sip:bob@127.0.0.1", cb=answerer)
     hostport = bob.contact.split("@", 1)[1]
@@ -63,5 +67,10 @@ def test_info_dtmf_from_sipp(lib: Lib, tmp_path: Path) -> None:
         assert isinstance(rec, DtmfRecorder) and isinstance(rec, Recorder)
         assert rec.digits == "15#A"
         assert rec.names() == ["INCOMING", "CONNECTING", "CONFIRMED", "DISCONNECTED"]
+        # each digit once, with the Duration its INFO gave (the scenario's 160, 250, 160, 160)
+        wait_for(lambda: len(hose.poll()) == 4, 5, "the four call.dtmf events")
+        assert [(e["data"]["digit"], e["data"]["duration"]) for e in hose.events] == [
+            ("1", 160), ("5", 250), ("#", 160), ("A", 160)]
     finally:
         stop(uac)
+        hose.close()

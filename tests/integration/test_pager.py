@@ -3,9 +3,11 @@ call (both ways), and through Kamailio, where an unknown AOR gets its 404 delive
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from coordinator.client import Error, Lib
+from coordinator.client import BuddyCallback, Error, Lib
 from proto import limits
 from tests.helpers import Answerer, Recorder, wait_for
 from tests.kamailio import Kamailio
@@ -140,3 +142,55 @@ def test_the_longest_message_is_delivered_and_a_longer_one_refused_before_sendin
     alice.send_pager(bob.contact, "after", im_id=4)
     wait_for(lambda: len(b_cb.pagers) == 2, 10, "the message after")
     assert b_cb.pagers[1][3] == "after" and [s[2] for s in a_cb.statuses] == [1, 4]
+
+
+class _ImBuddy(BuddyCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.pagers: list[tuple[str, str]] = []
+        self.statuses: list[tuple[str, int, int, str]] = []
+        self.typing: list[bool] = []
+
+    def on_pager(self, mime_type: str, body: str) -> None:
+        with self.lock:
+            self.pagers.append((mime_type, body))
+
+    def on_pager_status(self, body: str, im_id: int, code: int, reason: str) -> None:
+        with self.lock:
+            self.statuses.append((body, im_id, code, reason))
+
+    def on_typing(self, is_typing: bool) -> None:
+        with self.lock:
+            self.typing.append(is_typing)
+
+
+def test_buddies_exchange_messages_and_typing_as_in_pjsua(lib: Lib) -> None:
+    """What an account receives from a buddy's address, and the delivery of what it sent to the
+    buddy, go to the buddy's callback, not the account's."""
+    a_cb, b_cb = ImAccount(), ImAccount()
+    alice = lib.create_account("sip:alice@127.0.0.1", cb=a_cb)
+    bob = lib.create_account("sip:bob@127.0.0.1", cb=b_cb)
+    carol = lib.create_account("sip:carol@127.0.0.1")
+    bob_at_alice, alice_at_bob = _ImBuddy(), _ImBuddy()
+    a_buddy = alice.add_buddy(bob.contact, cb=bob_at_alice)
+    b_buddy = bob.add_buddy(alice.contact, cb=alice_at_bob)
+
+    a_buddy.send_pager("hi bob", im_id=3)
+    wait_for(lambda: bool(alice_at_bob.pagers and bob_at_alice.statuses), 10,
+             "the message at bob's buddy and its report at alice's")
+    assert alice_at_bob.pagers == [("text/plain", "hi bob")]
+    assert bob_at_alice.statuses == [("hi bob", 3, 200, "OK")]
+    b_buddy.send_typing_ind(True)
+    b_buddy.send_pager("hi alice", content_type="text/x-callfleet")
+    wait_for(lambda: bool(bob_at_alice.typing and bob_at_alice.pagers), 10, "bob typing, then")
+    assert bob_at_alice.typing == [True]
+    assert bob_at_alice.pagers == [("text/x-callfleet", "hi alice")]
+    # none of it reached the accounts' own callbacks
+    assert a_cb.pagers == a_cb.statuses == a_cb.typing == []
+    assert b_cb.pagers == b_cb.typing == []
+
+    # someone who is not a buddy still reaches the account
+    carol.send_pager(alice.contact, "from carol")
+    wait_for(lambda: bool(a_cb.pagers), 10, "carol's message at alice's account")
+    assert a_cb.pagers[0][3] == "from carol" and len(bob_at_alice.pagers) == 1

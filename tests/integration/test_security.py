@@ -315,7 +315,7 @@ def test_cli_with_keys(fleet: Fleet, ring: KeyRing) -> None:
 
     wait_for(lambda: "2 agents" in status(keyed).stdout, 60, "status to list both agents")
     out = status(base + ["--timeout", "2"])
-    assert out.returncode == 2 and "E_TIMEOUT" in out.stdout, out
+    assert out.returncode == 2 and "E_TIMEOUT" in out.stderr and not out.stdout, out
 
 
 # -- binding off loopback (inside a network namespace: nothing is exposed on a real interface) --
@@ -452,7 +452,7 @@ def test_up_with_keys_serves_keyed_clients_only(ring: KeyRing, tmp_path: Path) -
                                 "--coordinator", urls["clients"], "--timeout", "1"],
                                capture_output=True, text=True, timeout=60, cwd=ROOT,
                                stdin=subprocess.DEVNULL)
-        assert plain.returncode == 2 and "E_TIMEOUT" in plain.stdout, plain
+        assert plain.returncode == 2 and "E_TIMEOUT" in plain.stderr, plain
     finally:
         code = stop(up, 30)  # SIGTERM: supervisord stops the agent and the coordinator
     assert code == 0

@@ -62,6 +62,10 @@ def test_transports_lists_every_listening_address(tls_lib: Lib) -> None:
     # agents announce the same addresses in lib.agents
     sips = {a["name"]: set(a["sip"]) for a in tls_lib.agents()}
     assert all(f"{t.type}:{t.host}:{t.port}" in sips[t.agent] for t in ts)
+    # with the SIP port left to the OS (0), TCP still takes the SIP port number, as the help says
+    for agent in agents:
+        ports = {t.type: t.port for t in ts if t.agent == agent}
+        assert ports["tcp"] == ports["udp"], ports
 
 
 @pytest.mark.parametrize("kind", ["tcp", "tls"])

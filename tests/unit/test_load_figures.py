@@ -172,3 +172,45 @@ def test_progress_events_carry_failures_by_code_and_each_agents_part() -> None:
     # the same parts as the final report's, with the calls up beside them
     assert [{k: v for k, v in p.items() if k != "active"} for p in live(run)["by_agent"]] \
         == report(run, 102.0)["by_agent"]
+
+
+def test_a_replacement_gets_what_is_left_of_the_lost_part_at_its_new_address() -> None:
+    from collections import Counter
+
+    from coordinator.server.load.rejoin import rejoin_share
+
+    share = {"run": "L1",
+             "caller": {"ids": [{"uri": "sip:L1-call@127.0.0.1:5061"}], "calls": 10, "rate": 2.0,
+                        "ramp": 3.0, "phase": 0.5, "wait_go": True,
+                        "targets": ["sip:L1-ans@127.0.0.1:5062"]},
+             "answer": {"ids": [{"uri": "sip:L1-ans@127.0.0.1:5061"}]}}
+    run = LoadRun("L1", None, Profile(rate=4.0, calls=20, self_answer=True), {"b": share}, 100.0)
+    run.hostports = {"b": "127.0.0.1:5061"}
+    run.by_agent["b"] = Counter(started=7)
+    new = rejoin_share(run, "b", "127.0.0.1:6001", 105.0)
+    assert new is not None
+    assert new["caller"]["calls"] == 3 and new["caller"]["ramp"] == 0.0
+    assert new["caller"]["wait_go"] is False and new["caller"]["phase"] == 0.0
+    assert new["caller"]["ids"] == [{"uri": "sip:L1-call@127.0.0.1:6001"}]
+    assert new["answer"]["ids"] == [{"uri": "sip:L1-ans@127.0.0.1:6001"}]
+    assert new["caller"]["targets"] == share["caller"]["targets"]  # its callee is unchanged
+    assert share["caller"]["calls"] == 10  # the run's own record is not changed
+    run.by_agent["b"]["started"] = 10  # all its calls were placed: it only answers
+    assert "caller" not in (rejoin_share(run, "b", "127.0.0.1:6001", 105.0) or {})
+
+
+def test_the_target_is_zero_once_the_run_stops_calling() -> None:
+    run = _run("a", calls=0, duration=10.0, self_answer=True)
+    assert run.target_now(100.5) == 0.0  # its answering accounts are being made
+    run.release(101.0)
+    assert run.target_now(105.0) == 10.0
+    assert run.target_now(111.5) == 0.0  # its 10 s are over: the calls still up end
+    quota = _run("a")
+    quota.release(100.0)
+    quota.on_stats("a", _stats("a", started=100, caller_done=True), 110.0)
+    assert quota.target_now(110.5) == 0.0
+
+
+def test_the_reports_profile_speaks_load_starts_names() -> None:
+    public = Profile(rate=1.0, calls=1, self_answer=True).public()
+    assert public["self"] is True and "self_answer" not in public

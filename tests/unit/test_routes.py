@@ -53,7 +53,8 @@ def test_forwarded_and_agent_ops_get_no_route_of_their_own(op: str) -> None:
 
 def test_every_event_from_agents_has_one_routing_entry() -> None:
     from_agents = {name for name in proto.EVENTS
-                   if name not in ("acc.moved", "load.progress", "load.done", "events.gap")}
+                   if name not in ("acc.moved", "load.progress", "load.done", "events.gap",
+                                   "client.expired")}
     assert set(AGENT_EVENTS) == from_agents
 
 

@@ -50,8 +50,10 @@ class Profile:
     media: str = "silence"
 
     def public(self) -> dict[str, Any]:
-        """The profile as reports show it: credentials reduced to their count."""
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()}
+        """The profile as reports show it, under load.start's own names (``self``, not
+        ``self_answer``): credentials reduced to their count."""
+        out = {("self" if k == "self_answer" else k): (list(v) if isinstance(v, tuple) else v)
+               for k, v in vars(self).items()}
         out["credentials"] = len(self.credentials)
         return out
 
@@ -60,6 +62,7 @@ def profile_from_public(public: dict[str, Any]) -> Profile:
     """A Profile from its ``public()`` form (as agents keep it for a restarted coordinator);
     credentials are not in it. Raises ValueError when it is not one."""
     kw: dict[str, Any] = {}
+    public = {("self_answer" if k == "self" else k): v for k, v in public.items()}
     for f in fields(Profile):
         if f.name != "credentials" and f.name in public:
             value = public[f.name]

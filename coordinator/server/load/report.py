@@ -21,6 +21,7 @@ def report(run: LoadRun, now: float) -> dict[str, Any]:
     active = sum(run.active.values())
     return {
         "run": run.run, "agents": run.agents, "lost_agents": run.lost_agents,
+        "replaced_agents": run.replaced_agents,
         "refused_agents": run.refused, "stopped": run.stopped_by_user,
         "profile": run.profile.public(), "end_reason": run.end_reason,
         "elapsed_s": round(elapsed, 3), "attempted": run.started, "answered": run.answered,
@@ -33,7 +34,8 @@ def report(run: LoadRun, now: float) -> dict[str, Any]:
         "setup_ms": run.setup.summary_ms(), "duration_ms": run.duration.summary_ms(),
         "media": media(run),
         "dtmf": {"digits": run.profile.dtmf, "verified": run.dtmf_ok, "missed": run.dtmf_missed},
-        "tone": {"heard": run.tone_heard, "missed": run.tone_missed},
+        "tone": {"heard": run.tone_heard, "missed": run.tone_missed,
+                 "unchecked": run.tone_unchecked},
         "registration": registration(run) if run.profile.registrar else None,
         "timeseries": run.series.rows, "by_agent": by_agent(run),
         "success": (failed == 0 and run.started > 0 and run.answered == run.started

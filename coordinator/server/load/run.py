@@ -59,9 +59,14 @@ class LoadRun:
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     lost_agents: list[str] = field(default_factory=list)
+    #: lost agents whose replacement took their part again
+    replaced_agents: list[str] = field(default_factory=list)
+    #: each agent's SIP host:port when it took its part (a replacement's differs)
+    hostports: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     tone_heard: int = 0
     tone_missed: int = 0
+    tone_unchecked: int = 0
     #: registrar runs: identities each agent registers, how many are registered, failures
     identities: dict[str, int] = field(default_factory=dict)
     registered: dict[str, int] = field(default_factory=dict)
@@ -140,6 +145,7 @@ class LoadRun:
             self.series.add(agent, data, failed, setup, media)
         self.tone_heard += _count(data.get("tone_heard"))
         self.tone_missed += _count(data.get("tone_missed"))
+        self.tone_unchecked += _count(data.get("tone_unchecked"))
         self._add_registration(agent, data)
         self.active[agent] = data["active"]
         self.answering[agent] = _count(data.get("answering"))
@@ -227,6 +233,16 @@ class LoadRun:
             self.active[agent] = self.answering[agent] = 0
             self.series.forget(agent)
 
+    def rejoined(self, agent: str, share: dict[str, Any]) -> None:
+        """A replacement for the lost ``agent`` took ``share``: its reports count again."""
+        if agent in self.lost_agents:
+            self.lost_agents.remove(agent)
+            self.replaced_agents.append(agent)
+        self.shares[agent] = share
+        self.done.discard(agent)
+        if "caller" in share:
+            self.caller_done.discard(agent)
+
     def refused_by(self, agent: str, why: str) -> None:
         """The agent refused its share: it never took part."""
         self.refused[agent] = why
@@ -254,8 +270,10 @@ class LoadRun:
     def target_now(self, now: float) -> float:
         """The rate asked for now: on the ramp, the part of the rate reached so far."""
         ramp = self.profile.ramp
-        if not self.released:
-            return 0.0
+        over = self.profile.duration and not self.profile.calls and (
+            now - self.released_at >= self.profile.duration)
+        if not self.released or over or self.caller_done >= set(self.shares) or self.ending:
+            return 0.0  # not calling yet, or not any more
         if ramp > 0 and not self.ramp_over and now - self.released_at < ramp:
             return round(self.rate * max(0.0, now - self.released_at) / ramp, 3)
         return self.rate

@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.server.load.rejoin import rejoin_share
 from coordinator.server.load.report import live, report
 from coordinator.server.load.run import LoadRun
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
+    from coordinator.server.registry import AgentRecord
 
 
 def send_event(server: Coordinator, run: LoadRun, op: str, data: dict[str, Any]) -> None:
@@ -44,6 +46,74 @@ def release_when_registered(server: Coordinator, run: LoadRun, now: float) -> No
     elif verdict != "wait":
         run.end_reason = verdict
         end_run(server, run, f"end-{run.run}")
+
+def close_the_ring(server: Coordinator, run: LoadRun, lost: str) -> None:
+    """A self-answering run lost an agent: the agent that called it calls, from now on, the
+    next answering agent of the ring that is still in the run."""
+    ring = [n for n in run.agents if "answer" in run.shares[n]]
+    if lost not in ring:
+        return
+    live = [n for n in ring if n not in run.lost_agents and n not in run.refused]
+    if not live:
+        return
+    gone = _answer_uri(run, lost)
+    after = ring[ring.index(lost) + 1:] + ring[:ring.index(lost)]
+    heir = next(n for n in after if n in live)
+    for name in live:
+        caller = run.shares[name].get("caller")
+        agent = server.registry.by_name.get(name)
+        if caller is None or caller.get("targets") != [gone] or agent is None or not agent.alive:
+            continue
+        caller["targets"] = [_answer_uri(run, heir)]
+        args = {"run": run.run, "targets": caller["targets"], "lost": [gone]}
+        server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
+                                agent, args, lambda rep: None)
+
+
+def rejoin(server: Coordinator, agent: AgentRecord) -> None:
+    """A replacement for an agent a live run lost (same name, as supervisord restarts it):
+    it takes the lost agent's part again (what is left of its calls or of the run's time; its
+    answering identity at its new address), and the agent before it in the ring calls it."""
+    now = server.clock()
+    for run in server.loads.values():
+        if agent.name not in run.lost_agents or run.ending or run.adopted:
+            continue
+        share = rejoin_share(run, agent.name, agent.sip_hostport(), now)
+        if share is None:
+            continue
+        kept = {**(server.access.owner_args(run.owner) if run.owner else {}),
+                "profile": run.profile.public()}
+
+        def done(rep: proto.Message, run: LoadRun = run, share: dict[str, Any] = share) -> None:
+            if rep.ok and not run.ending:
+                run.rejoined(agent.name, share)
+                _ring_to(server, run, agent.name)
+
+        args = {**share, **kept}
+        server.pipeline.forward(None, proto.req("load.agent_start", args, f"rejoin-{run.run}"),
+                                agent, args, done)
+
+
+def _ring_to(server: Coordinator, run: LoadRun, name: str) -> None:
+    """The live agent before ``name`` in the ring calls ``name`` (back) from now on."""
+    ring = [n for n in run.agents if "answer" in run.shares[n]]
+    if name not in ring:
+        return
+    before = ring[:ring.index(name)][::-1] + ring[ring.index(name) + 1:][::-1]
+    caller = next((n for n in before if n not in run.lost_agents and n not in run.refused), None)
+    agent = server.registry.by_name.get(caller or "")
+    part = run.shares[caller].get("caller") if caller else None
+    if agent is None or part is None:
+        return
+    part["targets"] = [_answer_uri(run, name)]
+    args = {"run": run.run, "targets": part["targets"]}
+    server.pipeline.forward(None, proto.req("load.agent_targets", args, f"ring-{run.run}"),
+                            agent, args, lambda rep: None)
+
+
+def _answer_uri(run: LoadRun, name: str) -> str:
+    return str(run.shares[name]["answer"]["ids"][0]["uri"])
+
 
 def end_run(server: Coordinator, run: LoadRun, op_id: str) -> None:
     """Tell every agent still in the run to finish."""

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 import proto
 from coordinator.server.load.steering import upkeep
-from coordinator.server.routes import account, agent, buddy, call, codec, events, lib, load, media
+from coordinator.server.routes import (
+    account,
+    agent,
+    buddy,
+    call,
+    client,
+    codec,
+    events,
+    lib,
+    load,
+    media,
+)
 from coordinator.server.routes.forward import forwarder
 from coordinator.server.routes.registry import ROUTES, route
 
-GROUPS = (lib, account, buddy, call, media, codec, load, events, agent)
+GROUPS = (lib, account, buddy, call, media, codec, load, events, client, agent)
 
 for _name, _spec in proto.OPS.items():
     if _spec.route == "forward":

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import proto
+from coordinator.server.expiry import delete_account, tell_agent
 from coordinator.server.objects import AccountRec
 from coordinator.server.placement import AgentLoad, place_account
 from coordinator.server.registry import AgentRecord
@@ -61,7 +62,8 @@ def acc_create(server: Coordinator, client: bytes, msg: proto.Message) -> None:
                      sip={f.name: args[f.name] for f in ACC_SIP if args.get(f.name) is not None},
                      policy={f.name: args[f.name] for f in ACC_POLICY
                              if args.get(f.name) is not None},
-                     everywhere=args.get("replicas") == "all")
+                     everywhere=args.get("replicas") == "all",
+                     persistent=bool(args.get("persistent")))
     server.objects.add_account(acc)
     _Creation(server, client, msg, acc, candidates).attempt()
 
@@ -94,6 +96,9 @@ class _Creation:
 
     def done(self, rep: proto.Message, agent: AgentRecord) -> None:
         server, acc, client, msg = self.server, self.acc, self.client, self.msg
+        if server.objects.accounts.get(acc.gid) is not acc:
+            self.deleted_meanwhile(rep, agent)
+            return
         if rep.ok:
             server.objects.hold(acc, add={agent.name}, release={agent.name})
             result = {"acc": acc.gid, "agent": agent.name, "contact": server.registry.contact(acc)}
@@ -110,15 +115,19 @@ class _Creation:
         rep.id = msg.id
         server.pipeline.to_client(client, rep)
 
+    def deleted_meanwhile(self, rep: proto.Message, agent: AgentRecord) -> None:
+        """The account was deleted (or its client's lease expired) while an agent created it:
+        undo the creation there, and say so."""
+        if rep.ok:
+            tell_agent(self.server, agent.name, "acc.delete", {"acc": self.acc.gid})
+        self.server.pipeline.fail(self.client, self.msg, ProtoError(
+            "E_NOT_FOUND", f"account {self.acc.gid} was deleted while it was being created",
+            obj=self.acc.gid, op=self.msg.op))
+
 
 @route("acc.delete")
 def acc_delete(server: Coordinator, client: bytes, msg: proto.Message) -> None:
-    acc = server.objects.account(msg.args["acc"], msg.op)
-    server.objects.drop_account(acc.gid)
-    for name in acc.replicas:
-        agent = server.registry.by_name.get(name)
-        if agent is not None and agent.alive:
-            server.pipeline.forward(None, msg, agent, {"acc": acc.gid}, lambda rep: None)
+    delete_account(server, server.objects.account(msg.args["acc"], msg.op))
     server.pipeline.reply(client, msg)
 
 
@@ -126,8 +135,10 @@ def retry(server: Coordinator, client: bytes, msg: proto.Message, rep: proto.Mes
           tried: set[str], attempt: Callable[[], None]) -> bool:
     """After an agent refused for lack of capacity, try another one (up to MAKE_ATTEMPTS).
 
-    True when the request was re-placed or answered here; False: forward the agent's error."""
-    if (rep.error or {}).get("code") != "E_NO_CAPACITY" or len(tried) >= MAKE_ATTEMPTS:
+    True when the request was re-placed or answered here; False: forward the agent's error
+    (also when the client's lease expired meanwhile: nothing more is made for it)."""
+    if (rep.error or {}).get("code") != "E_NO_CAPACITY" or len(tried) >= MAKE_ATTEMPTS \
+            or not server.leases.alive(client):
         return False
     try:
         attempt()

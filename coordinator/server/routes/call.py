@@ -1,6 +1,10 @@
 """The route of call.make: placement on an agent with a free slot (the account's home first,
 its replicas, then any agent, with a replica made there), retried elsewhere when an agent is
-full. Every other call op is forwarded to the agent holding the call (``routes.forward``)."""
+full. When every agent refuses, the call waits a little (SLOT_WAIT_S at most, tried again
+every RETRY_S) before E_NO_CAPACITY: a call that just ended keeps its agent's slot (and its
+sockets) busy for a moment after its end, so back-to-back calls on an idle fleet would be
+refused for a capacity the fleet has. Every other call op is forwarded to the agent holding
+the call (``routes.forward``)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,11 @@ from proto import ProtoError
 
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
+
+#: longest a call.make waits for a slot being freed before E_NO_CAPACITY
+SLOT_WAIT_S = 1.0
+#: how often it tries again meanwhile
+RETRY_S = 0.1
 
 
 def _call_agents(server: Coordinator, acc: AccountRec) -> list[AgentLoad]:
@@ -44,6 +53,7 @@ class _Placement:
                  gid: str) -> None:
         self.server, self.client, self.msg, self.acc, self.gid = server, client, msg, acc, gid
         self.tried: set[str] = set()
+        self.since = server.clock()
 
     def attempt(self) -> None:
         server, acc, args = self.server, self.acc, self.msg.args
@@ -53,18 +63,44 @@ class _Placement:
         name = name or place_call(loads, acc.home, acc.replicas, self.tried)
         if name is None:
             server.objects.drop_call(self.gid)
+            if self.wait():
+                return
             raise ProtoError("E_NO_CAPACITY", "every agent's call slots are busy", obj=self.gid,
                              op=self.msg.op)
         self.tried.add(name)
-        server.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING"))
+        persistent = bool(args.get("persistent"))
+        server.objects.add_call(CallRec(self.gid, self.client, name, acc.gid, state="CALLING",
+                                        persistent=persistent))
         fwd: dict[str, Any] = {"acc": acc.gid, "call": self.gid, "uri": args["uri"],
                                **server.access.owner_args(self.client)}
+        if persistent:
+            fwd["persistent"] = True
         if args.get("headers"):
             fwd["headers"] = args["headers"]
         if name not in acc.replicas:
             fwd["acc_cfg"] = acc.cfg()
         server.pipeline.forward(self.client, self.msg, server.registry.by_name[name], fwd,
                                 lambda rep: self.done(rep, name))
+
+    def wait(self) -> bool:
+        """Try again in a moment, while SLOT_WAIT_S lasts and the account still exists."""
+        server = self.server
+        if server.clock() + RETRY_S - self.since > SLOT_WAIT_S:
+            return False
+        server.later.at(server.clock() + RETRY_S, self.again)
+        return True
+
+    def again(self) -> None:
+        if self.acc.gid not in self.server.objects.accounts:
+            self.server.pipeline.fail(self.client, self.msg, ProtoError(
+                "E_NOT_FOUND", f"account {self.acc.gid} was deleted", obj=self.acc.gid,
+                op=self.msg.op))
+            return
+        self.tried.clear()
+        try:
+            self.attempt()
+        except ProtoError as exc:
+            self.server.pipeline.fail(self.client, self.msg, exc)
 
     def done(self, rep: proto.Message, name: str) -> None:
         server, acc, msg = self.server, self.acc, self.msg
@@ -82,6 +118,8 @@ class _Placement:
             hangup = proto.req("call.hangup", {"call": self.gid}, msg.id)
             server.pipeline.forward(None, hangup, agent, {"call": self.gid}, lambda rep: None)
         if retry(server, self.client, msg, rep, self.tried, self.attempt):
+            return
+        if (rep.error or {}).get("code") == "E_NO_CAPACITY" and self.wait():
             return
         rep.id = msg.id
         server.pipeline.to_client(self.client, rep)

@@ -33,12 +33,15 @@ def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     server.pipeline.reply(client, msg, {
         "agents": _agents(server), "accounts": len(server.objects.accounts),
         "calls": server.counts.calls(), "version": proto.limits.VERSION,
+        "coordinator": server.cid, "started": round(server.started, 3),
         "loads": [dict(run.progress(now), run=run.run) for run in server.loads.values()],
         "client_queue": server.delivery.queue, "dropped": server.delivery.dropped,
         "gaps_owed": server.delivery.pending(), "busy_refused": budgets.refused,
         "held": budgets.held(), "adopting": round(server.adoption.left(now), 3),
-        "coordinator": server.cid, "uptime": round(now - server.started_at, 3),
-        "software": SOFTWARE,
+        "media": len(server.objects.media),
+        "subscriptions": sum(len(s) for s in server.subs.table.by_conn.values()),
+        "clients": len(server.leases), "clients_expired": server.leases.expired_total,
+        "uptime": round(now - server.started_at, 3), "software": SOFTWARE,
         **({"firehose": {"subscribers": firehose.subscribers,
                          "max_subscribers": firehose.max_subscribers,
                          "refused": firehose.refused, "skipped": firehose.skipped}}

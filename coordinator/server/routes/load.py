@@ -37,10 +37,13 @@ def load_start(server: Coordinator, client: bytes, msg: proto.Message) -> None:
             return  # a retried request
         raise ProtoError("E_DUPLICATE", f"load run {run_id!r} exists", obj=run_id, op=msg.op)
     room = {a.name: a.max_accounts - server.counts.accounts_at(a.name) for a in server.registry.live()}
-    seats = [Seat(a.name, a.capacity, a.sip_hostport(), room[a.name])
+    # the slots calls already take (other clients', other runs') are not the run's to plan
+    seats = [Seat(a.name, max(0, a.capacity - server.counts.calls_at(a.name)), a.sip_hostport(),
+                  room[a.name])
              for a in server.registry.live() if a.ready and room[a.name] >= ACCOUNTS_PER_AGENT]
     shares = plan(profile, seats, run_id)
     run = LoadRun(run_id, client, profile, shares, server.clock())
+    run.hostports = {s.name: s.hostport for s in seats}
     server.loads[run_id] = run
     waiting = set(shares)
     codes: set[str] = set()

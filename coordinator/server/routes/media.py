@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import proto
+from coordinator.server.expiry import tell_agent
 from coordinator.server.objects import MediaRec
 from coordinator.server.registry import AgentRecord
 from coordinator.server.routes.forward import live, media_of
@@ -48,9 +49,13 @@ def media_create(server: Coordinator, client: bytes, msg: proto.Message) -> None
     agent = _placement(server, msg)
 
     def done(rep: proto.Message) -> None:
-        if rep.ok:
-            gid = rep.result["media"]
-            server.objects.media[gid] = MediaRec(gid, client, agent.name)
+        gid = rep.result.get("media") if rep.ok else None
+        if isinstance(gid, str) and not server.leases.alive(client):
+            # its client's lease expired while the agent made it: it goes too
+            tell_agent(server, agent.name, "media.destroy", {"media": gid})
+        elif isinstance(gid, str):
+            server.objects.media[gid] = MediaRec(gid, client, agent.name,
+                                                 bool(msg.args.get("persistent")))
         rep.id = msg.id
         server.pipeline.to_client(client, rep)
 
