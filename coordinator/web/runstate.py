@@ -26,7 +26,7 @@ MAX_FINISHED = 20
 #: seconds a run may be missing from lib.status before it is taken as ended without a report
 ENDED_AFTER_S = 5.0
 #: what a load.progress event carries beyond its row
-LIVE_KEYS = ("failed_by_code", "lost_agents", "by_agent")
+LIVE_KEYS = ("failed_by_code", "lost_agents", "replaced_agents", "by_agent")
 
 
 @dataclass
@@ -125,6 +125,7 @@ def figures(view: RunView) -> dict[str, Any]:
                achieved_pct=round(100 * window / target, 2) if target > 0 else 0.0,
                failed_by_code=dict(last.get("failed_by_code") or {}),
                lost_agents=list(last.get("lost_agents") or []),
+               replaced_agents=list(last.get("replaced_agents") or []),
                by_agent=list(last.get("by_agent") or []))
     return rep
 

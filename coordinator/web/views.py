@@ -72,6 +72,7 @@ def detail(view: RunView, page: PageState) -> dict[str, Any]:
     return {"run": view.run, "state": view.state, "profile": masked(view.profile),
             "started_here": view.started_here, "counters": counters(view),
             "failed_by_code": f["failed_by_code"], "lost_agents": f["lost_agents"],
+            "replaced_agents": f.get("replaced_agents", []),
             "by_agent": f["by_agent"], "verdict": verdict(view), "rows": rows,
             "reset": reset, "last_timestamp": last_ts, "end_reason": f["end_reason"],
             "stopped": f["stopped"] if view.report is not None else False,

@@ -123,7 +123,10 @@ PROGRESS = (
     Field("interval_mos_p50", "float", False, "their MOS, median"),
     # load.progress events only (not lib.status): what a dashboard shows beside the row
     Field("failed_by_code", "map", False, "load.progress only: failed calls by SIP code so far"),
-    Field("lost_agents", "list", False, "load.progress only: agents of the run lost so far"),
+    Field("lost_agents", "list", False, "load.progress only: agents of the run lost so far "
+          "(and not replaced)"),
+    Field("replaced_agents", "list", False, "load.progress only: lost agents whose replacement "
+          "(same name) took the rest of their part"),
     Field("by_agent", "list", False, "load.progress only: each agent's part so far, as the "
           "report's by_agent, plus active (the calls it placed that are up now)"),
 )

@@ -46,10 +46,12 @@ def test_a_killed_agent_shows_lost_then_replaced(fleet3: FaultFleet) -> None:
             assert watch.finished.wait(30) and watch.report is not None
             wait_for(lambda: text(driver, "#run-state").startswith("finished"), 15, "the report")
             report = watch.report
-            assert report["lost_agents"] == [victim] and report["lost"] > 0
+            # the replacement took the rest of the victim's part: replaced, no longer lost
+            assert report["lost_agents"] == [] and report["replaced_agents"] == [victim]
+            assert report["lost"] > 0
             assert counter(driver, "lost") == report["lost"]
             assert counter(driver, "attempted") == report["attempted"]
-            assert f"{victim} (lost)" in text(driver, "#by-agent")
+            assert f"{victim} (replaced)" in text(driver, "#by-agent")
             assert console_errors(driver) == []
     finally:
         if not watch.finished.is_set():

@@ -169,6 +169,8 @@ def test_progress_events_carry_failures_by_code_and_each_agents_part() -> None:
         {"agent": "b", "started": 3, "answered": 3, "incoming": 5, "failed": 0, "active": 1}]
     run.agent_lost("a")
     assert live(run)["lost_agents"] == ["a"] and live(run)["by_agent"][0]["active"] == 0
+    run.rejoined("a", {"run": run.run, "answer": {"ids": [{"uri": "sip:x@127.0.0.1:6001"}]}})
+    assert live(run)["lost_agents"] == [] and live(run)["replaced_agents"] == ["a"]
     # the same parts as the final report's, with the calls up beside them
     assert [{k: v for k, v in p.items() if k != "active"} for p in live(run)["by_agent"]] \
         == report(run, 102.0)["by_agent"]

@@ -70,6 +70,7 @@ def live(run: LoadRun) -> dict[str, Any]:
     """What each load.progress event carries beyond its timeseries row: failures by code and
     each agent's part so far (with the calls it placed that are up now), for live views."""
     return {"failed_by_code": dict(run.failed), "lost_agents": list(run.lost_agents),
+            "replaced_agents": list(run.replaced_agents),
             "by_agent": [dict(part, active=run.active.get(part["agent"], 0))
                          for part in by_agent(run)]}
 

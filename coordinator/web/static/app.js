@@ -176,7 +176,8 @@
     if (r.rows.length || r.reset) drawCharts(r.media);
     changed("codes", [r.failed_by_code, r.counters], () => renderCodes(r.failed_by_code, r.counters));
     changed("verdict", r.verdict, renderVerdict);
-    changed("agents", [r.by_agent, r.lost_agents], () => renderAgents(r.by_agent, r.lost_agents));
+    changed("agents", [r.by_agent, r.lost_agents, r.replaced_agents],
+      () => renderAgents(r.by_agent, r.lost_agents, r.replaced_agents || []));
   }
   function profileText(p) {
     if (!p || !Object.keys(p).length) return "started elsewhere: its profile comes with its report";
@@ -214,9 +215,11 @@
       (v.passed ? "passing so far" : "failing so far");
     res.className = "result " + (v.passed ? "pass" : "fail");
   }
-  function renderAgents(parts, lost) {
+  function renderAgents(parts, lost, replaced) {
+    // a lost agent's part ends where it was lost; a replacement took the rest of it
+    const note = (n) => (lost.includes(n) ? " (lost)" : replaced.includes(n) ? " (replaced)" : "");
     fillBody($("#by-agent"), (parts || []).map((a) => h("tr", {class: lost.includes(a.agent) ? "lost" : ""},
-      h("td", {text: a.agent + (lost.includes(a.agent) ? " (lost)" : "")}),
+      h("td", {text: a.agent + note(a.agent)}),
       h("td", {class: "num", text: num(a.started)}), h("td", {class: "num", text: num(a.answered)}),
       h("td", {class: "num", text: num(a.incoming)}), h("td", {class: "num", text: num(a.failed)}),
       h("td", {class: "num", text: a.active === undefined ? "–" : num(a.active)}))));
