@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from coordinator.client import AccountCallback, Call, CallCallback
 
@@ -104,7 +105,7 @@ def start_sipp(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def stop(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> int:
+def stop(proc: subprocess.Popen[Any], timeout: float = 5.0) -> int:
     if proc.poll() is None:
         proc.terminate()
         try:

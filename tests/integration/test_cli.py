@@ -75,14 +75,9 @@ def test_up_restarts_a_crashed_agent_and_serves_calls(tmp_path: Path) -> None:
         finally:
             stop(uas)
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            code = up.wait(30)
-        finally:
-            if up.poll() is None:
-                up.kill()
-            assert up.stdout is not None
-            up.stdout.close()
+        code = stop(up, 30)  # SIGTERM, then SIGKILL after 30 s
+        assert up.stdout is not None
+        up.stdout.close()
     assert code == 0
 
 

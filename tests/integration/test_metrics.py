@@ -3,7 +3,6 @@ agents and read with prometheus_client's own parser; scrapers that stall; the CL
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from coordinator.client import Lib
-from tests.helpers import Answerer, Recorder, free_tcp_port, wait_for
+from tests.helpers import Answerer, Recorder, free_tcp_port, stop, wait_for
 
 CLI = [sys.executable, "-m", "coordinator.cli"]
 
@@ -248,11 +247,5 @@ def test_up_serves_metrics_on_the_port_it_is_given(tmp_path: Path) -> None:
 
         wait_for(one_agent, 40, "supervisord's coordinator to serve /metrics with its agent")
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            code = up.wait(30)
-        finally:
-            if up.poll() is None:
-                up.kill()
-                up.wait(5)
+        code = stop(up, 30)  # SIGTERM, then SIGKILL after 30 s
     assert code == 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from tests.browser import (
     text,
     web_process,
 )
-from tests.helpers import free_tcp_port, wait_for
+from tests.helpers import free_tcp_port, stop, wait_for
 
 CLI = [sys.executable, "-m", "coordinator.cli"]
 
@@ -190,13 +189,7 @@ def test_up_web_serves_the_fleet_it_starts(tmp_path: Path) -> None:
                  "up's agent on its dashboard")
         assert probe.state()["fleet"]["agents"][0]["name"] == "agent-01"
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            code = up.wait(30)
-        finally:
-            if up.poll() is None:
-                up.kill()
-                up.wait(5)
-            assert up.stdout is not None
-            up.stdout.close()
+        code = stop(up, 30)  # SIGTERM, then SIGKILL after 30 s
+        assert up.stdout is not None
+        up.stdout.close()
     assert code == 0
