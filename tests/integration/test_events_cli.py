@@ -81,6 +81,8 @@ def test_events_from_a_subscription_and_from_the_firehose(lib: Lib,
     cli_procs += [sub, hose]
     sub.wait_ready()
     hose.wait_ready()
+    # stdout and stderr are read by two threads: the snapshot line may come a moment later
+    wait_for(lambda: bool(sub.lines), 10, "the subscription's snapshot line")
     snapshot = sub.lines[0]  # no call yet; accounts have no call.state events
     assert snapshot == {"kind": "snapshot", "sub": snapshot["sub"], "accounts": [], "calls": [],
                         "truncated": False}
@@ -118,6 +120,7 @@ def test_events_filter_by_account_and_snapshot(lib: Lib, cli_procs: list[EventsC
     cli = EventsCli(["--coordinator", lib.url, "--filter", f"acc={bob.id}", "--duration", "60"])
     cli_procs.append(cli)
     cli.wait_ready()
+    wait_for(lambda: bool(cli.lines), 10, "the subscription's snapshot line")
     snap = cli.lines[0]
     assert [a["acc"] for a in snap["accounts"]] == [bob.id]
     assert snap["accounts"][0]["contact"] == bob.contact
