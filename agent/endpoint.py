@@ -231,6 +231,21 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     return ep, addrs
 
 
+def udp_listener(ep: Any, opts: EndpointOptions) -> tuple[str, int] | None:
+    """Where a datagram reaches this agent's own UDP SIP listener (agent.waker): its bound
+    address (loopback when it listens on every address) and port. None: no UDP transport."""
+    tid = _transport_ids.get("udp")
+    if tid is None:
+        return None
+    port = int(str(ep.transportGetInfo(tid).localName).rsplit(":", 1)[1])
+    host = opts.sip_host.strip("[]")
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return host, port
+
+
 def prefer_codecs(ep: Any, names: tuple[str, ...]) -> None:
     """Offer ``names`` first, in order; every other codec keeps its place after them. An unknown
     name is a StartError (the agent says which codecs the build has)."""

@@ -1,16 +1,21 @@
 """The agent's single loop: PJSIP polling, commands, events and heartbeats, all on one thread.
 
-Idle, the loop blocks in ZeroMQ's poll (a command wakes it at once) and gives PJSIP a
-non-blocking turn between waits, which grow to IDLE_MAX_MS. With calls up, it blocks in PJSIP
+Idle, the loop sleeps in PJSIP's poll (SIP and PJSIP's timers wake it at once) until its own
+next timer, at most SLEEP_MAX_MS, and a Waker thread ends the sleep when a command arrives
+(agent.waker): an idle agent wakes about twice a second (its heartbeat and the coordinator's).
+For SLEEP_AFTER_S after a command it polls instead (below), ready for the next one.
+While it holds media objects (a player's end comes from PJSIP's media thread, which cannot
+end the sleep) or resets, and in an agent built without a Waker, an idle loop blocks in
+ZeroMQ's poll instead and gives PJSIP a non-blocking turn between waits, which grow to
+IDLE_MAX_MS. With calls up, it blocks in PJSIP
 (SIP wakes it at once) and checks ZeroMQ without waiting; that wait starts at 1 ms after any
 activity and doubles while nothing happens, up to BUSY_MAX_MS, never past the next load-run
 timer. So commands are served at once when idle and within BUSY_MAX_MS under load, calls that
 only carry media (RTP is handled by PJSIP's media thread) cost ~BUSY_MAX_MS^-1 wakeups a
-second, and an idle agent wakes ~IDLE_MAX_MS^-1 times a second. An agent whose calls all belong
-to load runs waits up to LOAD_MAX_MS: the runs' own timers bound each wait, SIP still wakes it
-at once, and a run's commands (rate, end) may wait that long.
+second. An agent whose calls all belong to load runs waits up to LOAD_MAX_MS: the runs' own
+timers bound each wait, SIP still wakes it at once, and a run's commands (rate, end) may wait
+that long.
 """
-
 from __future__ import annotations
 
 import time
@@ -24,6 +29,7 @@ from agent import admission, health, holdings, link, reset
 from agent.bridge import Bridge
 from agent.ops import EXECUTORS
 from agent.state import AgentState
+from agent.waker import Waker
 from proto import limits
 
 IDLE_MIN_MS = 1
@@ -33,12 +39,19 @@ BUSY_MAX_MS = 8
 LOAD_MAX_MS = 40
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
+#: the longest sleep of an idle agent in PJSIP's poll when a Waker ends it at each command
+#: (PJSIP's own timers end it sooner; the agent's heartbeat is due every HEARTBEAT_S anyway)
+SLEEP_MAX_MS = 1000
+#: quiet after a command before an idle agent sleeps: a client's next command often follows
+#: at once, and waking a sleeping agent costs ~0.3 ms more than ZeroMQ's own poll (two
+#: threads woken in turn, and PJSIP reading the datagram)
+SLEEP_AFTER_S = 0.2
 
 
 class AgentLoop:
     def __init__(self, state: AgentState, ep: Any, sock: zmq.Socket[bytes],
                  hello: dict[str, Any], bridge: Bridge,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, waker: Waker | None = None) -> None:
         self.state = state
         self.ep = ep
         self.bridge = bridge
@@ -62,6 +75,12 @@ class AgentLoop:
         self.admitted_by = ""
         self._poller = zmq.Poller()
         self._poller.register(sock, zmq.POLLIN)
+        #: wakes PJSIP's poll at each command, so that an idle agent sleeps in it (agent.waker)
+        self.waker = waker
+        #: turns of the loop (the heartbeat's ``wakeups``) and those spent asleep in PJSIP
+        self.turns = 0
+        self.sleeps = 0
+        self._last_command = 0.0
 
     # -- the coordinator link ------------------------------------------------------------
     def _say_hello(self, now: float) -> None:
@@ -85,6 +104,7 @@ class AgentLoop:
             self.fatal = str((msg.error or {}).get("msg", "name taken"))
 
     def _on_request(self, msg: proto.Message) -> None:
+        self._last_command = self.clock()
         try:
             proto.check_expiry(msg, time.time())  # a stale command is refused, not executed
             proto.check_request(msg, from_coordinator=True)
@@ -130,12 +150,41 @@ class AgentLoop:
                 wait_ms = min(wait_ms, max(0, int((gen.next_due(now) - now) * 1000)))
         return wait_ms
 
+    def _sleep_ms(self) -> int:
+        """How long an idle agent may sleep in PJSIP's poll: until its own next timer (the
+        heartbeat; the hello while not admitted), when a Waker ends the sleep at each command.
+        0 (ZeroMQ's poll waits instead) without a Waker, while something that PJSIP's media
+        thread reports is held (media objects: a player's end), while resetting, and for
+        SLEEP_AFTER_S after a command."""
+        now = self.clock()
+        if (self.waker is None or self.state.media or self.resetting
+                or now - self._last_command < SLEEP_AFTER_S):
+            return 0
+        until = self._next_hb if self.admitted else min(self._next_hb, self._next_hello)
+        ms = min(SLEEP_MAX_MS, max(0, int((until - now) * 1000) + 1))
+        # read last before the sleep: a message already here means no sleep; after this read,
+        # any new one makes the socket's descriptor readable, and the Waker sees it
+        if ms and not int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            self.waker.arm()
+            return ms
+        return 0
+
     def turn(self, wait_ms: int) -> int:
         """One iteration; returns how much happened (PJSIP events and frames handled)."""
+        self.turns += 1
         busy = bool(self.state.calls or self.state.loads)
         # no PJSIP turn while it could open more sockets than the budget holds (agent.admission)
         gated = not admission.pjsip_may_run(self.state)
-        happened = 0 if gated else self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
+        sleep_ms = 0 if gated or busy else self._sleep_ms()
+        if gated:
+            happened = 0
+        elif sleep_ms:
+            self.sleeps += 1
+            happened = self.ep.libHandleEvents(sleep_ms)
+            assert self.waker is not None
+            self.waker.disarm()
+        else:
+            happened = self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)
         happened = max(0, happened or 0)
         if happened:  # calls ended, streams re-created (re-INVITE): removed bridge ports go
             self.bridge.reclaim(self.state.bridge_expected())
@@ -150,7 +199,8 @@ class AgentLoop:
         self.state.reap()
         self.flush()
         handled = 0
-        events = dict(self._poller.poll(admission.GATED_WAIT_MS if gated else 0 if busy else wait_ms))
+        events = dict(self._poller.poll(admission.GATED_WAIT_MS if gated
+                                        else 0 if busy or sleep_ms else wait_ms))
         while self.sock in events and handled < BATCH:
             try:
                 frame = self.sock.recv(zmq.NOBLOCK)
@@ -186,7 +236,9 @@ class AgentLoop:
             self._drain_since = now
             self.state.emit("agent.draining", self.state.name, {"why": why, **fig.wire()})
             self.flush()
-        link.send(self.sock, proto.hb({**self.state.load(), **fig.wire()}))
+        woken = {"woken": self.waker.wakes} if self.waker else {}
+        link.send(self.sock, proto.hb({**self.state.load(), **fig.wire(), "wakeups": self.turns,
+                                       **woken}))
 
     def figures(self) -> health.Figures:
         """What this agent holds now, against what its live objects explain."""
@@ -195,8 +247,10 @@ class AgentLoop:
         return health.Figures(
             bridge_used=self.bridge.used(), bridge_max=self.bridge.max_ports,
             expected_ports=self.state.bridge_expected(), sockets=sockets,
-            # SIP listeners, the coordinator link, and each live call's media (and connection)
-            expected_sockets=listeners + 1 + self.state.budget.in_use, fds=fds, rss_kb=rss_kb)
+            # SIP listeners, the coordinator link, the Waker's, and each live call's media (and
+            # connection)
+            expected_sockets=(listeners + 1 + (Waker.SOCKETS if self.waker else 0)
+                              + self.state.budget.in_use), fds=fds, rss_kb=rss_kb)
 
     def _wait_cap(self) -> int:
         """The longest wait of this state: short while a client's calls are up (its commands are

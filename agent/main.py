@@ -19,6 +19,7 @@ from agent.bridge import Bridge
 from agent.loop import AgentLoop
 from agent.options import budget_for, parse
 from agent.state import AgentState
+from agent.waker import Waker
 from proto import logsetup
 
 
@@ -53,16 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     sock = link.connect(ctx, args.coordinator, args.name, args.keys)
     state.bridge = Bridge(ep, not endpoint.bridge_reclaims(), opts.clock_rate)
-    loop = AgentLoop(state, ep, sock, hello, state.bridge)
+    listener = endpoint.udp_listener(ep, opts)
+    waker = Waker(int(sock.getsockopt(zmq.FD)), listener) if listener else None
+    loop = AgentLoop(state, ep, sock, hello, state.bridge, waker=waker)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         loop.stopping = True
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if waker is not None:
+        waker.start()
     try:
         loop.run()
     finally:
+        if waker is not None:
+            waker.close()
         teardown(ep, state, loop, ctx, sock)
     log.debug("%s", state.admission.summary())
     if loop.fatal:

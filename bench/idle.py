@@ -1,5 +1,7 @@
 """Idle cost of agents: CPU per idle agent (from /proc) next to a raw pjsua2 process that only
-polls, and RSS per agent. Prints figures; asserts nothing.
+polls, and RSS per agent; then where an idle agent's CPU goes, thread by thread (the agent's own
+loop, PJSIP's media worker, the sound device's clock, ZeroMQ's), and how often its loop turns.
+Prints figures; asserts nothing.
 
     python bench/idle.py [--agents 8] [--seconds 10]
 """
@@ -42,6 +44,21 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds by thread name (threads of one name added up)."""
+    out: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, tail = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = tail.split()
+        name = head.split("(", 1)[1]
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def measure(pids: list[int], seconds: float) -> float:
     """Mean CPU share (percent of one core) per process over ``seconds``."""
     start = [cpu_seconds(p) for p in pids]
@@ -60,7 +77,14 @@ def main() -> None:
         time.sleep(1.0)  # let start-up settle
         assert lib.fleet is not None
         pids = [p.pid for p in lib.fleet.agents]
+        threads0 = [thread_cpu(p) for p in pids]
+        turns0 = sum(a.get("wakeups", 0) for a in lib.agents())
         agent_cpu = measure(pids, args.seconds)
+        turns = (sum(a.get("wakeups", 0) for a in lib.agents()) - turns0) / len(pids) / args.seconds
+        by_thread: dict[str, float] = {}
+        for pid, before in zip(pids, threads0, strict=True):
+            for name, used in thread_cpu(pid).items():
+                by_thread[name] = by_thread.get(name, 0.0) + used - before.get(name, 0.0)
         agent_rss = sum(rss_mb(p) for p in pids) / len(pids)
         assert lib.fleet.coordinator is not None
         coord_cpu = measure([lib.fleet.coordinator.pid], 2.0)
@@ -69,6 +93,11 @@ def main() -> None:
     print(f"idle agents: {args.agents}, {args.seconds:g} s")
     print(f"callfleet agent: {agent_cpu:.2f}% of a core each, {agent_rss:.1f} MB RSS each; "
           f"coordinator {coord_cpu:.2f}%")
+    share = {n: 100 * s / len(pids) / args.seconds for n, s in by_thread.items()}
+    print("  by thread, % of a core per agent: " + ", ".join(
+        f"{'loop (python)' if n == 'python' else n} {v:.2f}"
+        for n, v in sorted(share.items(), key=lambda kv: -kv[1]) if v >= 0.005))
+    print(f"  the agent's loop turned {turns:.1f} times a second (its heartbeats' wakeups)")
     for poll_ms in (10, 20):
         raw = subprocess.Popen([sys.executable, "-c",
                                 RAW.format(seconds=args.seconds + 2, poll_ms=poll_ms)],

@@ -8,7 +8,10 @@ one request in flight at a time:
   client;
 * ``acc.delete``: the coordinator forwards it to the agent and replies at once, so this is a
   coordinator-only round trip too;
-* the ``acc.create`` + ``acc.delete`` pair, as one unit.
+* the ``acc.create`` + ``acc.delete`` pair, as one unit;
+* ``acc.create`` on an idle agent: ``--idle-count`` of them, each after ``--idle-gap`` seconds
+  of quiet, so that each finds the agent asleep (an idle agent sleeps in PJSIP's poll until a
+  command wakes it: agent.waker).
 
     python bench/roundtrip.py [--count 2000] [--agents 2] [--curve]
 
@@ -79,12 +82,33 @@ def bench_accounts(lib: Lib, n: int) -> tuple[list[float], list[float], list[flo
     return creates, deletes, pairs, time.perf_counter() - t0
 
 
+def bench_idle(lib: Lib, n: int, gap_s: float) -> tuple[list[float], float]:
+    """acc.create samples, each after ``gap_s`` of quiet (its acc.delete goes after the
+    timing), and the agents' loop turns a second while quiet (their ``wakeups``)."""
+    samples: list[float] = []
+    turns0, t0 = sum(a.get("wakeups", 0) for a in lib.agents()), time.perf_counter()
+    quiet = 0.0
+    for i in range(n):
+        time.sleep(gap_s)
+        quiet += gap_s
+        c0 = time.perf_counter()
+        acc = lib.create_account(f"sip:idle{i}@127.0.0.1")
+        samples.append(time.perf_counter() - c0)
+        acc.delete()
+    turns = sum(a.get("wakeups", 0) for a in lib.agents()) - turns0
+    return samples, turns / (time.perf_counter() - t0) / max(1, len(lib.agents()))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--count", type=int, default=2000, help="lib.status requests (default %(default)s); "
                    "a tenth as many acc.create + acc.delete pairs")
     p.add_argument("--agents", type=int, default=2, help="agents in the embedded fleet")
     p.add_argument("--curve", action="store_true", help="every connection with CURVE keys")
+    p.add_argument("--idle-count", type=int, default=40, help="acc.create requests to idle "
+                   "agents (default %(default)s; 0: none)")
+    p.add_argument("--idle-gap", type=float, default=0.25, help="seconds of quiet before each "
+                   "(default %(default)s)")
     args = p.parse_args(argv)
     if args.count < 10:
         p.error("--count must be at least 10")
@@ -97,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         version = lib.status()["version"]
         status, status_wall = bench_status(lib, args.count)
         creates, deletes, pairs, pairs_wall = bench_accounts(lib, pairs_n)
+        idle, turns_s = bench_idle(lib, args.idle_count, args.idle_gap) if args.idle_count \
+            else ([], 0.0)
         leftover = lib.status()
     finally:
         lib.destroy()
@@ -110,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     print(row("acc.create", creates, pairs_wall))
     print(row("acc.delete", deletes, pairs_wall))
     print(row("acc.create+acc.delete", pairs, pairs_wall))
+    if idle:
+        print(row("acc.create, idle agent", idle, sum(idle) + args.idle_gap * len(idle)))
     print("lib.status and acc.delete: coordinator only (acc.delete replies before the agent acts); "
           "acc.create: coordinator + agent. req/s of the acc rows: pairs per second.")
+    if idle:
+        print(f"idle agent: each acc.create after {args.idle_gap} s of quiet; the agents' loops "
+              f"turned {turns_s:.1f} times a second meanwhile (agent wakeups)")
     if leftover["accounts"]:
         print(f"note: {leftover['accounts']} accounts were still held at the end")
     return 0

@@ -58,6 +58,14 @@ HEALTH_METRICS: dict[str, tuple[str, str, int]] = {
                1024),
 }
 
+#: an agent's heartbeat loop counter -> (metric, help): counters, _total added by the family
+LOOP_COUNTERS: dict[str, tuple[str, str]] = {
+    "wakeups": ("callfleet_agent_loop_wakeups",
+                "Turns of the agent's loop since it started (idle: about two a second)."),
+    "woken": ("callfleet_agent_loop_woken",
+              "Sleeps in PJSIP's poll that a command ended."),
+}
+
 
 def setup_buckets(setup: tuple[tuple[int, int], ...]) -> tuple[list[tuple[str, float]], float]:
     """Cumulative ``(le, count)`` buckets in seconds, ``+Inf`` last, and the sum in seconds, of
@@ -106,6 +114,14 @@ def agent_families(snap: Snapshot) -> Iterator[Metric]:
                 family.add_metric([a.name], value * factor)
         if family.samples:
             yield family
+    for key, (name, text) in LOOP_COUNTERS.items():
+        counter = CounterMetricFamily(name, text, labels=["agent"])
+        for a in snap.agents:
+            value = dict(a.health).get(key)
+            if value is not None:
+                counter.add_metric([a.name], value)
+        if counter.samples:
+            yield counter
 
 
 def _run_families(prefix: str, text: str, runs: Iterable[RunFigures],

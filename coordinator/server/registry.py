@@ -19,7 +19,7 @@ class Counts(Protocol):
 
 #: the health figures of an agent's heartbeat that lib.agents shows (PROTOCOL.md section 9)
 HEALTH_FIELDS = ("bridge_used", "bridge_max", "bridge_leaked", "sockets", "sockets_leaked",
-                 "fds", "rss_kb")
+                 "fds", "rss_kb", "wakeups", "woken")
 #: how long an agent that said goodbye to recycle stays listed (as recycling) without a hello
 RECYCLE_LISTED_S = 30.0
 

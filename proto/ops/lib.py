@@ -12,7 +12,8 @@ OPS = grouped("lib", (
                          "alive, state (ready | draining | recycling | resetting | leaving), "
                          "and the health figures of its last heartbeat: bridge_used, bridge_max, "
                          "bridge_leaked, sockets, sockets_leaked, fds, rss_kb (section 9, "
-                         "Health)"),),
+                         "Health), wakeups (turns of its loop since it started) and woken (of "
+                         "them, sleeps that a command ended: section 9, Idle agents)"),),
            roles=READ, adopting=True),
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
            result=(Field("agents", "list", True, "as lib.agents"),

@@ -18,6 +18,7 @@ from coordinator.server.load.run import LoadRun
 from coordinator.server.metrics import AgentFigures, LoadTotals, RunFigures, Snapshot, run_figures
 from coordinator.server.metrics_export import (
     HEALTH_METRICS,
+    LOOP_COUNTERS,
     SETUP_BUCKETS_S,
     SnapshotCollector,
     setup_buckets,
@@ -49,7 +50,8 @@ def _value(family: Any, sample: str, **labels: str) -> float:
 
 
 def _snapshot() -> Snapshot:
-    agents = (AgentFigures("a-1", "ready", 2, 4, (("bridge_used", 3), ("rss_kb", 100))),
+    agents = (AgentFigures("a-1", "ready", 2, 4, (("bridge_used", 3), ("rss_kb", 100),
+                                                  ("wakeups", 41), ("woken", 9))),
               AgentFigures("a-2", "draining", 0, 4, ()))
     done = RunFigures("L1", False, started=5, answered=3, failed=(("486", 2),),
                       setup=_setup(1500, 1500, 40_000_000))
@@ -77,6 +79,11 @@ def test_a_snapshot_renders_as_families_that_parse_each_with_samples() -> None:
     assert _value(per_run, "callfleet_load_run_failures_total", run="L1", code="486") == 2
     assert _value(families["callfleet_load_active"], "callfleet_load_active", run="L2") == 1
     assert {s.labels["run"] for s in families["callfleet_load_active"].samples} == {"L2"}
+    loop = families["callfleet_agent_loop_wakeups"]
+    assert loop.type == "counter"
+    assert _value(loop, "callfleet_agent_loop_wakeups_total", agent="a-1") == 41
+    assert _value(families["callfleet_agent_loop_woken"], "callfleet_agent_loop_woken_total",
+                  agent="a-1") == 9
     assert _value(families["callfleet_load_runs"], "callfleet_load_runs") == 1
     assert _value(families["callfleet_agent_bridge_ports"], "callfleet_agent_bridge_ports",
                   agent="a-1") == 3
@@ -128,7 +135,9 @@ def test_nothing_is_rendered_before_the_first_snapshot() -> None:
 
 
 def test_every_health_figure_of_a_heartbeat_has_a_metric() -> None:
-    assert set(HEALTH_METRICS) == set(HEALTH_FIELDS)
+    # gauges for what the agent holds, counters for its loop's turns
+    assert set(HEALTH_METRICS) | set(LOOP_COUNTERS) == set(HEALTH_FIELDS)
+    assert not set(HEALTH_METRICS) & set(LOOP_COUNTERS)
 
 
 def _stats(started: int, answered: int, failed: dict[str, int], active: int,
