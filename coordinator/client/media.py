@@ -57,26 +57,32 @@ class MediaLib:
         return self.session.request(op, args, obj)
 
     def _create_media(self, op: str, args: dict[str, Any], agent: str | None, call: str | None,
-                ) -> str:
+                      persistent: bool) -> str:
         if agent:
             args["agent"] = agent
         if call:
             args["call"] = call
+        if persistent:
+            args["persistent"] = True
         return str(self._request(op, args)["media"])
 
     def create_tone(self, freq1: int, freq2: int = 0, on_ms: int = 0, off_ms: int = 0,
-                    agent: str | None = None, call: str | None = None) -> str:
+                    agent: str | None = None, call: str | None = None,
+                    persistent: bool = False) -> str:
         """A tone generator playing at once and until destroyed (``on_ms`` 0: continuous);
-        returns its id."""
+        returns its id. ``persistent``: it stays when this client's lease expires (as for
+        the other media objects)."""
         return self._create_media("media.create_tone", {"freq1": freq1, "freq2": freq2,
-                                                  "on_ms": on_ms, "off_ms": off_ms}, agent, call)
+                                                        "on_ms": on_ms, "off_ms": off_ms},
+                                  agent, call, persistent)
 
     def create_player(self, filename: str, loop: bool = False, agent: str | None = None,
-                      call: str | None = None, on_eof: EofCallback | None = None) -> str:
+                      call: str | None = None, on_eof: EofCallback | None = None,
+                      persistent: bool = False) -> str:
         """A WAV player (16-bit PCM mono); ``on_eof(player_id)`` runs at each end of the file
         (on the callback thread). Returns the player id."""
-        pid = self._create_media("media.create_player", {"filename": filename, "loop": loop}, agent,
-                           call)
+        pid = self._create_media("media.create_player", {"filename": filename, "loop": loop},
+                                 agent, call, persistent)
         self.session.players[pid] = PlayerEnd(pid, on_eof)
         return pid
 
@@ -92,9 +98,10 @@ class MediaLib:
         self._request("media.destroy", {"media": player_id}, obj=player_id)
 
     def create_recorder(self, filename: str, agent: str | None = None,
-                        call: str | None = None) -> str:
+                        call: str | None = None, persistent: bool = False) -> str:
         """A WAV recorder; the file is complete once ``recorder_destroy()`` returns."""
-        return self._create_media("media.create_recorder", {"filename": filename}, agent, call)
+        return self._create_media("media.create_recorder", {"filename": filename}, agent, call,
+                                  persistent)
 
     def recorder_get_slot(self, recorder_id: str) -> str:
         return recorder_id

@@ -117,6 +117,8 @@ def test_a_persistent_object_outlives_its_creator_and_an_admin_deletes_it(
         keep = owner.create_account("sip:keep@127.0.0.1", auto_answer=200, persistent=True)
         caller = owner.create_account("sip:caller@127.0.0.1", persistent=True)
         owner.create_account("sip:temp@127.0.0.1")
+        tone = owner.create_tone(440, agent=keep.agent, persistent=True)
+        owner.create_tone(550, agent=keep.agent)
         rec = Recorder()
         call = caller.make_call(keep.contact, cb=rec, persistent=True)
         wait_for(lambda: rec.reached("CONFIRMED"), 10, "the persistent call to be answered")
@@ -125,7 +127,8 @@ def test_a_persistent_object_outlives_its_creator_and_an_admin_deletes_it(
         owner.destroy()  # no renewal from now on: as if it had crashed
     wait_for(lambda: lib.status()["accounts"] == 2, LEASE + MARGIN, "the temporary account to go")
     (event,) = [e["data"] for e in tap.drain() if e["op"] == "client.expired"]
-    assert (event["accounts"], event["calls"], event["kept"]) == (1, 0, 4), event
+    assert (event["accounts"], event["calls"], event["media"], event["kept"]) == (1, 0, 1, 5), event
+    assert lib.status()["media"] == 1  # the persistent tone
     assert event["client"] == f"client/{owner_id}".encode().hex()
     assert lib.status()["calls"] == 2 and rec.last() == "CONFIRMED", "the call goes on"
     # an admin (without CURVE, any local client) hangs the call up as it is...
@@ -133,10 +136,11 @@ def test_a_persistent_object_outlives_its_creator_and_an_admin_deletes_it(
     wait_for(lambda: lib.status()["calls"] == 0, 10, "the persistent call to end")
     # ... and takes the orphaned accounts over, then deletes them
     adopted = lib.request("client.adopt", {})
-    assert adopted == {"accounts": sorted([keep.id, caller.id]), "calls": [], "media": []}
+    assert adopted == {"accounts": sorted([keep.id, caller.id]), "calls": [], "media": [tone]}
     assert lib.request("client.adopt", {}) == {"accounts": [], "calls": [], "media": []}
     for acc in adopted["accounts"]:
         lib.request("acc.delete", {"acc": acc})
+    lib.tone_destroy(tone)
     wait_for(lambda: _whole(lib), 10, "the fleet to hold nothing")
 
 
