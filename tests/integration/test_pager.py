@@ -140,7 +140,8 @@ def test_the_longest_message_is_delivered_and_a_longer_one_refused_before_sendin
     assert over.value.err_code == "E_BAD_ARGS"
     # the refused ones never left: a later message is the second one bob gets
     alice.send_pager(bob.contact, "after", im_id=4)
-    wait_for(lambda: len(b_cb.pagers) == 2, 10, "the message after")
+    # bob gets it before alice's agent has bob's 200 for it: wait for both
+    wait_for(lambda: len(b_cb.pagers) == 2 and len(a_cb.statuses) == 2, 10, "the message after")
     assert b_cb.pagers[1][3] == "after" and [s[2] for s in a_cb.statuses] == [1, 4]
 
 
