@@ -164,10 +164,7 @@ class AgentLoop:
         ms = min(SLEEP_MAX_MS, max(0, int((until - now) * 1000) + 1))
         # read last before the sleep: a message already here means no sleep; after this read,
         # any new one makes the socket's descriptor readable, and the Waker sees it
-        if ms and not int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
-            self.waker.arm()
-            return ms
-        return 0
+        return 0 if int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN else ms
 
     def turn(self, wait_ms: int) -> int:
         """One iteration; returns how much happened (PJSIP events and frames handled)."""
@@ -178,10 +175,10 @@ class AgentLoop:
         sleep_ms = 0 if gated or busy else self._sleep_ms()
         if gated:
             happened = 0
-        elif sleep_ms:
+        elif sleep_ms and self.waker is not None:
             self.sleeps += 1
+            self.waker.arm()
             happened = self.ep.libHandleEvents(sleep_ms)
-            assert self.waker is not None
             self.waker.disarm()
         else:
             happened = self.ep.libHandleEvents(self._pjsip_wait_ms(wait_ms) if busy else 0)

@@ -170,11 +170,13 @@ class ImAccount(RegRecorder):
             self.typing.append((from_uri, contact, is_typing))
 
 
-class ImCall(DtmfRecorder):
-    """A call recorder that also keeps the call's instant messages, reports and typing."""
+class ImLog:
+    """The instant messages, delivery reports and typing a call's or a buddy's callback hears
+    (their callbacks have the same signatures). Mixed in before the callback class."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.lock = getattr(self, "lock", None) or threading.Lock()
         self.pagers: list[tuple[str, str]] = []
         self.statuses: list[tuple[str, int, int, str]] = []
         self.typing: list[bool] = []
@@ -190,6 +192,10 @@ class ImCall(DtmfRecorder):
     def on_typing(self, is_typing: bool) -> None:
         with self.lock:
             self.typing.append(is_typing)
+
+
+class ImCall(ImLog, DtmfRecorder):
+    """A call recorder that also keeps the call's instant messages, reports and typing."""
 
 
 class ImAnswerer(Answerer):

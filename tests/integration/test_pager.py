@@ -3,15 +3,13 @@ call (both ways), and through Kamailio, where an unknown AOR gets its 404 delive
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from coordinator.client import BuddyCallback, Error, Lib
 from proto import limits
 from tests.helpers import Answerer, Recorder, wait_for
 from tests.kamailio import Kamailio
-from tests.ua_helpers import ImAccount, ImAnswerer, ImCall, connected_pair, hang_up
+from tests.ua_helpers import ImAccount, ImAnswerer, ImCall, ImLog, connected_pair, hang_up
 
 
 def test_pager_and_typing_between_agents(lib: Lib) -> None:
@@ -145,25 +143,8 @@ def test_the_longest_message_is_delivered_and_a_longer_one_refused_before_sendin
     assert b_cb.pagers[1][3] == "after" and [s[2] for s in a_cb.statuses] == [1, 4]
 
 
-class _ImBuddy(BuddyCallback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-        self.pagers: list[tuple[str, str]] = []
-        self.statuses: list[tuple[str, int, int, str]] = []
-        self.typing: list[bool] = []
-
-    def on_pager(self, mime_type: str, body: str) -> None:
-        with self.lock:
-            self.pagers.append((mime_type, body))
-
-    def on_pager_status(self, body: str, im_id: int, code: int, reason: str) -> None:
-        with self.lock:
-            self.statuses.append((body, im_id, code, reason))
-
-    def on_typing(self, is_typing: bool) -> None:
-        with self.lock:
-            self.typing.append(is_typing)
+class _ImBuddy(ImLog, BuddyCallback):
+    """What a buddy's callback hears of its instant messages."""
 
 
 def test_buddies_exchange_messages_and_typing_as_in_pjsua(lib: Lib) -> None:
