@@ -63,10 +63,15 @@ def uri_user(uri: str) -> str:
     return rest.split("@", 1)[0] if "@" in rest else ""
 
 
+def _request_uri(whole_msg: str) -> str:
+    """The Request-URI of a request ("" when the request line is not one)."""
+    first = whole_msg.split("\r\n", 1)[0].split(" ")
+    return first[1] if len(first) >= 2 else ""
+
+
 def _addressed_to(whole_msg: str, user: str) -> bool:
     """Whether the request line of an INVITE targets ``user``."""
-    first = whole_msg.split("\r\n", 1)[0].split(" ")
-    return len(first) >= 2 and uri_user(first[1]).split(";", 1)[0] == user
+    return uri_user(_request_uri(whole_msg)).split(";", 1)[0] == user
 
 
 #: receives a call's state changes instead of events (load-run calls: no per-call events)
@@ -99,6 +104,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.persistent = acc.persistent
         self.started = time.monotonic()
         self.ended = False
+        #: an incoming call's Request-URI: the address it was called on (a front's, when a SIP
+        #: front sent it here)
+        self.request_uri = ""
         #: im_ids of the messages sent in this call, awaiting their reports
         self.pagers = PagerBook()
         #: calls started by pjsua for REFERs this call accepted (agent.transfer)
@@ -369,6 +377,7 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
             return
         gid = state.new_incoming_id()
         call = AgentCall(state, self, gid, prm.callId)
+        call.request_uri = _request_uri(prm.rdata.wholeMsg)
         state.calls[gid] = call
         # served now, or once the socket budget allows (a flood must not cascade)
         admission.admit(state, call, lambda: self._announce(call))
@@ -379,7 +388,8 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
         ci = call.getInfo()
         state.emit("acc.incoming_call", self.gid, {
             "call": gid, "agent": state.name, "remote_uri": ci.remoteUri,
-            "local_uri": ci.localUri, "call_id": ci.callIdString})
+            "local_uri": ci.localUri, "call_id": ci.callIdString,
+            "request_uri": clip(call.request_uri)})
         admission.replay(call)  # INCOMING, when PJSIP reported it while the call was parked
         if self.deleting or len(state.calls) > state.capacity:
             op = pj.CallOpParam()

@@ -4,14 +4,13 @@ child of the test (-DD), with its own pid file and working directory; stopped by
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
 from coordinator.client import AccountConfig
+from coordinator.front.process import stop_session
 from tests.helpers import free_udp_port, wait_for
 
 CONFIG = Path(__file__).parent / "integration" / "kamailio" / "registrar.cfg"
@@ -66,24 +65,7 @@ class Kamailio:
                                + self.log.read_text(errors="replace")[-2000:])
 
     def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM (Kamailio's main process stops its workers), SIGKILL past ``timeout``; then
-        no process of its session is left (a worker stuck in its SIGTERM handler, seen with
-        5.6, is killed)."""
-        proc = self.proc
-        if proc is None:
-            return 0
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # its own session: main process and workers
-                proc.wait(5)
-        try:  # a worker that outlived the main process would be re-parented, out of our sight
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # the session is empty: every worker exited
-        return proc.returncode
+        return stop_session(self.proc, timeout)
 
     def requests(self, method: str, user: str | None = None) -> int:
         """How many ``method`` requests Kamailio received (from ``user``, when given)."""

@@ -214,7 +214,8 @@ class Account:
 @handles("acc.incoming_call", "accounts")
 def _incoming_call(acc: Account, d: dict[str, Any]) -> None:
     call = Call(acc.lib, d["call"], acc, role="callee", agent=d["agent"])
-    call.learn(remote_uri=d["remote_uri"], sip_call_id=d["call_id"])
+    call.learn(remote_uri=d["remote_uri"], uri=d["local_uri"], sip_call_id=d["call_id"],
+               request_uri=d.get("request_uri", ""))
     acc.lib.session.calls[call.id] = call
     acc.callback.on_incoming_call(call)
 

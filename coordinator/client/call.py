@@ -26,6 +26,9 @@ class CallInfo:
     role: str = ""
     remote_uri: str = ""
     uri: str = ""
+    #: an incoming call's Request-URI: the address it was made to (a SIP front's, when the
+    #: call came through one)
+    request_uri: str = ""
     sip_call_id: str = ""
     last_code: int = 0
     last_reason: str = ""

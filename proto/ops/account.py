@@ -144,7 +144,9 @@ EVENTS = grouped("account", (
               data=(CALL_ID, AGENT,
                     Field("remote_uri", "str", True, "caller"),
                     Field("local_uri", "str", True, "callee"),
-                    Field("call_id", "str", True, "SIP Call-ID"))),
+                    Field("call_id", "str", True, "SIP Call-ID"),
+                    Field("request_uri", "str", False, "the INVITE's Request-URI: the address "
+                          "the call was made to (a SIP front's, when one sent it here)"))),
     EventSpec("acc.moved", "account",
               "The account's home agent went away (lost or shut down) and the coordinator re-created "
               "the account on another agent: its new agent and contact. Issued by the coordinator "

@@ -260,3 +260,8 @@ class EventTap:
     def close(self) -> None:
         self.sock.close(0)
         self.ctx.term()
+
+
+@pytest.fixture
+def fleet4() -> Iterator[FaultFleet]:
+    yield from start_fleet(4)
