@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,10 +22,12 @@ from types import FrameType
 
 from coordinator.cli import metrics_options
 from coordinator.cli import web as dashboard
+from coordinator.cli.front import hostport, udp_taken
 from coordinator.cli.keys import add_server_options
 from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS, counted
 from coordinator.cli.urls import taken
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
+from coordinator.front.config import kamailio_exe
 from proto.curve import ClientKeys, KeyFileError
 from proto.extras import missing
 
@@ -56,7 +59,35 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         "CALLFLEET_METRICS_PORT": "" if args.metrics_port is None else str(args.metrics_port),
         "CALLFLEET_METRICS_HOST": args.metrics_host,
         # the agents' --server-key is the coordinator's own certificate: it holds the public key
-        "CALLFLEET_SERVER_KEY": keys["key"], "CALLFLEET_AGENT_KEY": keys["agent_key"]}
+        "CALLFLEET_SERVER_KEY": keys["key"], "CALLFLEET_AGENT_KEY": keys["agent_key"],
+        **front_environment(args)}
+
+
+def front_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The front program's settings: on when --sip-front is given, reading the agent list
+    from the clients socket (a wildcard bind is reached on loopback)."""
+    front = args.sip_front
+    listen = "" if front is None else (f"[{front[0]}]:{front[1]}" if ":" in front[0]
+                                       else f"{front[0]}:{front[1]}")
+    clients = re.sub(r"://(\*|0\.0\.0\.0)(?=:)", "://127.0.0.1", args.clients_bind)
+    clients = re.sub(r"://\[::\](?=:)", "://[::1]", clients)
+    return {"CALLFLEET_SIP_FRONT": listen, "CALLFLEET_FRONT_AUTOSTART": "true" if listen else "false",
+            "CALLFLEET_FRONT_COORDINATOR": clients,
+            "CALLFLEET_FRONT_KEY": os.path.abspath(args.front_key) if args.front_key else ""}
+
+
+def _front_problem(args: argparse.Namespace) -> str:
+    """Why --sip-front cannot run ('' : it can, or none is asked for)."""
+    if args.sip_front is None:
+        return ""
+    if kamailio_exe() is None:
+        return "--sip-front runs Kamailio, which is not installed (Debian package kamailio)"
+    need = missing("jinja2")
+    if need:
+        return f"--sip-front needs {need}"
+    if args.key and not args.front_key:
+        return "--sip-front with --key needs --front-key (the front's own .key_secret)"
+    return udp_taken(*args.sip_front)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -71,6 +102,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                  if url and (why := taken(url))), "")
     if not busy and args.metrics_port is not None:
         busy = metrics_options.unusable(args.metrics_host, args.metrics_port)
+    busy = busy or _front_problem(args)
     if busy:  # found now rather than as a coordinator that supervisord gives up on
         log.error("%s", busy)
         return 2
@@ -83,8 +115,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     metrics = ("" if args.metrics_port is None else
                f"; Prometheus /metrics on {args.metrics_host}:{args.metrics_port or 'a free port'}")
+    front = "" if args.sip_front is None else \
+        f"; SIP front on udp {front_environment(args)['CALLFLEET_SIP_FRONT']}"
     print(f"callfleet up: {counted(args.agents, 'agent')} under supervisord ({TEMPLATE.name}, logs in "
-          f"{workdir}); clients connect to {args.clients_bind}{metrics}; Ctrl-C stops", flush=True)
+          f"{workdir}); clients connect to {args.clients_bind}{metrics}{front}; Ctrl-C stops",
+          flush=True)
     sup = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-n", "-c",
                             str(TEMPLATE)], stdin=subprocess.DEVNULL,
                            env={**os.environ, **environment(args, workdir)})
@@ -121,6 +156,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     u.add_argument("--web-key", default="", metavar="FILE",
                    help="with --key and --web: the dashboard's client key pair (a .key_secret "
                         "on --clients-keys, or --readonly-keys for a read-only page)")
+    u.add_argument("--sip-front", type=hostport, default=None, metavar="HOST:PORT",
+                   help="also run the fleet's SIP front there (callfleet front: Kamailio's "
+                        "dispatcher over every ready agent)")
+    u.add_argument("--front-key", default="", metavar="FILE",
+                   help="with --key and --sip-front: the front's client key pair (a .key_secret "
+                        "on --clients-keys or --readonly-keys)")
     u.set_defaults(func=cmd_up)
 
 

@@ -6,6 +6,7 @@ OPTIONS probes skip an agent that stopped answering."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,18 @@ def describe(old: list[Destination] | None, new: list[Destination]) -> str:
     moved = sorted(d.agent for d in new if d.agent in before and d not in old)
     changes += [f"~{a}" for a in moved]
     return f"{n} ({' '.join(changes)})"
+
+
+def exit_status(code: int | None) -> str:
+    """``exit status 1``, ``killed by SIGKILL``."""
+    if code is None:
+        return "unknown status"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
 
 
 class Follower:
@@ -78,8 +91,8 @@ class Follower:
         """Until ``stop`` (0) or Kamailio's exit (1)."""
         while not stop.wait(POLL_S):
             if not kam.alive():
-                self.say(f"kamailio exited ({kam.proc.returncode if kam.proc else '?'}): "
-                         + kam.tail(600).strip().replace("\n", " | ")[-600:])
+                self.say(f"kamailio exited ({exit_status(kam.proc.returncode if kam.proc else None)})"
+                         f"{kam.errors()}; its log: {kam.log}")
                 return 1
             self.turn(kam)
         return 0

@@ -63,6 +63,12 @@ class Kamailio:
         except OSError:
             return ""
 
+    def errors(self, lines: int = 3) -> str:
+        """``: <its last ERROR/CRITICAL lines>`` ('' : none)."""
+        bad = [ln.strip() for ln in self.tail(20000).splitlines()
+               if " ERROR: " in ln or " CRITICAL: " in ln or ln.startswith("ERROR")]
+        return (": " + " | ".join(bad[-lines:])) if bad else ""
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

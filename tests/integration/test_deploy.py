@@ -58,7 +58,9 @@ def _env(tmp_path: Path, agents: int) -> dict[str, str]:
         "CALLFLEET_AGENTS": str(agents), "CALLFLEET_NAME": NAME, "CALLFLEET_SIP_HOST": "127.0.0.1",
         "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": str(_free_udp_range(agents)),
         "CALLFLEET_RTP_PORT_BASE": str(_free_udp_range((agents + 1) * endpoint.RTP_SPAN)),
-        "CALLFLEET_METRICS_PORT": "", "CALLFLEET_METRICS_HOST": "127.0.0.1"})
+        "CALLFLEET_METRICS_PORT": "", "CALLFLEET_METRICS_HOST": "127.0.0.1",
+        "CALLFLEET_SIP_FRONT": "", "CALLFLEET_FRONT_AUTOSTART": "false",
+        "CALLFLEET_FRONT_COORDINATOR": urls["clients"], "CALLFLEET_FRONT_KEY": ""})
     env.update(dict.fromkeys(CURVE_VARS, ""))  # loopback: no CURVE keys needed
     return env
 

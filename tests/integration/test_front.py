@@ -4,14 +4,18 @@ front. Every figure is checked against SIPp's own counts and Kamailio's log."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from coordinator.client import Lib
-from tests.front import answering_front, sipp_stats, sipp_uac
-from tests.helpers import start_sipp, wait_for
+from tests.front import Front, Tally, answering_front, sipp_stats, sipp_uac
+from tests.helpers import free_tcp_port, free_udp_port, start_sipp, stop, wait_for
 from tests.integration.conftest import start_fleet
 
 
@@ -62,3 +66,61 @@ def test_a_full_fleet_answers_486_only_to_the_calls_beyond_its_capacity(lib8: Li
         assert tally.peak == 32  # the fleet was full, never more than full
     finally:
         front.stop()
+
+
+def test_up_sip_front_is_restarted_by_supervisord_and_keeps_working(tmp_path: Path) -> None:
+    """`callfleet up --sip-front`: calls through the front; its Kamailio killed, supervisord
+    restarts the front program, which lists the agents again and carries calls; Ctrl-C (here
+    SIGTERM) stops everything."""
+    urls = {k: f"tcp://127.0.0.1:{free_tcp_port()}" for k in ("agents", "clients", "events")}
+    port = free_udp_port()
+    workdir = tmp_path / "up"
+    up = subprocess.Popen([sys.executable, "-m", "coordinator.cli", "up", "--agents", "2",
+                           "--agents-bind", urls["agents"], "--clients-bind", urls["clients"],
+                           "--events-bind", urls["events"], "--sip-front", f"127.0.0.1:{port}",
+                           "--dir", str(workdir)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    lib: Lib | None = None
+    try:
+        def connected() -> bool:
+            nonlocal lib
+            try:
+                lib = lib or Lib.connect(urls["clients"], timeout=5)
+            except Exception:
+                return False
+            return len(lib.agents()) == 2
+
+        wait_for(connected, 30, "supervisord to start the coordinator and 2 agents")
+        assert lib is not None
+        tally = Tally()
+        lib.create_account("sip:bob@127.0.0.1", cb=tally, auto_answer=200, replicas="all")
+        front = Front(urls["clients"], tmp_path, port)
+        front.dir = workdir / "front"
+        front.wait_listed(2, 30)
+        pidfile = front.dir / "kamailio.pid"
+        wait_for(pidfile.exists, 10, "Kamailio's pid file")
+
+        def calls(n: int, where: Path) -> dict[str, object]:
+            where.mkdir()
+            uac = start_sipp(sipp_uac(front, "-r", "10", "-m", str(n), "-d", "200"), where)
+            assert uac.wait(60) == 0, (where / "sipp.out").read_text(errors="replace")[-1500:]
+            return sipp_stats(where)
+
+        assert calls(10, tmp_path / "first")["successful"] == 10
+        first = int(pidfile.read_text())
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip().isdigit()
+                 and int(pidfile.read_text()) != first and front.listed() != [], 30,
+                 "supervisord to restart the front and its Kamailio")
+        wait_for(lambda: "kamailio exited" in (workdir / "front.log").read_text(), 10,
+                 "the front to say Kamailio exited")
+        assert calls(10, tmp_path / "second")["successful"] == 10
+        wait_for(lambda: tally.confirmed == 20 and tally.up == 0, 10, "the agents to see 20 calls")
+    finally:
+        if lib is not None:
+            lib.destroy()
+        code = stop(up, 30)
+    assert code == 0
+    log = (workdir / "supervisord.log").read_text()
+    assert "exited: front (exit status 1; not expected)" in log, log
+    assert "stopped: front (exit status 0)" in log, log

@@ -36,7 +36,9 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
            "CALLFLEET_AGENTS": "3", "CALLFLEET_NAME": "hostb", "CALLFLEET_SIP_HOST": "10.1.0.2",
            "CALLFLEET_PUBLIC_ADDR": "", "CALLFLEET_SIP_PORT_BASE": "5070",
            "CALLFLEET_RTP_PORT_BASE": "20000", "CALLFLEET_METRICS_PORT": "",
-           "CALLFLEET_METRICS_HOST": "127.0.0.1"}
+           "CALLFLEET_METRICS_HOST": "127.0.0.1", "CALLFLEET_SIP_FRONT": "",
+           "CALLFLEET_FRONT_AUTOSTART": "false", "CALLFLEET_FRONT_COORDINATOR": "tcp://10.1.0.1:5601",
+           "CALLFLEET_FRONT_KEY": ""}
     env.update(dict.fromkeys(CURVE_VARS, ""))
     env.update(extra)
     return env
@@ -135,6 +137,30 @@ def test_up_passes_its_metrics_options_to_the_coordinator(
     assert words[1:3] == ["-m", "coordinator.cli"]
     server = build_parser().parse_args(words[3:])
     assert (server.metrics_port, server.metrics_host) == (port, host)
+
+
+@pytest.mark.parametrize(("options", "listen", "autostart", "coordinator"), [
+    ([], None, False, "tcp://127.0.0.1:5601"),
+    (["--sip-front", "127.0.0.1:5060"], ("127.0.0.1", 5060), True, "tcp://127.0.0.1:5601"),
+    (["--sip-front", "[::1]:5062", "--clients-bind", "tcp://*:7001"], ("::1", 5062), True,
+     "tcp://127.0.0.1:7001")])
+def test_up_sip_front_starts_the_front_program(
+        options: list[str], listen: tuple[str, int] | None, autostart: bool, coordinator: str,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up --sip-front`, through the shipped template and supervisord's parser: the front
+    program starts (only then) with a command `callfleet front` parses, reading the agent list
+    from a clients URL it can connect to."""
+    env = up_environment(build_parser().parse_args(["up", *options]), tmp_path)
+    groups = _load("coordinator-host.conf", env, monkeypatch)
+    front = groups["front"].process_configs[0]
+    assert front.autostart is autostart
+    if listen is None:
+        return
+    words = shlex.split(front.command)
+    args = build_parser().parse_args(words[3:])
+    assert (args.listen, args.coordinator, args.dir) == (listen, coordinator,
+                                                          str(tmp_path / "front"))
+    assert (args.server_key, args.key) == ("", "")
 
 
 def test_an_empty_public_address_means_the_sip_host(tmp_path: Path,
