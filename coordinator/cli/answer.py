@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from coordinator.cli.answering import OUTCOMES, Behaviour, Service, Tally
@@ -23,30 +24,22 @@ from proto.schema import check_uri
 END_WAIT_S = 5.0
 
 
-def _codes(text: str) -> str:
-    try:
-        parse_codes(text)
-    except ProtoError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
-    return text
-
-
-def _dist(text: str) -> str:
-    if not text:
+def _checked(check: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type: the text, once ``check`` accepts it (its ProtoError is the usage
+    error); an empty text is accepted as it is (an option's empty default)."""
+    def parse(text: str) -> str:
+        if text:
+            try:
+                check(text)
+            except ProtoError as exc:
+                raise argparse.ArgumentTypeError(exc.msg) from None
         return text
-    try:
-        parse_dist(text)
-    except ProtoError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
-    return text
+    return parse
 
 
-def _uri(text: str) -> str:
-    try:
-        check_uri(text, "the account")
-    except ProtoError as exc:
-        raise argparse.ArgumentTypeError(exc.msg) from None
-    return text
+_codes = _checked(parse_codes)
+_dist = _checked(parse_dist)
+_uri = _checked(lambda text: check_uri(text, "the account"))
 
 
 def line(t: float, tally: Tally, last_answered: int) -> str:

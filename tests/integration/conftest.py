@@ -34,3 +34,9 @@ def lib3() -> Iterator[Lib]:
 @pytest.fixture
 def lib1() -> Iterator[Lib]:
     yield from start_fleet(1)
+
+
+@pytest.fixture
+def lib12() -> Iterator[Lib]:
+    """12 agents: 48 call slots (the SIP front's tests)."""
+    yield from start_fleet(12)

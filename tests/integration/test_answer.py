@@ -50,11 +50,6 @@ class Answer:
 
 
 @pytest.fixture
-def lib12() -> Iterator[Lib]:
-    yield from start_fleet(12)
-
-
-@pytest.fixture
 def lib2() -> Iterator[Lib]:
     yield from start_fleet(2)
 

@@ -20,11 +20,6 @@ from tests.integration.conftest import start_fleet
 
 
 @pytest.fixture
-def lib12() -> Iterator[Lib]:
-    yield from start_fleet(12)
-
-
-@pytest.fixture
 def lib8() -> Iterator[Lib]:
     yield from start_fleet(8)
 
