@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -63,13 +64,24 @@ class Path_:
         self.cpu: dict[float, float] = {}
 
 
-def step(path: Path_, rate: float, seconds: float, workdir: Path) -> tuple[bool, float, str]:
+def drained(lib: Lib, timeout: float = 15.0) -> str:
+    """Wait until the fleet holds no call (what a failed step left ends by its own timers);
+    '' or what is left."""
+    deadline = time.monotonic() + timeout
+    while (calls := lib.status()["calls"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return f" ({calls} calls left from the step before)" if calls else ""
+
+
+def step(path: Path_, rate: float, seconds: float, workdir: Path, lib: Lib
+         ) -> tuple[bool, float, str]:
+    left = drained(lib)
     calls = int(rate * seconds)
     cpu0 = session_cpu(path.probe) if path.probe else 0.0
     t0 = time.monotonic()
     p = subprocess.run(["sipp", *path.args, "-r", str(int(rate)), "-m", str(calls), "-d", "0",
                         "-nostdin", "-i", "127.0.0.1", "-timeout", str(int(seconds * 3 + 10)),
-                        "-timeout_error"],
+                        "-timeout_error", "-trace_err", "-error_file", str(workdir / "errors.log")],
                        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        stdin=subprocess.DEVNULL)
     wall = time.monotonic() - t0
@@ -79,7 +91,20 @@ def step(path: Path_, rate: float, seconds: float, workdir: Path) -> tuple[bool,
         share = f", front {path.cpu[rate]:.1f}% of a core"
     achieved = calls / max(wall - 0.2, 1e-6)
     ok = p.returncode == 0 and wall <= seconds / 0.95 + 1.0
-    return ok, min(achieved, rate), f"exit {p.returncode} wall {wall:.1f}s{share}"
+    if p.returncode != 0:
+        share += f", {first_error(workdir / 'errors.log')}"
+    return ok, min(achieved, rate), f"exit {p.returncode} wall {wall:.1f}s{share}{left}"
+
+
+def first_error(log: Path) -> str:
+    """What SIPp said of its first failed call (its error file, removed after)."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return "no SIPp error file"
+    log.unlink()
+    m = re.search(r"(Aborting call.*?|.*received '[^']*)", text)
+    return (m.group(1) if m else text.strip().splitlines()[0] if text.strip() else "?")[:120]
 
 
 def main() -> int:
@@ -115,12 +140,13 @@ def main() -> int:
                                             str(inf)], None)
         print(f"{args.agents} agents (signalling only), {args.seconds:g} s per step, short calls",
               flush=True)
-        best = {p.name: search(p.name, lambda r, p=p: step(p, r, args.seconds, workdir),
+        best = {p.name: search(p.name, lambda r, p=p: step(p, r, args.seconds, workdir, lib),
                                args.max_rate) for p in (via, direct)}
         b_via, b_direct = best[via.name], best[direct.name]
         print(f"\nthrough the front  {b_via:7.1f} calls/s")
         print(f"direct to agents   {b_direct:7.1f} calls/s")
-        print(f"front/direct = {b_via / max(b_direct, 1e-9):.2f}x")
+        if b_direct:
+            print(f"front/direct = {b_via / b_direct:.2f}x")
         held = [r for r in via.cpu if r <= b_via]
         if held:
             r = max(held)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,11 @@ from tests.helpers import free_udp_port, stop, wait_for
 
 
 class Front:
-    def __init__(self, coordinator: str, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, coordinator: str, workdir: Path, port: int | None = None,
+                 host: str = "127.0.0.1",
+                 wrap: Callable[[list[str]], list[str]] = lambda argv: argv) -> None:
+        self.host = host
+        self.wrap = wrap
         self.port = port or free_udp_port()
         self.dir = workdir / "front"
         self.out = workdir / "front.out"
@@ -26,13 +31,13 @@ class Front:
 
     @property
     def hostport(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def start(self, agents: int | None = None, timeout: float = 20.0) -> Front:
         with open(self.out, "ab") as out:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(self.wrap(
                 [sys.executable, "-m", "coordinator.cli", "front", "--listen", self.hostport,
-                 "--coordinator", self.coordinator, "--dir", str(self.dir)],
+                 "--coordinator", self.coordinator, "--dir", str(self.dir)]),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: "listening" in self.output() or self.proc is None
                  or self.proc.poll() is not None, timeout, "the front to listen")

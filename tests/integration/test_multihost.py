@@ -38,6 +38,7 @@ from coordinator.cli.options import default_lost_after
 from coordinator.client import Account, Call, Lib
 from proto import limits
 from tests import netns
+from tests.front import Front, Tally, sipp_stats
 from tests.helpers import Answerer, Recorder, wait_for
 
 _WHY_NOT = netns.unavailable()
@@ -469,3 +470,30 @@ def test_the_shipped_configs_run_a_fleet_over_two_hosts(hosts: netns.Hosts, tmp_
         log = (tmp_path / host / "supervisord.log").read_text()
         for name in names:
             assert f"stopped: {name} (exit status 0)" in log, log
+
+
+def test_a_sip_front_on_the_coordinator_host_spreads_calls_over_both_agents_hosts(
+        fleet: Fleet, tmp_path: Path) -> None:
+    """`callfleet front` on host co, agents on hosts a and b: SIPp (on co) calls the front's
+    address; every call is answered, on agents of both hosts, and reports the front's address."""
+    f, hosts = fleet, fleet.hosts
+    co = hosts.addr("co")
+    tally = Tally()
+    f.lib.create_account(f"sip:bob@{co}", cb=tally, auto_answer=200, replicas="all")
+    front = Front(CLIENTS_URL, tmp_path, 5060, host=co, wrap=lambda argv: hosts.run("co", argv))
+    try:
+        front.start(agents=2 * AGENTS_PER_HOST)
+        uac = subprocess.Popen(hosts.run("co", [
+            "sipp", front.hostport, "-sn", "uac", "-s", "bob", "-i", co, "-r", "10", "-m", "40",
+            "-d", "500", "-nostdin", "-trace_stat", "-stf", "stats.csv", "-fd", "1",
+            "-trace_err", "-timeout", "60", "-timeout_error"]),
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL)
+        assert uac.wait(90) == 0
+        stats = sipp_stats(tmp_path)
+        assert (stats["successful"], stats["failed"]) == (40, 0), stats
+        wait_for(lambda: tally.confirmed == 40 and tally.up == 0, 15, "40 calls at the agents")
+        assert set(tally.agents) == f.on("a") | f.on("b"), tally.agents
+        assert set(tally.called) == {f"sip:bob@{co}:5060"}
+    finally:
+        front.stop()
