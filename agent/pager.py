@@ -14,6 +14,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent.headers import header_vector
 from proto import limits
 
 #: pending reports kept per account or call at most (older ones are forgotten)
@@ -71,11 +72,7 @@ def sending(book: PagerBook, body: str) -> Iterator[None]:
 
 def _tx_option(headers: dict[str, str] | None) -> Any:
     opt = pj.SipTxOption()
-    for name, value in (headers or {}).items():
-        h = pj.SipHeader()
-        h.hName = name
-        h.hValue = value
-        opt.headers.append(h)
+    opt.headers = header_vector(headers)
     return opt
 
 

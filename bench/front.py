@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cps import search  # bench/ is the script's directory: the same ladder as bench/cps.py
 
-from coordinator.client import Lib
+from coordinator.client import Error, Lib
 from proto import sip_addresses
 
 SCENARIO = Path(__file__).with_name("scenarios") / "uac_direct.xml"
@@ -64,13 +64,22 @@ class Path_:
         self.cpu: dict[float, float] = {}
 
 
-def drained(lib: Lib, timeout: float = 15.0) -> str:
-    """Wait until the fleet holds no call (what a failed step left ends by its own timers);
-    '' or what is left."""
+def drained(lib: Lib, timeout: float = 3.0) -> str:
+    """Wait until the fleet holds no call; a call a failed step left up (SIPp gave up on it
+    without a BYE) is hung up by the account's owner, this client. '' or what was hung up."""
     deadline = time.monotonic() + timeout
-    while (calls := lib.status()["calls"]) and time.monotonic() < deadline:
+    while lib.status()["calls"] and time.monotonic() < deadline:
         time.sleep(0.2)
-    return f" ({calls} calls left from the step before)" if calls else ""
+    left = [c for c in list(lib.session.calls.values()) if c.is_valid()]
+    for call in left:
+        try:
+            call.hangup()
+        except Error:
+            pass  # it ended meanwhile
+    deadline = time.monotonic() + 10
+    while lib.status()["calls"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return f" ({len(left)} calls SIPp left up, hung up before)" if left else ""
 
 
 def step(path: Path_, rate: float, seconds: float, workdir: Path, lib: Lib
@@ -103,8 +112,11 @@ def first_error(log: Path) -> str:
     except OSError:
         return "no SIPp error file"
     log.unlink()
-    m = re.search(r"(Aborting call.*?|.*received '[^']*)", text)
-    return (m.group(1) if m else text.strip().splitlines()[0] if text.strip() else "?")[:120]
+    m = re.search(r"while expecting '(\w+)'.*?received '(SIP/2\.0 \d+[^\r\n']*)", text, re.S)
+    if m:
+        return f"first failure: {m.group(2)[8:]} where {m.group(1)} was expected"
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return f"first failure: {lines[0][-100:]}" if lines else "no error logged"
 
 
 def main() -> int:

@@ -66,6 +66,14 @@ class Front:
         """Lines the front's Kamailio logged with ``tag`` (CF-FULL, CF-SILENT, CF-NOAGENT)."""
         return self.kamailio_log().count(tag + " ")
 
+    def transactions(self) -> int:
+        """INVITE and other transactions Kamailio's tm created so far (`kamcmd tm.stats`)."""
+        out = subprocess.run(["kamcmd", "-s", f"unix:{self.dir / 'kamailio.ctl'}", "tm.stats"],
+                             capture_output=True, text=True, timeout=10).stdout
+        m = re.search(r"created: (\d+)", out)
+        assert m is not None, out
+        return int(m.group(1))
+
     def stop(self) -> int:
         return stop(self.proc, 20) if self.proc is not None else 0
 

@@ -22,12 +22,14 @@ import pjsua2 as pj
 
 from agent.accounts import create_account
 from agent.errors import PJ_ETOOMANY
+from agent.headers import header_vector
 from agent.load import totals as loadtotals
 from agent.load.media import LoadMedia
 from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
 from proto.dist import CodeMix, Dist, parse_codes, parse_dist
+from proto.front import FINAL_HEADER
 
 STATS_EVERY_S = 1.0
 #: shortest call (answered for this long) whose far-end tone is checked at its hangup
@@ -250,6 +252,10 @@ class LoadGen:
         if delay > 0:
             self._respond(call, 180)
             leg.answer_at = now + delay
+        elif leg.answer_code >= 300:
+            # from the loop's next turn: pjsua turns a hangup inside onIncomingCall into a
+            # pending one that keeps the code but drops the headers (the front's FINAL_HEADER)
+            leg.answer_at = now
         else:
             self._respond(call, leg.answer_code)
 
@@ -285,7 +291,8 @@ class LoadGen:
         try:
             if code < 300:
                 call.answer(prm)
-            else:
+            else:  # the run's answer-code mix: a SIP front passes it on (not another agent)
+                prm.txOption.headers = header_vector({FINAL_HEADER: "yes"})
                 call.hangup(prm)
         except pj.Error:
             self.report.counts["answer_errors"] += 1

@@ -7,20 +7,15 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent.headers import header_vector
 from agent.objects import AgentAccount, AgentCall
 from agent.state import AgentState
 from proto import ProtoError
 
 
 def sip_headers(args: dict[str, Any]) -> Any:
-    """Extra headers as a pjsua2 SipTxOption-ready vector."""
-    vec = pj.SipHeaderVector()
-    for name, value in (args.get("headers") or {}).items():
-        h = pj.SipHeader()
-        h.hName = name
-        h.hValue = value
-        vec.append(h)
-    return vec
+    """The request's extra headers as a pjsua2 SipTxOption-ready vector."""
+    return header_vector(args.get("headers"))
 
 def call_param(args: dict[str, Any], code: int | None = None) -> Any:
     prm = pj.CallOpParam(True)

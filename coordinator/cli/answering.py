@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from coordinator.client import AccountCallback, Call, CallCallback, Error, Lib
 from proto.dist import CodeMix, Dist
+from proto.front import FINAL_HEADER
 
 #: what became of the calls, in the order tables show them: answered (reached CONFIRMED),
 #: rejected (with a code of --code), cancelled (the caller gave up before the answer), lost (cut
@@ -28,7 +29,7 @@ OUTCOMES = ("answered", "rejected", "cancelled", "lost")
 LOST_REASONS = ("worker_lost", "recycle")
 #: on a rejection chosen by the service: a SIP front passes it to the caller instead of trying
 #: another agent (its failover is for agents that are full, draining or gone)
-FINAL_HEADER = {"X-Callfleet-Final": "yes"}
+FINAL = {FINAL_HEADER: "yes"}
 #: the tone answered calls send with --media tone (Hz)
 TONE_HZ = 440
 
@@ -43,7 +44,7 @@ class Behaviour:
     @property
     def auto_answer(self) -> int | None:
         """The code the agents answer with by themselves (one code < 300, no ring), else
-        None (rejections are sent by the service: they carry FINAL_HEADER)."""
+        None (rejections are sent by the service: they carry the front's FINAL_HEADER)."""
         code = self.codes.codes[0]
         return code if len(self.codes.codes) == 1 and self.ring_s == 0 and code < 300 else None
 
@@ -140,7 +141,7 @@ class _Leg(CallCallback):
         if self.code < 300:
             self.call.answer(self.code)
         else:
-            self.call.hangup(self.code, hdr_list=FINAL_HEADER)
+            self.call.hangup(self.code, hdr_list=FINAL)
 
     def on_state(self) -> None:
         assert self.call is not None

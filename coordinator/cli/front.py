@@ -6,7 +6,6 @@ coordinator's ready agents, until Ctrl-C or SIGTERM (under supervisord: the ``fr
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import signal
 import socket
@@ -17,20 +16,12 @@ from pathlib import Path
 from types import FrameType
 
 from coordinator.cli.options import client_options, connect, failure
+from coordinator.cli.urls import hostport
 from coordinator.client import Error
 from coordinator.front.config import FrontConfig, kamailio_exe, render
 from coordinator.front.follow import Follower
 from coordinator.front.process import Kamailio, KamailioError
 from proto.extras import missing
-
-_HOSTPORT = re.compile(r"(?P<host>\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(?P<port>\d{1,5})")
-
-
-def hostport(text: str) -> tuple[str, int]:
-    m = _HOSTPORT.fullmatch(text)
-    if m is None or not 0 < int(m["port"]) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:5060)")
-    return m["host"].strip("[]"), int(m["port"])
 
 
 def udp_taken(host: str, port: int) -> str:

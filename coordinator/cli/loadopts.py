@@ -14,7 +14,7 @@ import proto
 from coordinator.cli import metrics_options
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
-from coordinator.cli.urls import client_url
+from coordinator.cli.urls import client_url, hostport
 from coordinator.cli.verdict import EXIT_CODES, Criteria
 from coordinator.server.load.plan import parse_profile
 from proto import ProtoError, curve, extras
@@ -49,6 +49,9 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
     else:
         p.update({"self": True, "answer_delay": args.answer_delay,
                   "answer_codes": args.answer_code})
+        if args.via_front:
+            host, port = args.via_front
+            p["front"] = f"sip:[{host}]:{port}" if ":" in host else f"sip:{host}:{port}"
     return p
 
 
@@ -69,6 +72,8 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
         raise Unusable("--registrar and --credentials go together")
     if args.target and args.self:
         raise Unusable("give either --target or --self")
+    if args.via_front and (args.target or args.registrar):
+        raise Unusable("--via-front is for --self runs without --registrar")
     problem = metrics_options.load_problem(args)  # before any fleet
     if problem:
         raise Unusable(problem)
@@ -109,6 +114,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=[], help="URI to call (repeatable)")
     p.add_argument("--self", action="store_true", help="the fleet answers its own calls (the "
                    "default when no --target is given)")
+    p.add_argument("--via-front", type=hostport, default=None, metavar="HOST:PORT",
+                   help="--self: call the answering agents through this SIP front (callfleet "
+                        "front), as an outside caller would")
     p.add_argument("--answer-delay", type=nonneg, default=0.0, help="ringing seconds (self)")
     p.add_argument("--answer-code", default="200", help="answer code mix, e.g. 200:90,486:10")
     p.add_argument("--hangup", choices=("caller", "callee"), default="caller")

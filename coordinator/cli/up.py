@@ -22,10 +22,10 @@ from types import FrameType
 
 from coordinator.cli import metrics_options
 from coordinator.cli import web as dashboard
-from coordinator.cli.front import hostport, udp_taken
+from coordinator.cli.front import udp_taken
 from coordinator.cli.keys import add_server_options
 from coordinator.cli.options import DEFAULT_AGENTS, DEFAULT_CLIENTS, DEFAULT_EVENTS, counted
-from coordinator.cli.urls import taken
+from coordinator.cli.urls import hostport, taken
 from coordinator.client.fleet import RTP_SPAN, rtp_port_base
 from coordinator.front.config import kamailio_exe
 from proto.curve import ClientKeys, KeyFileError

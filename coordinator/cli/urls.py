@@ -56,3 +56,14 @@ def taken(url: str) -> str:
             if role else ""
         return f"cannot bind {url}: {exc.strerror or exc}{who}"
     return ""
+
+
+_SIP_HOSTPORT = re.compile(r"(?P<host>\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(?P<port>\d{1,5})")
+
+
+def hostport(text: str) -> tuple[str, int]:
+    """A SIP address option (``127.0.0.1:5060``, ``[::1]:5060``) as (host, port)."""
+    m = _SIP_HOSTPORT.fullmatch(text)
+    if m is None or not 0 < int(m["port"]) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:5060)")
+    return m["host"].strip("[]"), int(m["port"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from proto import sip_addresses
+from proto.front import FINAL_HEADER, RETRIED
 
 TEMPLATE = Path(__file__).with_name("kamailio.cfg.j2")
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
@@ -73,7 +74,8 @@ def render(cfg: FrontConfig) -> str:
     return env.from_string(TEMPLATE.read_text()).render(
         host=cfg.host, port=cfg.port, children=cfg.children, fr_timer_ms=cfg.fr_timer_ms,
         ping_interval_s=cfg.ping_interval_s, debug=cfg.debug, modules=modules_dir(),
-        list_file=str(cfg.list_file), ctl_socket=str(cfg.ctl_socket))
+        list_file=str(cfg.list_file), ctl_socket=str(cfg.ctl_socket), final_header=FINAL_HEADER,
+        retried="|".join(str(c) for c in RETRIED))
 
 
 def _reachable_host(host: str, fallback: str) -> str:

@@ -17,6 +17,9 @@ PROFILE = (
     Field("hold", "str", False, "call hold time: S, exp:MEAN or uniform:A:B (default 1)", hi=64),
     Field("targets", "list", False, "URIs called round robin (instead of self)"),
     Field("self", "bool", False, "the fleet answers its own calls"),
+    Field("front", "uri", False, "self runs: call the answering agents through this SIP front "
+          "(callfleet front, e.g. sip:127.0.0.1:5060), the path an outside caller takes, "
+          "instead of at their own addresses"),
     Field("answer_delay", "float", False, "seconds of ringing before the answer (self)",
           lo=0, hi=3600),
     Field("answer_codes", "str", False, "answer code mix, e.g. 200 or 200:90,486:10 (self)",

@@ -24,6 +24,11 @@ def lib8() -> Iterator[Lib]:
     yield from start_fleet(8)
 
 
+@pytest.fixture
+def lib4() -> Iterator[Lib]:
+    yield from start_fleet(4)
+
+
 def test_front_spreads_400_calls_over_12_agents_without_a_failure(lib12: Lib, tmp_path: Path) -> None:
     tally, front = answering_front(lib12, tmp_path, 12)
     try:
@@ -59,6 +64,28 @@ def test_a_full_fleet_answers_486_only_to_the_calls_beyond_its_capacity(lib8: Li
         assert front.count("CF-FULL") == stats["failed"]
         assert stats["successful"] == tally.confirmed == 200 - stats["failed"]
         assert tally.peak == 32  # the fleet was full, never more than full
+    finally:
+        front.stop()
+
+
+def test_a_self_run_through_the_front_takes_the_outside_callers_path(lib4: Lib,
+                                                                     tmp_path: Path) -> None:
+    """`load --self --via-front`: the agents call the answering identity at the front. The run's
+    answer-code mix is honoured (a rejection is final: the front logs CF-FINAL and tries no
+    other agent), and every call passed through Kamailio."""
+    front = Front(lib4.url, tmp_path).start(agents=4)
+    try:
+        before = front.transactions()
+        report = lib4.run_load({"rate": 10, "calls": 60, "hold": "0.3", "self": True,
+                                "front": f"sip:{front.hostport}", "answer_codes": "200:80,486:20"},
+                               timeout=90)
+        rejected = report["failed_by_code"].get("486", 0)
+        assert report["attempted"] == 60 and report["answered"] + rejected == 60, report
+        assert set(report["failed_by_code"]) <= {"486"} and rejected > 0
+        assert report["incoming"] == 60  # no rejection was offered to another agent
+        assert front.count("CF-FINAL") == rejected and front.count("CF-FULL") == 0
+        assert front.transactions() - before >= 60  # each INVITE went through the front
+        assert report["lost_agents"] == []
     finally:
         front.stop()
 

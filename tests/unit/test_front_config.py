@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.cli.front import hostport, udp_taken
+from coordinator.cli.front import udp_taken
+from coordinator.cli.urls import hostport
 from coordinator.front.config import (
     Destination,
     FrontConfig,

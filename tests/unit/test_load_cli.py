@@ -16,6 +16,8 @@ from coordinator.cli.charts import png, svg
 from coordinator.cli.htmlreport import render
 from coordinator.cli.main import build_parser
 from coordinator.cli.outputs import CSV_COLUMNS, CsvStream
+from coordinator.server.load.plan import Seat, parse_profile, plan
+from proto import ProtoError
 
 SAMPLE = Path(__file__).with_name("data") / "load_report.json"
 
@@ -35,6 +37,27 @@ def test_a_run_without_an_end_or_with_bad_options_is_refused_before_anything_sta
     assert "either --target or --self" in _unusable("--self", "--target", "sip:a@127.0.0.1", "-m", "1")
     assert "answer" in _unusable("-m", "1", "--answer-code", "abc").lower()
     assert "--registrar and --credentials" in _unusable("-m", "1", "--registrar", "sip:r@127.0.0.1")
+
+
+def test_a_self_run_may_go_through_a_sip_front() -> None:
+    profile = loadopts.check(_args("-m", "4", "--via-front", "127.0.0.1:5060"))
+    assert profile["self"] is True and profile["front"] == "sip:127.0.0.1:5060"
+    assert loadopts.check(_args("-m", "4", "--via-front", "[::1]:5060"))["front"] == "sip:[::1]:5060"
+    assert "--via-front is for --self" in _unusable("-m", "1", "--via-front", "127.0.0.1:5060",
+                                                    "--target", "sip:a@127.0.0.1")
+    with pytest.raises(SystemExit):
+        _args("-m", "1", "--via-front", "127.0.0.1")
+
+
+def test_a_self_run_through_a_front_calls_the_answering_identity_there() -> None:
+    profile = parse_profile({"rate": 1, "calls": 4, "self": True, "front": "sip:10.0.0.1:5060"})
+    seats = [Seat(f"agent-0{i}", 4, f"127.0.0.1:{5070 + i}") for i in (1, 2)]
+    shares = plan(profile, seats, "L1")
+    assert [s["caller"]["targets"] for s in shares.values()] == [["sip:L1-ans@10.0.0.1:5060"]] * 2
+    assert [s["answer"]["ids"][0]["uri"] for s in shares.values()] == [
+        "sip:L1-ans@127.0.0.1:5071", "sip:L1-ans@127.0.0.1:5072"]
+    with pytest.raises(ProtoError, match="front is for self runs"):
+        parse_profile({"rate": 1, "calls": 4, "targets": ["sip:a@h"], "front": "sip:10.0.0.1:5060"})
 
 
 def test_report_paths_are_checked_before_the_run(tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ class Profile:
     #: (user, password, domain) of each identity a registrar run uses; never reported
     credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
     media: str = "silence"
+    #: a self run's SIP front: the callers call the answering identity through it
+    front: str = ""
 
     def public(self) -> dict[str, Any]:
         """The profile as reports show it, under load.start's own names (``self``, not
@@ -142,7 +144,8 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                 dtmf=str(args.get("dtmf") or "").upper(),
                 dtmf_method=str(args.get("dtmf_method") or "rfc2833"),
                 callers=int(args.get("callers") or 0), registrar=str(args.get("registrar") or ""),
-                media=_media(str(args.get("media") or "silence")))
+                media=_media(str(args.get("media") or "silence")),
+                front=str(args.get("front") or ""))
     if p.registrar:
         p = replace(p, credentials=_credentials(args.get("credentials"), p.registrar))
         if not p.credentials:
@@ -155,6 +158,9 @@ def parse_profile(args: dict[str, Any]) -> Profile:
         raise ProtoError("E_BAD_ARGS", "a run needs calls > 0 or duration > 0", op="load.start")
     if p.self_answer == bool(p.targets):
         raise ProtoError("E_BAD_ARGS", "give either targets or self", op="load.start")
+    if p.front and (not p.self_answer or p.registrar):
+        raise ProtoError("E_BAD_ARGS", "front is for self runs without a registrar (the "
+                         "front reaches the answering identity on any agent)", op="load.start")
     parse_dist(p.hold)
     parse_codes(p.answer_codes)
     return p
@@ -199,6 +205,12 @@ def _identities(profile: Profile, seats: list[Seat], run: str, callers: list[int
     return calling, answering
 
 
+def _through(front: str, run: str) -> str:
+    """The answering identity (every agent has it under one user name) at the SIP front."""
+    hostport = front.split(":", 1)[1].split(";", 1)[0].split("@")[-1]
+    return f"sip:{run}-ans@{hostport}"
+
+
 def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, Any]]:
     """The load.agent_start arguments of each agent taking part, by agent name."""
     if not seats:
@@ -234,7 +246,8 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
             # first agent's: the fleet's calls are evenly spaced from the start
             phase = round(calling_agents / profile.rate, 6)
             calling_agents += 1
-            ring = [answering[(i + 1) % n]["uri"]] if profile.self_answer else []
+            ring = ([_through(profile.front, run)] if profile.front else
+                    [answering[(i + 1) % n]["uri"]] if profile.self_answer else [])
             args["caller"] = {"ids": calling[i], "rate": rates[i], "calls": quotas[i],
                               "phase": phase,
                               "duration": profile.duration, "ramp": profile.ramp,

@@ -95,9 +95,10 @@ def rejoin(server: Coordinator, agent: AgentRecord) -> None:
 
 
 def _ring_to(server: Coordinator, run: LoadRun, name: str) -> None:
-    """The live agent before ``name`` in the ring calls ``name`` (back) from now on."""
+    """The live agent before ``name`` in the ring calls ``name`` (back) from now on (a run
+    through a SIP front: the front finds it again by itself)."""
     ring = [n for n in run.agents if "answer" in run.shares[n]]
-    if name not in ring:
+    if name not in ring or run.profile.front:
         return
     before = ring[:ring.index(name)][::-1] + ring[ring.index(name) + 1:][::-1]
     caller = next((n for n in before if n not in run.lost_agents and n not in run.refused), None)
