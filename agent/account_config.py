@@ -42,6 +42,35 @@ def loose_route(uri: str) -> str:
     return bare if any(p.strip().lower() == "lr" for p in params) else bare + ";lr"
 
 
+_100REL = {"no": pj.PJSUA_100REL_NOT_USED, "optional": pj.PJSUA_100REL_OPTIONAL,
+           "mandatory": pj.PJSUA_100REL_MANDATORY}
+_TIMER = {"inactive": pj.PJSUA_SIP_TIMER_INACTIVE, "optional": pj.PJSUA_SIP_TIMER_OPTIONAL,
+          "required": pj.PJSUA_SIP_TIMER_REQUIRED, "always": pj.PJSUA_SIP_TIMER_ALWAYS}
+_SRTP = {"disabled": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+         "mandatory": pj.PJMEDIA_SRTP_MANDATORY}
+_KEYING = {"sdes": pj.PJMEDIA_SRTP_KEYING_SDES, "dtls": pj.PJMEDIA_SRTP_KEYING_DTLS_SRTP}
+
+
+def session_options(cfg: Any, sip: Mapping[str, Any]) -> None:
+    """100rel, session timers and SRTP (the SESSION fields of acc.create), pjsua2's defaults
+    (none of them) for what ``sip`` leaves out."""
+    call = cfg.callConfig
+    call.prackUse = _100REL[sip.get("require_100rel") or "no"]
+    call.timerUse = _TIMER[sip.get("use_timer") or "inactive"]
+    call.timerSessExpiresSec = int(sip.get("timer_se") or 1800)
+    call.timerMinSESec = int(sip.get("timer_min_se") or 90)
+    if call.timerSessExpiresSec < call.timerMinSESec:
+        raise ProtoError("E_BAD_ARGS", f"timer_se ({call.timerSessExpiresSec}) is below "
+                         f"timer_min_se ({call.timerMinSESec})", op="acc.create")
+    media = cfg.mediaConfig
+    media.srtpUse = _SRTP[sip.get("use_srtp") or "disabled"]
+    media.srtpSecureSignaling = int(sip.get("srtp_secure_signaling") or 0)
+    keyings = pj.IntVector()
+    for name in str(sip.get("srtp_keying") or "sdes,dtls").split(","):
+        keyings.append(_KEYING[name])
+    media.srtpOpt.keyings = keyings
+
+
 def build(uri: str, sip: Mapping[str, Any], register: bool, instance: str = "") -> Any:
     """An AccountConfig; ``register`` is False for replicas (only the home agent registers).
     ``instance``: the RFC 5626 instance id to keep (a modified account), else a new one."""
@@ -54,12 +83,13 @@ def build(uri: str, sip: Mapping[str, Any], register: bool, instance: str = "") 
             raise ProtoError("E_BAD_ARGS", f"this agent does not listen on "
                              f"{sip['transport'].upper()}", op="acc.create")
         cfg.sipConfig.transportId = tid
-    # pjproject 2.15.1 has later advisories in ICE, SRTP and the DNS resolver: ICE, TURN, STUN
-    # and SRTP stay off (also pjsua2's defaults; set here so that no default can turn them on)
+    # pjproject 2.15.1 has later advisories in ICE, SRTP and the DNS resolver: ICE, TURN and
+    # STUN stay off, SRTP too unless the account asks for it (also pjsua2's defaults; set here so
+    # that no default can turn them on)
     cfg.natConfig.iceEnabled = False
     cfg.natConfig.turnEnabled = False
     cfg.natConfig.sipStunUse = cfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
-    cfg.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_DISABLED
+    session_options(cfg, sip)
     if sip.get("proxy"):
         cfg.sipConfig.proxies.append(loose_route(sip["proxy"]))
     if sip.get("username"):

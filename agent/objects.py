@@ -125,7 +125,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             **self._last_status(ci),
             "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
             "total_s": round(time.monotonic() - self.started, 3), "media": media,
-            "codec": rtp.codec(self, ci),
+            "codec": rtp.codec(self, ci), "media_proto": rtp.media_proto(self, ci),
             "local_contact": ci.localContact, "remote_contact": ci.remoteContact,
         }
 

@@ -30,6 +30,23 @@ def codec(call: Any, ci: Any) -> str:
     return f"{si.codecName}/{si.codecClockRate}" if si.codecName else ""
 
 
+#: the SDP names of the transports a stream may use (pjmedia_tp_proto)
+_PROTO = ((pj.PJMEDIA_TP_PROTO_DTLS_SRTP, "UDP/TLS/RTP/SAVP"), (pj.PJMEDIA_TP_PROTO_RTP_SAVP, "RTP/SAVP"),
+          (pj.PJMEDIA_TP_PROTO_RTP_AVP, "RTP/AVP"))
+
+
+def media_proto(call: Any, ci: Any) -> str:
+    """The audio stream's transport as the SDP names it, '' before media."""
+    idx = audio_index(ci)
+    if idx < 0:
+        return ""
+    try:
+        proto = int(call.getStreamInfo(idx).proto)
+    except pj.Error:
+        return ""
+    return next((name for bits, name in _PROTO if proto & bits == bits), f"proto {proto}")
+
+
 def _ms(usec: float) -> float:
     return round(max(0.0, float(usec)) / 1000.0, 3)
 

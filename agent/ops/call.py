@@ -11,7 +11,13 @@ from agent import account_config, pager, rtp
 from agent.accounts import create_account, keep_owner
 from agent.errors import PJ_ETOOMANY, pj_error, pj_errors
 from agent.objects import AgentCall
-from agent.ops.common import bridge_room, call_param, confirmed_call, live_call
+from agent.ops.common import (
+    bridge_room,
+    call_param,
+    confirmed_call,
+    early_or_confirmed_call,
+    live_call,
+)
 from agent.ops.registry import executes
 from agent.state import AgentState
 from proto import ProtoError
@@ -93,8 +99,10 @@ def call_hold(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 def _offer(state: AgentState, args: dict[str, Any], op: str, unhold: bool) -> dict[str, Any]:
-    """A new SDP offer by re-INVITE (or UPDATE for call.update)."""
-    call = confirmed_call(state, args, op)
+    """A new SDP offer by re-INVITE (or UPDATE for call.update, which pjsua also sends in an
+    early dialog: a call that rings, once the peer's provisional response made the dialog)."""
+    call = early_or_confirmed_call(state, args, op) if op == "call.update" else \
+        confirmed_call(state, args, op)
     bridge_room(state, call, op)
     prm = call_param(args)
     if unhold:

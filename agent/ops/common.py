@@ -41,6 +41,17 @@ def confirmed_call(state: AgentState, args: dict[str, Any], op: str) -> AgentCal
                          obj=call.gid, op=op)
     return call
 
+def early_or_confirmed_call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
+    """The call of ``args``, in an early dialog (EARLY: a provisional response with a tag) or
+    answered (CONNECTING, CONFIRMED)."""
+    call = live_call(state, args, op)
+    if call.getInfo().state not in (pj.PJSIP_INV_STATE_EARLY, pj.PJSIP_INV_STATE_CONNECTING,
+                                    pj.PJSIP_INV_STATE_CONFIRMED):
+        raise ProtoError("E_WRONG_STATE", f"{op} needs a ringing (EARLY) or answered call",
+                         obj=call.gid, op=op)
+    return call
+
+
 def account_of(state: AgentState, args: dict[str, Any], op: str) -> AgentAccount:
     acc = state.accounts.get(args["acc"])
     if acc is None or acc.deleting:

@@ -32,6 +32,11 @@ class AccountInfo:
     reg_last_err: int = 0
 
 
+#: AccountConfig's call options, under their wire names (acc.create)
+SESSION_OPTIONS = ("require_100rel", "use_timer", "timer_se", "timer_min_se", "use_srtp",
+                   "srtp_keying", "srtp_secure_signaling")
+
+
 class AccountConfig:
     """As pjsua's AccountConfig: identity, registrar, outbound proxy and digest credentials.
 
@@ -42,7 +47,10 @@ class AccountConfig:
 
     def __init__(self, domain: str = "", username: str = "", password: str = "", display: str = "",
                  registrar: str = "", proxy: str = "", *, id: str = "", realm: str = "*",
-                 reg_timeout: int | None = None, auto_answer: int | None = None) -> None:
+                 reg_timeout: int | None = None, auto_answer: int | None = None,
+                 require_100rel: str = "", use_timer: str = "", timer_se: int | None = None,
+                 timer_min_se: int | None = None, use_srtp: str = "", srtp_keying: str = "",
+                 srtp_secure_signaling: int | None = None) -> None:
         uri = id or (f"sip:{username}@{domain}" if username else f"sip:{domain}")
         self.id = f'"{display}" <{uri}>' if display and not id else uri
         self.reg_uri = registrar
@@ -52,6 +60,16 @@ class AccountConfig:
         self.realm = realm
         self.reg_timeout = reg_timeout
         self.auto_answer = auto_answer
+        #: as pjsua's: 100rel (no, optional, mandatory), session timers (inactive, optional,
+        #: required, always; Session-Expires and Min-SE seconds), SRTP (disabled, optional,
+        #: mandatory; keying sdes, dtls or both in order; secure signalling 0, 1, 2)
+        self.require_100rel = require_100rel
+        self.use_timer = use_timer
+        self.timer_se = timer_se
+        self.timer_min_se = timer_min_se
+        self.use_srtp = use_srtp
+        self.srtp_keying = srtp_keying
+        self.srtp_secure_signaling = srtp_secure_signaling
 
     def __repr__(self) -> str:
         return f"<AccountConfig {self.id} registrar={self.reg_uri or '-'} proxy={self.proxy or '-'}>"
@@ -61,8 +79,9 @@ class AccountConfig:
         out: dict[str, Any] = {"uri": self.id}
         for key, value in (("registrar", self.reg_uri), ("proxy", self.proxy),
                            ("username", self.username), ("expires", self.reg_timeout),
-                           ("auto_answer", self.auto_answer)):
-            if value:
+                           ("auto_answer", self.auto_answer),
+                           *((name, getattr(self, name)) for name in SESSION_OPTIONS)):
+            if value or (key == "srtp_secure_signaling" and value == 0):
                 out[key] = value
         if self.username:
             out["password"] = self.password

@@ -38,6 +38,9 @@ class CallInfo:
     dtmf: str = ""
     #: the negotiated audio codec, e.g. PCMU/8000 (from ``info(refresh=True)``)
     codec: str = ""
+    #: the audio stream's transport: RTP/AVP, RTP/SAVP (SRTP) or UDP/TLS/RTP/SAVP (DTLS-SRTP)
+    #: (from ``info(refresh=True)``)
+    media_proto: str = ""
     #: this side's and the peer's Contact (from ``info(refresh=True)``): ``;transport=tcp``
     #: names a TCP (or TLS) transport
     contact: str = ""
@@ -206,7 +209,7 @@ class Call:
                 i.role, i.remote_uri, i.uri = r["role"], r["remote_uri"], r["local_uri"]
                 i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
                 i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
-                i.codec = r["codec"]
+                i.codec, i.media_proto = r["codec"], r.get("media_proto", "")
                 i.contact, i.remote_contact = r["local_contact"], r["remote_contact"]
         return CallInfo(**vars(self._info))
 

@@ -44,6 +44,31 @@ ACC_POLICY = (
           "Contact target)", choices=REDIRECT_DECISIONS),
 )
 
+#: An account's call options, as pjsua's: reliable provisional responses (RFC 3262), session
+#: timers (RFC 4028) and SRTP. Defaults: none of them (pjsua2's defaults for an account).
+SESSION = (
+    Field("require_100rel", "str", False, "reliable provisional responses (100rel, PRACK): no "
+          "(default), optional (used when the peer supports them) or mandatory (required of "
+          "every call)", choices=("no", "optional", "mandatory")),
+    Field("use_timer", "str", False, "session timers: inactive (default), optional (used when "
+          "the peer asks), required (the peer must support them) or always (asked of every "
+          "call)", choices=("inactive", "optional", "required", "always")),
+    Field("timer_se", "int", False, "session timers: Session-Expires asked for, seconds "
+          "(default 1800); the refresher sends a re-INVITE or UPDATE at half of it",
+          lo=90, hi=86400),
+    Field("timer_min_se", "int", False, "session timers: the smallest Session-Expires accepted "
+          "(Min-SE, default 90)", lo=90, hi=86400),
+    Field("use_srtp", "str", False, "SRTP for the calls' media: disabled (default), optional "
+          "(offered as RTP/AVP with keys, used when the peer takes it) or mandatory (RTP/SAVP: "
+          "no media without it)", choices=("disabled", "optional", "mandatory")),
+    Field("srtp_keying", "str", False, "how SRTP keys are exchanged, in order of preference: "
+          "sdes (keys in the SDP: readable by anyone who reads the signalling, so use it over "
+          "TLS), dtls (DTLS-SRTP: keys negotiated on the media path), sdes,dtls or dtls,sdes "
+          "(default sdes,dtls)", choices=("sdes", "dtls", "sdes,dtls", "dtls,sdes")),
+    Field("srtp_secure_signaling", "int", False, "SRTP only over secure signalling: 0 (default: "
+          "any transport), 1 (TLS hop), 2 (sips: end to end)", lo=0, hi=2),
+)
+
 #: An account's SIP settings beyond its id URI: registration, digest credentials, proxy. The
 #: credentials are kept by the coordinator and its agents and never reported back.
 ACC_SIP = (
@@ -60,6 +85,7 @@ ACC_SIP = (
     Field("transport", "str", False, "the SIP transport the account is bound to: its requests "
           "and its Contact use it (as pjsua's account for a transport); the account is placed on "
           "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
+    *SESSION,
 )
 
 #: The settings acc.modify replaces: the ACC_SIP fields but the transport, which placed the

@@ -68,7 +68,8 @@ OPS = grouped("call", (
            route="forward"),
     OpSpec("call.update", "call",
            "Send an UPDATE with a new SDP offer (the hold state is kept); call.media_state "
-           "follows.", args=(CALL_ID, HEADERS),
+           "follows. Also on a ringing call (EARLY: the peer's provisional response made the "
+           "dialog), as pjsua does.", args=(CALL_ID, HEADERS),
            route="forward"),
     OpSpec("call.dial_dtmf", "call",
            "Send DTMF digits on a confirmed call, by RFC 2833 telephone-events in the RTP stream "
@@ -117,6 +118,9 @@ OPS = grouped("call", (
                    Field("media", "str", True, "media state name"),
                    Field("codec", "str", True, "negotiated audio codec, e.g. PCMU/8000 ('' "
                          "before media)"),
+                   Field("media_proto", "str", False, "the audio stream's transport as the SDP "
+                         "names it: RTP/AVP, RTP/SAVP (SRTP, SDES keys) or UDP/TLS/RTP/SAVP "
+                         "(DTLS-SRTP); '' before media"),
                    Field("local_contact", "str", True, "this side's Contact (its transport "
                          "parameter names the SIP transport: ;transport=tcp / tls)"),
                    Field("remote_contact", "str", True, "the peer's Contact")),

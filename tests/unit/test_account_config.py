@@ -53,7 +53,8 @@ def test_proxies_get_loose_routing(uri: str, want: str) -> None:
 
 
 def test_accounts_keep_ice_srtp_and_stun_off() -> None:
-    """pjproject 2.15.1's vulnerable paths stay off on every account the agent builds."""
+    """pjproject 2.15.1's vulnerable paths stay off on every account the agent builds (SRTP
+    unless the account asks for it)."""
     import pjsua2 as pj
 
     from agent.account_config import build
@@ -65,3 +66,43 @@ def test_accounts_keep_ice_srtp_and_stun_off() -> None:
         assert cfg.natConfig.sipStunUse == pj.PJSUA_STUN_USE_DISABLED
         assert cfg.natConfig.mediaStunUse == pj.PJSUA_STUN_USE_DISABLED
         assert cfg.mediaConfig.srtpUse == pj.PJMEDIA_SRTP_DISABLED
+
+
+def test_call_options_go_on_the_wire_under_pjsua_names() -> None:
+    cfg = AccountConfig(id="sip:a@b", require_100rel="mandatory", use_timer="always", timer_se=120,
+                        timer_min_se=90, use_srtp="optional", srtp_keying="dtls,sdes",
+                        srtp_secure_signaling=0)
+    assert cfg.args() == {"uri": "sip:a@b", "require_100rel": "mandatory", "use_timer": "always",
+                          "timer_se": 120, "timer_min_se": 90, "use_srtp": "optional",
+                          "srtp_keying": "dtls,sdes", "srtp_secure_signaling": 0}
+    assert check_replica_cfg(cfg.args(), "a1") == cfg.args()
+
+
+@pytest.mark.parametrize("bad", [{"require_100rel": "yes"}, {"use_timer": "sometimes"},
+                                 {"timer_se": 30}, {"use_srtp": "on"}, {"srtp_keying": "zrtp"},
+                                 {"srtp_secure_signaling": 3}])
+def test_bad_call_options_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ProtoError):
+        check_replica_cfg({"uri": "sip:a@b", **bad}, "a1")
+
+
+def test_call_options_reach_pjsua2s_account_config() -> None:
+    import pjsua2 as pj
+
+    from agent.account_config import build
+
+    cfg = build("sip:a@127.0.0.1", {"require_100rel": "optional", "use_timer": "required",
+                                    "timer_se": 600, "timer_min_se": 120, "use_srtp": "mandatory",
+                                    "srtp_keying": "dtls,sdes", "srtp_secure_signaling": 1}, False)
+    assert cfg.callConfig.prackUse == pj.PJSUA_100REL_OPTIONAL
+    assert cfg.callConfig.timerUse == pj.PJSUA_SIP_TIMER_REQUIRED
+    assert (cfg.callConfig.timerSessExpiresSec, cfg.callConfig.timerMinSESec) == (600, 120)
+    assert cfg.mediaConfig.srtpUse == pj.PJMEDIA_SRTP_MANDATORY
+    assert cfg.mediaConfig.srtpSecureSignaling == 1
+    assert list(cfg.mediaConfig.srtpOpt.keyings) == [pj.PJMEDIA_SRTP_KEYING_DTLS_SRTP,
+                                                     pj.PJMEDIA_SRTP_KEYING_SDES]
+    plain = build("sip:a@127.0.0.1", {}, False)
+    assert plain.callConfig.prackUse == pj.PJSUA_100REL_NOT_USED
+    assert plain.callConfig.timerUse == pj.PJSUA_SIP_TIMER_INACTIVE
+    with pytest.raises(ProtoError, match="timer_se"):
+        build("sip:a@127.0.0.1", {"timer_se": 100, "timer_min_se": 200}, False)

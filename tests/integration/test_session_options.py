@@ -1,0 +1,180 @@
+"""The account's call options against SIPp scenarios written for this project
+(tests/integration/scenarios): reliable provisional responses (100rel/PRACK) both ways, an
+UPDATE while the call rings, session-timer refreshes by re-INVITE and by UPDATE, and SRTP
+(SDES) between agents, each checked at the far end (SIPp's scenario fails on a missing or
+unexpected message) or in the media (RTP/SAVP negotiated, packets both ways)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from coordinator.client import AccountConfig, Error, Lib
+from tests.helpers import Answerer, Recorder, free_udp_port, start_sipp, stop, wait_for
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def _uas(scenario: str, tmp_path: Path, *extra: str) -> tuple[int, object]:
+    port = free_udp_port()
+    return port, start_sipp(["-sf", str(SCENARIOS / scenario), "-p", str(port), "-m", "1",
+                             "-trace_msg", *extra], tmp_path)
+
+
+def _messages(tmp_path: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in tmp_path.glob("*_messages.log"))
+
+
+@pytest.mark.parametrize("scenario", ["uas_183_prack_sdp.xml", "uas_183_prack.xml"])
+def test_a_reliable_183_is_pracked(lib: Lib, tmp_path: Path, scenario: str) -> None:
+    """183 with and without SDP, Require: 100rel: the agent PRACKs it and the call goes on."""
+    port, uas = _uas(scenario, tmp_path)
+    try:
+        alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", require_100rel="optional"))
+        rec = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.reached("CONFIRMED"), 10, "the call to be answered after the PRACK")
+        assert "EARLY" in rec.names()
+        call.hangup()
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        assert re.search(r"Supported:.*100rel", _messages(tmp_path))
+        assert "PRACK sip:" in _messages(tmp_path)
+    finally:
+        stop(uas)
+
+
+@pytest.mark.parametrize(("setting", "required"), [
+    ("no", False), ("optional", False), ("mandatory", True)])
+def test_the_100rel_setting_on_outgoing_calls(lib: Lib, tmp_path: Path, setting: str,
+                                              required: bool) -> None:
+    """mandatory: the INVITE requires 100rel (Require: 100rel); no or optional: it does not
+    (PJSIP supports 100rel either way, and PRACKs a reliable 183)."""
+    port, uas = _uas("uas_183_prack_sdp.xml", tmp_path)
+    try:
+        alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", require_100rel=setting))
+        rec = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.reached("CONFIRMED"), 10, "the call to be answered")
+        call.hangup()
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        invite = _messages(tmp_path).split("INVITE sip:", 1)[1].split("\n\n", 1)[0]
+        assert bool(re.search(r"^Require:.*100rel", invite, re.M)) is required, invite
+    finally:
+        stop(uas)
+
+
+@pytest.mark.parametrize(("setting", "reliable"), [
+    ("no", False), ("optional", True), ("mandatory", True)])
+def test_the_100rel_setting_on_incoming_calls(lib: Lib, tmp_path: Path, setting: str,
+                                              reliable: bool) -> None:
+    """A caller that supports 100rel (SIPp, uac_100rel.xml, which insists on an RSeq): the
+    callee's 180 is reliable, then PRACKed, with optional or mandatory; plain with no (and
+    the scenario fails)."""
+    # 180, then 200 (without 100rel, SIPp gives up at the plain 180: no answer then)
+    answer = Answerer() if reliable else Answerer(codes=(180,))
+    bob = lib.create_account(AccountConfig(id="sip:bob@127.0.0.1", require_100rel=setting),
+                             cb=answer)
+    hostport = bob.contact.split("@", 1)[1]
+    uac = start_sipp([hostport, "-sf", str(SCENARIOS / "uac_100rel.xml"), "-s", "bob", "-m", "1",
+                      "-d", "300", "-trace_msg", "-timeout", "10", "-timeout_error"], tmp_path)
+    try:
+        assert (uac.wait(25) == 0) is reliable, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        ringing = _messages(tmp_path).split("SIP/2.0 180", 1)[1].split("\n\n", 1)[0]
+        assert ("RSeq:" in ringing) is reliable, ringing
+        if reliable:
+            wait_for(lambda: bool(answer.recorders) and answer.recorders[0].last() == "DISCONNECTED",
+                     10, "bob's call to end")
+            assert "CONFIRMED" in answer.recorders[0].names()
+            assert "PRACK sip:" in _messages(tmp_path)
+    finally:
+        stop(uac)
+
+
+def test_an_update_while_the_call_rings(lib: Lib, tmp_path: Path) -> None:
+    port, uas = _uas("uas_183_update.xml", tmp_path)
+    try:
+        alice = lib.create_account("sip:alice@127.0.0.1")
+        rec = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.reached("EARLY"), 10, "the call to ring")
+        call.update()
+        wait_for(lambda: rec.reached("CONFIRMED"), 10, "the call answered after the UPDATE")
+        call.hangup()
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        assert "UPDATE sip:" in _messages(tmp_path)
+    finally:
+        stop(uas)
+
+
+def test_update_is_refused_before_the_call_rings(lib: Lib, tmp_path: Path) -> None:
+    """No dialog yet (no provisional response): E_WRONG_STATE, and the call is unharmed."""
+    port, uas = _uas("uas_183_update.xml", tmp_path)
+    stop(uas)  # nobody answers: the call stays CALLING
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    rec = Recorder()
+    call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+    with pytest.raises(Error) as err:
+        call.update()
+    assert err.value.err_code == "E_WRONG_STATE"
+    call.hangup()
+    wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to end")
+
+
+def test_session_timers_are_refreshed_by_reinvite_and_by_update(lib: Lib, tmp_path: Path) -> None:
+    """Session-Expires 90, the agent refreshes: by re-INVITE when the peer does not allow
+    UPDATE, by UPDATE when it does (both calls at once: one wait of about 45 s)."""
+    acc = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", use_timer="always",
+                                           timer_se=90))
+    runs = []
+    try:
+        for scenario in ("uas_timer_reinvite.xml", "uas_timer_update.xml"):
+            where = tmp_path / scenario.split(".")[0]
+            where.mkdir()
+            port, uas = _uas(scenario, where)
+            rec = Recorder()
+            runs.append((where, uas, acc.make_call(f"sip:service@127.0.0.1:{port}", cb=rec), rec))
+        for _, _, _, rec in runs:
+            wait_for(lambda rec=rec: rec.reached("CONFIRMED"), 10, "the calls to be answered")
+        first = _messages(runs[0][0])
+        assert "Session-Expires: 90" in first
+        wait_for(lambda: _messages(runs[0][0]).count("INVITE sip:") >= 2
+                 and "UPDATE sip:" in _messages(runs[1][0]), 70, "both refreshes")
+        for where, uas, call, _ in runs:
+            call.hangup()
+            assert uas.wait(10) == 0, (where / "sipp.out").read_text(errors="replace")[-1500:]
+        assert "UPDATE sip:" not in _messages(runs[0][0])  # that peer does not allow UPDATE
+    finally:
+        for _, uas, _, _ in runs:
+            stop(uas)
+
+
+@pytest.mark.parametrize("keying", ["sdes"])
+def test_an_srtp_call_between_agents(lib: Lib, keying: str) -> None:
+    answer = Answerer(codes=(200,))
+    bob = lib.create_account(AccountConfig(id="sip:bob@127.0.0.1", use_srtp="mandatory",
+                                           srtp_keying=keying), cb=answer)
+    alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", use_srtp="mandatory",
+                                             srtp_keying=keying))
+    rec = Recorder()
+    call = alice.make_call(bob.contact, cb=rec)
+    wait_for(lambda: rec.reached("CONFIRMED"), 10, "the SRTP call to be answered")
+    wait_for(lambda: call.stats().rx_packets > 20, 10, "SRTP packets to arrive")
+    assert call.info(refresh=True).media_proto == "RTP/SAVP"
+    stats = call.stats()
+    assert stats.tx_packets > 20 and stats.rx_loss == 0
+    wait_for(lambda: bool(answer.calls), 5, "bob's side of the call")
+    assert answer.calls[0].info(refresh=True).media_proto == "RTP/SAVP"
+    call.hangup()
+    wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to end")
+
+
+def test_an_srtp_only_callee_refuses_a_plain_call(lib: Lib) -> None:
+    bob = lib.create_account(AccountConfig(id="sip:bob@127.0.0.1", use_srtp="mandatory"),
+                             auto_answer=200)
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    rec = Recorder()
+    call = alice.make_call(bob.contact, cb=rec)
+    wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to be refused")
+    assert call.info().last_code == 488
