@@ -67,9 +67,10 @@ class Kamailio:
     def stop(self, timeout: float = 10.0) -> int:
         return stop_session(self.proc, timeout)
 
-    def requests(self, method: str, user: str | None = None) -> int:
-        """How many ``method`` requests Kamailio received (from ``user``, when given)."""
-        pat = re.compile(rf"CF-REQ {re.escape(method)} from=(\S*) ")
+    def requests(self, method: str, user: str | None = None, tag: str = "CF-REQ") -> int:
+        """How many ``method`` requests Kamailio received (from ``user``, when given); with
+        ``tag="CF-SAVP"``, how many of them offered SRTP (RTP/SAVP in their SDP)."""
+        pat = re.compile(rf"{tag} {re.escape(method)} from=(\S*)(?: |$)")
         n = 0
         for line in self.log.read_text(errors="replace").splitlines():
             m = pat.search(line)

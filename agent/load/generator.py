@@ -117,10 +117,13 @@ class LoadGen:
         self._callers = itertools.cycle(self.caller_accs)
 
     def _account(self, gid: str, ident: dict[str, Any]) -> AgentAccount:
-        sip: dict[str, Any] = {}
+        part = self.caller or self.answer or {}
+        # the run's account call options (100rel, session timers, SRTP)
+        sip: dict[str, Any] = dict(part.get("session") or {})
         if self.registrar:
-            sip = {"registrar": self.registrar, "proxy": self.registrar,
-                   "username": ident.get("username", ""), "password": ident.get("password", "")}
+            sip.update({"registrar": self.registrar, "proxy": self.registrar,
+                        "username": ident.get("username", ""),
+                        "password": ident.get("password", "")})
         acc = create_account(self.state, gid, str(ident["uri"]), None, sip=sip)
         if self.registrar:
             self.reg[gid] = None

@@ -44,6 +44,12 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
         except (OSError, ValueError) as exc:
             raise Unusable(f"--credentials {args.credentials}: {exc}") from None
         p["registrar"] = args.registrar
+    if args.rel100 != "no":
+        p["require_100rel"] = args.rel100
+    if args.timers:
+        p.update({"use_timer": "always", "timer_se": args.timers})
+    if args.srtp != "disabled":
+        p.update({"use_srtp": args.srtp, "srtp_keying": args.srtp_keying})
     if args.target:
         p["targets"] = args.target
     else:
@@ -130,6 +136,16 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--credentials", default="", help="CSV file of identities for --registrar: "
                    "user,password[,domain] per line (callers first, then one answering "
                    "identity per agent with --self)")
+    p.add_argument("--100rel", dest="rel100", choices=("no", "optional", "mandatory"),
+                   default="no", help="reliable provisional responses (PRACK) on every identity")
+    p.add_argument("--timers", type=nonneg_int, default=0, metavar="SECONDS",
+                   help="session timers on every call: Session-Expires SECONDS (>= 90), "
+                        "refreshed at half of it (0: none)")
+    p.add_argument("--srtp", choices=("disabled", "optional", "mandatory"), default="disabled",
+                   help="SRTP for every call's media")
+    p.add_argument("--srtp-keying", choices=("sdes", "dtls", "sdes,dtls", "dtls,sdes"),
+                   default="sdes", help="with --srtp: how keys are exchanged (SDES keys travel "
+                                        "in the SDP: use it over TLS)")
     p.add_argument("--media", default="silence", help="what calls send: silence, tone "
                    "(checked at the end that hangs up) or wav:PATH (looped; the file must "
                    "exist on every agent's host)")

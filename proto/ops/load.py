@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from proto.ops.account import SESSION
 from proto.ops.fields import ID, OWNER, RUN_ID
 from proto.ops.spec import READ, EventSpec, OpSpec, grouped
 from proto.schema import Field
@@ -41,7 +42,12 @@ PROFILE = (
           "a tone; the end that hangs up checks it hears one) or wav:PATH (a WAV file on every "
           "agent's host, looped)", lo=1, hi=1024),
     Field("run", "str", False, "pre-chosen run id", lo=1, hi=ID),
+    # every identity of the run (callers and answerers) takes the account call options
+    *SESSION,
 )
+
+#: the account call options a run gives its identities (acc.create's SESSION fields)
+RUN_SESSION = tuple(f.name for f in SESSION)
 
 
 OPS = grouped("load", (
@@ -66,9 +72,10 @@ OPS = grouped("load", (
                                "registrar, username and password), rate, phase (seconds before "
                                "its first call), calls, duration, ramp, "
                                "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
-                               "registrar, wait_go (true: no call before load.agent_go)"),
+                               "registrar, session (the account call options), wait_go (true: "
+                               "no call before load.agent_go)"),
                  Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
-                       "hangup, dtmf, media, registrar"),
+                       "hangup, dtmf, media, registrar, session"),
                  *OWNER,
                  Field("profile", "map", False, "the run's profile as reports show it (no "
                        "credentials), kept for a restarted coordinator")),

@@ -102,6 +102,35 @@ def test_registered_identities_call_through_kamailio(kam: Kamailio, lib: Lib) ->
     assert lib.status()["accounts"] == 0
 
 
+def test_a_registrar_run_with_srtp_through_kamailio(kam: Kamailio, lib: Lib) -> None:
+    """--srtp mandatory: every INVITE Kamailio relays offers RTP/SAVP (its own count), every
+    call is answered and its media flows (SRTP both ways, measured by the agents)."""
+    users = _users("srtp", 4)  # 2 callers, then one answering identity on each of 2 agents
+    report = lib.run_load({"rate": 4, "calls": 8, "hold": "1", "self": True, "callers": 2,
+                           "registrar": kam.uri, "use_srtp": "mandatory", "srtp_keying": "sdes",
+                           "credentials": [{"user": u, "password": PASSWORD} for u in users]},
+                          timeout=90)
+    assert (report["attempted"], report["answered"], report["failed"]) == (8, 8, 0), report
+    assert sum(kam.requests("INVITE", u) for u in users[:2]) == 8
+    assert sum(kam.requests("INVITE", u, tag="CF-SAVP") for u in users[:2]) == 8
+    assert report["media"]["rtp_packets"] > 0 and report["media"]["rtp_lost"] == 0
+    assert report["profile"]["session"] == {"use_srtp": "mandatory", "srtp_keying": "sdes"}
+
+
+def test_a_registrar_run_with_100rel_through_kamailio(kam: Kamailio, lib: Lib) -> None:
+    """--100rel mandatory and a ring time: each callee's 180 is reliable, so Kamailio relays
+    one PRACK per call."""
+    users = _users("prack", 4)
+    report = lib.run_load({"rate": 4, "calls": 8, "hold": "0.5", "self": True, "callers": 2,
+                           "answer_delay": 0.3, "registrar": kam.uri,
+                           "require_100rel": "mandatory",
+                           "credentials": [{"user": u, "password": PASSWORD} for u in users]},
+                          timeout=90)
+    assert (report["attempted"], report["answered"], report["failed"]) == (8, 8, 0), report
+    assert sum(kam.requests("INVITE", u) for u in users[:2]) == 8
+    assert sum(kam.requests("PRACK", u) for u in users[:2]) == 8
+
+
 def test_a_wrong_password_ends_the_run_before_any_call(kam: Kamailio, lib: Lib) -> None:
     report = lib.run_load({"rate": 4, "calls": 8, "self": True, "registrar": kam.uri,
                            "credentials": [{"user": u, "password": "wrong"}

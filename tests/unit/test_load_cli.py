@@ -49,6 +49,22 @@ def test_a_self_run_may_go_through_a_sip_front() -> None:
         _args("-m", "1", "--via-front", "127.0.0.1")
 
 
+def test_call_options_of_a_run() -> None:
+    profile = loadopts.check(_args("-m", "4", "--100rel", "mandatory", "--timers", "120",
+                                   "--srtp", "mandatory"))
+    assert {k: profile[k] for k in ("require_100rel", "use_timer", "timer_se", "use_srtp",
+                                    "srtp_keying")} == {
+        "require_100rel": "mandatory", "use_timer": "always", "timer_se": 120,
+        "use_srtp": "mandatory", "srtp_keying": "sdes"}
+    plain = loadopts.check(_args("-m", "4"))
+    assert not {"require_100rel", "use_timer", "use_srtp"} & set(plain)
+    assert "timer_se" in _unusable("-m", "1", "--timers", "30")
+    shares = plan(parse_profile(profile), [Seat("agent-01", 4, "127.0.0.1:5071")], "L1")
+    assert shares["agent-01"]["caller"]["session"] == shares["agent-01"]["answer"]["session"] == {
+        "require_100rel": "mandatory", "srtp_keying": "sdes", "timer_se": 120,
+        "use_srtp": "mandatory", "use_timer": "always"}
+
+
 def test_a_self_run_through_a_front_calls_the_answering_identity_there() -> None:
     profile = parse_profile({"rate": 1, "calls": 4, "self": True, "front": "sip:10.0.0.1:5060"})
     seats = [Seat(f"agent-0{i}", 4, f"127.0.0.1:{5070 + i}") for i in (1, 2)]

@@ -21,6 +21,7 @@ from typing import Any
 from proto import ProtoError
 from proto.dist import parse_codes, parse_dist
 from proto.ops import DTMF_DIGITS
+from proto.ops.load import RUN_SESSION
 from proto.schema import check_uri
 
 #: a SIP user name as the credentials may give it (RFC 3261 unreserved and user characters)
@@ -50,6 +51,9 @@ class Profile:
     media: str = "silence"
     #: a self run's SIP front: the callers call the answering identity through it
     front: str = ""
+    #: the account call options of every identity (100rel, session timers, SRTP), as a sorted
+    #: tuple of (name, value)
+    session: tuple[tuple[str, Any], ...] = ()
 
     def public(self) -> dict[str, Any]:
         """The profile as reports show it, under load.start's own names (``self``, not
@@ -57,6 +61,7 @@ class Profile:
         out = {("self" if k == "self_answer" else k): (list(v) if isinstance(v, tuple) else v)
                for k, v in vars(self).items()}
         out["credentials"] = len(self.credentials)
+        out["session"] = dict(self.session)
         return out
 
 
@@ -68,6 +73,8 @@ def profile_from_public(public: dict[str, Any]) -> Profile:
     for f in fields(Profile):
         if f.name != "credentials" and f.name in public:
             value = public[f.name]
+            if f.name == "session":
+                value = tuple(sorted(value.items())) if isinstance(value, dict) else ()
             kw[f.name] = tuple(value) if isinstance(value, list) else value
     try:
         profile = Profile(**kw)
@@ -145,7 +152,8 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                 dtmf_method=str(args.get("dtmf_method") or "rfc2833"),
                 callers=int(args.get("callers") or 0), registrar=str(args.get("registrar") or ""),
                 media=_media(str(args.get("media") or "silence")),
-                front=str(args.get("front") or ""))
+                front=str(args.get("front") or ""),
+                session=tuple(sorted((k, args[k]) for k in RUN_SESSION if args.get(k) is not None)))
     if p.registrar:
         p = replace(p, credentials=_credentials(args.get("credentials"), p.registrar))
         if not p.credentials:
@@ -236,7 +244,8 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     rates = _split(profile.rate, quotas if profile.calls else weights)
     calling, answering = _identities(profile, seats, run, callers)
     common = {"hold": profile.hold, "hangup": profile.hangup, "dtmf": profile.dtmf,
-              "media": profile.media, "registrar": profile.registrar}
+              "media": profile.media, "registrar": profile.registrar,
+              "session": dict(profile.session)}
     out: dict[str, dict[str, Any]] = {}
     calling_agents = 0
     for i, seat in enumerate(seats):
