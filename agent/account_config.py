@@ -96,6 +96,9 @@ def build(uri: str, sip: Mapping[str, Any], register: bool, instance: str = "") 
         cred = pj.AuthCredInfo("digest", sip.get("realm") or "*", sip["username"], 0,
                                sip.get("password") or "")
         cfg.sipConfig.authCreds.append(cred)
+    # MWI subscribes from the home agent only (one subscription, however many replicas)
+    cfg.mwiConfig.enabled = bool(sip.get("mwi")) and register
+    cfg.mwiConfig.expirationSec = int(sip.get("mwi_expires") or 3600)
     if register and sip.get("registrar"):
         cfg.regConfig.registrarUri = sip["registrar"]
         cfg.regConfig.timeoutSec = int(sip.get("expires") or DEFAULT_EXPIRES)

@@ -25,7 +25,7 @@ from typing import Any
 import zmq
 
 import proto
-from agent import admission, health, holdings, link, reset
+from agent import admission, health, holdings, link, reset, ringing
 from agent.bridge import Bridge
 from agent.ops import EXECUTORS
 from agent.state import AgentState
@@ -186,6 +186,7 @@ class AgentLoop:
         if happened:  # calls ended, streams re-created (re-INVITE): removed bridge ports go
             self.bridge.reclaim(self.state.bridge_expected())
         admission.release(self.state)
+        happened += ringing.answer_due(self.state)
         for run, gen in list(self.state.loads.items()):
             if not gen.done:
                 gen.tick()

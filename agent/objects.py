@@ -15,6 +15,7 @@ from agent import admission, policy, redirect, rtp, transfer
 from agent.framing import framing_error
 from agent.pager import PagerBook, clip
 from agent.state import AgentState
+from proto import mwi
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -61,6 +62,12 @@ def uri_user(uri: str) -> str:
     bare = uri.rsplit("<", 1)[-1].split(">", 1)[0].strip()
     _, _, rest = bare.partition(":")
     return rest.split("@", 1)[0] if "@" in rest else ""
+
+
+#: pjsip_evsub_state names (an unsolicited NOTIFY has none: NULL)
+_EVSUB_STATES = {pj.PJSIP_EVSUB_STATE_NULL: "NULL", pj.PJSIP_EVSUB_STATE_SENT: "SENT",
+                 pj.PJSIP_EVSUB_STATE_ACCEPTED: "ACCEPTED", pj.PJSIP_EVSUB_STATE_PENDING: "PENDING",
+                 pj.PJSIP_EVSUB_STATE_ACTIVE: "ACTIVE", pj.PJSIP_EVSUB_STATE_TERMINATED: "TERMINATED"}
 
 
 def _request_uri(whole_msg: str) -> str:
@@ -261,6 +268,14 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                 "reason": str(prm.reason)})
 
     @guarded
+    def onMwiInfo(self, prm: Any) -> None:
+        msg = str(prm.rdata.wholeMsg)
+        body = msg.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in msg else ""
+        self.state.emit("acc.mwi_info", self.gid, {
+            "state": _EVSUB_STATES.get(int(prm.state), "NULL"), **mwi.summary(body),
+            "body": clip(body)})
+
+    @guarded
     def onTypingIndication(self, prm: Any) -> None:
         if self.observer is None:
             self.state.emit("call.typing", self.gid, {"is_typing": bool(prm.isTyping)})
@@ -351,6 +366,14 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
             "code": int(prm.code), "reason": str(prm.reason)})
 
     @guarded
+    def onMwiInfo(self, prm: Any) -> None:
+        msg = str(prm.rdata.wholeMsg)
+        body = msg.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in msg else ""
+        self.state.emit("acc.mwi_info", self.gid, {
+            "state": _EVSUB_STATES.get(int(prm.state), "NULL"), **mwi.summary(body),
+            "body": clip(body)})
+
+    @guarded
     def onTypingIndication(self, prm: Any) -> None:
         self.state.emit("acc.typing", self.gid, {
             "from_uri": str(prm.fromUri), "to_uri": str(prm.toUri),
@@ -396,6 +419,9 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
             op.statusCode = 503 if self.deleting else 486
             call.hangup(op)
         elif self.auto_answer is not None:
+            ring = float(self.policy.get("ring") or 0.0)
             op = pj.CallOpParam()
-            op.statusCode = self.auto_answer
+            op.statusCode = 180 if ring > 0 else self.auto_answer
             call.answer(op)
+            if ring > 0:  # answered from the loop (agent.ringing), ring seconds from now
+                state.ringing[call.gid] = (time.monotonic() + ring, self.auto_answer)

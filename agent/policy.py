@@ -25,6 +25,7 @@ def policy_of(settings: Mapping[str, Any]) -> dict[str, Any]:
         out[what] = settings.get(what) or DEFAULT_DECISIONS[what]
         out[f"{what}_code"] = int(settings.get(f"{what}_code") or code)
     out["redirect"] = settings.get("redirect") or "stop"
+    out["ring"] = float(settings.get("ring") or 0.0)
     return out
 
 

@@ -38,6 +38,9 @@ class AgentState:
     max_accounts: int = 8
     accounts: dict[str, AgentAccount] = field(default_factory=dict)
     calls: dict[str, AgentCall] = field(default_factory=dict)
+    #: auto-answered calls that ring first (the account's ``ring`` policy): call id -> (when,
+    #: the answer code); agent.ringing answers them from the loop
+    ringing: dict[str, tuple[float, int]] = field(default_factory=dict)
     outbox: collections.deque[proto.Message] = field(default_factory=collections.deque)
     #: media objects (agent.media_objects.MediaObject: players, recorders, tone generators), by id
     media: dict[str, Any] = field(default_factory=dict)

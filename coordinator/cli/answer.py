@@ -92,9 +92,10 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 def _serve(lib: Lib, args: argparse.Namespace, service: Service, stop: threading.Event) -> int:
     b = service.behaviour
-    acc = lib.create_account(args.uri, cb=service, auto_answer=b.auto_answer, replicas="all")
-    how = (f"answering {args.code} at once" if b.auto_answer is not None else
-           f"ringing {b.ring_s:g} s, then answering {args.code}")
+    acc = lib.create_account(args.uri, cb=service, auto_answer=b.auto_answer, replicas="all",
+                             ring=b.ring_s if b.auto_answer is not None else 0.0)
+    how = (f"ringing {b.ring_s:g} s, then answering {args.code}" if b.ring_s else
+           f"answering {args.code} at once")
     hold = f", hanging up after {args.hold} s" if args.hold else ", the caller hangs up"
     print(f"callfleet answer: {acc.uri} on {counted(len(acc.replicas), 'agent')} "
           f"({', '.join(acc.replicas) if len(acc.replicas) <= 4 else 'every agent'}, and any that "

@@ -1,9 +1,10 @@
 """The answering side of `callfleet answer`: an account's callbacks that ring, answer, hold and
 hang up each incoming call as asked, and count how every call ended, per agent.
 
-The agents answer by themselves when they can (one code, no ring time: the account's
-``auto_answer``); otherwise, and for hold times and tones, the timed actions run on one worker
-thread (a heap of due times), never on the client's callback thread.
+The agents answer by themselves when they can (one code below 300: the account's
+``auto_answer``, after its ``ring`` time); otherwise (a code mix, a rejection), and for hold
+times and tones, the timed actions run on one worker thread (a heap of due times), never on
+the client's callback thread.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ class Behaviour:
 
     @property
     def auto_answer(self) -> int | None:
-        """The code the agents answer with by themselves (one code < 300, no ring), else
-        None (rejections are sent by the service: they carry the front's FINAL_HEADER)."""
+        """The code the agents answer with by themselves, after the ring time (one code
+        < 300), else None (rejections are sent by the service: they carry the front's
+        FINAL_HEADER)."""
         code = self.codes.codes[0]
-        return code if len(self.codes.codes) == 1 and self.ring_s == 0 and code < 300 else None
+        return code if len(self.codes.codes) == 1 and code < 300 else None
 
 
 class Timers:

@@ -32,9 +32,9 @@ class AccountInfo:
     reg_last_err: int = 0
 
 
-#: AccountConfig's call options, under their wire names (acc.create)
+#: AccountConfig's call options and MWI subscription, under their wire names (acc.create)
 SESSION_OPTIONS = ("require_100rel", "use_timer", "timer_se", "timer_min_se", "use_srtp",
-                   "srtp_keying", "srtp_secure_signaling")
+                   "srtp_keying", "srtp_secure_signaling", "mwi", "mwi_expires")
 
 
 class AccountConfig:
@@ -50,7 +50,8 @@ class AccountConfig:
                  reg_timeout: int | None = None, auto_answer: int | None = None,
                  require_100rel: str = "", use_timer: str = "", timer_se: int | None = None,
                  timer_min_se: int | None = None, use_srtp: str = "", srtp_keying: str = "",
-                 srtp_secure_signaling: int | None = None) -> None:
+                 srtp_secure_signaling: int | None = None, mwi: bool = False,
+                 mwi_expires: int | None = None) -> None:
         uri = id or (f"sip:{username}@{domain}" if username else f"sip:{domain}")
         self.id = f'"{display}" <{uri}>' if display and not id else uri
         self.reg_uri = registrar
@@ -70,6 +71,9 @@ class AccountConfig:
         self.use_srtp = use_srtp
         self.srtp_keying = srtp_keying
         self.srtp_secure_signaling = srtp_secure_signaling
+        #: subscribe to message waiting indications (on_mwi_info), as pjsua's mwi_enabled
+        self.mwi = mwi
+        self.mwi_expires = mwi_expires
 
     def __repr__(self) -> str:
         return f"<AccountConfig {self.id} registrar={self.reg_uri or '-'} proxy={self.proxy or '-'}>"
@@ -139,17 +143,19 @@ class Account:
     def set_policy(self, transfer: str | None = None, transfer_code: int | None = None,
                    subscribe: str | None = None, subscribe_code: int | None = None,
                    replaces: str | None = None, replaces_code: int | None = None,
-                   redirect: str | None = None) -> None:
+                   redirect: str | None = None, ring: float | None = None) -> None:
         """Decide in advance what the account answers to requests that pjsua settles inside a
         callback, each ``"accept"`` or ``"reject"`` with a code: an incoming REFER
         (``transfer``: rejected with 603 unless the account opts in with ``"accept"``), a
         presence SUBSCRIBE (``subscribe``: accepted by default, else 403), an INVITE with
         Replaces (``replaces``: accepted by default, else 603); and what its outgoing calls do with a 3xx
         answer: ``redirect="follow"`` or ``"stop"`` (the default, as pjsua2), reported to
-        ``CallCallback.on_call_redirected()``. Arguments left out keep their value."""
+        ``CallCallback.on_call_redirected()``; and, for an auto-answering account, how many
+        seconds an incoming call rings (180) before the answer (``ring``). Arguments left out
+        keep their value."""
         given = {"transfer": transfer, "transfer_code": transfer_code, "subscribe": subscribe,
                  "subscribe_code": subscribe_code, "replaces": replaces,
-                 "replaces_code": replaces_code, "redirect": redirect}
+                 "replaces_code": replaces_code, "redirect": redirect, "ring": ring}
         self.lib.session.request("acc.set_policy", {"acc": self.id, **{
             k: v for k, v in given.items() if v is not None}}, obj=self.id)
 
@@ -270,6 +276,11 @@ def _pager_status(acc: Account, d: dict[str, Any]) -> None:
         buddy.callback.on_pager_status(d["body"], d["im_id"], d["code"], d["reason"])
     else:
         acc.callback.on_pager_status(d["to_uri"], d["body"], d["im_id"], d["code"], d["reason"])
+
+
+@handles("acc.mwi_info", "accounts")
+def _mwi_info(acc: Account, d: dict[str, Any]) -> None:
+    acc.callback.on_mwi_info(d["waiting"], d["voice_new"], d["voice_old"], d["body"], d["state"])
 
 
 @handles("acc.typing", "accounts")

@@ -41,6 +41,12 @@ class AccountCallback:
     def on_typing(self, from_uri: str, contact: str, is_typing: bool) -> None:
         """A typing indication arrived for the account."""
 
+    def on_mwi_info(self, waiting: bool, voice_new: int, voice_old: int, body: str,
+                    state: str) -> None:
+        """A message waiting indication arrived (the account's ``mwi`` subscription, or an
+        unsolicited NOTIFY: ``state`` NULL): messages waiting or not, new and old voice
+        messages, and the message-summary body as received."""
+
     def on_incoming_subscribe(self, from_uri: str, code: int) -> None:
         """A watcher subscribed to the account's presence; the account's policy (set in
         advance, ``Account.set_policy(subscribe=...)``) answered ``code`` (200: accepted)."""

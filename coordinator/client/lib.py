@@ -167,15 +167,18 @@ class Lib(MediaLib):
 
     def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
                        auto_answer: int | None = None, replicas: str = "home",
-                       persistent: bool = False) -> Account:
+                       persistent: bool = False, ring: float = 0.0) -> Account:
         """An account on the least loaded agent: a local one from an id URI, or from an
         ``AccountConfig`` (registrar, proxy, credentials). A registering account reports each
         registration to ``cb.on_reg_state()``. ``replicas="all"``: the account lives (and
         registers) on every agent, and its calls go round robin over them
         (``account.replicas`` names them). ``persistent``: the account (with its buddies, and
         the calls it receives) stays when this client's lease expires; an admin may adopt or
-        delete it."""
+        delete it. ``ring``: with ``auto_answer``, seconds each incoming call rings (180) before
+        the agent answers it (``set_policy(ring=)`` changes it)."""
         args: dict[str, Any] = {"replicas": "all"} if replicas == "all" else {}
+        if ring:
+            args["ring"] = ring
         if persistent:
             args["persistent"] = True
         if replicas not in ("home", "all"):

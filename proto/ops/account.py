@@ -42,6 +42,8 @@ ACC_POLICY = (
     Field("redirect", "str", False, "a 3xx answer to the account's outgoing call: stop (default, "
           "as pjsua2: the call ends with the 3xx code) or follow (the call is sent on to the "
           "Contact target)", choices=REDIRECT_DECISIONS),
+    Field("ring", "float", False, "with auto_answer: seconds an incoming call rings (180 "
+          "Ringing) before the agent answers it (default 0: at once)", lo=0, hi=3600),
 )
 
 #: An account's call options, as pjsua's: reliable provisional responses (RFC 3262), session
@@ -86,6 +88,11 @@ ACC_SIP = (
           "and its Contact use it (as pjsua's account for a transport); the account is placed on "
           "an agent listening on it and its calls stay there", choices=SIP_TRANSPORTS),
     *SESSION,
+    Field("mwi", "bool", False, "subscribe to message waiting indications (RFC 3842, Event: "
+          "message-summary) at the account's own address, from its home agent: each NOTIFY "
+          "comes as acc.mwi_info (unsolicited ones too)"),
+    Field("mwi_expires", "int", False, "the MWI subscription's expiry, seconds (default 3600)",
+          lo=60, hi=86400),
 )
 
 #: The settings acc.modify replaces: the ACC_SIP fields but the transport, which placed the
@@ -201,6 +208,16 @@ EVENTS = grouped("account", (
                     Field("body", "str", True, "message body"))),
     EventSpec("acc.pager_status", "account", "The outcome of an acc.send_pager.",
               data=(Field("to_uri", "str", True, "destination"), *IM_STATUS)),
+    EventSpec("acc.mwi_info", "account",
+              "A message waiting indication (a NOTIFY of message-summary, RFC 3842) arrived for "
+              "the account: its subscription's, or unsolicited.",
+              data=(Field("state", "str", True, "the subscription's state: ACCEPTED, PENDING, "
+                          "ACTIVE, TERMINATED, or NULL for an unsolicited NOTIFY"),
+                    Field("waiting", "bool", True, "Messages-Waiting: yes"),
+                    Field("voice_new", "int", True, "new voice messages (Voice-Message: "
+                          "new/old; 0 when absent)", lo=0),
+                    Field("voice_old", "int", True, "old voice messages", lo=0),
+                    Field("body", "str", True, "the message-summary body as received"))),
     EventSpec("acc.typing", "account", "A typing indication arrived for the account.",
               data=(Field("from_uri", "str", True, "sender"),
                     Field("to_uri", "str", True, "recipient (To)"),

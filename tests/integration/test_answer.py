@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from coordinator.client import Lib
 from tests.front import Front, sipp_stats, sipp_uac
-from tests.helpers import start_sipp, stop, wait_for
+from tests.helpers import Recorder, start_sipp, stop, wait_for
 from tests.integration.conftest import start_fleet
 
 
@@ -102,3 +103,27 @@ def test_answer_rings_then_answers_or_rejects_with_the_code_mix(lib2: Lib, tmp_p
     finally:
         answer.stop()
         front.stop()
+
+
+def test_an_account_on_every_agent_rings_before_its_agents_answer(lib2: Lib) -> None:
+    """ring=1 with auto_answer: each agent holding the account sends 180, then answers by
+    itself a second later (no round trip to the owner); set_policy(ring=0) answers at once."""
+    bob = lib2.create_account("sip:bob@127.0.0.1", auto_answer=200, replicas="all", ring=1.0)
+    alice = lib2.create_account("sip:alice@127.0.0.1")
+    for agent in bob.replicas:
+        contact = next(f"sip:bob@{a['sip'][0].split(':', 1)[1]}" for a in lib2.agents()
+                       if a["name"] == agent)
+        rec = Recorder()
+        call = alice.make_call(contact, cb=rec)
+        wait_for(lambda rec=rec: rec.reached("EARLY"), 10, "the call to ring")
+        rang = time.monotonic()
+        wait_for(lambda rec=rec: rec.reached("CONFIRMED"), 10, "the answer after the ring")
+        assert time.monotonic() - rang >= 0.8, "answered before the ring time was over"
+        assert call.info().last_code == 200
+        call.hangup()
+        wait_for(lambda rec=rec: rec.last() == "DISCONNECTED", 10, "the call to end")
+    bob.set_policy(ring=0)
+    rec = Recorder()
+    alice.make_call(bob.contact, cb=rec)
+    wait_for(lambda: rec.reached("CONFIRMED"), 10, "the answer")
+    assert "EARLY" not in rec.names()

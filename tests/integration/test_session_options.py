@@ -1,8 +1,9 @@
 """The account's call options against SIPp scenarios written for this project
 (tests/integration/scenarios): reliable provisional responses (100rel/PRACK) both ways, an
-UPDATE while the call rings, session-timer refreshes by re-INVITE and by UPDATE, and SRTP
-(SDES) between agents, each checked at the far end (SIPp's scenario fails on a missing or
-unexpected message) or in the media (RTP/SAVP negotiated, packets both ways)."""
+UPDATE while the call rings, session-timer refreshes by re-INVITE and by UPDATE, SRTP (SDES)
+between agents, and a voicemail server's message waiting indication; each checked at the far
+end (SIPp's scenario fails on a missing or unexpected message) or in the media (RTP/SAVP
+negotiated, packets both ways)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.client import AccountConfig, Error, Lib
+from coordinator.client import AccountCallback, AccountConfig, Error, Lib
 from tests.helpers import Answerer, Recorder, free_udp_port, start_sipp, stop, wait_for
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -178,3 +179,32 @@ def test_an_srtp_only_callee_refuses_a_plain_call(lib: Lib) -> None:
     call = alice.make_call(bob.contact, cb=rec)
     wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to be refused")
     assert call.info().last_code == 488
+
+
+def test_a_voicemail_notify_reaches_on_mwi_info(lib: Lib, tmp_path: Path) -> None:
+    """mwi=True: the account's home agent subscribes to message-summary at the account's own
+    address (SIPp as the voicemail server); its NOTIFY comes to on_mwi_info, read."""
+    port = free_udp_port()  # SIPp is the registrar too: pjsua subscribes for registered accounts
+    uas = start_sipp(["-sf", str(SCENARIOS / "uas_mwi.xml"), "-p", str(port), "-m", "2",
+                      "-trace_msg", "-key", "new", "2", "-key", "old", "8"], tmp_path)
+    seen: list[tuple[bool, int, int, str, str]] = []
+
+    class Mwi(AccountCallback):
+        def on_mwi_info(self, waiting: bool, voice_new: int, voice_old: int, body: str,
+                        state: str) -> None:
+            seen.append((waiting, voice_new, voice_old, body, state))
+
+    try:
+        acc = lib.create_account(AccountConfig(id=f"sip:alice@127.0.0.1:{port}",
+                                               registrar=f"sip:127.0.0.1:{port}", mwi=True),
+                                 cb=Mwi())
+        wait_for(lambda: bool(seen), 10, "the NOTIFY to reach on_mwi_info")
+        waiting, new, old, body, state = seen[0]
+        assert (waiting, new, old) == (True, 2, 8), seen
+        assert state in ("ACCEPTED", "ACTIVE")  # the subscription's state as pjsua saw it
+        assert "Voice-Message: 2/8" in body
+        acc.delete()  # unsubscribes and unregisters: SIPp accepts both and ends
+        assert uas.wait(40) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        assert "Event: message-summary" in _messages(tmp_path)
+    finally:
+        stop(uas)

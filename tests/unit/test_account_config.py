@@ -106,3 +106,25 @@ def test_call_options_reach_pjsua2s_account_config() -> None:
     assert plain.callConfig.timerUse == pj.PJSUA_SIP_TIMER_INACTIVE
     with pytest.raises(ProtoError, match="timer_se"):
         build("sip:a@127.0.0.1", {"timer_se": 100, "timer_min_se": 200}, False)
+
+
+def test_mwi_subscribes_from_the_home_agent_only() -> None:
+    from agent.account_config import build
+
+    home = build("sip:a@127.0.0.1", {"mwi": True, "mwi_expires": 600}, True)
+    replica = build("sip:a@127.0.0.1", {"mwi": True}, False)
+    assert (home.mwiConfig.enabled, home.mwiConfig.expirationSec) == (True, 600)
+    assert replica.mwiConfig.enabled is False
+    assert build("sip:a@127.0.0.1", {}, True).mwiConfig.enabled is False
+
+
+@pytest.mark.parametrize(("body", "want"), [
+    ("Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/2)\r\n", (True, 2, 8)),
+    ("Messages-Waiting: no\r\n", (False, 0, 0)),
+    ("messages-waiting:YES\r\nvoice-message: 11 / 0\r\n", (True, 11, 0)),
+    ("", (False, 0, 0)), ("garbage\x00", (False, 0, 0))])
+def test_message_summaries_are_read(body: str, want: tuple[bool, int, int]) -> None:
+    from proto.mwi import summary
+
+    got = summary(body)
+    assert (got["waiting"], got["voice_new"], got["voice_old"]) == want

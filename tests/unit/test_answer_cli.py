@@ -36,8 +36,8 @@ def test_mistakes_are_one_line(argv: list[str], said: str, capsys: pytest.Captur
 
 
 @pytest.mark.parametrize(("codes", "ring", "auto"), [
-    ("200", 0.0, 200), ("200", 1.0, None), ("486", 0.0, None), ("200:90,486:10", 0.0, None)])
-def test_agents_answer_by_themselves_only_for_one_code_at_once(codes: str, ring: float,
+    ("200", 0.0, 200), ("200", 1.0, 200), ("486", 0.0, None), ("200:90,486:10", 0.0, None)])
+def test_agents_answer_by_themselves_for_one_code_below_300(codes: str, ring: float,
                                                                auto: int | None) -> None:
     assert Behaviour(parse_codes(codes), ring, None, "silence").auto_answer == auto
 
