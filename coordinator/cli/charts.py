@@ -76,6 +76,8 @@ def _failures(ax: Axes, rows: list[dict[str, Any]]) -> None:
     lost = _col(rows, "lost")
     if any(lost):
         ax.step(t, lost, where="post", color=COLOURS["lost"], label="lost (total)")
+    if not any(_col(rows, "interval_failed")) and not any(lost):
+        ax.set_ylim(0, 1)  # nothing to show: a 0..1 count axis, not ticks of 0.006
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Failures over time")
     ax.set_ylabel("calls")

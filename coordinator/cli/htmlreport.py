@@ -26,4 +26,9 @@ def render(report: dict[str, Any]) -> str:
     return _ENV.get_template("report.html.j2").render(
         r=report, title=title(report), outcome=outcome, checks=verdict.get("checks") or [],
         chart=svg(report), codes=codes, reasons=reasons, written=written,
-        profile=sorted((report.get("profile") or {}).items()))
+        profile=sorted(_shown_profile(report.get("profile") or {}).items()))
+
+
+def _shown_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile as the report's table shows it: the 0 that means "every agent" said so."""
+    return {**profile, "agents": "all"} if not profile.get("agents") else profile
