@@ -65,8 +65,14 @@ def session_options(cfg: Any, sip: Mapping[str, Any]) -> None:
     media = cfg.mediaConfig
     media.srtpUse = _SRTP[sip.get("use_srtp") or "disabled"]
     media.srtpSecureSignaling = int(sip.get("srtp_secure_signaling") or 0)
+    names = str(sip.get("srtp_keying") or "sdes,dtls").split(",")
+    if media.srtpUse != pj.PJMEDIA_SRTP_DISABLED and names == ["dtls"]:
+        # the pjsua2-python 2.15.1 wheel's pjmedia has no DTLS-SRTP keying at run time: an
+        # offer would carry neither a fingerprint nor UDP/TLS/RTP/SAVP (plain RTP, or 488)
+        raise ProtoError("E_BAD_ARGS", "DTLS-SRTP is not in this agent's PJSIP build "
+                         "(pjsua2-python 2.15.1): use srtp_keying sdes (over TLS)", op="acc.create")
     keyings = pj.IntVector()
-    for name in str(sip.get("srtp_keying") or "sdes,dtls").split(","):
+    for name in names:
         keyings.append(_KEYING[name])
     media.srtpOpt.keyings = keyings
 

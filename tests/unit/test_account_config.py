@@ -106,6 +106,9 @@ def test_call_options_reach_pjsua2s_account_config() -> None:
     assert plain.callConfig.timerUse == pj.PJSUA_SIP_TIMER_INACTIVE
     with pytest.raises(ProtoError, match="timer_se"):
         build("sip:a@127.0.0.1", {"timer_se": 100, "timer_min_se": 200}, False)
+    # DTLS-SRTP is not in the wheel's build: asked alone, a clear refusal
+    with pytest.raises(ProtoError, match="DTLS-SRTP is not in this agent's PJSIP build"):
+        build("sip:a@127.0.0.1", {"use_srtp": "optional", "srtp_keying": "dtls"}, False)
 
 
 def test_mwi_subscribes_from_the_home_agent_only() -> None:
