@@ -46,13 +46,13 @@ def cmd_front(args: argparse.Namespace) -> int:
     if need or busy:
         print(f"callfleet front: {busy or 'needs ' + need}", file=sys.stderr)
         return 2
-    workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="callfleet-front-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = FrontConfig(host, port, workdir, children=args.children)
-    try:
+    try:  # before any file is made: a wrong --coordinator leaves nothing behind
         lib = connect(args)
     except Error as exc:
         return failure("front", exc, args.coordinator)
+    workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="callfleet-front-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = FrontConfig(host, port, workdir, children=args.children)
 
     def say(text: str) -> None:
         print(f"callfleet front {cfg.uri}: {text}", flush=True)
