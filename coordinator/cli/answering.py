@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import random
 import threading
 import time
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from coordinator.client import AccountCallback, Call, CallCallback, Error, Lib
 from proto.dist import CodeMix, Dist
 from proto.front import FINAL_HEADER
+
+log = logging.getLogger("callfleet answer")
 
 #: what became of the calls, in the order tables show them: answered (reached CONFIRMED),
 #: rejected (with a code of --code), cancelled (the caller gave up before the answer), lost (cut
@@ -86,6 +89,9 @@ class Timers:
                 action()
             except Error:
                 self.errors += 1  # the call ended meanwhile (its caller hung up, its agent went)
+            except Exception:  # a bug must not stop every later call's actions
+                self.errors += 1
+                log.exception("a timed action failed")
 
 
 class Tally:
