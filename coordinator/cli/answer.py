@@ -127,7 +127,8 @@ def _serve(lib: Lib, args: argparse.Namespace, service: Service, stop: threading
         print(line(time.monotonic() - t0, service.tally, last), flush=True)
         print(table(service.tally), flush=True)
     if service.timers.errors:
-        print(f"({counted(service.timers.errors, 'timed action')} found its call ended already)")
+        print(f"({counted(service.timers.errors, 'timed action')} (hang-up, tone) came after "
+              "its call had ended)")
     return 0
 
 
