@@ -134,6 +134,8 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
                   "contact": "<sip:alice@127.0.0.1:5060>", "mime": "text/plain", "body": "hello"},
     "acc.pager_status": {"to_uri": "sip:bob@127.0.0.1", "body": "hello", "im_id": 7, "code": 404,
                          "reason": "Not Found"},
+    "acc.mwi_info": {"state": "ACTIVE", "waiting": True, "voice_new": 2, "voice_old": 8,
+                     "body": "Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/0)\r\n"},
     "acc.typing": {"from_uri": "<sip:alice@127.0.0.1>", "to_uri": "<sip:bob@127.0.0.1>",
                    "contact": "", "is_typing": False},
     "agent.error": {"where": "onCallState", "msg": "boom", "trace": "Traceback ..."},

@@ -11,7 +11,7 @@ def test_defaults_reject_refer_and_accept_the_rest_with_pjsua_codes() -> None:
     p = policy_of({})
     assert p == {"transfer": "reject", "transfer_code": 603, "subscribe": "accept",
                  "subscribe_code": 403, "replaces": "accept", "replaces_code": 603,
-                 "redirect": "stop"}
+                 "redirect": "stop", "ring": 0.0}
     assert redirect_op(p) == pj.PJSIP_REDIRECT_STOP
     assert [decide(p, what, ok) for what, ok in (("transfer", 202), ("subscribe", 200),
                                                  ("replaces", 200))] == [603, 200, 200]
@@ -33,3 +33,8 @@ def test_redirect_follow_accepts_the_target_and_merges_back_to_stop() -> None:
     assert redirect_op(p) == pj.PJSIP_REDIRECT_ACCEPT
     assert decide(p, "transfer", 202) == 603  # the other decisions keep their defaults
     assert redirect_op(policy_of({**p, "redirect": "stop"})) == pj.PJSIP_REDIRECT_STOP
+
+
+def test_the_ring_time_of_an_auto_answering_account() -> None:
+    assert policy_of({"ring": 2})["ring"] == 2.0
+    assert policy_of({**policy_of({"ring": 1.5}), "transfer": "accept"})["ring"] == 1.5
