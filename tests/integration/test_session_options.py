@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,10 +162,16 @@ def test_an_srtp_call_between_agents(lib: Lib, keying: str) -> None:
     rec = Recorder()
     call = alice.make_call(bob.contact, cb=rec)
     wait_for(lambda: rec.reached("CONFIRMED"), 10, "the SRTP call to be answered")
-    wait_for(lambda: call.stats().rx_packets > 20, 10, "SRTP packets to arrive")
+    both_ways: list[Any] = []
+
+    def flowing() -> bool:
+        stats = call.stats()
+        both_ways[:] = [stats]
+        return stats.rx_packets > 20 and stats.tx_packets > 20
+
+    wait_for(flowing, 10, "SRTP packets both ways")
+    assert both_ways[0].rx_loss == 0
     assert call.info(refresh=True).media_proto == "RTP/SAVP"
-    stats = call.stats()
-    assert stats.tx_packets > 20 and stats.rx_loss == 0
     wait_for(lambda: bool(answer.calls), 5, "bob's side of the call")
     assert answer.calls[0].info(refresh=True).media_proto == "RTP/SAVP"
     call.hangup()
