@@ -268,14 +268,6 @@ class AgentCall(pj.Call):  # type: ignore[misc]
                 "reason": str(prm.reason)})
 
     @guarded
-    def onMwiInfo(self, prm: Any) -> None:
-        msg = str(prm.rdata.wholeMsg)
-        body = msg.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in msg else ""
-        self.state.emit("acc.mwi_info", self.gid, {
-            "state": _EVSUB_STATES.get(int(prm.state), "NULL"), **mwi.summary(body),
-            "body": clip(body)})
-
-    @guarded
     def onTypingIndication(self, prm: Any) -> None:
         if self.observer is None:
             self.state.emit("call.typing", self.gid, {"is_typing": bool(prm.isTyping)})

@@ -10,19 +10,12 @@ import subprocess
 from pathlib import Path
 
 from coordinator.client import AccountConfig
-from coordinator.front.process import stop_session
+from coordinator.front.process import stop_session, udp_bound
 from tests.helpers import free_udp_port, wait_for
 
 CONFIG = Path(__file__).parent / "integration" / "kamailio" / "registrar.cfg"
 #: the password the tests' Kamailio accepts for every user (unique, so that a leak is easy to spot)
 PASSWORD = "cf-secret-7d2e9a41"
-
-
-def _udp_bound(port: int) -> bool:
-    """Whether something listens on 127.0.0.1:``port`` (UDP), from /proc/net/udp."""
-    want = f"0100007F:{port:04X}"
-    with open("/proc/net/udp") as f:
-        return any(line.split()[1] == want for line in f.readlines()[1:])
 
 
 class Kamailio:
@@ -58,7 +51,7 @@ class Kamailio:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         wait_for(lambda: self.proc is not None and (self.proc.poll() is not None
-                                                    or _udp_bound(self.port)),
+                                                    or udp_bound("127.0.0.1", self.port)),
                  timeout, "Kamailio to listen")
         if self.proc.poll() is not None:
             raise RuntimeError(f"Kamailio exited with {self.proc.returncode}: "

@@ -18,7 +18,7 @@ class KamailioError(RuntimeError):
     pass
 
 
-def _udp_bound(host: str, port: int) -> bool:
+def udp_bound(host: str, port: int) -> bool:
     """Whether something listens on ``host:port`` (UDP, IPv4), from /proc/net/udp."""
     try:
         packed = bytes(int(x) for x in host.split("."))
@@ -51,7 +51,7 @@ class Kamailio:
                 raise KamailioError(f"kamailio exited with {self.proc.returncode}: "
                                     + self.tail())
             if self.cfg.ctl_socket.exists() and (
-                    not self.cfg.host[:1].isdigit() or _udp_bound(self.cfg.host, self.cfg.port)):
+                    not self.cfg.host[:1].isdigit() or udp_bound(self.cfg.host, self.cfg.port)):
                 return
             time.sleep(0.05)
         self.stop()
