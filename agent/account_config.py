@@ -52,8 +52,8 @@ _KEYING = {"sdes": pj.PJMEDIA_SRTP_KEYING_SDES, "dtls": pj.PJMEDIA_SRTP_KEYING_D
 
 
 def session_options(cfg: Any, sip: Mapping[str, Any]) -> None:
-    """100rel, session timers and SRTP (the SESSION fields of acc.create), pjsua2's defaults
-    (none of them) for what ``sip`` leaves out."""
+    """100rel, session timers, SRTP and codec locking (the SESSION fields of acc.create),
+    pjsua2's defaults (codec locking only) for what ``sip`` leaves out."""
     call = cfg.callConfig
     call.prackUse = _100REL[sip.get("require_100rel") or "no"]
     call.timerUse = _TIMER[sip.get("use_timer") or "inactive"]
@@ -63,6 +63,7 @@ def session_options(cfg: Any, sip: Mapping[str, Any]) -> None:
         raise ProtoError("E_BAD_ARGS", f"timer_se ({call.timerSessExpiresSec}) is below "
                          f"timer_min_se ({call.timerMinSESec})", op="acc.create")
     media = cfg.mediaConfig
+    media.lockCodecEnabled = sip.get("lock_codec") is not False
     media.srtpUse = _SRTP[sip.get("use_srtp") or "disabled"]
     media.srtpSecureSignaling = int(sip.get("srtp_secure_signaling") or 0)
     names = str(sip.get("srtp_keying") or "sdes,dtls").split(",")

@@ -118,6 +118,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.pagers = PagerBook()
         #: calls started by pjsua for REFERs this call accepted (agent.transfer)
         self.children: list[AgentCall] = []
+        #: the last REFER this call sent had its final report (pjsua 2.15.1 follows the 200 of a
+        #: transfer without subscription, Refer-Sub: false, with a spurious final 500)
+        self.transfer_done = False
         #: the 3xx (code, reason) the redirect policy stopped at: pjsua then ends the call with
         #: 487, and the call reports the 3xx instead
         self.stopped_by: tuple[int, str] | None = None

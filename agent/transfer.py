@@ -58,8 +58,10 @@ def _adopt(call: AgentCall, acc: AgentAccount, prm: Any) -> str:
 
 
 def on_status(call: AgentCall, prm: Any) -> None:
-    """A NOTIFY about a REFER this call sent: the new call's progress at the transferee."""
-    if call.observer is None:
+    """A NOTIFY about a REFER this call sent: the new call's progress at the transferee. Only
+    the first final report of a REFER goes out."""
+    if call.observer is None and not call.transfer_done:
+        call.transfer_done = bool(prm.finalNotify)
         call.state.emit("call.transfer_status", call.gid, {
             "code": int(prm.statusCode), "reason": str(prm.reason),
             "final": bool(prm.finalNotify)})

@@ -17,6 +17,7 @@ from agent.ops.common import (
     confirmed_call,
     early_or_confirmed_call,
     live_call,
+    transfer_param,
 )
 from agent.ops.registry import executes
 from agent.state import AgentState
@@ -168,7 +169,8 @@ def call_transfer(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     op = "call.transfer"
     call = confirmed_call(state, args, op)
     with pj_errors(op, call.gid):
-        call.xfer(args["uri"], call_param(args))
+        call.transfer_done = False
+        call.xfer(args["uri"], transfer_param(args))
     return {}
 
 @executes("call.transfer_replaces")
@@ -186,7 +188,8 @@ def call_transfer_replaces(state: AgentState, args: dict[str, Any]) -> dict[str,
         raise ProtoError("E_WRONG_STATE", "the call to replace must be answered (CONFIRMED)",
                          obj=dest.gid, op=op)
     with pj_errors(op, call.gid):
-        call.xferReplaces(dest, call_param(args))
+        call.transfer_done = False
+        call.xferReplaces(dest, transfer_param(args))
     return {}
 
 @executes("call.stats")

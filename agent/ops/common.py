@@ -26,6 +26,14 @@ def call_param(args: dict[str, Any], code: int | None = None) -> Any:
     prm.txOption.headers = sip_headers(args)
     return prm
 
+def transfer_param(args: dict[str, Any]) -> Any:
+    """A REFER's parameters; ``refer_sub`` false adds ``Refer-Sub: false`` (RFC 4488), which
+    pjsua reads to report the transfer done when the peer accepts it."""
+    prm = call_param(args)
+    if args.get("refer_sub") is False:
+        prm.txOption.headers = header_vector({**(args.get("headers") or {}), "Refer-Sub": "false"})
+    return prm
+
 def live_call(state: AgentState, args: dict[str, Any], op: str) -> AgentCall:
     call = state.calls.get(args["call"])
     if call is None or call.ended:

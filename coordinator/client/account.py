@@ -34,7 +34,7 @@ class AccountInfo:
 
 #: AccountConfig's call options and MWI subscription, under their wire names (acc.create)
 SESSION_OPTIONS = ("require_100rel", "use_timer", "timer_se", "timer_min_se", "use_srtp",
-                   "srtp_keying", "srtp_secure_signaling", "mwi", "mwi_expires")
+                   "srtp_keying", "srtp_secure_signaling", "lock_codec", "mwi", "mwi_expires")
 
 
 class AccountConfig:
@@ -50,8 +50,8 @@ class AccountConfig:
                  reg_timeout: int | None = None, auto_answer: int | None = None,
                  require_100rel: str = "", use_timer: str = "", timer_se: int | None = None,
                  timer_min_se: int | None = None, use_srtp: str = "", srtp_keying: str = "",
-                 srtp_secure_signaling: int | None = None, mwi: bool = False,
-                 mwi_expires: int | None = None) -> None:
+                 srtp_secure_signaling: int | None = None, lock_codec: bool = True,
+                 mwi: bool = False, mwi_expires: int | None = None) -> None:
         uri = id or (f"sip:{username}@{domain}" if username else f"sip:{domain}")
         self.id = f'"{display}" <{uri}>' if display and not id else uri
         self.reg_uri = registrar
@@ -71,6 +71,9 @@ class AccountConfig:
         self.use_srtp = use_srtp
         self.srtp_keying = srtp_keying
         self.srtp_secure_signaling = srtp_secure_signaling
+        #: as pjsua's lock_codec: an answer with several codecs is followed by an UPDATE (or
+        #: re-INVITE) that keeps the one in use
+        self.lock_codec = lock_codec
         #: subscribe to message waiting indications (on_mwi_info), as pjsua's mwi_enabled
         self.mwi = mwi
         self.mwi_expires = mwi_expires
@@ -85,7 +88,10 @@ class AccountConfig:
                            ("username", self.username), ("expires", self.reg_timeout),
                            ("auto_answer", self.auto_answer),
                            *((name, getattr(self, name)) for name in SESSION_OPTIONS)):
-            if value or (key == "srtp_secure_signaling" and value == 0):
+            if key == "lock_codec":  # on by default: only its false is sent
+                if value is False:
+                    out[key] = False
+            elif value or (key == "srtp_secure_signaling" and value == 0):
                 out[key] = value
         if self.username:
             out["password"] = self.password

@@ -160,20 +160,28 @@ class Call:
         return CallStats(**{k: r[k] for k in CallStats.__dataclass_fields__})
 
     def transfer(self, dest_uri: str,
-                 hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+                 hdr_list: list[tuple[str, str]] | dict[str, str] | None = None,
+                 refer_sub: bool = True) -> None:
         """Blind transfer (REFER) to ``dest_uri``; progress comes to ``on_transfer_status()``.
-        The call stays up: hang it up once the transfer succeeded (or not)."""
+        The call stays up: hang it up once the transfer succeeded (or not). ``refer_sub``
+        False: no progress reports (Refer-Sub: false), one final 200 once the peer accepts."""
         args: dict[str, Any] = {"call": self.id, "uri": dest_uri}
+        if not refer_sub:
+            args["refer_sub"] = False
         if hdr_list:
             args["headers"] = dict(hdr_list)
         self.lib.session.request("call.transfer", args, obj=self.id)
 
     def transfer_to_call(self, call: Call,
-                         hdr_list: list[tuple[str, str]] | dict[str, str] | None = None) -> None:
+                         hdr_list: list[tuple[str, str]] | dict[str, str] | None = None,
+                         refer_sub: bool = True) -> None:
         """Attended transfer: ask this call's peer to call ``call``'s remote party with
         Replaces, taking ``call``'s place (both calls answered, of this client's accounts on one
-        agent). Progress comes to ``on_transfer_status()``; hang this call up after it."""
+        agent). Progress comes to ``on_transfer_status()``; hang this call up after it.
+        ``refer_sub``: as for transfer()."""
         args: dict[str, Any] = {"call": self.id, "dest_call": call.id}
+        if not refer_sub:
+            args["refer_sub"] = False
         if hdr_list:
             args["headers"] = dict(hdr_list)
         self.lib.session.request("call.transfer_replaces", args, obj=self.id)

@@ -47,7 +47,8 @@ ACC_POLICY = (
 )
 
 #: An account's call options, as pjsua's: reliable provisional responses (RFC 3262), session
-#: timers (RFC 4028) and SRTP. Defaults: none of them (pjsua2's defaults for an account).
+#: timers (RFC 4028), SRTP and codec locking. Defaults: pjsua2's for an account (none of them
+#: but codec locking).
 SESSION = (
     Field("require_100rel", "str", False, "reliable provisional responses (100rel, PRACK): no "
           "(default), optional (used when the peer supports them) or mandatory (required of "
@@ -69,6 +70,10 @@ SESSION = (
           "(default sdes,dtls)", choices=("sdes", "dtls", "sdes,dtls", "dtls,sdes")),
     Field("srtp_secure_signaling", "int", False, "SRTP only over secure signalling: 0 (default: "
           "any transport), 1 (TLS hop), 2 (sips: end to end)", lo=0, hi=2),
+    Field("lock_codec", "bool", False, "codec locking, as pjsua's: when the peer answers an "
+          "offer with several codecs, send an UPDATE (or re-INVITE) offering only the one in use "
+          "(default true); in a ringing call only when the answer came in a reliable provisional "
+          "response and the peer allows UPDATE, else once the call is answered"),
 )
 
 #: An account's SIP settings beyond its id URI: registration, digest credentials, proxy. The

@@ -25,6 +25,11 @@ CODE = Field("code", "int", False, "SIP status code", lo=100, hi=699)
 
 REASON = Field("reason", "str", False, "SIP reason phrase", hi=128)
 
+REFER_SUB = Field("refer_sub", "bool", False, "false: ask the peer not to report the "
+                  "transfer's progress (Refer-Sub: false, RFC 4488; pjsua's --norefersub): one "
+                  "call.transfer_status 200 final when the peer accepts the REFER, no NOTIFY "
+                  "(default true: NOTIFYs report the peer's new call)")
+
 #: How DTMF digits travel: RFC 2833 telephone-events in RTP, or SIP INFO requests.
 DTMF_METHODS = ("rfc2833", "info")
 
@@ -92,7 +97,7 @@ OPS = grouped("call", (
            "Blind transfer: send REFER asking the peer to call a URI. Its progress comes as "
            "call.transfer_status events (the peer's new call, as NOTIFYs tell it); the peer "
            "reports a call.transfer_request.",
-           args=(CALL_ID, Field("uri", "uri", True, "the transfer target"), HEADERS),
+           args=(CALL_ID, Field("uri", "uri", True, "the transfer target"), REFER_SUB, HEADERS),
            route="forward"),
     OpSpec("call.transfer_replaces", "call",
            "Attended transfer: send REFER on this call asking the peer to call the remote party "
@@ -102,7 +107,7 @@ OPS = grouped("call", (
            "replaced party a call.replace_request.",
            args=(CALL_ID, Field("dest_call", "str", True, "id of the call to replace (its "
                                 "remote party is the transfer target)", lo=1, hi=ID),
-                 HEADERS),
+                 REFER_SUB, HEADERS),
            route="forward", owns=("call", "dest_call")),
     OpSpec("call.info", "call", "Current call information.",
            args=(CALL_ID,),

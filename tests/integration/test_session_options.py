@@ -215,3 +215,41 @@ def test_a_voicemail_notify_reaches_on_mwi_info(lib: Lib, tmp_path: Path) -> Non
         assert "Event: message-summary" in _messages(tmp_path)
     finally:
         stop(uas)
+
+
+def _request(messages: str, method: str) -> str:
+    """The first ``method`` request in SIPp's message log, up to the next log entry."""
+    return messages.split(f"\n{method} sip:", 1)[1].split("\n-----", 1)[0]
+
+
+@pytest.mark.parametrize(("scenario", "lock_codec"), [
+    ("uas_200_two_codecs.xml", None),  # pjsua's default: lock after the answer
+    ("uas_183_two_codecs.xml", None),  # reliable early answer: lock while the call rings
+    ("uas_200_two_codecs_no_lock.xml", False)])
+def test_codec_locking(lib: Lib, tmp_path: Path, scenario: str, lock_codec: bool | None) -> None:
+    """An answer that keeps two codecs (PCMU, PCMA) from a peer that allows UPDATE: with codec
+    locking the caller sends an UPDATE offering PCMU alone (the scenario insists on it, before
+    the INVITE's 200 in the early case); without, no request follows the ACK (any fails the
+    scenario). The UAS hangs up."""
+    port, uas = _uas(scenario, tmp_path)
+    try:
+        options = {} if lock_codec is None else {"lock_codec": lock_codec}
+        alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", **options))
+        rec = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.last() == "DISCONNECTED", 15, "the UAS to hang up")
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        messages = _messages(tmp_path)
+        assert messages.count("\nINVITE sip:") == 1  # no re-INVITE either
+        if lock_codec is False:
+            assert "\nUPDATE sip:" not in messages
+            return
+        update = _request(messages, "UPDATE")
+        media = re.search(r"^m=audio \d+ RTP/AVP ([\d ]+)$", update, re.M)
+        assert media is not None, update
+        codecs = [pt for pt in media.group(1).split()
+                  if not re.search(rf"^a=rtpmap:{pt} telephone-event/", update, re.M)]
+        assert codecs == ["0"], update
+        assert call.info().state == "DISCONNECTED" or not call.is_valid()
+    finally:
+        stop(uas)

@@ -14,8 +14,11 @@ from tests.helpers import Answerer, Recorder, wait_for
 from tests.ua_helpers import ReplaceAnswerer, ReplaceRecorder, TransferAnswerer, TransferRecorder
 
 
-def test_blind_transfer_between_three_agents(lib3: Lib) -> None:
-    bobs, carols = TransferAnswerer(codes=(200,)), Answerer(codes=(180, 200))
+def _alice_calls_bob(lib3: Lib, carols: Answerer) -> tuple[Any, Any, TransferRecorder, Any,
+                                                            TransferRecorder]:
+    """alice (who accepts REFERs), bob and carol on three agents; alice's call to bob answered.
+    Returns alice, bob's call, its recorder, carol and alice's recorder."""
+    bobs = TransferAnswerer(codes=(200,))
     alice = lib3.create_account("sip:alice@127.0.0.1")
     alice.set_policy(transfer="accept")  # the transferee opts in (REFERs are refused by default)
     bob = lib3.create_account("sip:bob@127.0.0.1", cb=bobs)
@@ -25,8 +28,14 @@ def test_blind_transfer_between_three_agents(lib3: Lib) -> None:
     alice.make_call(bob.contact, cb=out)
     wait_for(lambda: out.reached("CONFIRMED") and bool(bobs.recorders)
              and bobs.recorders[0].reached("CONFIRMED"), 10, "alice and bob CONFIRMED")
-    bob_call, bob_rec = bobs.calls[0], bobs.recorders[0]
+    bob_rec = bobs.recorders[0]
     assert isinstance(bob_rec, TransferRecorder)
+    return alice, bobs.calls[0], bob_rec, carol, out
+
+
+def test_blind_transfer_between_three_agents(lib3: Lib) -> None:
+    carols = Answerer(codes=(180, 200))
+    alice, bob_call, bob_rec, carol, out = _alice_calls_bob(lib3, carols)
 
     bob_call.transfer(carol.contact)
     wait_for(lambda: bool(out.new_calls) and out.new_calls[0][1].reached("CONFIRMED")
@@ -53,6 +62,26 @@ def test_blind_transfer_between_three_agents(lib3: Lib) -> None:
     new_call.hangup()
     wait_for(lambda: new_rec.last() == "DISCONNECTED" and carol_rec.last() == "DISCONNECTED",
              10, "the alice-carol call to end")
+    assert lib3.status()["calls"] == 0
+
+
+def test_blind_transfer_without_progress_reports(lib3: Lib) -> None:
+    """refer_sub=False (Refer-Sub: false): the transferee accepts without a subscription, so
+    bob hears one final 200 when alice accepts and no NOTIFY after it; alice still calls carol."""
+    carols = Answerer(codes=(180, 200))
+    _, bob_call, bob_rec, carol, out = _alice_calls_bob(lib3, carols)
+    bob_call.transfer(carol.contact, refer_sub=False)
+    wait_for(lambda: bool(out.new_calls) and out.new_calls[0][1].reached("CONFIRMED")
+             and bool(carols.recorders) and carols.recorders[0].reached("CONFIRMED"), 15,
+             "alice's new call to carol CONFIRMED on both sides")
+    assert out.requests == [(carol.contact, 202)]
+    assert bob_rec.progress == [(200, True)]  # with NOTIFYs: 100, 180 and 200 would follow
+    new_call, new_rec = out.new_calls[0]
+    for call in (bob_call, new_call):
+        call.hangup()
+    wait_for(lambda: new_rec.last() == "DISCONNECTED" and bob_rec.last() == "DISCONNECTED"
+             and carols.recorders[0].last() == "DISCONNECTED", 10, "both calls to end")
+    assert bob_rec.progress == [(200, True)]
     assert lib3.status()["calls"] == 0
 
 
