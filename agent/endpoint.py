@@ -11,7 +11,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from agent import bridge, media_objects
+from agent import bridge, capabilities, media_objects
 from agent.state import AgentState
 
 #: PJSUA_MAX_CALLS in the pjsua2-python wheel: one Endpoint never holds more calls.
@@ -60,6 +60,8 @@ class EndpointOptions:
     tls_key: str = ""
     #: the TLS listening port (0: any free port)
     tls_port: int = 0
+    #: advertise "norefersub" (RFC 4488) in Supported, as pjsua does unless told otherwise
+    supported_norefersub: bool = True
     #: fault injection (tests): leave PJSIP 2.15.1's conference bridge leak unmitigated
     #: (agent.bridge), so that draining and recycling (agent.health) can be exercised
     fault_bridge_leak: bool = False
@@ -202,6 +204,8 @@ def start(opts: EndpointOptions) -> tuple[Any, list[str]]:
     if not opts.fault_bridge_leak:
         bridge.configure(cfg.medConfig)
     ep.libInit(cfg)
+    if not opts.supported_norefersub:
+        capabilities.drop_supported("norefersub")
     _transport_ids.clear()
     addrs: list[str] = []
     chosen = 0  # the port the OS gave the first transport when the SIP port is 0

@@ -33,6 +33,7 @@ def endpoint_options(args: argparse.Namespace) -> endpoint.EndpointOptions:
                                     transports=args.transports,
                                     tls_cert=args.tls_cert, tls_key=args.tls_key,
                                     tls_port=args.tls_port,
+                                    supported_norefersub=args.supported_norefersub,
                                     fault_bridge_leak=args.fault_bridge_leak)
 
 

@@ -52,6 +52,10 @@ def parser() -> argparse.ArgumentParser:
                    help="null: the null sound device clocks media (RTP flows); none: no device, "
                    "no clock (signalling-only, cheapest for call-rate runs); NAME: that sound "
                    "device (lib.enum_snd_dev lists them; the pjsua2-python wheel has none)")
+    p.add_argument("--no-supported-norefersub", dest="supported_norefersub",
+                   action="store_false",
+                   help="leave \"norefersub\" out of the Supported header (as pjsua's option; "
+                        "for peers that refuse it)")
     p.add_argument("--fault-bridge-leak", action="store_true",
                    help="fault injection for tests: leave PJSIP 2.15.1's conference bridge leak "
                         "unmitigated, so the agent drains and recycles itself")

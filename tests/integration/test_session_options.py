@@ -15,6 +15,7 @@ import pytest
 
 from coordinator.client import AccountCallback, AccountConfig, Error, Lib
 from tests.helpers import Answerer, Recorder, free_udp_port, start_sipp, stop, wait_for
+from tests.integration.conftest import start_fleet
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -253,3 +254,28 @@ def test_codec_locking(lib: Lib, tmp_path: Path, scenario: str, lock_codec: bool
         assert call.info().state == "DISCONNECTED" or not call.is_valid()
     finally:
         stop(uas)
+
+
+@pytest.mark.parametrize("advertised", [True, False])
+def test_norefersub_in_the_supported_header(tmp_path: Path, advertised: bool) -> None:
+    """As pjsua: "norefersub" is in the INVITE's Supported header, unless the agent runs with
+    --no-supported-norefersub; the other option tags stay, in their order."""
+    args = [] if advertised else ["--no-supported-norefersub"]
+    fleet = start_fleet(1, agent_args=args)
+    lib = next(fleet)
+    port, uas = _uas("uas_200_two_codecs_no_lock.xml", tmp_path)
+    try:
+        alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", lock_codec=False))
+        rec = Recorder()
+        alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.last() == "DISCONNECTED", 15, "the UAS to hang up")
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        supported = re.search(r"^Supported: (.*)$", _request(_messages(tmp_path), "INVITE"),
+                              re.M)
+        assert supported is not None
+        tags = [t.strip() for t in supported.group(1).split(",")]
+        expected = ["replaces", "100rel", "norefersub"]
+        assert tags == (expected if advertised else [t for t in expected if t != "norefersub"])
+    finally:
+        stop(uas)
+        next(fleet, None)
