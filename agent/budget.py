@@ -64,16 +64,23 @@ class SocketBudget:
                 return max(0.0, expiry - now)
         return None  # not reached: the lingering sum covers the excess
 
-    def can_take(self) -> bool:
-        return self.free() >= self.per_call
+    def can_take(self, extra: int = 0) -> bool:
+        """Whether a call (with ``extra`` sockets beyond a call's own) fits now."""
+        return self.free() >= self.per_call + extra
 
     def take(self) -> None:
         """Count one call's sockets (also for calls that arrive: PJSIP opened them already)."""
         self._in_use += self.per_call
 
-    def release(self) -> None:
-        """One call's sockets closed: their slots stay busy for ``linger_s``."""
-        if self._in_use < self.per_call:
+    def take_extra(self, extra: int) -> None:
+        """Count sockets a call opens beyond its own (its extra media streams)."""
+        self._in_use += extra
+
+    def release(self, extra: int = 0) -> None:
+        """One call's sockets (and its ``extra`` ones) closed: their slots stay busy for
+        ``linger_s``."""
+        count = self.per_call + extra
+        if self._in_use < count:
             raise RuntimeError("release without take")
-        self._in_use -= self.per_call
-        self._lingering.append((self._clock() + self.linger_s, self.per_call))
+        self._in_use -= count
+        self._lingering.append((self._clock() + self.linger_s, count))

@@ -124,6 +124,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: the 3xx (code, reason) the redirect policy stopped at: pjsua then ends the call with
         #: 487, and the call reports the 3xx instead
         self.stopped_by: tuple[int, str] | None = None
+        #: audio streams the call may open (CallSetting.audioCount; pjsua's default is one)
+        self.audio_count = 1
         state.budget.take()
 
     def info(self) -> dict[str, Any]:
@@ -136,6 +138,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             "connect_s": ci.connectDuration.sec + ci.connectDuration.msec / 1000.0,
             "total_s": round(time.monotonic() - self.started, 3), "media": media,
             "codec": rtp.codec(self, ci), "media_proto": rtp.media_proto(self, ci),
+            "audio_streams": sum(1 for m in ci.media if m.type == pj.PJMEDIA_TYPE_AUDIO
+                                 and m.status != pj.PJSUA_CALL_MEDIA_NONE),
             "local_contact": ci.localContact, "remote_contact": ci.remoteContact,
         }
 
@@ -186,8 +190,18 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         transfer.drop_unborn(self)
         self.state.calls.pop(self.gid, None)
         self.state.forget(self.gid)
-        self.state.budget.release()
+        self.state.budget.release(self.extra_sockets())
         self.state.slot_released()
+
+    def extra_sockets(self) -> int:
+        """Sockets of the call's extra audio streams (RTP and RTCP each)."""
+        return 2 * (self.audio_count - 1)
+
+    def allow_streams(self, count: int) -> None:
+        """Let the call offer ``count`` audio streams: the sockets of the extra ones are counted
+        (the caller checked that they fit)."""
+        self.state.budget.take_extra(2 * (count - self.audio_count))
+        self.audio_count = count
 
     def onCallRedirected(self, prm: Any) -> int:
         """A 3xx answer to this call's INVITE: the account's policy says follow or stop (a

@@ -34,7 +34,8 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
     if state.free_slots() <= 0:
         raise ProtoError("E_NO_CAPACITY", f"all {state.capacity} call slots of agent "
                          f"{state.name} are busy", obj=gid)
-    if not state.budget.can_take():
+    streams = args.get("audio_count") or 1
+    if not state.budget.can_take(2 * (streams - 1)):
         raise ProtoError("E_NO_CAPACITY", f"agent {state.name} is out of its socket budget "
                          f"({state.budget.free()} free)", obj=gid)
     acc = state.accounts.get(acc_id)
@@ -50,6 +51,7 @@ def call_make(state: AgentState, args: dict[str, Any]) -> dict[str, Any]:
         acc.persistent = False  # ``persistent`` is the call's; the account's home keeps its own
     assert acc is not None
     call = AgentCall(state, acc, gid)
+    call.allow_streams(streams)
     keep_owner(call, args)
     state.calls[gid] = call
     try:

@@ -24,6 +24,8 @@ def call_param(args: dict[str, Any], code: int | None = None) -> Any:
     if args.get("reason"):
         prm.reason = args["reason"]
     prm.txOption.headers = sip_headers(args)
+    if args.get("audio_count"):
+        prm.opt.audioCount = args["audio_count"]
     return prm
 
 def transfer_param(args: dict[str, Any]) -> Any:

@@ -214,9 +214,10 @@ class Account:
 
     def make_call(self, dst_uri: str, cb: CallCallback | None = None,
                   hdr_list: list[tuple[str, str]] | dict[str, str] | None = None,
-                  persistent: bool = False) -> Call:
+                  persistent: bool = False, audio_count: int | None = None) -> Call:
         """Start a call; returns at once, its progress comes to ``cb.on_state()``.
-        ``persistent``: the call goes on when this client's lease expires."""
+        ``persistent``: the call goes on when this client's lease expires. ``audio_count``:
+        audio streams to offer (default 1, as pjsua's; its --extra-audio is 2)."""
         gid = self.lib.session.next_id("c")
         call = Call(self.lib, gid, self, role="caller")
         call.set_callback(cb)
@@ -225,6 +226,8 @@ class Account:
         args: dict[str, Any] = {"acc": self.id, "uri": dst_uri, "call": gid}
         if persistent:
             args["persistent"] = True
+        if audio_count:
+            args["audio_count"] = audio_count
         if hdr_list:
             args["headers"] = dict(hdr_list)
         try:

@@ -41,6 +41,9 @@ class CallInfo:
     #: the audio stream's transport: RTP/AVP, RTP/SAVP (SRTP) or UDP/TLS/RTP/SAVP (DTLS-SRTP)
     #: (from ``info(refresh=True)``)
     media_proto: str = ""
+    #: audio streams in use: more than one when the call was made or answered with
+    #: ``audio_count`` (from ``info(refresh=True)``)
+    audio_streams: int = 0
     #: this side's and the peer's Contact (from ``info(refresh=True)``): ``;transport=tcp``
     #: names a TCP (or TLS) transport
     contact: str = ""
@@ -218,6 +221,7 @@ class Call:
                 i.sip_call_id, i.last_code, i.last_reason = r["call_id"], r["code"], r["reason"]
                 i.call_time, i.total_time, i.media_state = r["connect_s"], r["total_s"], r["media"]
                 i.codec, i.media_proto = r["codec"], r.get("media_proto", "")
+                i.audio_streams = r.get("audio_streams", 0)
                 i.contact, i.remote_contact = r["local_contact"], r["remote_contact"]
         return CallInfo(**vars(self._info))
 

@@ -25,6 +25,15 @@ CODE = Field("code", "int", False, "SIP status code", lo=100, hi=699)
 
 REASON = Field("reason", "str", False, "SIP reason phrase", hi=128)
 
+#: audio streams a call may carry (pjsua allows 16; each costs an agent two sockets)
+MAX_AUDIO_STREAMS = 4
+
+AUDIO_COUNT = Field("audio_count", "int", False, "audio streams to offer, as pjsua's "
+                    "--extra-audio (default 1); each extra stream takes two of the agent's "
+                    "sockets. An agent answers one audio stream of an incoming offer (pjsua "
+                    "2.15.1 sets the answer's streams when the INVITE arrives)",
+                    lo=1, hi=MAX_AUDIO_STREAMS)
+
 REFER_SUB = Field("refer_sub", "bool", False, "false: ask the peer not to report the "
                   "transfer's progress (Refer-Sub: false, RFC 4488; pjsua's --norefersub): one "
                   "call.transfer_status 200 final when the peer accepts the REFER, no NOTIFY "
@@ -46,7 +55,7 @@ OPS = grouped("call", (
            "call.state events. Placed on an agent with a free call slot.",
            args=(ACC_ID, Field("uri", "uri", True, "destination SIP URI"), HEADERS,
                  Field("call", "str", False, "pre-chosen call id (idempotent retries)",
-                       lo=1, hi=ID), PERSISTENT),
+                       lo=1, hi=ID), PERSISTENT, AUDIO_COUNT),
            result=(CALL_ID, AGENT),
            agent_args=(CALL_ID, Field("acc_cfg", "map", False,
                                       "account settings, sent when the agent lacks a replica"),
@@ -126,6 +135,8 @@ OPS = grouped("call", (
                    Field("media_proto", "str", False, "the audio stream's transport as the SDP "
                          "names it: RTP/AVP, RTP/SAVP (SRTP, SDES keys) or UDP/TLS/RTP/SAVP "
                          "(DTLS-SRTP); '' before media"),
+                   Field("audio_streams", "int", False, "audio streams in use (more than one "
+                         "with audio_count; 0 before media)", lo=0),
                    Field("local_contact", "str", True, "this side's Contact (its transport "
                          "parameter names the SIP transport: ;transport=tcp / tls)"),
                    Field("remote_contact", "str", True, "the peer's Contact")),

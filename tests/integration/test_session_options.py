@@ -279,3 +279,46 @@ def test_norefersub_in_the_supported_header(tmp_path: Path, advertised: bool) ->
     finally:
         stop(uas)
         next(fleet, None)
+
+
+def test_two_audio_streams_then_a_reinvite_with_less_media(lib: Lib, tmp_path: Path) -> None:
+    """audio_count=2 (pjsua's --extra-audio): the INVITE offers two audio streams, both are
+    used once answered; the peer's re-INVITE with one stream, sendonly, is answered (the call
+    goes to REMOTE_HOLD and stays up: the peer's BYE gets its 200, or the scenario fails)."""
+    port, uas = _uas("uas_two_streams_less_media.xml", tmp_path)
+    try:
+        alice = lib.create_account("sip:alice@127.0.0.1")
+        with pytest.raises(Error) as err:
+            alice.make_call(f"sip:service@127.0.0.1:{port}", audio_count=5)
+        assert err.value.err_code == "E_BAD_ARGS"
+        rec = Recorder()
+        call = alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec, audio_count=2)
+        wait_for(lambda: call.info(refresh=True).audio_streams == 2, 10,
+                 "the call answered with two audio streams")
+        wait_for(lambda: "REMOTE_HOLD" in rec.media, 10, "the re-INVITE with one stream")
+        wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the UAS to hang up")
+        assert uas.wait(10) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
+        assert _request(_messages(tmp_path), "INVITE").count("\nm=audio ") == 2
+    finally:
+        stop(uas)
+
+
+def test_extra_audio_between_agents(lib: Lib) -> None:
+    """An offer of two audio streams to an agent: it answers one (the second refused, port 0),
+    as pjsua 2.15.1 does; the caller's agent counts two sockets more for the call meanwhile."""
+    bob = lib.create_account("sip:bob@127.0.0.1", auto_answer=200)
+    alice = lib.create_account("sip:alice@127.0.0.1")
+    assert alice.agent != bob.agent
+
+    def free(agent: str) -> int:
+        return int(next(a["sockets_free"] for a in lib.agents() if a["name"] == agent))
+
+    wait_for(lambda: free(alice.agent) == 48, 5, "alice's agent to have every socket free")
+    rec = Recorder()
+    call = alice.make_call(bob.contact, cb=rec, audio_count=2)
+    wait_for(lambda: rec.reached("CONFIRMED") and call.info(refresh=True).audio_streams == 1,
+             10, "the call answered with one audio stream")
+    wait_for(lambda: free(alice.agent) == 48 - 2 - 2, 5, "alice's agent to count 4 sockets")
+    call.hangup()
+    wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to end")
+    wait_for(lambda: free(alice.agent) == 48, 5, "the sockets back (after their linger)")

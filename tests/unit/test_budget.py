@@ -172,3 +172,17 @@ def test_wait_s_says_when_enough_lingering_slots_are_released() -> None:
     assert b.wait_s(1) is None  # the socket in use alone is over: waiting cannot help
     clock.advance(0.45)
     assert b.wait_s(4) == 0.0 and b.used() == 4
+
+
+def test_a_call_with_extra_streams_takes_and_frees_their_sockets() -> None:
+    b, clock = budget(total=10, per_call=2, linger_s=0.5)
+    assert b.can_take(extra=8) and not b.can_take(extra=9)
+    b.take()
+    b.take_extra(4)  # two more audio streams
+    assert (b.in_use, b.free(), b.can_take(extra=2)) == (6, 4, True)
+    b.release(extra=4)
+    assert (b.in_use, b.lingering, b.free()) == (0, 6, 4)
+    clock.advance(0.5)
+    assert b.free() == 10
+    with pytest.raises(RuntimeError):
+        b.release(extra=4)

@@ -75,8 +75,9 @@ class _Placement:
                                **server.access.owner_args(self.client)}
         if persistent:
             fwd["persistent"] = True
-        if args.get("headers"):
-            fwd["headers"] = args["headers"]
+        for key in ("headers", "audio_count"):
+            if args.get(key):
+                fwd[key] = args[key]
         if name not in acc.replicas:
             fwd["acc_cfg"] = acc.cfg()
         server.pipeline.forward(self.client, self.msg, server.registry.by_name[name], fwd,
