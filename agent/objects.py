@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 import proto
-from agent import admission, policy, redirect, rtp, transfer
+from agent import admission, policy, redirect, rtp, sdp, transfer
 from agent.framing import framing_error
 from agent.pager import PagerBook, clip
 from agent.state import AgentState
@@ -236,6 +236,15 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     @guarded
     def onCallTransferRequest(self, prm: Any) -> None:
         transfer.on_request(self, prm)
+
+    @guarded
+    def onCallSdpCreated(self, prm: Any) -> None:
+        """The account's sdp_attrs go into the audio media of each SDP written for the call:
+        offers and answers, the first and later ones."""
+        acc = self.state.accounts.get(self.acc_id)
+        attrs = acc.settings.get("sdp_attrs") if acc is not None else None
+        if attrs:
+            prm.sdp.wholeSdp = sdp.add_audio_attributes(prm.sdp.wholeSdp, attrs)
 
     @guarded
     def onCallTransferStatus(self, prm: Any) -> None:

@@ -46,6 +46,9 @@ _KIND_NOTES: dict[str, str] = {
                + " Names contain no ':' and no space.",
     "uri": f"1..{schema.MAX_URI} characters; no CR, LF or NUL. " + _first_line(schema.check_uri.__doc__)
            + " PJSIP's own parser has the last word (`E_PJSIP`).",
+    "sdp_attrs": f"a list of at most {limits.MAX_SDP_ATTRS} strings. "
+                 + _first_line(schema.check_sdp_attrs.__doc__) + " Not: "
+                 + ", ".join(schema.PJSIP_SDP_ATTRS) + ".",
     "any": "any msgpack value",
 }
 
@@ -107,6 +110,8 @@ def bounds(f: Field) -> str:
         parts.append(f"length 1..{schema.MAX_URI}")
     elif f.kind == "headers":
         parts.append(f"<= {limits.MAX_HEADERS} headers")
+    elif f.kind == "sdp_attrs":
+        parts.append(f"<= {limits.MAX_SDP_ATTRS} attributes")
     if f.choices:
         parts.append("one of " + ", ".join(f.choices))
     return "; ".join(parts)

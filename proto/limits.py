@@ -24,6 +24,10 @@ MAX_OP = 64
 #: Most extra SIP headers on one request.
 MAX_HEADERS = 32
 
+#: Most extra SDP attributes of an account (sdp_attrs), and the longest one.
+MAX_SDP_ATTRS = 8
+MAX_SDP_ATTR = 200
+
 #: Most DTMF digits in one call.dial_dtmf.
 MAX_DTMF = 64
 

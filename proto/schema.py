@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ TYPES: dict[str, tuple[type, ...]] = {
     "list": (list,),
     "headers": (dict,),
     "uri": (str,),
+    "sdp_attrs": (list,),
     "any": (str, int, float, bool, dict, list, type(None)),
 }
 
@@ -67,6 +69,8 @@ class Field:
             check_headers(value, f"{where}: {self.name!r}")
         if kind == "uri":
             check_uri(value, f"{where}: {self.name!r}")
+        if kind == "sdp_attrs":
+            check_sdp_attrs(value, f"{where}: {self.name!r}")
 
 
 def check_uri(value: str, where: str) -> None:
@@ -93,6 +97,31 @@ def check_headers(value: dict[Any, Any], where: str) -> None:
             raise ProtoError("E_BAD_ARGS", f"{where}: headers must map strings to strings")
         if any(c in name for c in ":\r\n ") or "\r" in val or "\n" in val:
             raise ProtoError("E_BAD_ARGS", f"{where}: header {name!r} has a forbidden character")
+
+
+#: SDP attributes PJSIP writes and negotiates itself: an extra one would contradict it
+PJSIP_SDP_ATTRS = ("rtpmap", "fmtp", "sendrecv", "sendonly", "recvonly", "inactive", "rtcp",
+                   "rtcp-mux", "crypto", "fingerprint", "setup", "ssrc", "mid", "ptime")
+
+_SDP_ATTR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*(:[\x20-\x7e]+)?")
+
+
+def check_sdp_attrs(value: list[Any], where: str) -> None:
+    """SDP attributes: ``name`` or ``name:value`` (RFC 8866), printable ASCII, no ``a=``.
+
+    They are added to the audio media of the account's offers and answers; none may be one
+    that PJSIP writes and negotiates itself."""
+    if len(value) > limits.MAX_SDP_ATTRS:
+        raise ProtoError("E_BAD_ARGS", f"{where}: more than {limits.MAX_SDP_ATTRS} attributes")
+    for attr in value:
+        if not isinstance(attr, str) or not 0 < len(attr) <= limits.MAX_SDP_ATTR \
+                or not _SDP_ATTR.fullmatch(attr):
+            raise ProtoError("E_BAD_ARGS", f"{where}: {attr!r} is not an SDP attribute "
+                             f"(name or name:value, printable ASCII, 1..{limits.MAX_SDP_ATTR} "
+                             "characters, without the a=)")
+        if attr.split(":", 1)[0].lower() in PJSIP_SDP_ATTRS:
+            raise ProtoError("E_BAD_ARGS", f"{where}: a={attr.split(':', 1)[0]} is written and "
+                             "negotiated by PJSIP itself")
 
 
 def validate(fields: tuple[Field, ...], args: Any, where: str) -> dict[str, Any]:

@@ -34,7 +34,8 @@ class AccountInfo:
 
 #: AccountConfig's call options and MWI subscription, under their wire names (acc.create)
 SESSION_OPTIONS = ("require_100rel", "use_timer", "timer_se", "timer_min_se", "use_srtp",
-                   "srtp_keying", "srtp_secure_signaling", "lock_codec", "mwi", "mwi_expires")
+                   "srtp_keying", "srtp_secure_signaling", "lock_codec", "sdp_attrs", "mwi",
+                   "mwi_expires")
 
 
 class AccountConfig:
@@ -51,7 +52,8 @@ class AccountConfig:
                  require_100rel: str = "", use_timer: str = "", timer_se: int | None = None,
                  timer_min_se: int | None = None, use_srtp: str = "", srtp_keying: str = "",
                  srtp_secure_signaling: int | None = None, lock_codec: bool = True,
-                 mwi: bool = False, mwi_expires: int | None = None) -> None:
+                 sdp_attrs: list[str] | None = None, mwi: bool = False,
+                 mwi_expires: int | None = None) -> None:
         uri = id or (f"sip:{username}@{domain}" if username else f"sip:{domain}")
         self.id = f'"{display}" <{uri}>' if display and not id else uri
         self.reg_uri = registrar
@@ -74,6 +76,9 @@ class AccountConfig:
         #: as pjsua's lock_codec: an answer with several codecs is followed by an UPDATE (or
         #: re-INVITE) that keeps the one in use
         self.lock_codec = lock_codec
+        #: SDP attributes (``"label:main"``, no ``a=``) added to the audio media of the
+        #: account's SDP offers and answers
+        self.sdp_attrs = list(sdp_attrs or [])
         #: subscribe to message waiting indications (on_mwi_info), as pjsua's mwi_enabled
         self.mwi = mwi
         self.mwi_expires = mwi_expires

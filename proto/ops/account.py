@@ -74,6 +74,8 @@ SESSION = (
           "offer with several codecs, send an UPDATE (or re-INVITE) offering only the one in use "
           "(default true); in a ringing call only when the answer came in a reliable provisional "
           "response and the peer allows UPDATE, else once the call is answered"),
+    Field("sdp_attrs", "sdp_attrs", False, "SDP attributes added to the audio media of every "
+          "offer and answer of the account (e.g. label:main, content:main), without the a="),
 )
 
 #: An account's SIP settings beyond its id URI: registration, digest credentials, proxy. The

@@ -322,3 +322,43 @@ def test_extra_audio_between_agents(lib: Lib) -> None:
     call.hangup()
     wait_for(lambda: rec.last() == "DISCONNECTED", 10, "the call to end")
     wait_for(lambda: free(alice.agent) == 48, 5, "the sockets back (after their linger)")
+
+
+def _audio_section(sdp_message: str) -> str:
+    """The audio media description of a SIP message's SDP (up to the next m= line)."""
+    return "m=audio" + sdp_message.split("\nm=audio", 1)[1].split("\nm=", 1)[0].rstrip()
+
+
+def test_sdp_attributes_in_offers_and_answers(lib: Lib, tmp_path: Path) -> None:
+    """sdp_attrs: the account's INVITE offer and its answer to an incoming INVITE carry them
+    in the audio media; a= lines PJSIP writes itself are refused."""
+    attrs = ["label:main", "X-tag:one two"]
+    with pytest.raises(Error) as err:
+        lib.create_account(AccountConfig(id="sip:x@127.0.0.1", sdp_attrs=["rtpmap:0 PCMU/8000"]))
+    assert err.value.err_code == "E_BAD_ARGS" and "PJSIP itself" in err.value.err_msg
+    alice = lib.create_account(AccountConfig(id="sip:alice@127.0.0.1", sdp_attrs=attrs,
+                                             lock_codec=False))
+    for side in ("out", "in"):
+        (tmp_path / side).mkdir()
+    port, uas = _uas("uas_200_two_codecs_no_lock.xml", tmp_path / "out")
+    try:
+        rec = Recorder()
+        alice.make_call(f"sip:service@127.0.0.1:{port}", cb=rec)
+        wait_for(lambda: rec.last() == "DISCONNECTED", 15, "the UAS to hang up")
+        assert uas.wait(10) == 0
+    finally:
+        stop(uas)
+    offer = _audio_section(_request(_messages(tmp_path / "out"), "INVITE"))
+    assert offer.splitlines()[-2:] == [f"a={a}" for a in attrs], offer
+
+    bob = lib.create_account(AccountConfig(id="sip:bob@127.0.0.1", sdp_attrs=attrs[:1]),
+                             auto_answer=200)
+    uac = start_sipp([bob.contact.split("@", 1)[1].rstrip(">"), "-sn", "uac", "-s", "bob",
+                      "-m", "1", "-d", "300", "-trace_msg", "-timeout", "10", "-timeout_error"],
+                     tmp_path / "in")
+    try:
+        assert uac.wait(20) == 0
+    finally:
+        stop(uac)
+    answer = _messages(tmp_path / "in").split("SIP/2.0 200 OK", 1)[1].split("\n-----", 1)[0]
+    assert _audio_section(answer).splitlines()[-1] == "a=label:main", answer

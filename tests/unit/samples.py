@@ -167,6 +167,7 @@ WRONG_TYPES: dict[str, list[Any]] = {
     "map": ["x", 1, [], True],
     "headers": ["X-A: b", 1, [], True, [["X-A", "b"]]],
     "list": ["x", 1, {}, True],
+    "sdp_attrs": ["label:main", 1, {}, True, ["a=label:main"], ["sendonly"]],
 }
 
 
@@ -175,7 +176,8 @@ def sample_value(f: Field) -> Any:
     if f.kind in ("int", "float"):
         return int(f.lo) if f.lo is not None else 1
     return {"str": "x", "uri": "sip:x@127.0.0.1", "bool": True, "map": {"k": "v"},
-            "list": ["a", 1], "headers": {"X-A": "b"}, "any": None}[f.kind]
+            "list": ["a", 1], "headers": {"X-A": "b"}, "sdp_attrs": ["label:main"],
+            "any": None}[f.kind]
 
 
 def sample_result(op: str) -> dict[str, Any]:
