@@ -22,7 +22,7 @@ and this process does their work on the other core. They report 64 call slots so
 measures the coordinator, not slot exhaustion. For the call rate of real agents, see
 bench/cps.py.
 
-    python bench/ceiling.py [--seconds 3] [--fleets 100,500,1000,2000]
+    python bench/ceiling.py [--seconds 3] [--fleets 100,500,1000,2000] [--steps placement]
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ class FakeAgent:
     admitted: bool = False
     next_beat: float = 0.0
     run: str = ""
+    #: reports no free socket: the coordinator places nothing on it
+    full: bool = False
 
 
 @dataclass
@@ -216,7 +218,8 @@ class FakeFleet:
                 agent.next_beat = math.floor(now) + 1 + agent.phase
                 agent.sock.send(proto.encode(proto.hb({
                     "calls": 0, "capacity": FAKE_CAPACITY, "max_accounts": 8,
-                    "sockets_free": 2 * FAKE_CAPACITY, "accounts": 0})), zmq.NOBLOCK)
+                    "sockets_free": 0 if agent.full else 2 * FAKE_CAPACITY,
+                    "accounts": 0})), zmq.NOBLOCK)
                 if agent.run:
                     self._stats(agent, done=False)
 
@@ -449,10 +452,11 @@ def step_requests(ctx: Ctx, seconds: float, clients: int) -> None:
         server.stop()
 
 
-def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str
-           ) -> tuple[float, list[float]]:
-    """Keep the fleet beating for ``seconds``: the coordinator's CPU % and lib.agents latencies
-    (10 a second, a light probe of its responsiveness)."""
+def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str,
+           probe: bool = True) -> tuple[float, list[float]]:
+    """Keep the fleet beating for ``seconds``: the coordinator's CPU % and, with ``probe``,
+    lib.agents latencies (10 a second: each lists every agent, so they cost the coordinator
+    too)."""
     lat: list[float] = []
     cpu0, t0 = server.cpu(), time.monotonic()
     next_probe = t0
@@ -460,7 +464,7 @@ def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: s
         now = time.monotonic()
         fleet.beat(now)
         fleet.serve(5)
-        if now >= next_probe:
+        if probe and now >= next_probe:
             next_probe = now + 0.1
             s0 = time.perf_counter()
             request(sock, "lib.agents", {}, f"{tag}-{len(lat)}", fleet)
@@ -469,9 +473,11 @@ def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: s
 
 
 def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
-    print(f"heartbeats (fake agents, 1 heartbeat/s each way; {seconds:g} s per size), then the same "
-          f"fleet in a load run (each agent also sends its load.stats once a second)")
-    print(f"  {'agents':>8}{'admitted in':>13}{'co CPU':>9}{'lost':>6}"
+    print(f"heartbeats (fake agents, 1 heartbeat/s each way; {seconds:g} s per size): the "
+          f"coordinator's CPU for them alone, then with lib.agents asked 10 times a second "
+          f"(its latency); then the same fleet in a load run (each agent also sends its "
+          f"load.stats once a second)")
+    print(f"  {'agents':>8}{'admitted in':>13}{'co CPU':>9}{'+ lib.agents':>13}{'lost':>6}"
           f"{'lib.agents p50 ms':>19}{'p99 ms':>9}{'in a run: co CPU':>18}{'lost':>6}"
           f"{'lib.agents p50 ms':>19}")
     server = start_coordinator()
@@ -481,6 +487,7 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
         for size in sizes:
             fleet.add(size - len(fleet.agents))
             took = wait_admitted(fleet, size, 60)
+            quiet, _ = _watch(server, fleet, sock, seconds, f"q{size}", probe=False)
             cpu, lat = _watch(server, fleet, sock, seconds, f"h{size}")
             live = len(request(sock, "lib.agents", {}, f"h{size}-n", fleet).result["agents"])
             run = f"run{size}"
@@ -489,7 +496,7 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
             run_cpu, run_lat = _watch(server, fleet, sock, seconds, f"r{size}")
             run_live = len(request(sock, "lib.agents", {}, f"r{size}-n", fleet).result["agents"])
             request(sock, "load.stop", {"run": run}, f"{run}-stop", fleet, 30)
-            print(f"  {size:>8}{took:>12.2f}s{cpu:>8.1f}%{size - live:>6}"
+            print(f"  {size:>8}{took:>12.2f}s{quiet:>8.1f}%{cpu:>12.1f}%{size - live:>6}"
                   f"{percentile(lat, 50):>19.2f}{percentile(lat, 99):>9.2f}"
                   f"{run_cpu:>17.1f}%{size - run_live:>6}{percentile(run_lat, 50):>19.2f}")
     finally:
@@ -503,7 +510,7 @@ def step_placement(ctx: Ctx, seconds: float, sizes: list[int], clients: int) -> 
           f"{WINDOW} in flight, {seconds:g} s per size)")
     print(f"  {'':<34}{'calls/s':>9}{'msg/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'co CPU':>9}"
           f"{'/s @1 core':>11}")
-    for size in sizes:
+    for size, homes_full in itertools.product(sizes, (False, True)):
         server = start_coordinator()
         fleet = FakeFleet(ctx, server.endpoints["agents"])
         socks: list[Sock] = []
@@ -512,14 +519,20 @@ def step_placement(ctx: Ctx, seconds: float, sizes: list[int], clients: int) -> 
             wait_admitted(fleet, size, 60)
             socks = [client(ctx, server.endpoints["clients"]) for _ in range(clients)]
             for k, sock in enumerate(socks):
-                request(sock, "acc.create", {"uri": f"sip:u{k}@127.0.0.1", "acc": f"a{k}"},
-                        f"p{k}", fleet)
+                home = request(sock, "acc.create", {"uri": f"sip:u{k}@127.0.0.1",
+                                                    "acc": f"a{k}"}, f"p{k}", fleet)
+                if homes_full:  # its home reports no socket free: placed elsewhere
+                    agent = next(a for a in fleet.agents if a.name == home.result["agent"])
+                    agent.full, agent.next_beat = True, 0.0
+            fleet.beat(time.monotonic())
+            request(socks[0], "lib.status", {}, "sync", fleet)  # the heartbeats are in
 
             def make(k: int, rid: str) -> bytes:
                 return pack_req("call.make", {"acc": f"a{k}", "uri": "sip:peer@127.0.0.1"}, rid)
 
             res = hammer(server, socks, make, seconds, fleet)
-            print(res.row(f"call.make over {size} agents", 6))
+            print(res.row(f"call.make over {size} agents{', homes full' if homes_full else ''}",
+                          6))
         finally:
             for s in socks:
                 s.close(0)
@@ -533,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=4, help="client connections")
     p.add_argument("--fleets", default="100,500,1000,2000", help="fake agents for heartbeats")
     p.add_argument("--placement-fleets", default="16,1000", help="fake agents for placement")
+    p.add_argument("--steps", default="requests,heartbeats,placement",
+                   help="which measurements, comma-separated (default all three)")
     p.add_argument("--echo-router", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.echo_router:
@@ -546,10 +561,14 @@ def main(argv: list[str] | None = None) -> int:
           f"the other core")
     t0 = time.monotonic()
     try:
-        step_requests(ctx, args.seconds, args.clients)
-        step_heartbeats(ctx, args.seconds, sizes)
-        step_placement(ctx, args.seconds,
-                       [int(n) for n in args.placement_fleets.split(",")], args.clients)
+        steps = set(args.steps.split(","))
+        if "requests" in steps:
+            step_requests(ctx, args.seconds, args.clients)
+        if "heartbeats" in steps:
+            step_heartbeats(ctx, args.seconds, sizes)
+        if "placement" in steps:
+            step_placement(ctx, args.seconds,
+                           [int(n) for n in args.placement_fleets.split(",")], args.clients)
     finally:
         ctx.destroy(linger=0)  # closes whatever a failed step left open
     print(f"msg/s: messages through the coordinator (in + out) at that rate; co CPU: the "

@@ -9,6 +9,10 @@ import pytest
 from tests.helpers import children_of, wait_for
 from tests.kamailio import Kamailio
 
+# every coordinator of the tests also places each call by the scan the capacity index replaced,
+# and fails the call.make when they differ (coordinator.server.routes.call)
+os.environ["CALLFLEET_CHECK_PLACEMENT"] = "1"
+
 
 @pytest.fixture(autouse=True)
 def no_process_left_behind() -> Iterator[None]:

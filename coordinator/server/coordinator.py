@@ -25,6 +25,7 @@ import proto
 from coordinator.server import memory, metrics
 from coordinator.server.access import Access
 from coordinator.server.adoption import Adoption
+from coordinator.server.capacity import CapacityIndex
 from coordinator.server.counts import FleetCounts
 from coordinator.server.delivery import CLIENT_QUEUE, Delivery
 from coordinator.server.events import Events
@@ -40,6 +41,7 @@ from coordinator.server.metrics import LoadTotals
 from coordinator.server.metrics_export import MetricsServer
 from coordinator.server.objects import ObjectTable
 from coordinator.server.pipeline import Pipeline
+from coordinator.server.placement import AgentLoad
 from coordinator.server.recovery import Recovery
 from coordinator.server.registry import Registry
 from coordinator.server.routes import ROUTES
@@ -78,6 +80,11 @@ class Coordinator:
         self.loads: dict[str, LoadRun] = {}
         #: per agent, the calls and accounts of clients and load runs (placement, lib.agents)
         self.counts = FleetCounts(self.objects, self.loads)
+        #: free call capacity by agent, for placement without a scan (touched on changes)
+        self.capacity = CapacityIndex(self.load_of, lambda: [r.name for r in self.registry.live()],
+                                      self.free_slots)
+        self.objects.on_change = self.capacity.touch
+        self._runs_seen: frozenset[str] = frozenset()
         #: requests waiting a moment (for a call slot PJSIP is still freeing)
         self.later = Later()
         #: codec id -> priority set for the whole fleet (lib.set_codec_priority without agent)
@@ -120,6 +127,17 @@ class Coordinator:
         if self.metrics is not None:
             self.metrics.close()
         self.sockets.close()
+
+    def load_of(self, name: str) -> AgentLoad | None:
+        """An agent's load now, for the capacity index (None: not a live agent)."""
+        rec = self.registry.by_name.get(name)
+        return rec.load(self.counts) if rec is not None and rec.alive else None
+
+    def free_slots(self, name: str) -> int:
+        """``load_of(name).free_slots``, without the rest of the load (placement reads the home
+        and replicas of each call's account)."""
+        rec = self.registry.by_name.get(name)
+        return rec.free_slots(self.counts.calls_at(name)) if rec is not None and rec.alive else 0
 
     def next_run_number(self) -> int:
         return next(self._runs)
@@ -196,6 +214,9 @@ class Coordinator:
         """Timers. ``drained``: every message that had arrived was read (leases expire only
         then: a renewal may wait in a socket)."""
         self.lifecycle.tick(self, now)
+        if len(self.loads) != len(self._runs_seen) or not self._runs_seen.issuperset(self.loads):
+            self._runs_seen = frozenset(self.loads)
+            self.capacity.touch_all()  # a load run began or ended: its slots on many agents
         if now >= self._next_trim:  # give back what a burst left in the allocator
             self._next_trim = now + TRIM_EVERY_S
             memory.trim()

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coordinator")
 
+#: how often silent agents are looked for (each look reads every agent's last sign of life);
+#: an agent is declared lost at most this much later than its silence allows
+EXPIRE_EVERY_S = 0.1
+
 
 def holds(hello: dict[str, Any]) -> bool:
     """An agent's hello says it holds objects (calls, accounts, media objects, load runs)."""
@@ -29,6 +33,7 @@ def holds(hello: dict[str, Any]) -> bool:
 class Lifecycle:
     def __init__(self) -> None:
         self._next_hb = 0.0
+        self._next_expire = 0.0
 
     # -- frames from the agents socket ----------------------------------------------------
     def on_agent_frame(self, server: Coordinator, rid: bytes, frame: bytes) -> None:
@@ -41,8 +46,14 @@ class Lifecycle:
         if msg.kind == "req" and msg.op in ("agent.hello", "agent.fatal"):
             handler = self.on_hello if msg.op == "agent.hello" else self.on_fatal
             handler(server, rid, msg, now)
+            if isinstance(msg.args.get("name"), str):
+                server.capacity.touch(msg.args["name"])
             return
         rec = server.registry.seen(rid, now)
+        if rec is not None:
+            # whatever an agent says may change its free slots (its load, its calls' ends, its
+            # state): placement's index re-reads it at the next call
+            server.capacity.touch(rec.name)
         if rec is None:
             # unknown or lost agent: tell it to introduce itself; drop what it says meanwhile
             server.sockets.send(server.sockets.agents, rid, proto.encode(proto.hb({"known": False})))
@@ -176,6 +187,7 @@ class Lifecycle:
         log.log(logging.WARNING if reason == "worker_lost" else logging.INFO, "agent %s %s%s",
                 rec.name, "lost" if reason == "worker_lost" else "gone",
                 f" ({why})" if why else "")
+        server.capacity.touch(rec.name)  # out of placement
         # pending requests first: a call.make still in flight there ends with its error reply
         # alone, never also with an event about a call the client was never given
         server.pipeline.fail_agent_pending(rec.name, "was lost" if reason == "worker_lost"
@@ -212,6 +224,9 @@ class Lifecycle:
             if gone is not None and gone.alive:
                 gone.alive = False
                 self.on_agent_lost(server, gone, why="its connection closed")
+        if now < self._next_expire:
+            return
+        self._next_expire = now + EXPIRE_EVERY_S  # a scan of every agent: not at every turn
         for rec in server.registry.expire(now):
             watch.forget(rec.rid)
             self.on_agent_lost(server, rec, why=f"silent for {now - rec.last_seen:.1f} s")

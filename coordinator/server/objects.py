@@ -10,7 +10,7 @@ reads them in constant time and no count is ever kept by hand elsewhere.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -104,6 +104,8 @@ class ObjectTable:
     next_n: int = 1
     _calls_at: Counter[str] = field(default_factory=Counter)
     _accounts_at: Counter[str] = field(default_factory=Counter)
+    #: told the name of each agent whose call or account count changes (the capacity index)
+    on_change: Callable[[str], None] = field(default=lambda name: None, repr=False)
 
     @property
     def accounts(self) -> Mapping[str, AccountRec]:
@@ -118,6 +120,7 @@ class ObjectTable:
         self.drop_call(rec.gid)
         self._calls[rec.gid] = rec
         self._calls_at[rec.agent] += 1
+        self.on_change(rec.agent)
 
     def drop_call(self, gid: str) -> CallRec | None:
         rec = self._calls.pop(gid, None)
@@ -151,12 +154,12 @@ class ObjectTable:
             self._count(self._accounts_at, before - after, -1)
             self._count(self._accounts_at, after - before, +1)
 
-    @staticmethod
-    def _count(counts: Counter[str], agents: Iterable[str], delta: int) -> None:
+    def _count(self, counts: Counter[str], agents: Iterable[str], delta: int) -> None:
         for name in agents:
             counts[name] += delta
             if counts[name] <= 0:
                 del counts[name]
+            self.on_change(name)
 
     def calls_at(self, agent: str) -> int:
         """Calls the agent holds (placed and not yet ended)."""

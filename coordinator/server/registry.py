@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coordinator.server.objects import AccountRec
-from coordinator.server.placement import AgentLoad
+from coordinator.server.placement import SOCKETS_PER_CALL, AgentLoad
 from proto import ProtoError, limits, sip_addresses
 
 
@@ -69,20 +69,29 @@ class AgentRecord:
         return AgentLoad(self.name, self.capacity, counts.calls_at(self.name), self.sockets_free,
                          counts.accounts_at(self.name), self.ready, self.max_accounts)
 
+    def free_slots(self, calls: int) -> int:
+        """Calls it can still take holding ``calls``, as ``AgentLoad.free_slots`` counts them
+        (call slots and socket budget), without building the load."""
+        if not self.ready:
+            return 0
+        return max(0, min(self.capacity - calls, self.sockets_free // SOCKETS_PER_CALL))
+
     def sip_hostport(self) -> str:
         """host:port of the first SIP transport, for contact URIs."""
         first = self.sip[0] if self.sip else "udp:127.0.0.1:5060"
         return first.split(":", 1)[1]
 
     def public(self, counts: Counts) -> dict[str, Any]:
-        """What lib.agents shows."""
-        load = self.load(counts)
+        """What lib.agents shows (``health`` holds only HEALTH_FIELDS, in their order). The
+        figures placement uses are computed as ``load`` computes them, without building it:
+        lib.agents lists every agent."""
+        calls = counts.calls_at(self.name)
+        free = self.free_slots(calls)
         return {"name": self.name, "host": self.host, "pid": self.pid, "sip": self.sip,
-                "capacity": self.capacity, "calls": load.calls, "free": load.free_slots,
-                "sockets_free": self.sockets_free, "accounts": load.accounts,
+                "capacity": self.capacity, "calls": calls, "free": free,
+                "sockets_free": self.sockets_free, "accounts": counts.accounts_at(self.name),
                 "max_accounts": self.max_accounts,
-                "pjsip": self.pjsip, "alive": self.alive, "state": self.state,
-                **{k: self.health[k] for k in HEALTH_FIELDS if k in self.health}}
+                "pjsip": self.pjsip, "alive": self.alive, "state": self.state, **self.health}
 
 
 @dataclass

@@ -8,11 +8,13 @@ the call (``routes.forward``)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 import proto
 from coordinator.server.objects import AccountRec, CallRec
-from coordinator.server.placement import AgentLoad, place_call
+from coordinator.server.placement import place_call
 from coordinator.server.replicas import place_spread
 from coordinator.server.routes.account import retry
 from coordinator.server.routes.registry import route
@@ -21,17 +23,42 @@ from proto import ProtoError
 if TYPE_CHECKING:
     from coordinator.server.coordinator import Coordinator
 
+log = logging.getLogger("coordinator")
+
 #: longest a call.make waits for a slot being freed before E_NO_CAPACITY
 SLOT_WAIT_S = 1.0
 #: how often it tries again meanwhile
 RETRY_S = 0.1
 
 
-def _call_agents(server: Coordinator, acc: AccountRec) -> list[AgentLoad]:
-    """Where the account's calls may go: anywhere, but an account bound to a transport keeps
-    its calls on its home agent (its Contact is that agent's transport)."""
-    loads = server.registry.loads(server.counts)
-    return [a for a in loads if a.name == acc.home] if acc.sip.get("transport") else loads
+#: set (to anything) in the tests' environment: each placement is also made by the scan the
+#: capacity index replaces, and a difference fails the call.make (E_INTERNAL) and is logged
+CHECK_ENV = "CALLFLEET_CHECK_PLACEMENT"
+_CHECK = bool(os.environ.get(CHECK_ENV))
+
+
+def _place(server: Coordinator, acc: AccountRec, tried: set[str]) -> str | None:
+    """The agent for the account's next call: for an account on every agent, the next of its
+    replicas in turn; else the index's choice (home, replicas, then the freest agent). An
+    account bound to a transport keeps its calls on its home agent (its Contact is that
+    agent's transport)."""
+    if acc.sip.get("transport"):
+        return acc.home if server.free_slots(acc.home) > 0 and acc.home not in tried else None
+    name = None
+    if acc.everywhere:
+        loads = [load for n in acc.replicas if (load := server.load_of(n)) is not None]
+        name = place_spread(loads, acc.replicas, acc.turn, tried)
+    acc.turn += 1
+    if name is None:
+        name = server.capacity.place_call(acc.home, acc.replicas, tried)
+        if _CHECK:
+            scanned = place_call(server.registry.loads(server.counts), acc.home, acc.replicas,
+                                 tried)
+            if scanned != name:
+                log.error("placement index chose %s, the scan %s", name, scanned)
+                raise ProtoError("E_INTERNAL", f"placement index chose {name}, the scan "
+                                 f"{scanned}")
+    return name
 
 
 @route("call.make")
@@ -57,10 +84,7 @@ class _Placement:
 
     def attempt(self) -> None:
         server, acc, args = self.server, self.acc, self.msg.args
-        loads = _call_agents(server, acc)
-        name = place_spread(loads, acc.replicas, acc.turn, self.tried) if acc.everywhere else None
-        acc.turn += 1
-        name = name or place_call(loads, acc.home, acc.replicas, self.tried)
+        name = _place(server, acc, self.tried)
         if name is None:
             server.objects.drop_call(self.gid)
             if self.wait():
