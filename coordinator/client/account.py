@@ -93,9 +93,9 @@ class AccountConfig:
                            ("username", self.username), ("expires", self.reg_timeout),
                            ("auto_answer", self.auto_answer),
                            *((name, getattr(self, name)) for name in SESSION_OPTIONS)):
-            if key == "lock_codec":  # on by default: only its false is sent
-                if value is False:
-                    out[key] = False
+            if key == "lock_codec":  # on by default: sent unless left on (a wrong value too)
+                if value is not True:
+                    out[key] = value
             elif value or (key == "srtp_secure_signaling" and value == 0):
                 out[key] = value
         if self.username:
@@ -231,7 +231,7 @@ class Account:
         args: dict[str, Any] = {"acc": self.id, "uri": dst_uri, "call": gid}
         if persistent:
             args["persistent"] = True
-        if audio_count:
+        if audio_count is not None:
             args["audio_count"] = audio_count
         if hdr_list:
             args["headers"] = dict(hdr_list)

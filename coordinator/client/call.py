@@ -169,8 +169,8 @@ class Call:
         The call stays up: hang it up once the transfer succeeded (or not). ``refer_sub``
         False: no progress reports (Refer-Sub: false), one final 200 once the peer accepts."""
         args: dict[str, Any] = {"call": self.id, "uri": dest_uri}
-        if not refer_sub:
-            args["refer_sub"] = False
+        if refer_sub is not True:  # the default is not sent; any other value is checked
+            args["refer_sub"] = refer_sub
         if hdr_list:
             args["headers"] = dict(hdr_list)
         self.lib.session.request("call.transfer", args, obj=self.id)
@@ -183,8 +183,8 @@ class Call:
         agent). Progress comes to ``on_transfer_status()``; hang this call up after it.
         ``refer_sub``: as for transfer()."""
         args: dict[str, Any] = {"call": self.id, "dest_call": call.id}
-        if not refer_sub:
-            args["refer_sub"] = False
+        if refer_sub is not True:  # the default is not sent; any other value is checked
+            args["refer_sub"] = refer_sub
         if hdr_list:
             args["headers"] = dict(hdr_list)
         self.lib.session.request("call.transfer_replaces", args, obj=self.id)

@@ -25,6 +25,18 @@ def test_account_config_mirrors_pjsua_and_hides_the_password() -> None:
     assert AccountConfig(id="sip:local@127.0.0.1").args() == {"uri": "sip:local@127.0.0.1"}
 
 
+def test_call_options_are_sent_unless_left_at_their_default() -> None:
+    """lock_codec is on by default: only another value goes on the wire (a wrong one too, so
+    the coordinator refuses it rather than the client dropping it); sdp_attrs when given."""
+    base = {"uri": "sip:a@b"}
+    assert AccountConfig(id="sip:a@b").args() == base
+    assert AccountConfig(id="sip:a@b", lock_codec=False).args() == {**base, "lock_codec": False}
+    assert AccountConfig(id="sip:a@b", lock_codec="no").args() == {  # type: ignore[arg-type]
+        **base, "lock_codec": "no"}
+    assert AccountConfig(id="sip:a@b", sdp_attrs=["label:1"]).args() == {
+        **base, "sdp_attrs": ["label:1"]}
+
+
 def test_replica_settings_carry_proxy_and_credentials() -> None:
     rec = AccountRec("a1", b"client", "sip:alice@example.org", 200, home="agent-1",
                      sip={"registrar": "sip:example.org", "username": "alice", "password": "pw"})
