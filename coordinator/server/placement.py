@@ -9,6 +9,14 @@ from dataclasses import dataclass
 SOCKETS_PER_CALL = 2
 
 
+def free_slots(ready: bool, capacity: int, calls: int, sockets_free: int) -> int:
+    """Calls an agent can still take: none unless ready, else bounded by its call slots and by
+    its socket budget. The one rule: the capacity index and the scan must agree on it."""
+    if not ready:
+        return 0
+    return max(0, min(capacity - calls, sockets_free // SOCKETS_PER_CALL))
+
+
 @dataclass(frozen=True)
 class AgentLoad:
     """What placement needs to know of one agent."""
@@ -29,9 +37,7 @@ class AgentLoad:
     @property
     def free_slots(self) -> int:
         """Calls the agent can still take: bounded by call slots and by its socket budget."""
-        if not self.alive:
-            return 0
-        return max(0, min(self.capacity - self.calls, self.sockets_free // SOCKETS_PER_CALL))
+        return free_slots(self.alive, self.capacity, self.calls, self.sockets_free)
 
 
 def place_account(agents: Sequence[AgentLoad], exclude: Collection[str] = ()) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coordinator.server.objects import AccountRec
-from coordinator.server.placement import SOCKETS_PER_CALL, AgentLoad
+from coordinator.server.placement import AgentLoad, free_slots
 from proto import ProtoError, limits, sip_addresses
 
 
@@ -72,9 +72,7 @@ class AgentRecord:
     def free_slots(self, calls: int) -> int:
         """Calls it can still take holding ``calls``, as ``AgentLoad.free_slots`` counts them
         (call slots and socket budget), without building the load."""
-        if not self.ready:
-            return 0
-        return max(0, min(self.capacity - calls, self.sockets_free // SOCKETS_PER_CALL))
+        return free_slots(self.ready, self.capacity, calls, self.sockets_free)
 
     def sip_hostport(self) -> str:
         """host:port of the first SIP transport, for contact URIs."""
