@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from proto import limits, schema
+from proto import limits, scenario, schema
 from proto.errors import ERROR_CODES
 from proto.ops import CALL_STATES, EVENTS, KINDS, OPS, EventSpec, OpSpec
 from proto.schema import Field
@@ -22,6 +22,10 @@ BEGIN = "<!-- BEGIN GENERATED -->"
 END = "<!-- END GENERATED -->"
 #: the document whose generated block this module maintains
 PROTOCOL_MD = Path(__file__).with_name("PROTOCOL.md")
+#: the README's block of scenario steps (its own markers), which ``--write`` keeps current too
+README_MD = Path(__file__).resolve().parents[1] / "README.md"
+STEPS_BEGIN = "<!-- BEGIN GENERATED STEPS -->"
+STEPS_END = "<!-- END GENERATED STEPS -->"
 
 #: Python types (what msgpack decodes to) -> msgpack type names, for the field-kinds table
 _MSGPACK_NAMES: dict[type, str] = {
@@ -214,6 +218,19 @@ def _kind_rows() -> list[list[str]]:
     return rows
 
 
+def steps_reference() -> str:
+    """The scenario steps: each kind, the legs it is for, what it does, and its fields."""
+    out = _table(("Step", "Legs", "What it does"),
+                 ([f"`{op}`", ", ".join(legs), doc] for op, (legs, doc, _) in
+                  scenario.STEPS.items()))
+    out += ["", "Fields of each step (`op` is the step's kind; every step may also have "
+            "`on_failure`: " + ", ".join(f"`{c}`" for c in scenario.ON_FAILURE) + "):", ""]
+    out += _table(("Step", "Field", "Kind", "Required", "Bounds", "Description"),
+                  (_field_row(f"`{op}`", f) for op in scenario.STEPS
+                   for f in scenario.step_fields(op) if f.name not in ("op", "on_failure")))
+    return "\n".join(out) + "\n"
+
+
 def tables() -> str:
     """The generated reference: ops, events, error codes, limits (Markdown, ends with a newline)."""
     out: list[str] = [
@@ -238,6 +255,7 @@ def tables() -> str:
                   ([f"`{s.name}`", s.group, s.obj, s.doc] for s in EVENTS.values()))
     for ev in EVENTS.values():
         out += [""] + event_table(ev)
+    out += ["", "### Scenario steps", "", *steps_reference().splitlines()]
     out += ["", "### Error codes", ""]
     out += _table(("Code", "Meaning"), ([f"`{c}`", m] for c, m in ERROR_CODES.items()))
     out += ["", "### Limits", ""]
@@ -245,17 +263,17 @@ def tables() -> str:
     return "\n".join(out) + "\n"
 
 
-def generated_block(text: str) -> str:
+def generated_block(text: str, begin: str = BEGIN, end_marker: str = END) -> str:
     """The text between the markers of ``text`` (without the newlines that frame it)."""
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END, start)
+    start = text.index(begin) + len(begin)
+    end = text.index(end_marker, start)
     return text[start:end].strip("\n") + "\n"
 
 
-def replace_block(text: str, block: str) -> str:
+def replace_block(text: str, block: str, begin: str = BEGIN, end_marker: str = END) -> str:
     """``text`` with the content between its markers replaced by ``block``."""
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END, start)
+    start = text.index(begin) + len(begin)
+    end = text.index(end_marker, start)
     return text[:start] + "\n" + block.rstrip("\n") + "\n" + text[end:]
 
 
@@ -285,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     new = replace_block(doc, text)
     if new != doc:
         args.file.write_text(new, encoding="utf-8")
+    if README_MD.exists() and args.file == PROTOCOL_MD:
+        readme = README_MD.read_text(encoding="utf-8")
+        if STEPS_BEGIN in readme and STEPS_END in readme:
+            fresh = replace_block(readme, steps_reference(), STEPS_BEGIN, STEPS_END)
+            if fresh != readme:
+                README_MD.write_text(fresh, encoding="utf-8")
     return 0
 
 

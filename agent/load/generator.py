@@ -1,5 +1,7 @@
 """An agent's share of a load run: it places calls at its rate, answers calls to its answering
-account, hangs up after the hold time, and reports counters and histograms once a second.
+account, runs each call's scenario steps (``agent.load.flow``: the run's ``caller`` and
+``answer`` parts carry the steps of their leg), and reports counters, histograms and per-step
+figures once a second.
 
 Load calls send no per-call events: the agent aggregates, the coordinator merges. A call is
 only started when a call slot and the socket budget allow it; a call that is due but cannot
@@ -24,12 +26,11 @@ from agent.accounts import create_account
 from agent.errors import PJ_ETOOMANY
 from agent.headers import header_vector
 from agent.load import totals as loadtotals
+from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, Flow
 from agent.load.media import LoadMedia
 from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
-from proto.dist import CodeMix, Dist, parse_codes, parse_dist
-from proto.front import FINAL_HEADER
 
 STATS_EVERY_S = 1.0
 #: shortest call (answered for this long) whose far-end tone is checked at its hangup
@@ -43,12 +44,9 @@ BACKLOG_S = 0.2
 class _Leg:
     role: str  # caller | callee
     started: float
-    hold_s: float
+    #: the call's scenario steps
+    flow: Flow
     confirmed: float | None = None
-    hangup_at: float | None = None
-    answer_at: float | None = None
-    answer_code: int = 200
-    digits: str = ""
     #: the run's media source feeds this call
     fed: bool = False
     #: the callee URI of a caller leg
@@ -85,8 +83,9 @@ class LoadGen:
         self._started = 0
         self._next_stats = self.t0 + STATS_EVERY_S
         self._targets = itertools.cycle(self.caller["targets"] if self.caller else [""])
-        self._hold: Dist = parse_dist(str((self.caller or self.answer or {}).get("hold", "0")))
-        self._codes: CodeMix = parse_codes(str((self.answer or {}).get("codes", "200")))
+        #: each leg's steps (proto.scenario), checked by the coordinator
+        self.steps = {"caller": list((self.caller or {}).get("steps") or [{"op": "call"}]),
+                      "callee": list((self.answer or {}).get("steps") or [])}
         self.rate = float(self.caller["rate"]) if self.caller else 0.0
         self._due_head_delayed = False
         #: when (seconds into this part) the last call started (-1: none yet)
@@ -212,14 +211,19 @@ class LoadGen:
             self._last_start = now - self.begun
             gid = f"{self.run}:{self.state.name}:{next(self._n)}"
             call = AgentCall(self.state, next(self._callers), gid, observer=self._on_state)
+            call.on_dtmf = self._on_digit
             if self.sender.source is not None:
                 call.on_media = self._on_media
             self.state.calls[gid] = call
             self.legs[gid] = call
             target = next(self._targets)
-            self.info[gid] = _Leg("caller", now, self._hold.sample(self.rng), target=target)
+            leg = _Leg("caller", now, self._flow("caller", call), target=target)
+            self.info[gid] = leg
             self.report.counts["started"] += 1
             prm = pj.CallOpParam(True)
+            headers = self.steps["caller"][0].get("headers")
+            if headers:
+                prm.txOption.headers = header_vector(headers)
             try:
                 call.makeCall(target, prm)
             except pj.Error as exc:
@@ -236,6 +240,27 @@ class LoadGen:
                     return
                 if not counted:
                     self.report.fail(f"pj{exc.status}", f"pj{exc.status} {exc.reason}")
+                continue
+            leg.flow.run()
+
+    def _flow(self, role: str, call: AgentCall) -> Flow:
+        return Flow(role, self.steps[role], call, self, self.clock)
+
+    # -- the flows' host (agent.load.flow.FlowHost) ---------------------------------------
+    def step_done(self, flow: Flow, index: int, ok: bool, reason: str, elapsed_s: float,
+                  fatal: bool) -> None:
+        op = str(flow.steps[index]["op"])
+        self.report.steps.record(flow.role, index + 1, op, ok, reason, elapsed_s, fatal)
+        if op == "expect_dtmf" and (ok or flow.confirmed):
+            self.report.counts["dtmf_ok" if ok else "dtmf_missed"] += 1
+
+    def hanging_up(self, flow: Flow) -> None:
+        leg = self.info.get(flow.call.gid)
+        if leg is None or leg.confirmed is None:
+            return
+        self.report.media.sample(flow.call)
+        if self.sender.checks_tone:
+            self.report.counts[self._tone(flow.call, leg, self.clock())] += 1
 
     # -- answering ------------------------------------------------------------------------
     def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
@@ -248,32 +273,12 @@ class LoadGen:
             call.on_media = self._on_media
         self.state.calls[gid] = call
         self.legs[gid] = call
-        leg = _Leg("callee", now, self._hold.sample(self.rng), answer_code=self._codes.pick(self.rng))
+        leg = _Leg("callee", now, self._flow("callee", call))
         self.info[gid] = leg
         self.report.counts["incoming"] += 1
-        delay = float(self.answer.get("delay", 0.0))
-        if delay > 0:
-            self._respond(call, 180)
-            leg.answer_at = now + delay
-        elif leg.answer_code >= 300:
-            # from the loop's next turn: pjsua turns a hangup inside onIncomingCall into a
-            # pending one that keeps the code but drops the headers (the front's FINAL_HEADER)
-            leg.answer_at = now
-        else:
-            self._respond(call, leg.answer_code)
-
-    def _send_dtmf(self, call: AgentCall) -> None:
-        digits = str((self.caller or {}).get("dtmf", ""))
-        if not digits:
-            return
-        prm = pj.CallSendDtmfParam()
-        prm.digits = digits
-        prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if self.caller and
-                      self.caller.get("dtmf_method") == "info" else pj.PJSUA_DTMF_METHOD_RFC2833)
-        try:
-            call.sendDtmf(prm)
-        except pj.Error:
-            self.report.counts["dtmf_send_errors"] += 1
+        leg.flow.incoming = True
+        leg.flow.run()
+        leg.flow.incoming = False
 
     def _on_media(self, call: AgentCall) -> None:
         leg = self.info.get(call.gid)
@@ -286,19 +291,7 @@ class LoadGen:
     def _on_digit(self, call: AgentCall, digit: str) -> None:
         leg = self.info.get(call.gid)
         if leg is not None:
-            leg.digits += digit
-
-    def _respond(self, call: AgentCall, code: int) -> None:
-        prm = pj.CallOpParam(True)
-        prm.statusCode = code
-        try:
-            if code < 300:
-                call.answer(prm)
-            else:  # the run's answer-code mix: a SIP front passes it on (not another agent)
-                prm.txOption.headers = header_vector({FINAL_HEADER: "yes"})
-                call.hangup(prm)
-        except pj.Error:
-            self.report.counts["answer_errors"] += 1
+            leg.flow.on_digit(digit)
 
     # -- call progress --------------------------------------------------------------------
     def _on_state(self, call: AgentCall, ci: Any) -> None:
@@ -306,19 +299,16 @@ class LoadGen:
         if leg is None:
             return
         now = self.clock()
-        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.confirmed is None:
+        if ci.state == pj.PJSIP_INV_STATE_EARLY:
+            leg.flow.on_state(EARLY)
+        elif ci.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.confirmed is None:
             leg.confirmed = now
             if leg.role == "caller":
                 self.report.counts["answered"] += 1
                 self.report.setup.record((now - leg.started) * 1e6)
-                self._send_dtmf(call)
-            hangup_by = (self.caller or self.answer or {}).get("hangup", "caller")
-            if leg.role == hangup_by:
-                leg.hangup_at = now + leg.hold_s
+            leg.flow.on_state(CONFIRMED)
         elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            expected = str((self.answer or {}).get("dtmf", ""))
-            if leg.role == "callee" and expected and leg.confirmed is not None:
-                self.report.counts["dtmf_ok" if leg.digits == expected else "dtmf_missed"] += 1
+            leg.flow.on_state(DISCONNECTED, str(ci.lastStatusCode or ""))
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
                 if leg.confirmed is None:
@@ -334,22 +324,8 @@ class LoadGen:
         self.info.pop(gid, None)
 
     def _timers(self, now: float) -> None:
-        for gid, leg in list(self.info.items()):
-            call = self.legs.get(gid)
-            if call is None:
-                continue
-            if leg.answer_at is not None and now >= leg.answer_at:
-                leg.answer_at = None
-                self._respond(call, leg.answer_code)
-            if leg.hangup_at is not None and now >= leg.hangup_at:
-                leg.hangup_at = None
-                self.report.media.sample(call)
-                if self.sender.checks_tone:
-                    self.report.counts[self._tone(call, leg, now)] += 1
-                try:
-                    call.hangup(pj.CallOpParam(True))
-                except pj.Error:
-                    pass  # already ending
+        for leg in list(self.info.values()):
+            leg.flow.tick(now)
 
     def _tone(self, call: AgentCall, leg: _Leg, now: float) -> str:
         """The tone check of a call being hung up: too short a call has not had the time to
@@ -383,9 +359,9 @@ class LoadGen:
                 due = min(due, self.t0 + float(self.caller.get("phase", 0.0))
                           + self._started / self.rate)
         for leg in self.info.values():
-            for t in (leg.answer_at, leg.hangup_at):
-                if t is not None:
-                    due = min(due, t)
+            t = leg.flow.next_due()
+            if t is not None:
+                due = min(due, t)
         return due
 
     def retarget(self, targets: list[str], lost: list[str] | tuple[str, ...] = ()) -> None:

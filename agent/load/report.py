@@ -1,7 +1,8 @@
 """What one agent's share of a load run counts between two reports (``load.stats``): calls
 started, answered, delayed and failed (by code and by status line), DTMF and tone checks, setup
-and duration histograms, and the RTP quality of the calls it hung up. ``agent.load.generator`` counts
-into a Report and sends ``to_wire()`` once a second, then starts a new one."""
+and duration histograms, the RTP quality of the calls it hung up and the scenario's steps.
+``agent.load.generator`` counts into a Report and sends ``to_wire()`` once a second, then starts
+a new one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agent.load.totals import COUNTERS
 from agent.mos import mos
 from agent.objects import AgentCall
 from proto.hist import Histogram
+from proto.steptable import StepTable
 
 #: distinct failure reasons one report carries, and the length kept of each
 MAX_REASONS, MAX_REASON_LEN = 16, 120
@@ -64,6 +66,8 @@ class Report:
     setup: Histogram = field(default_factory=Histogram)
     duration: Histogram = field(default_factory=Histogram)
     media: CallQuality = field(default_factory=CallQuality)
+    #: the scenario's steps: passed, failed (why), time from the step before
+    steps: StepTable = field(default_factory=StepTable)
 
     def fail(self, code: str, line: str) -> None:
         """One failed call: its code, and its status line (bounded: lines past MAX_REASONS
@@ -78,4 +82,4 @@ class Report:
         return {**{key: self.counts[key] for key in COUNTERS},
                 "failed": dict(self.failed), "failed_reasons": dict(self.reasons),
                 "setup": self.setup.to_wire(), "duration": self.duration.to_wire(),
-                "media": self.media.to_wire()}
+                "media": self.media.to_wire(), "steps": self.steps.to_wire()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from proto.hist import Histogram
+from proto.steptable import StepTable
 
 #: counters added up (the rest of a report is state: the latest value wins)
 COUNTERS = ("started", "answered", "completed", "delayed", "incoming", "dtmf_ok",
@@ -60,4 +61,8 @@ def merge(total: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     for key in HISTOGRAMS:
         out[key] = _hist_sum(total.get(key), delta.get(key))
     out["media"] = _media_sum(total.get("media"), delta.get("media"))
+    steps = StepTable()
+    for part in (total.get("steps"), delta.get("steps")):
+        steps.merge_wire(part)
+    out["steps"] = steps.to_wire()
     return out

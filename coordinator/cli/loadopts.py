@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import proto
-from coordinator.cli import metrics_options
+from coordinator.cli import metrics_options, scenario
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
 from coordinator.cli.urls import client_url, hostport
@@ -23,6 +23,12 @@ from proto import ProtoError, curve, extras
 REPORT_MODULES = ("matplotlib", "jinja2")
 
 
+#: the options of the built-in flow (which --scenario replaces), with their defaults
+FLOW_DEFAULTS: dict[str, Any] = {"hold": "1", "hangup": "caller", "dtmf": "",
+                                 "dtmf_method": "rfc2833", "answer_delay": 0.0,
+                                 "answer_code": "200"}
+
+
 class Unusable(Exception):
     """An option that makes the run impossible: one line for the user, exit 2."""
 
@@ -30,10 +36,20 @@ class Unusable(Exception):
 def profile_of(args: argparse.Namespace) -> dict[str, Any]:
     """The load.start arguments the options ask for (credentials read from their file)."""
     p: dict[str, Any] = {"rate": args.rate, "ramp": args.ramp, "calls": args.calls,
-                         "duration": args.duration, "max_concurrent": args.max_concurrent,
-                         "hold": args.hold, "hangup": args.hangup}
-    if args.dtmf:
-        p.update(dtmf=args.dtmf, dtmf_method=args.dtmf_method)
+                         "duration": args.duration, "max_concurrent": args.max_concurrent}
+    if args.scenario:
+        try:
+            p["scenario"] = scenario.read(args.scenario)
+        except scenario.BadScenario as exc:
+            raise Unusable(f"--scenario {exc}") from None
+        given = [f"--{name.replace('_', '-')}" for name, default in FLOW_DEFAULTS.items()
+                 if getattr(args, name) != default]
+        if given:
+            raise Unusable(f"--scenario replaces {', '.join(given)}: put it in the scenario")
+    else:
+        p.update(hold=args.hold, hangup=args.hangup)
+        if args.dtmf:
+            p.update(dtmf=args.dtmf, dtmf_method=args.dtmf_method)
     if args.callers:
         p["callers"] = args.callers
     if args.media != "silence":
@@ -53,8 +69,9 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
     if args.target:
         p["targets"] = args.target
     else:
-        p.update({"self": True, "answer_delay": args.answer_delay,
-                  "answer_codes": args.answer_code})
+        p["self"] = True
+        if not args.scenario:
+            p.update({"answer_delay": args.answer_delay, "answer_codes": args.answer_code})
         if args.via_front:
             host, port = args.via_front
             p["front"] = f"sip:[{host}]:{port}" if ":" in host else f"sip:{host}:{port}"
@@ -116,6 +133,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=nonneg, default=0.0, help="seconds to keep calling")
     p.add_argument("-l", "--max-concurrent", type=nonneg_int, default=0,
                    help="most calls up at once (0: what the fleet holds)")
+    p.add_argument("--scenario", default="", metavar="FILE", help="the calls' flow: a scenario "
+                   "file (.yaml or .json; see `callfleet scenario check`), instead of --hold, "
+                   "--hangup, --dtmf, --dtmf-method, --answer-delay and --answer-code")
     p.add_argument("-d", "--hold", default="1", help="hold time: S, exp:MEAN or uniform:A:B")
     p.add_argument("--target", action="append", default=[], help="URI to call (repeatable)")
     p.add_argument("--self", action="store_true", help="the fleet answers its own calls (the "

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import NoReturn
 
-from coordinator.cli import answer, call, events, front, keys, load, runs, serve, status, up, web
+from coordinator.cli import answer, call, events, front, keys, load, runs, scenario, serve, status, up, web
 from proto import logsetup
 
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(sub)
     keys.add_keys_parser(sub)
     sub.add_parser("agent", help="run one agent (see `callfleet agent --help`)")
-    for command in (status, call, answer, up, front, events, load, runs, web):
+    for command in (status, call, answer, up, front, events, load, runs, scenario, web):
         command.add_parser(sub)
     for name, parser in sub.choices.items():
         if name != "agent":  # the agent is its own program, with its own options

@@ -1,6 +1,6 @@
 """A load run's final table, as text: the outcomes (each attempted call counted once), rates,
-setup and duration, media, DTMF, tone, registration, then each criterion of the verdict and the
-result. ``partial_report`` stands in for the report when the run was left before it came (a
+setup and duration, media, DTMF, tone, registration, a scenario's steps, then each criterion of the
+verdict and the result. ``partial_report`` stands in for the report when the run was left before
 second Ctrl-C): built from the last progress, marked incomplete."""
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
                      f"{m['jitter_ms']['p95']:.1f} ms, MOS p50 {m['mos']['p50']:.2f} "
                      f"p5 {m['mos']['p5']:.2f}")
     dt = r.get("dtmf") or {}
-    if dt.get("digits"):
-        lines.append(f"  DTMF           {dt['digits']!r}: verified {dt['verified']}, "
-                     f"missed {dt['missed']}")
+    if dt.get("digits") or dt.get("verified") or dt.get("missed"):
+        lines.append(f"  DTMF           {(repr(dt['digits']) + ': ') if dt.get('digits') else ''}"
+                     f"verified {dt['verified']}, missed {dt['missed']}")
     tone = r.get("tone") or {}
     if tone.get("heard") or tone.get("missed"):
         lines.append(f"  tone           heard on {tone['heard']} calls, missed on {tone['missed']}"
@@ -74,11 +74,30 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _step_lines(r: dict[str, Any]) -> list[str]:
+    """A scenario's steps: calls that passed each, failed it (why), time from the step before.
+    The built-in flow's steps are in the JSON report only."""
+    steps = r.get("steps") or []
+    if r.get("scenario", "built-in") == "built-in" or not steps:
+        return []
+    lines = [f"  scenario       {r['scenario']}"]
+    width = max(len(s["op"]) for s in steps)
+    for s in steps:
+        t = s["time_ms"]
+        why = ", ".join(f"{k}: {n}" for k, n in sorted(s["failed_by_reason"].items(),
+                                                       key=lambda kv: -kv[1]))
+        lines.append(f"    {s['leg']:<6} {s['step']:>2} {s['op']:<{width}}  {s['ok']:>6} ok "
+                     f"{s['failed']:>6} failed   +{t['p50']:.1f} ms p50, {t['p95']:.1f} p95"
+                     + (f"   ({why})" if why else ""))
+    return lines
+
+
 def format_report(r: dict[str, Any], found: list[Check]) -> str:
     head = (f"run {r['run']} on {counted(len(r['agents']), 'agent')}, {r['elapsed_s']:.1f} s"
             + (" (interrupted)" if r.get("interrupted") else " (stopped)" if r["stopped"] else "")
             + (" — incomplete: the run's report did not come" if r.get("incomplete") else ""))
-    lines = [head, *_outcome_lines(r), *_timing_lines(r), *_check_lines(r), "  verdict"]
+    lines = [head, *_outcome_lines(r), *_timing_lines(r), *_check_lines(r), *_step_lines(r),
+             "  verdict"]
     width = max((len(c.name) for c in found), default=10)
     for c in found:
         lines.append(f"    {'pass' if c.passed else 'FAIL'}  {c.name:<{width}}  {c.value}  "

@@ -79,16 +79,23 @@ def checks(report: dict[str, Any], c: Criteria) -> list[Check]:
 
 
 def _checks_of_the_run(report: dict[str, Any]) -> list[Check]:
-    """What the run itself verifies: DTMF digits, tones, registrations, an early end."""
+    """What the run itself verifies: DTMF digits, tones, the scenario's steps (each step a
+    failure of which fails the run), an early end."""
     out = []
     dtmf = report.get("dtmf") or {}
-    if dtmf.get("digits") and (dtmf.get("verified") or dtmf.get("missed")):
+    if dtmf.get("verified") or dtmf.get("missed"):
         out.append(Check("DTMF received", f"{dtmf['verified']} of "
                          f"{dtmf['verified'] + dtmf['missed']}", "all", dtmf["missed"] == 0))
     tone = report.get("tone") or {}
     if tone.get("heard") or tone.get("missed"):
         out.append(Check("tone heard", f"{tone['heard']} of {tone['heard'] + tone['missed']}",
                          "all", tone["missed"] == 0))
+    for step in report.get("steps") or []:
+        if step.get("fatal"):
+            why = max(step["failed_by_reason"].items(), key=lambda kv: kv[1], default=("", 0))[0]
+            out.append(Check(f"{step['leg']} step {step['step']} ({step['op']})",
+                             f"{step['fatal']} of {step['ok'] + step['failed']} failed"
+                             + (f", most: {why}" if why else ""), "none", False))
     if report.get("end_reason"):
         out.append(Check("ran to its end", report["end_reason"], "no early end", False))
     return out

@@ -42,6 +42,8 @@ PROFILE = (
           "a tone; the end that hangs up checks it hears one) or wav:PATH (a WAV file on every "
           "agent's host, looped)", lo=1, hi=1024),
     Field("run", "str", False, "pre-chosen run id", lo=1, hi=ID),
+    Field("scenario", "map", False, "the calls' flow as steps per leg (section Scenarios); "
+          "replaces hold, hangup, dtmf, dtmf_method, answer_delay and answer_codes"),
     # every identity of the run (callers and answerers) takes the account call options
     *SESSION,
 )
@@ -71,11 +73,11 @@ OPS = grouped("load", (
            args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
                                "registrar, username and password), rate, phase (seconds before "
                                "its first call), calls, duration, ramp, "
-                               "slots, hold, hangup, targets, dtmf, dtmf_method, media, "
+                               "slots, targets, steps (the caller's scenario steps), media, "
                                "registrar, session (the account call options), wait_go (true: "
                                "no call before load.agent_go)"),
-                 Field("answer", "map", False, "ids (one identity, as for caller), delay, codes, hold, "
-                       "hangup, dtmf, media, registrar, session"),
+                 Field("answer", "map", False, "ids (one identity, as for caller), steps (the callee's "
+                       "scenario steps), media, registrar, session"),
                  *OWNER,
                  Field("profile", "map", False, "the run's profile as reports show it (no "
                        "credentials), kept for a restarted coordinator")),
@@ -174,6 +176,10 @@ EVENTS = grouped("load", (
                           "heard no tone", lo=0),
                     Field("tone_unchecked", "int", False, "calls (media tone) too short to check "
                           "(answered for less than 0.5 s)", lo=0),
+                    Field("steps", "list", False, "the scenario's steps: per leg and step, "
+                          "calls that passed it (ok), failed it (failed: by reason; fatal: those "
+                          "failing the run) and a histogram (b, max) of the µs since the step "
+                          "before"),
                     Field("identities", "int", False, "identities this agent registers (registrar "
                           "runs)", lo=0),
                     Field("registered", "int", False, "of those, registered now", lo=0),

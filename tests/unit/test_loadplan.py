@@ -141,3 +141,37 @@ def test_the_agents_first_calls_are_spread_over_the_first_interval_of_the_fleet(
     assert [p["phase"] for p in parts] == [0.0, 0.125, 0.25, 0.375]
     starts = sorted(p["phase"] + k / p["rate"] for p in parts for k in range(4))
     assert [round(b - a, 9) for a, b in zip(starts, starts[1:], strict=False)] == [0.125] * 15
+
+
+def test_every_share_carries_its_legs_steps_builtin_or_given() -> None:
+    shares = _plan({"rate": 2, "calls": 4, "self": True, "hold": "3", "dtmf": "1#",
+                    "answer_delay": 0.5}, _seats(2))
+    caller, callee = shares["a0"]["caller"]["steps"], shares["a0"]["answer"]["steps"]
+    assert [s["op"] for s in caller] == ["call", "wait", "dtmf", "pause", "hangup"]
+    assert caller[3]["s"] == "3" and callee[0] == {"op": "answer", "codes": "200", "ring": 0.5}
+    assert callee[1] == {"op": "expect_dtmf", "digits": "1#"}
+    assert "hold" not in shares["a0"]["caller"]  # the steps say it: one path in the agent
+    flow = {"name": "x", "caller": [{"op": "call"}, {"op": "hangup"}],
+            "callee": [{"op": "answer", "codes": "486"}]}
+    profile = parse_profile({"rate": 2, "calls": 4, "self": True, "scenario": flow})
+    assert profile.scenario == "x" and profile.public()["scenario"] == "x"
+    assert "flow" not in profile.public()
+    shares = plan(profile, _seats(2), "L1")
+    assert shares["a1"]["answer"]["steps"] == flow["callee"]
+    assert shares["a1"]["caller"]["steps"] == flow["caller"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"scenario": {"caller": [{"op": "call"}]}, "hold": "2"}, "a scenario replaces hold"),
+    ({"scenario": {"caller": [{"op": "call"}, {"op": "pause"}]}},
+     "caller step 2 (pause): missing argument 's'"),
+    ({"scenario": {"caller": [{"op": "call"}]}, "self": True},
+     "a self run needs the callee's steps"),
+])
+def test_a_bad_scenario_is_refused_with_its_step(args: dict[str, Any], message: str) -> None:
+    base = {"rate": 1, "calls": 1, "targets": ["sip:x@127.0.0.1:5099"]}
+    if args.get("self"):
+        base.pop("targets")
+    with pytest.raises(ProtoError) as err:
+        parse_profile({**base, **args})
+    assert err.value.code == "E_BAD_ARGS" and message in err.value.msg

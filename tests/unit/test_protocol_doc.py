@@ -87,3 +87,13 @@ def test_check_mode_detects_a_stale_block(tmp_path: Path) -> None:
     written = stale.read_text(encoding="utf-8")
     assert written.startswith("# t\n\n") and written.endswith(f"{END}\n")
     assert _block(written) == doc.tables()
+
+
+def test_readme_step_reference_is_current() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme.count(doc.STEPS_BEGIN) == 1 and readme.count(doc.STEPS_END) == 1
+    _, _, rest = readme.partition(doc.STEPS_BEGIN)
+    inside, _, _ = rest.partition(doc.STEPS_END)
+    assert inside.strip("\n") + "\n" == doc.steps_reference(), (
+        "README.md's step reference is stale: run `python -m proto.doc --write`")
+    assert "`expect_dtmf`" in inside and "`on_failure`" in inside

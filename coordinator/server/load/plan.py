@@ -18,11 +18,14 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from proto import ProtoError
+from proto import ProtoError, scenario
 from proto.dist import parse_codes, parse_dist
 from proto.ops import DTMF_DIGITS
 from proto.ops.load import RUN_SESSION
 from proto.schema import check_uri
+
+#: load.start's options of the built-in flow, which a scenario replaces
+FLOW_OPTIONS = ("hold", "hangup", "dtmf", "dtmf_method", "answer_delay", "answer_codes")
 
 #: a SIP user name as the credentials may give it (RFC 3261 unreserved and user characters)
 _USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]{1,64}")
@@ -54,12 +57,16 @@ class Profile:
     #: the account call options of every identity (100rel, session timers, SRTP), as a sorted
     #: tuple of (name, value)
     session: tuple[tuple[str, Any], ...] = ()
+    #: the name of the run's scenario ("built-in": the flow of the options above)
+    scenario: str = "built-in"
+    #: the scenario itself (proto.scenario), which the agents' shares carry; not reported
+    flow: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def public(self) -> dict[str, Any]:
         """The profile as reports show it, under load.start's own names (``self``, not
-        ``self_answer``): credentials reduced to their count."""
+        ``self_answer``): credentials reduced to their count, the scenario to its name."""
         out = {("self" if k == "self_answer" else k): (list(v) if isinstance(v, tuple) else v)
-               for k, v in vars(self).items()}
+               for k, v in vars(self).items() if k != "flow"}
         out["credentials"] = len(self.credentials)
         out["session"] = dict(self.session)
         return out
@@ -71,7 +78,7 @@ def profile_from_public(public: dict[str, Any]) -> Profile:
     kw: dict[str, Any] = {}
     public = {("self_answer" if k == "self" else k): v for k, v in public.items()}
     for f in fields(Profile):
-        if f.name != "credentials" and f.name in public:
+        if f.name not in ("credentials", "flow") and f.name in public:
             value = public[f.name]
             if f.name == "session":
                 value = tuple(sorted(value.items())) if isinstance(value, dict) else ()
@@ -171,7 +178,26 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                          "front reaches the answering identity on any agent)", op="load.start")
     parse_dist(p.hold)
     parse_codes(p.answer_codes)
-    return p
+    return replace(p, **_flow(args, p))
+
+
+def _flow(args: dict[str, Any], p: Profile) -> dict[str, Any]:
+    """The run's scenario: the one given, or the built-in flow of the options."""
+    if args.get("scenario") is None:
+        return {"flow": scenario.builtin(p.hold, p.hangup, p.dtmf, p.dtmf_method,
+                                         p.answer_codes, p.answer_delay)}
+    given = [k for k in FLOW_OPTIONS if args.get(k) is not None]
+    if given:
+        raise ProtoError("E_BAD_ARGS", f"a scenario replaces {', '.join(given)}: give one or "
+                         "the other", op="load.start")
+    try:
+        flow = scenario.check(args["scenario"])
+    except ProtoError as exc:
+        raise ProtoError("E_BAD_ARGS", exc.msg, op="load.start") from None
+    if p.self_answer and not flow["callee"]:
+        raise ProtoError("E_BAD_ARGS", "scenario: a self run needs the callee's steps (at "
+                         "least an answer)", op="load.start")
+    return {"flow": flow, "scenario": flow["name"] or "(unnamed)"}
 
 
 def _split(total: float, weights: list[int]) -> list[float]:
@@ -243,8 +269,8 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     # each agent's rate in proportion to its calls, so that every agent's part ends together
     rates = _split(profile.rate, quotas if profile.calls else weights)
     calling, answering = _identities(profile, seats, run, callers)
-    common = {"hold": profile.hold, "hangup": profile.hangup, "dtmf": profile.dtmf,
-              "media": profile.media, "registrar": profile.registrar,
+    flow = profile.flow or _flow({}, profile)["flow"]
+    common = {"media": profile.media, "registrar": profile.registrar,
               "session": dict(profile.session)}
     out: dict[str, dict[str, Any]] = {}
     calling_agents = 0
@@ -261,12 +287,11 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
                               "phase": phase,
                               "duration": profile.duration, "ramp": profile.ramp,
                               "slots": slots[i], "targets": list(profile.targets) or ring,
-                              "dtmf_method": profile.dtmf_method,
+                              "steps": flow["caller"],
                               # a self-answering run's calls wait until every agent's answering
                               # account exists (an INVITE to an agent without one gets 480)
                               "wait_go": profile.self_answer, **common}
         if profile.self_answer:
-            args["answer"] = {"ids": [answering[i]], "delay": profile.answer_delay,
-                              "codes": profile.answer_codes, **common}
+            args["answer"] = {"ids": [answering[i]], "steps": flow["callee"], **common}
         out[seat.name] = args
     return out

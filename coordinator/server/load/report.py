@@ -37,9 +37,11 @@ def report(run: LoadRun, now: float) -> dict[str, Any]:
         "tone": {"heard": run.tone_heard, "missed": run.tone_missed,
                  "unchecked": run.tone_unchecked},
         "registration": registration(run) if run.profile.registrar else None,
+        "scenario": run.profile.scenario, "steps": run.steps.summary(),
         "timeseries": run.series.rows, "by_agent": by_agent(run),
         "success": (failed == 0 and run.started > 0 and run.answered == run.started
                     and run.lost == 0 and run.dtmf_missed == 0 and run.tone_missed == 0
+                    and run.steps.fatal() == 0
                     and not run.end_reason and not run.lost_agents
                     and (not planned or run.started == planned)),
     }

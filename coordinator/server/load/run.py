@@ -17,6 +17,7 @@ from typing import Any
 from coordinator.server.load.plan import Profile
 from coordinator.server.load.series import Series
 from proto.hist import Histogram
+from proto.steptable import StepTable
 
 #: seconds a registrar run waits for every identity to register before it gives up
 REGISTER_TIMEOUT_S = 20.0
@@ -55,6 +56,8 @@ class LoadRun:
     loss_pm: Histogram = field(default_factory=Histogram)
     jitter: Histogram = field(default_factory=Histogram)
     mos: Histogram = field(default_factory=Histogram)
+    #: the scenario's steps over every agent
+    steps: StepTable = field(default_factory=StepTable)
     by_agent: dict[str, Counter[str]] = field(default_factory=dict)
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
@@ -139,6 +142,7 @@ class LoadRun:
         duration = _hist(data.get("duration"))
         if duration is not None:
             self.duration.merge(duration)
+        self.steps.merge_wire(data.get("steps"))
         media = data.get("media") if isinstance(data.get("media"), dict) else None
         media = media if media is not None and self._add_media(media) else None
         if interval:

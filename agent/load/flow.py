@@ -1,0 +1,238 @@
+"""One call leg's scenario steps (``proto.scenario``), run inside the agent.
+
+A :class:`Flow` is a small state machine: it runs steps until one must wait (for a state, for
+DTMF digits, for a pause or a ring time to pass), and goes on when the call's events
+(:meth:`on_state`, :meth:`on_digit`) or the agent loop's timers (:meth:`tick`, when
+:meth:`next_due` says) let it. It never blocks the loop. Every step's outcome goes to the
+:class:`FlowHost` (the load run), with the time since the step before ended.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+from agent.headers import header_vector
+from agent.objects import AgentCall
+from proto.dist import parse_codes, parse_dist
+from proto.front import FINAL_HEADER
+
+#: what a leg's call reports to its flow
+EARLY, CONFIRMED, DISCONNECTED = "early", "confirmed", "disconnected"
+
+
+class FlowHost(Protocol):
+    """What a flow needs of its load run."""
+
+    rng: random.Random
+
+    def step_done(self, flow: Flow, index: int, ok: bool, reason: str, elapsed_s: float,
+                  fatal: bool) -> None:
+        """Step ``index`` of ``flow`` ended: ``reason`` says why it failed; ``fatal``, that
+        the failure fails the run (on_failure "fail")."""
+
+    def hanging_up(self, flow: Flow) -> None:
+        """The leg is about to hang up (a last look at its media)."""
+
+
+@dataclass
+class Flow:
+    role: str
+    steps: list[dict[str, Any]]
+    call: AgentCall
+    host: FlowHost
+    clock: Callable[[], float]
+    #: the next step to run (from 0)
+    pc: int = 0
+    #: what the step at ``pc`` waits for: a state, "dtmf", "pause" or "ring" (None: nothing)
+    waiting: str | None = None
+    #: when the wait ends (a pause, a ring time, a timeout; None: no limit)
+    deadline: float | None = None
+    #: when the step before ``pc`` ended
+    since: float = 0.0
+    #: digits received and not yet matched by an expect_dtmf step
+    digits: str = ""
+    confirmed: bool = False
+    ended: bool = False
+    #: the answer code the ``answer`` step is about to send
+    code: int = 200
+    #: the code the call ended with, as the far end or pjsua gave it
+    end_code: str = ""
+    #: the flow runs inside pjsua's onIncomingCall (a refusal waits for the loop's next turn)
+    incoming: bool = False
+
+    def __post_init__(self) -> None:
+        self.since = self.clock()
+
+    # -- events ----------------------------------------------------------------------------
+    def on_state(self, state: str, code: str = "") -> None:
+        if state == CONFIRMED:
+            self.confirmed = True
+        if state == DISCONNECTED:
+            if self.ended:
+                return
+            self.ended = True
+            self.end_code = code
+            if self.waiting == DISCONNECTED:
+                self._done(True)
+            elif self.waiting is not None:
+                self._fail("ended" if self.confirmed else f"ended {code or 'local'}")
+            return
+        # a wait for ringing is over once the call is answered as well
+        if self.waiting == state or (self.waiting == EARLY and state == CONFIRMED):
+            self._done(True)
+            self.run()
+
+    def on_digit(self, digit: str) -> None:
+        self.digits += digit
+        if self.waiting == "dtmf":
+            self._match_digits()
+
+    def tick(self, now: float) -> None:
+        if self.ended or self.deadline is None or now < self.deadline:
+            return
+        waiting, self.deadline = self.waiting, None
+        if waiting == "pause":
+            self._done(True)
+        elif waiting == "ring":
+            if self._respond(self.code):
+                self._done(True)
+        else:
+            self._fail("timeout")
+        self.run()
+
+    def next_due(self) -> float | None:
+        return None if self.ended else self.deadline
+
+    # -- running steps ----------------------------------------------------------------------
+    def run(self) -> None:
+        """Run steps until one waits, the steps are done or the call ends."""
+        while not self.ended and self.waiting is None and self.pc < len(self.steps):
+            self._start(self.steps[self.pc])
+
+    def _start(self, step: dict[str, Any]) -> None:
+        op = step["op"]
+        now = self.clock()
+        if op == "call":  # the load run placed the call (with the step's headers)
+            self._done(True)
+        elif op == "answer":
+            self.code = parse_codes(str(step.get("codes") or "200")).pick(self.host.rng)
+            ring = float(step.get("ring") or 0.0)
+            if ring > 0:
+                if self._respond(180):
+                    self._wait("ring", now + ring)
+            elif self.code >= 300 and self.incoming:
+                # from the loop's next turn: pjsua turns a hangup inside onIncomingCall into a
+                # pending one that keeps the code but drops the headers (the front's FINAL_HEADER)
+                self._wait("ring", now)
+            elif self._respond(self.code):
+                self._done(True)
+        elif op == "wait":
+            state = str(step["state"])
+            if state in (EARLY, CONFIRMED) and self.confirmed:
+                self._done(True)
+            else:
+                self._wait(state, self._timeout(step, now))
+        elif op == "pause":
+            self._wait("pause", now + parse_dist(str(step["s"])).sample(self.host.rng))
+        elif op == "dtmf":
+            prm = pj.CallSendDtmfParam()
+            prm.digits = str(step["digits"])
+            prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if step.get("method") == "info"
+                          else pj.PJSUA_DTMF_METHOD_RFC2833)
+            self._pj(lambda: self.call.sendDtmf(prm))
+        elif op == "expect_dtmf":
+            self._wait("dtmf", self._timeout(step, now))
+            self._match_digits()
+        elif op == "hold":
+            self._pj(lambda: self.call.setHold(pj.CallOpParam(True)))
+        elif op == "unhold":
+            prm = pj.CallOpParam(True)
+            prm.opt.flag |= pj.PJSUA_CALL_UNHOLD
+            self._pj(lambda: self.call.reinvite(prm))
+        elif op == "hangup":
+            self._done(True)
+            self.hangup(int(step.get("code") or 0))
+
+    def _timeout(self, step: dict[str, Any], now: float) -> float | None:
+        timeout = float(step.get("timeout") or 0.0)
+        return now + timeout if timeout > 0 else None
+
+    def _wait(self, what: str, deadline: float | None) -> None:
+        self.waiting, self.deadline = what, deadline
+
+    def _match_digits(self) -> None:
+        want = str(self.steps[self.pc]["digits"])
+        if len(self.digits) < len(want):
+            return
+        got, self.digits = self.digits[: len(want)], self.digits[len(want):]
+        self.deadline = None
+        if got == want:
+            self._done(True)
+        else:
+            self._fail(f"got {got}")
+        self.run()
+
+    def _pj(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except pj.Error as exc:
+            self._fail(f"pj{exc.status}")
+            return
+        self._done(True)
+
+    def _respond(self, code: int) -> bool:
+        """Send a response (a provisional one, the answer, or a refusal that ends the leg);
+        False when pjsua refused (the step failed)."""
+        prm = pj.CallOpParam(True)
+        prm.statusCode = code
+        try:
+            if code < 300:
+                self.call.answer(prm)
+            else:  # the answer-code mix: a SIP front passes it on (not another agent)
+                prm.txOption.headers = header_vector({FINAL_HEADER: "yes"})
+                self.ended = True  # before: pjsua may report the end inside hangup()
+                self.call.hangup(prm)
+        except pj.Error as exc:
+            self._fail(f"pj{exc.status}")
+            return False
+        return True
+
+    # -- outcomes -----------------------------------------------------------------------
+    def _record(self, ok: bool, reason: str, fatal: bool = False) -> None:
+        if self.pc >= len(self.steps):
+            return
+        now = self.clock()
+        self.host.step_done(self, self.pc, ok, reason, now - self.since, fatal)
+        self.since = now
+
+    def _done(self, ok: bool) -> None:
+        self._record(ok, "")
+        self.waiting, self.deadline = None, None
+        self.pc += 1
+
+    def _fail(self, reason: str) -> None:
+        on_failure = str(self.steps[self.pc].get("on_failure") or "fail")
+        self._record(False, reason, fatal=on_failure == "fail")
+        self.waiting, self.deadline = None, None
+        self.pc += 1
+        if on_failure != "skip":
+            self.hangup(0)
+
+    def hangup(self, code: int) -> None:
+        """End the call from this leg (its steps end here)."""
+        if self.ended:
+            return
+        self.host.hanging_up(self)
+        self.pc = len(self.steps)
+        prm = pj.CallOpParam(True)
+        if code and not self.confirmed:
+            prm.statusCode = code
+        try:
+            self.call.hangup(prm)
+        except pj.Error:
+            pass  # already ending

@@ -1,0 +1,174 @@
+"""Call scenarios: a load run's call flow as data.
+
+A scenario is a map: an optional ``name`` and, per leg, a list of steps — ``caller`` (the leg
+that places the call; its first step is ``call``) and ``callee`` (the leg that answers, when the
+fleet answers itself). Each step is a map with its kind under ``op`` and that kind's fields,
+checked by the same field schema as every message (:mod:`proto.schema`), so any language can send
+one in ``load.start`` and PROTOCOL.md documents the steps (``python -m proto.doc``).
+
+The agents run the steps of each call themselves (``agent.load.flow``), driven by the call's
+events and the agent's timers; the built-in flow (``load.start``'s hold, hangup, DTMF and answer
+options) is the scenario :func:`builtin` makes of them. A leg whose steps are done waits for the
+call to end (a ``hangup`` step ends it). A step that fails is counted against that step, with
+its reason; its ``on_failure`` says what happens next: ``fail`` (default: the leg hangs up and
+the run's verdict fails), ``end`` (the leg hangs up, the verdict does not fail) or ``skip``
+(the leg goes on with the next step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proto.dist import parse_codes, parse_dist
+from proto.errors import ProtoError
+from proto.ops.call import DTMF_DIGITS
+from proto.schema import Field, validate
+
+#: most steps a leg may have
+MAX_STEPS = 64
+#: call states a ``wait`` step waits for
+WAIT_STATES = ("early", "confirmed", "disconnected")
+ON_FAILURE = ("fail", "end", "skip")
+LEGS = ("caller", "callee")
+
+_ON_FAILURE = Field("on_failure", "str", False, "what a failure of this step does: fail (hang "
+                    "up, the run fails; default), end (hang up) or skip (go on)",
+                    choices=ON_FAILURE)
+_TIMEOUT = Field("timeout", "float", False, "seconds to wait (0 or absent: until the call ends)",
+                 lo=0, hi=86400)
+
+#: each step kind: (the legs it may appear in, what it does, its fields)
+STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
+    "call": (("caller",), "place the call to the run's next target (the caller's first step)",
+             (Field("headers", "headers", False, "extra SIP headers of the INVITE"),)),
+    "answer": (("callee",), "ring, then answer with a code from the mix (300..699: refuse)",
+               (Field("codes", "str", False, "answer code or mix, e.g. 200 or 200:90,486:10 "
+                      "(default 200)", lo=1, hi=256),
+                Field("ring", "float", False, "seconds of 180 Ringing first", lo=0, hi=3600))),
+    "wait": (LEGS, "wait until the call reaches a state",
+             (Field("state", "str", True, "early (a provisional response with a tag), "
+                    "confirmed or disconnected", choices=WAIT_STATES), _TIMEOUT)),
+    "pause": (LEGS, "wait a while",
+              (Field("s", "str", True, "seconds: a number, or S, exp:MEAN or uniform:A:B as "
+                     "a string", lo=1, hi=64),)),
+    "dtmf": (LEGS, "send DTMF digits",
+             (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32),
+              Field("method", "str", False, "rfc2833 (default) or info",
+                    choices=("rfc2833", "info")))),
+    "expect_dtmf": (LEGS, "wait for DTMF digits from the far end (the next ones received; "
+                    "different ones fail the step)",
+                    (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32), _TIMEOUT)),
+    "hold": (LEGS, "put the call on hold (re-INVITE, sendonly)", ()),
+    "unhold": (LEGS, "take the call off hold (re-INVITE, sendrecv)", ()),
+    "hangup": (LEGS, "end the call (BYE, CANCEL, or a final response with the code)",
+               (Field("code", "int", False, "final response of an unanswered incoming call "
+                      "(default 603)", lo=300, hi=699),)),
+}
+
+
+def step_fields(op: str) -> tuple[Field, ...]:
+    """Every field a step of kind ``op`` may have (``op`` and ``on_failure`` included)."""
+    return (Field("op", "str", True, "the step kind"), *STEPS[op][2], _ON_FAILURE)
+
+
+def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
+    where = f"{leg} step {i}"
+    if not isinstance(raw, dict):
+        raise ProtoError("E_BAD_ARGS", f"{where}: a step is a map with an 'op'")
+    op = raw.get("op")
+    if not isinstance(op, str) or op not in STEPS:
+        raise ProtoError("E_BAD_ARGS", f"{where}: 'op' must be one of {', '.join(STEPS)}")
+    where = f"{where} ({op})"
+    pause = raw.get("s")
+    if op == "pause" and isinstance(pause, (int, float)) and not isinstance(pause, bool):
+        raw = {**raw, "s": repr(pause)}  # a number of seconds, as the distribution "S"
+    if leg not in STEPS[op][0]:
+        raise ProtoError("E_BAD_ARGS", f"{where}: not a {leg} step")
+    validate(step_fields(op), raw, where)
+    for key in ("digits",):
+        if key in raw and set(raw[key].upper()) - set(DTMF_DIGITS):
+            raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")
+    try:
+        if op == "pause":
+            parse_dist(raw["s"])
+        if op == "answer" and raw.get("codes") is not None:
+            parse_codes(raw["codes"])
+    except ProtoError as exc:
+        raise ProtoError("E_BAD_ARGS", f"{where}: {exc.msg}") from None
+    return {k: (v.upper() if k == "digits" else v) for k, v in raw.items() if v is not None}
+
+
+def _check_leg(leg: str, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise ProtoError("E_BAD_ARGS", f"scenario: '{leg}' must be a list of steps")
+    if len(raw) > MAX_STEPS:
+        raise ProtoError("E_BAD_ARGS", f"scenario: '{leg}' has more than {MAX_STEPS} steps")
+    steps = [_check_step(leg, i, step) for i, step in enumerate(raw, 1)]
+    if leg == "caller" and (not steps or steps[0]["op"] != "call"):
+        raise ProtoError("E_BAD_ARGS", "caller step 1: the caller's first step must be 'call'")
+    for i, step in enumerate(steps, 1):
+        if step["op"] == "call" and i > 1:
+            raise ProtoError("E_BAD_ARGS", f"caller step {i} (call): only the first step calls")
+        if step["op"] == "hangup" and i < len(steps):
+            raise ProtoError("E_BAD_ARGS", f"{leg} step {i + 1} ({steps[i]['op']}): "
+                             "nothing runs after a hangup")
+    return steps
+
+
+def check(raw: Any) -> dict[str, Any]:
+    """The scenario ``raw`` checked (digits upper-cased, null fields dropped); raises E_BAD_ARGS
+    naming the leg, the step (from 1), its kind and the field."""
+    if not isinstance(raw, dict):
+        raise ProtoError("E_BAD_ARGS", "scenario: a map of name, caller and callee")
+    for key in raw:
+        if key not in ("name", *LEGS):
+            raise ProtoError("E_BAD_ARGS", f"scenario: unknown key {key!r} (name, caller, "
+                             "callee)")
+    name = raw.get("name", "")
+    if not isinstance(name, str) or len(name) > 64:
+        raise ProtoError("E_BAD_ARGS", "scenario: 'name' must be a string of at most 64 "
+                         "characters")
+    if "caller" not in raw:
+        raise ProtoError("E_BAD_ARGS", "scenario: 'caller' (its steps) is missing")
+    return {"name": name, "caller": _check_leg("caller", raw["caller"]),
+            "callee": _check_leg("callee", raw.get("callee") or [])}
+
+
+def builtin(hold: str = "1", hangup: str = "caller", dtmf: str = "",
+            dtmf_method: str = "rfc2833", answer_codes: str = "200",
+            answer_delay: float = 0.0) -> dict[str, Any]:
+    """The flow of ``load.start``'s options as a scenario: the caller calls and, once answered,
+    sends the DTMF digits; the leg that hangs up does so after the hold time; the callee rings
+    ``answer_delay`` seconds, answers from the code mix and expects the digits."""
+    pause = {"op": "pause", "s": hold}
+    caller: list[dict[str, Any]] = [{"op": "call"},
+                                    {"op": "wait", "state": "confirmed", "on_failure": "end"}]
+    if dtmf:
+        caller.append({"op": "dtmf", "digits": dtmf, "method": dtmf_method})
+    answer: dict[str, Any] = {"op": "answer", "codes": answer_codes}
+    if answer_delay:
+        answer["ring"] = answer_delay
+    callee: list[dict[str, Any]] = [answer]
+    if hangup == "caller":
+        caller += [pause, {"op": "hangup"}]
+        if dtmf:
+            callee.append({"op": "expect_dtmf", "digits": dtmf})
+    else:
+        callee += [{"op": "wait", "state": "confirmed", "on_failure": "end"}, pause]
+        if dtmf:  # checked when the hold time is up: what came by then
+            callee.append({"op": "expect_dtmf", "digits": dtmf, "timeout": 0.001,
+                           "on_failure": "skip"})
+        callee.append({"op": "hangup"})
+    return check({"name": "built-in", "caller": caller, "callee": callee})
+
+
+def describe(scenario: dict[str, Any]) -> list[str]:
+    """One line per step, as ``callfleet scenario check`` prints a flow."""
+    lines = [f"scenario {scenario.get('name') or '(unnamed)'}"]
+    for leg in LEGS:
+        steps = scenario.get(leg) or []
+        lines.append(f"  {leg}: {len(steps)} step{'s' if len(steps) != 1 else ''}")
+        for i, step in enumerate(steps, 1):
+            args = ", ".join(f"{k}={v}" for k, v in step.items() if k != "op")
+            lines.append(f"    {i:>2}. {step['op']}" + (f"  ({args})" if args else ""))
+    return lines

@@ -1,0 +1,91 @@
+"""Load runs that follow a scenario (proto.scenario), run step by step inside real agents: the
+examples of proto/scenarios against SIPp (whose scenario checks every step at the far end) and
+self-answered, and a failing step failing the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from coordinator.cli.scenario import read
+from coordinator.client import Lib
+from tests.helpers import free_udp_port, start_sipp, stop
+
+EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def _steps(report: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(s["leg"], s["step"]): s for s in report["steps"]}
+
+
+def test_ivr_walk_against_sipp_passes_every_step_at_both_ends(lib: Lib, tmp_path: Path) -> None:
+    port = free_udp_port()
+    # SIPp's scenario fails a call that lacks the header, a digit (in order), the hold or the
+    # unhold: its exit status 0 says each of the 6 calls did every step at the far end
+    uas = start_sipp(["-sf", str(SCENARIOS / "uas_ivr.xml"), "-p", str(port), "-m", "6"],
+                     tmp_path)
+    try:
+        flow = read(str(EXAMPLES / "ivr.yaml"))
+        report = lib.run_load({"rate": 3, "calls": 6, "scenario": flow,
+                               "targets": [f"sip:ivr@127.0.0.1:{port}"]}, timeout=90)
+        assert uas.wait(20) == 0, (tmp_path / "sipp.out").read_text()[-2000:]
+    finally:
+        stop(uas)
+    assert (report["attempted"], report["answered"], report["failed"]) == (6, 6, 0)
+    assert report["scenario"] == "ivr walk" and report["success"] is True
+    steps = _steps(report)
+    assert [steps[("caller", i)]["op"] for i in range(1, 12)] == [
+        "call", "wait", "dtmf", "pause", "dtmf", "pause", "hold", "pause", "unhold", "pause",
+        "hangup"]
+    for i in range(1, 12):
+        assert (steps[("caller", i)]["ok"], steps[("caller", i)]["failed"]) == (6, 0), steps
+    # SIPp rings 200 ms before it answers: the wait for the answer took about that long
+    assert 150 <= steps[("caller", 2)]["time_ms"]["p50"] <= 600
+    assert 450 <= steps[("caller", 8)]["time_ms"]["p50"] <= 700  # the 0.5 s on hold
+    assert report["setup_ms"]["count"] == 6
+
+
+def test_agent_desk_self_answered_counts_each_step_on_both_legs(lib: Lib) -> None:
+    flow = read(str(EXAMPLES / "agent-desk.yaml"))
+    report = lib.run_load({"rate": 2, "calls": 4, "self": True, "scenario": flow}, timeout=90)
+    assert (report["attempted"], report["answered"], report["incoming"]) == (4, 4, 4)
+    assert report["success"] is True, report["steps"]
+    steps = _steps(report)
+    assert all(s["ok"] == 4 and s["failed"] == 0 for s in steps.values()), steps
+    assert len(steps) == 5 + 7
+    # the digit the caller sent is the one the desk expected, on every call
+    assert report["dtmf"]["verified"] == 4 and report["dtmf"]["missed"] == 0
+    # the desk rang 2 s: the caller's wait for the answer (after the ringing began) is most of it
+    ringing_to_answer = steps[("caller", 3)]["time_ms"]["p50"]
+    assert 1700 <= ringing_to_answer <= 2600, steps[("caller", 3)]
+    # the caller's last step ends when the desk hangs up: hold 1 s + 0.5 s after the digit
+    assert 1400 <= steps[("caller", 5)]["time_ms"]["p50"] <= 2600
+    assert lib.status()["accounts"] == 0
+
+
+def test_a_failing_step_fails_the_run_unless_it_is_skipped(lib: Lib) -> None:
+    caller = [{"op": "call"}, {"op": "wait", "state": "confirmed"}, {"op": "dtmf", "digits": "1"},
+              {"op": "pause", "s": "1"}, {"op": "hangup"}]
+    expect = {"op": "expect_dtmf", "digits": "9", "timeout": 3}
+    report = lib.run_load({"rate": 4, "calls": 3, "self": True, "scenario": {
+        "name": "wrong digit", "caller": caller, "callee": [{"op": "answer"}, expect]}},
+        timeout=60)
+    steps = _steps(report)
+    wrong = steps[("callee", 2)]
+    assert (wrong["ok"], wrong["failed"], wrong["fatal"]) == (0, 3, 3)
+    assert wrong["failed_by_reason"] == {"got 1": 3}
+    # the callee hung up at once: the caller's pause was cut short by the end of the call
+    assert steps[("caller", 4)]["failed_by_reason"] == {"ended": 3}
+    assert report["dtmf"]["missed"] == 3 and report["success"] is False
+
+    skip = dict(expect, on_failure="skip")
+    report = lib.run_load({"rate": 4, "calls": 3, "self": True, "scenario": {
+        "name": "wrong digit, skipped", "caller": caller,
+        "callee": [{"op": "answer"}, skip, {"op": "wait", "state": "disconnected"}]}},
+        timeout=60)
+    steps = _steps(report)
+    assert (steps[("callee", 2)]["failed"], steps[("callee", 2)]["fatal"]) == (3, 0)
+    assert steps[("caller", 4)]["ok"] == 3 and steps[("callee", 3)]["ok"] == 3
+    # a skipped step's failure is counted but does not fail the run (the DTMF check still does)
+    assert report["dtmf"]["missed"] == 3

@@ -1,0 +1,119 @@
+"""Scenarios as data (proto.scenario): checks that name the step, the built-in flow, and the
+per-step table the agents count into and the coordinator adds up (proto.steptable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from proto import ProtoError, scenario
+from proto.steptable import MAX_STEP_REASONS, StepTable
+
+IVR: dict[str, Any] = {
+    "name": "ivr",
+    "caller": [{"op": "call", "headers": {"X-Test": "1"}},
+               {"op": "wait", "state": "confirmed", "timeout": 5},
+               {"op": "dtmf", "digits": "1"},
+               {"op": "pause", "s": 0.5},
+               {"op": "dtmf", "digits": "2#", "method": "info"},
+               {"op": "hangup"}],
+    "callee": [{"op": "answer", "ring": 1, "codes": "200"},
+               {"op": "expect_dtmf", "digits": "1", "timeout": 3, "on_failure": "skip"},
+               {"op": "expect_dtmf", "digits": "2#"}],
+}
+
+
+def _error(raw: Any) -> str:
+    with pytest.raises(ProtoError) as err:
+        scenario.check(raw)
+    assert err.value.code == "E_BAD_ARGS"
+    return err.value.msg
+
+
+def test_a_good_scenario_passes_and_numbers_become_seconds() -> None:
+    flow = scenario.check(IVR)
+    assert flow["name"] == "ivr"
+    assert [s["op"] for s in flow["caller"]] == ["call", "wait", "dtmf", "pause", "dtmf",
+                                                 "hangup"]
+    assert flow["caller"][3]["s"] == "0.5"
+    assert flow["callee"][1]["on_failure"] == "skip"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda s: s["callee"][2].update(digits="2x"),
+     "callee step 3 (expect_dtmf): 'digits' must be a string of 0-9*#A-D"),
+    (lambda s: s["caller"][1].update(state="ringing"),
+     "caller step 2 (wait): 'state' must be one of early, confirmed, disconnected"),
+    (lambda s: s["caller"][3].update(s="gauss:1"),
+     "caller step 4 (pause): bad distribution 'gauss:1': use S, exp:MEAN or uniform:A:B"),
+    (lambda s: s["caller"][2].update(digit="1"), "caller step 3 (dtmf): unknown argument 'digit'"),
+    (lambda s: s["caller"][2].update(op="dial"), "caller step 3: 'op' must be one of call, "),
+    (lambda s: s["caller"].pop(0), "caller step 1: the caller's first step must be 'call'"),
+    (lambda s: s["callee"].insert(0, {"op": "call"}), "callee step 1 (call): not a callee step"),
+    (lambda s: s["caller"].append({"op": "pause", "s": "1"}),
+     "caller step 7 (pause): nothing runs after a hangup"),
+    (lambda s: s["callee"][0].update(codes="99"), "callee step 1 (answer): answer-code mix"),
+    (lambda s: s["caller"][1].update(timeout=True), "caller step 2 (wait): 'timeout' must be "
+                                                    "float, got bool"),
+    (lambda s: s["caller"].insert(2, "hold"), "caller step 3: a step is a map with an 'op'"),
+    (lambda s: s.update(legs=[]), "scenario: unknown key 'legs'"),
+])
+def test_a_bad_step_is_named_by_leg_index_kind_and_field(change: Any, message: str) -> None:
+    raw = {"name": IVR["name"], "caller": [dict(s) for s in IVR["caller"]],
+           "callee": [dict(s) for s in IVR["callee"]]}
+    change(raw)
+    assert _error(raw).startswith(message)
+
+
+def test_too_many_steps_and_not_a_map_are_refused() -> None:
+    assert "more than" in _error({"caller": [{"op": "call"}] + [{"op": "hold"}] * 64})
+    assert _error([]) == "scenario: a map of name, caller and callee"
+    assert _error({"callee": []}) == "scenario: 'caller' (its steps) is missing"
+
+
+@pytest.mark.parametrize("hangup", ["caller", "callee"])
+@pytest.mark.parametrize("dtmf", ["", "12#"])
+def test_the_builtin_flow_is_a_valid_scenario(hangup: str, dtmf: str) -> None:
+    flow = scenario.builtin("exp:2", hangup, dtmf, "info", "200:9,486:1", 1.5)
+    caller = [s["op"] for s in flow["caller"]]
+    callee = [s["op"] for s in flow["callee"]]
+    assert caller[:2] == ["call", "wait"]
+    assert ("dtmf" in caller) == bool(dtmf)
+    assert ("expect_dtmf" in callee) == bool(dtmf)
+    hanging = caller if hangup == "caller" else callee
+    assert hanging[-2:] in (["pause", "hangup"], ["expect_dtmf", "hangup"])
+    assert flow["callee"][0] == {"op": "answer", "codes": "200:9,486:1", "ring": 1.5}
+    assert scenario.check(flow) == flow
+
+
+def test_describe_lists_every_step() -> None:
+    lines = scenario.describe(scenario.check(IVR))
+    assert lines[0] == "scenario ivr"
+    assert "     5. dtmf  (digits=2#, method=info)" in lines
+    assert len(lines) == 1 + 2 + len(IVR["caller"]) + len(IVR["callee"])
+
+
+def test_step_tables_add_up_over_agents_and_keep_reasons_bounded() -> None:
+    a, b = StepTable(), StepTable()
+    a.record("caller", 2, "wait", True, "", 0.2, False)
+    a.record("caller", 2, "wait", False, "ended 486", 0.1, False)
+    b.record("caller", 2, "wait", True, "", 0.3, False)
+    b.record("callee", 2, "expect_dtmf", False, "got 13", 1.0, True)
+    for i in range(MAX_STEP_REASONS + 3):
+        b.record("callee", 2, "expect_dtmf", False, f"got {i}", 1.0, True)
+    total = StepTable()
+    total.merge_wire(a.to_wire())
+    total.merge_wire(b.to_wire())
+    total.merge_wire([{"leg": "caller"}, "junk", {"leg": "x", "i": True, "op": "y", "b": []}])
+    rows = {(r["leg"], r["step"]): r for r in total.summary()}
+    assert set(rows) == {("caller", 2), ("callee", 2)}
+    wait = rows[("caller", 2)]
+    assert (wait["ok"], wait["failed"], wait["fatal"]) == (2, 1, 0)
+    assert wait["failed_by_reason"] == {"ended 486": 1}
+    expect = rows[("callee", 2)]
+    assert (expect["ok"], expect["failed"], expect["fatal"]) == (0, MAX_STEP_REASONS + 4,
+                                                                 MAX_STEP_REASONS + 4)
+    assert len(expect["failed_by_reason"]) == MAX_STEP_REASONS + 1  # the rest as "other"
+    assert total.fatal() == MAX_STEP_REASONS + 4
+    assert 150 <= wait["time_ms"]["p50"] <= 310
