@@ -12,6 +12,10 @@ from proto import ProtoError, limits
 
 #: pj_status_t of "too many objects" (pjsua's call table is full)
 PJ_ETOOMANY = 70010
+#: pjsua refuses a new offer while the call's media is changing (an offer under way)
+PJ_EINVALIDOP = 70013
+#: the session cannot take the request in its state (an unconfirmed call, a pending INVITE)
+PJSIP_ESESSIONSTATE = 171141
 
 #: pj_status_t of "message too long" (PJSIP_EMSGTOOLONG): the request exceeds PJSIP's buffer
 PJSIP_EMSGTOOLONG = 171023

@@ -102,6 +102,10 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.on_dtmf: Callable[[AgentCall, str], None] | None = None
         #: load-run calls: told when the call's media changes instead of events
         self.on_media: Callable[[AgentCall], None] | None = None
+        #: load-run calls: received instant messages (the text), and the final status code
+        #: of each sent one, go here instead of events
+        self.on_im: Callable[[AgentCall, str], None] | None = None
+        self.on_im_status: Callable[[AgentCall, int], None] | None = None
         self.acc_id = acc.gid
         #: the owning client (routing id in hex, CURVE key): the account's owner unless the
         #: coordinator names another (call.make); kept for a restarted coordinator
@@ -280,15 +284,22 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     @guarded
     def onInstantMessage(self, prm: Any) -> None:
-        if self.observer is None:
-            self.state.emit("call.pager", self.gid, {
-                "from_uri": str(prm.fromUri), "mime": str(prm.contentType),
-                "body": clip(str(prm.msgBody))})
+        if self.observer is not None:
+            if self.on_im is not None:
+                self.on_im(self, str(prm.msgBody))
+            return
+        self.state.emit("call.pager", self.gid, {
+            "from_uri": str(prm.fromUri), "mime": str(prm.contentType),
+            "body": clip(str(prm.msgBody))})
 
     @guarded
     def onInstantMessageStatus(self, prm: Any) -> None:
         body = str(prm.msgBody)
-        if self.observer is None and self.pagers.reports(body):
+        if self.observer is not None:
+            if self.on_im_status is not None and self.pagers.reports(body):
+                self.on_im_status(self, int(prm.code))
+            return
+        if self.pagers.reports(body):
             self.state.emit("call.pager_status", self.gid, {
                 "body": clip(body), "im_id": self.pagers.done(body), "code": int(prm.code),
                 "reason": str(prm.reason)})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from proto import limits
 from proto.dist import parse_codes, parse_dist
 from proto.errors import ProtoError
 from proto.ops.call import DTMF_DIGITS
@@ -36,6 +37,9 @@ _ON_FAILURE = Field("on_failure", "str", False, "what a failure of this step doe
                     choices=ON_FAILURE)
 _TIMEOUT = Field("timeout", "float", False, "seconds to wait (0 or absent: until the call ends)",
                  lo=0, hi=86400)
+
+_REOFFER = ("; it waits for the call to be confirmed, and while another offer is under way "
+            "(up to 2 s)")
 
 #: each step kind: (the legs it may appear in, what it does, its fields)
 STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
@@ -58,8 +62,22 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "expect_dtmf": (LEGS, "wait for DTMF digits from the far end (the next ones received; "
                     "different ones fail the step)",
                     (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32), _TIMEOUT)),
-    "hold": (LEGS, "put the call on hold (re-INVITE, sendonly)", ()),
-    "unhold": (LEGS, "take the call off hold (re-INVITE, sendrecv)", ()),
+    "expect_tone": (LEGS, "wait until the far end's tone is heard (needs media tone)",
+                    (_TIMEOUT,)),
+    "message": (LEGS, "send an instant message in the call (MESSAGE) and wait for its final "
+                "response: 2xx passes",
+                (Field("text", "str", True, "the message (text/plain)", lo=1,
+                       hi=limits.MAX_PAGER), _TIMEOUT)),
+    "expect_message": (LEGS, "wait for an instant message from the far end (the next one "
+                       "received; other text fails the step)",
+                       (Field("text", "str", False, "the text expected (absent: any)",
+                              hi=limits.MAX_PAGER), _TIMEOUT)),
+    "hold": (LEGS, "put the call on hold (re-INVITE, sendonly)" + _REOFFER, ()),
+    "unhold": (LEGS, "take the call off hold (re-INVITE, sendrecv)" + _REOFFER, ()),
+    "reinvite": (LEGS, "a new offer by re-INVITE (same media)" + _REOFFER, ()),
+    "update": (LEGS, "a new offer by UPDATE (while ringing too, once the INVITE's offer is "
+               "answered: a reliable 183); it waits while another offer is under way (up to "
+               "2 s)", ()),
     "hangup": (LEGS, "end the call (BYE, CANCEL, or a final response with the code)",
                (Field("code", "int", False, "final response of an unanswered incoming call "
                       "(default 603)", lo=300, hi=699),)),
@@ -160,6 +178,11 @@ def builtin(hold: str = "1", hangup: str = "caller", dtmf: str = "",
                            "on_failure": "skip"})
         callee.append({"op": "hangup"})
     return check({"name": "built-in", "caller": caller, "callee": callee})
+
+
+def uses(flow: dict[str, Any], op: str) -> bool:
+    """Whether a step of kind ``op`` is in either leg."""
+    return any(step["op"] == op for leg in LEGS for step in flow.get(leg) or [])
 
 
 def describe(scenario: dict[str, Any]) -> list[str]:

@@ -28,6 +28,8 @@ class StepRow:
     op: str
     ok: int = 0
     fatal: int = 0
+    #: calls that were at this step when their agent was lost
+    lost: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     time: Histogram = field(default_factory=Histogram)
 
@@ -63,6 +65,19 @@ class StepTable:
             row.fatal += int(fatal)
         row.time.record(max(0.0, elapsed_s) * 1e6)
 
+    def lost_at(self, leg: str, at: dict[str, int], steps: list[dict[str, Any]]) -> None:
+        """Calls of a lost agent, by the step they were at (its last ``load.stats`` ``at``:
+        step number -> calls; "end": past the last step, waiting for the call to end)."""
+        for key, n in at.items():
+            if not isinstance(key, str):
+                continue
+            index = len(steps) + 1 if key == "end" else int(key) if key.isdigit() else 0
+            if 1 <= index <= len(steps) + 1 and _count(n):
+                op = steps[index - 1]["op"] if index <= len(steps) else "end"
+                row = self._row(leg, index, str(op))
+                if row is not None:
+                    row.lost += _count(n)
+
     def merge_wire(self, raw: Any) -> None:
         """Add a table in its wire form; malformed rows are skipped."""
         for item in raw if isinstance(raw, list) else ():
@@ -81,6 +96,7 @@ class StepTable:
                 continue
             row.ok += _count(item.get("ok"))
             row.fatal += _count(item.get("fatal"))
+            row.lost += _count(item.get("lost"))
             failed = item.get("failed")
             for reason, n in (failed.items() if isinstance(failed, dict) else ()):
                 if isinstance(reason, str):
@@ -89,6 +105,7 @@ class StepTable:
 
     def to_wire(self) -> list[dict[str, Any]]:
         return [{"leg": r.leg, "i": r.index, "op": r.op, "ok": r.ok, "fatal": r.fatal,
+                 "lost": r.lost,
                  "failed": dict(r.failed), **r.time.to_wire()}
                 for _, r in sorted(self.rows.items())]
 
@@ -101,7 +118,7 @@ class StepTable:
         reason) and the time from the step before (ms percentiles)."""
         order = {"caller": 0, "callee": 1}
         return [{"leg": r.leg, "step": r.index, "op": r.op, "ok": r.ok,
-                 "failed": sum(r.failed.values()), "fatal": r.fatal,
+                 "failed": sum(r.failed.values()), "fatal": r.fatal, "lost": r.lost,
                  "failed_by_reason": dict(r.failed),
                  "time_ms": {k: v for k, v in r.time.summary_ms().items() if k != "count"}}
                 for r in sorted(self.rows.values(), key=lambda r: (order.get(r.leg, 2),

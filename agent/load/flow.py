@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import pjsua2 as pj
 
+from agent import pager
+from agent.errors import PJ_EINVALIDOP, PJSIP_ESESSIONSTATE
 from agent.headers import header_vector
 from agent.objects import AgentCall
 from proto.dist import parse_codes, parse_dist
@@ -23,6 +25,13 @@ from proto.front import FINAL_HEADER
 
 #: what a leg's call reports to its flow
 EARLY, CONFIRMED, DISCONNECTED = "early", "confirmed", "disconnected"
+#: how often an expect_tone step looks at the level it receives (seconds)
+TONE_POLL_S = 0.05
+#: a new offer (hold, unhold, re-INVITE, UPDATE) that pjsua refuses because another is under
+#: way is tried again this often, for this long, before the step fails
+OFFER_RETRY_S, OFFER_PATIENCE_S = 0.05, 2.0
+#: the steps that make a new offer in a confirmed call
+REOFFERS = ("hold", "unhold", "reinvite")
 
 
 class FlowHost(Protocol):
@@ -38,6 +47,9 @@ class FlowHost(Protocol):
     def hanging_up(self, flow: Flow) -> None:
         """The leg is about to hang up (a last look at its media)."""
 
+    def heard(self, flow: Flow) -> bool:
+        """Whether the far end's tone reaches this leg now."""
+
 
 @dataclass
 class Flow:
@@ -52,10 +64,14 @@ class Flow:
     waiting: str | None = None
     #: when the wait ends (a pause, a ring time, a timeout; None: no limit)
     deadline: float | None = None
+    #: an expect_tone step's timeout (its ``deadline`` is the next look)
+    until: float | None = None
     #: when the step before ``pc`` ended
     since: float = 0.0
     #: digits received and not yet matched by an expect_dtmf step
     digits: str = ""
+    #: instant messages received and not yet matched by an expect_message step
+    messages: tuple[str, ...] = ()
     confirmed: bool = False
     ended: bool = False
     #: the answer code the ``answer`` step is about to send
@@ -82,8 +98,11 @@ class Flow:
             elif self.waiting is not None:
                 self._fail("ended" if self.confirmed else f"ended {code or 'local'}")
             return
+        if self.waiting == "offer" and state == CONFIRMED:  # the step it held back runs now
+            self.waiting = None
+            self.run()
         # a wait for ringing is over once the call is answered as well
-        if self.waiting == state or (self.waiting == EARLY and state == CONFIRMED):
+        elif self.waiting == state or (self.waiting == EARLY and state == CONFIRMED):
             self._done(True)
             self.run()
 
@@ -92,11 +111,37 @@ class Flow:
         if self.waiting == "dtmf":
             self._match_digits()
 
+    def on_message(self, text: str) -> None:
+        self.messages += (text,)
+        if self.waiting == "im":
+            self._match_message()
+
+    def on_message_status(self, code: int) -> None:
+        if self.waiting != "im_status":
+            return
+        if 200 <= code < 300:
+            self._done(True)
+        else:
+            self._fail(str(code))
+        self.run()
+
     def tick(self, now: float) -> None:
         if self.ended or self.deadline is None or now < self.deadline:
             return
+        if self.waiting == "tone":
+            if self.host.heard(self):
+                self._done(True)
+            elif self.until is not None and now >= self.until:
+                self._fail("timeout")
+            else:
+                self.deadline = now + TONE_POLL_S
+                return
+            self.run()
+            return
         waiting, self.deadline = self.waiting, None
-        if waiting == "pause":
+        if waiting == "retry":  # run the step again
+            self.waiting = None
+        elif waiting == "pause":
             self._done(True)
         elif waiting == "ring":
             if self._respond(self.code):
@@ -148,12 +193,32 @@ class Flow:
         elif op == "expect_dtmf":
             self._wait("dtmf", self._timeout(step, now))
             self._match_digits()
+        elif op == "expect_tone":
+            self.until = self._timeout(step, now)
+            self._wait("tone", now)
+        elif op == "message":
+            text = str(step["text"])
+            try:
+                with pager.sending(self.call.pagers, text):
+                    self.call.sendInstantMessage(pager.message_param(text, None, None))
+            except pj.Error as exc:
+                self._fail(f"pj{exc.status}")
+                return
+            self._wait("im_status", self._timeout(step, now))
+        elif op == "expect_message":
+            self._wait("im", self._timeout(step, now))
+            self._match_message()
+        elif op in REOFFERS and not self.confirmed:
+            self._wait("offer", None)  # a confirmed call's step: it runs once the call is
+        elif op in ("reinvite", "update"):
+            action = self.call.reinvite if op == "reinvite" else self.call.update
+            self._offer(lambda: action(pj.CallOpParam(True)), now)
         elif op == "hold":
-            self._pj(lambda: self.call.setHold(pj.CallOpParam(True)))
+            self._offer(lambda: self.call.setHold(pj.CallOpParam(True)), now)
         elif op == "unhold":
             prm = pj.CallOpParam(True)
             prm.opt.flag |= pj.PJSUA_CALL_UNHOLD
-            self._pj(lambda: self.call.reinvite(prm))
+            self._offer(lambda: self.call.reinvite(prm), now)
         elif op == "hangup":
             self._done(True)
             self.hangup(int(step.get("code") or 0))
@@ -176,6 +241,32 @@ class Flow:
         else:
             self._fail(f"got {got}")
         self.run()
+
+    def _match_message(self) -> None:
+        if not self.messages:
+            return
+        got, self.messages = self.messages[0], self.messages[1:]
+        want = self.steps[self.pc].get("text")
+        self.deadline = None
+        if want is None or got == want:
+            self._done(True)
+        else:
+            self._fail(f"got {got[:40]!r}")
+        self.run()
+
+    def _offer(self, action: Callable[[], Any], now: float) -> None:
+        """A new offer; while pjsua says another is under way, tried again (a while)."""
+        try:
+            action()
+        except pj.Error as exc:
+            if exc.status in (PJ_EINVALIDOP, PJSIP_ESESSIONSTATE):
+                self.until = self.until or now + OFFER_PATIENCE_S
+                if now < self.until:
+                    self._wait("retry", now + OFFER_RETRY_S)
+                    return
+            self._fail(f"pj{exc.status}")
+            return
+        self._done(True)
 
     def _pj(self, action: Callable[[], Any]) -> None:
         try:
@@ -212,13 +303,13 @@ class Flow:
 
     def _done(self, ok: bool) -> None:
         self._record(ok, "")
-        self.waiting, self.deadline = None, None
+        self.waiting, self.deadline, self.until = None, None, None
         self.pc += 1
 
     def _fail(self, reason: str) -> None:
         on_failure = str(self.steps[self.pc].get("on_failure") or "fail")
         self._record(False, reason, fatal=on_failure == "fail")
-        self.waiting, self.deadline = None, None
+        self.waiting, self.deadline, self.until = None, None, None
         self.pc += 1
         if on_failure != "skip":
             self.hangup(0)

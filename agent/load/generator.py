@@ -211,7 +211,6 @@ class LoadGen:
             self._last_start = now - self.begun
             gid = f"{self.run}:{self.state.name}:{next(self._n)}"
             call = AgentCall(self.state, next(self._callers), gid, observer=self._on_state)
-            call.on_dtmf = self._on_digit
             if self.sender.source is not None:
                 call.on_media = self._on_media
             self.state.calls[gid] = call
@@ -244,6 +243,8 @@ class LoadGen:
             leg.flow.run()
 
     def _flow(self, role: str, call: AgentCall) -> Flow:
+        call.on_dtmf = self._on_digit
+        call.on_im, call.on_im_status = self._on_im, self._on_im_status
         return Flow(role, self.steps[role], call, self, self.clock)
 
     # -- the flows' host (agent.load.flow.FlowHost) ---------------------------------------
@@ -251,8 +252,12 @@ class LoadGen:
                   fatal: bool) -> None:
         op = str(flow.steps[index]["op"])
         self.report.steps.record(flow.role, index + 1, op, ok, reason, elapsed_s, fatal)
-        if op == "expect_dtmf" and (ok or flow.confirmed):
+        # a call that never came up missed no digit; other digits are missed ones at any time
+        if op == "expect_dtmf" and (ok or flow.confirmed or reason.startswith("got")):
             self.report.counts["dtmf_ok" if ok else "dtmf_missed"] += 1
+
+    def heard(self, flow: Flow) -> bool:
+        return self.sender.heard(flow.call)
 
     def hanging_up(self, flow: Flow) -> None:
         leg = self.info.get(flow.call.gid)
@@ -268,7 +273,6 @@ class LoadGen:
         now = self.clock()
         gid = f"{self.run}:{self.state.name}:in{next(self._n)}"
         call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
-        call.on_dtmf = self._on_digit
         if self.sender.source is not None:
             call.on_media = self._on_media
         self.state.calls[gid] = call
@@ -292,6 +296,16 @@ class LoadGen:
         leg = self.info.get(call.gid)
         if leg is not None:
             leg.flow.on_digit(digit)
+
+    def _on_im(self, call: AgentCall, text: str) -> None:
+        leg = self.info.get(call.gid)
+        if leg is not None:
+            leg.flow.on_message(text)
+
+    def _on_im_status(self, call: AgentCall, code: int) -> None:
+        leg = self.info.get(call.gid)
+        if leg is not None:
+            leg.flow.on_message_status(code)
 
     # -- call progress --------------------------------------------------------------------
     def _on_state(self, call: AgentCall, ci: Any) -> None:
@@ -426,6 +440,7 @@ class LoadGen:
             "agent": self.state.name, **self.report.to_wire(),
             "t": round(self.clock() - self.begun, 3) if self.released else 0.0,
             "active": sum(1 for leg in self.info.values() if leg.role == "caller"),
+            "at": self._at(),
             "answering": sum(1 for leg in self.info.values() if leg.role == "callee"),
             "last_start": round(max(0.0, self._last_start), 3),
             "identities": len(self.reg),
@@ -437,6 +452,16 @@ class LoadGen:
         self.totals = loadtotals.merge(self.totals, data)
         self.report = Report()
         return data
+
+    def _at(self) -> dict[str, int]:
+        """Where the calls this agent placed are in their steps (step number from 1, "end"
+        past the last): should the agent be lost, its calls are lost at these steps."""
+        at: Counter[str] = Counter()
+        for leg in self.info.values():
+            if leg.role == "caller":
+                pc = leg.flow.pc
+                at["end" if pc >= len(leg.flow.steps) else str(pc + 1)] += 1
+        return dict(at)
 
     def finish(self) -> None:
         self.done = True

@@ -33,6 +33,11 @@ def status_line(p: dict[str, Any]) -> str:
         line += f"  lost {p['lost']}"
     if p["delayed"]:
         line += f"  waited {p['delayed']}"
+    failing = [s for s in p.get("steps") or [] if s.get("failed")]
+    if failing:  # a scenario's steps that failed so far, the most failed first
+        failing.sort(key=lambda s: -int(s["failed"]))
+        line += "  step failures " + ", ".join(f"{s['leg']}.{s['step']} {s['op']} {s['failed']}"
+                                               for s in failing[:3])
     return line
 
 

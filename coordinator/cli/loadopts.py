@@ -15,7 +15,7 @@ from coordinator.cli import metrics_options, scenario
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
 from coordinator.cli.urls import client_url, hostport
-from coordinator.cli.verdict import EXIT_CODES, Criteria
+from coordinator.cli.verdict import EXIT_CODES, Criteria, step_limit
 from coordinator.server.load.plan import parse_profile
 from proto import ProtoError, curve, extras
 
@@ -81,7 +81,8 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
 def criteria_of(args: argparse.Namespace) -> Criteria:
     return Criteria(max_failed_pct=args.max_failed_pct,
                     min_rate_pct=None if args.min_rate_pct == 0 else args.min_rate_pct,
-                    max_setup_p95_ms=args.max_setup_p95, min_mos=args.min_mos)
+                    max_setup_p95_ms=args.max_setup_p95, min_mos=args.min_mos,
+                    max_step_p95=tuple(args.max_step_p95))
 
 
 def outputs(args: argparse.Namespace) -> dict[str, Path]:
@@ -103,9 +104,14 @@ def check(args: argparse.Namespace) -> dict[str, Any]:
     profile = profile_of(args)
     try:
         proto.check_request(proto.req("load.start", profile, "check"))
-        parse_profile(profile)
+        flow = parse_profile(profile).flow
     except ProtoError as exc:
         raise Unusable(exc.msg) from None
+    for key, _ in args.max_step_p95:
+        if not any(key in (step["op"], f"{leg}.{i}") for leg in ("caller", "callee")
+                   for i, step in enumerate(flow[leg], 1)):
+            raise Unusable(f"--max-step-p95 {key}: the run's scenario has no such step (see "
+                           "`callfleet scenario check`)")
     outs = outputs(args)
     if {"plot", "html"} & set(outs) and extras.missing(*REPORT_MODULES):
         raise Unusable(f"--plot and --html need the report extra: {extras.missing(*REPORT_MODULES)}")
@@ -195,6 +201,17 @@ def _verdict_options(p: argparse.ArgumentParser) -> None:
                    help="most setup time, 95th percentile, in ms")
     p.add_argument("--min-mos", type=positive, default=None,
                    help="least median MOS of the measured calls")
+    p.add_argument("--max-step-p95", type=_step_limit, action="append", default=[],
+                   metavar="STEP=TIME", help="most time from the step before, 95th percentile, "
+                   "of a scenario step: a kind (every step of it) or LEG.N, e.g. "
+                   "expect_dtmf=500ms or caller.3=1.5s (repeatable)")
+
+
+def _step_limit(text: str) -> tuple[str, float]:
+    try:
+        return step_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:

@@ -88,6 +88,7 @@ def _step_lines(r: dict[str, Any]) -> list[str]:
                                                        key=lambda kv: -kv[1]))
         lines.append(f"    {s['leg']:<6} {s['step']:>2} {s['op']:<{width}}  {s['ok']:>6} ok "
                      f"{s['failed']:>6} failed   +{t['p50']:.1f} ms p50, {t['p95']:.1f} p95"
+                     + (f"   {s['lost']} lost" if s.get("lost") else "")
                      + (f"   ({why})" if why else ""))
     return lines
 

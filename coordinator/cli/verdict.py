@@ -12,6 +12,7 @@ Ctrl-C or SIGTERM; the reports are written and marked so)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,26 @@ class Criteria:
     min_rate_pct: float | None = 95.0
     max_setup_p95_ms: float | None = None
     min_mos: float | None = None
+    #: (step, ms): the 95th percentile of a scenario step's time from the step before, at
+    #: most ms; the step is a kind (every step of it) or LEG.N (caller.3)
+    max_step_p95: tuple[tuple[str, float], ...] = ()
+
+
+_STEP_LIMIT = re.compile(r"([a-z_]+|(?:caller|callee)\.[1-9][0-9]*)=([0-9]+(?:\.[0-9]+)?)(ms|s)?")
+
+
+def step_limit(text: str) -> tuple[str, float]:
+    """``STEP=TIME`` of --max-step-p95: a step kind or LEG.N, and a time in ms (``500``,
+    ``500ms``) or s (``1.5s``); raises ValueError."""
+    m = _STEP_LIMIT.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"{text!r} is not STEP=TIME (expect_dtmf=500ms, caller.3=1.5s)")
+    value = float(m.group(2)) * (1000.0 if m.group(3) == "s" else 1.0)
+    return m.group(1), value
+
+
+def _matches(step: dict[str, Any], key: str) -> bool:
+    return key == step["op"] or key == f"{step['leg']}.{step['step']}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,16 @@ def checks(report: dict[str, Any], c: Criteria) -> list[Check]:
         mos = float((media.get("mos") or {}).get("p50", 0.0))
         out.append(Check("MOS p50", f"{mos:.2f} ({measured} calls measured)",
                          f">= {c.min_mos:g}", measured > 0 and mos >= c.min_mos))
+    for key, ms in c.max_step_p95:
+        steps = [s for s in report.get("steps") or [] if _matches(s, key)]
+        if not steps:
+            out.append(Check(f"step {key} p95", "no such step in the run", f"<= {ms:g} ms",
+                             False))
+        for s in steps:
+            p95 = float(s["time_ms"]["p95"])
+            out.append(Check(f"{s['leg']} step {s['step']} ({s['op']}) p95",
+                             f"{p95:.1f} ms ({s['ok'] + s['failed']} calls)", f"<= {ms:g} ms",
+                             s["ok"] + s["failed"] > 0 and p95 <= ms))
     out.extend(_checks_of_the_run(report))
     return out
 

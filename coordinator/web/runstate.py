@@ -26,7 +26,8 @@ MAX_FINISHED = 20
 #: seconds a run may be missing from lib.status before it is taken as ended without a report
 ENDED_AFTER_S = 5.0
 #: what a load.progress event carries beyond its row
-LIVE_KEYS = ("failed_by_code", "lost_agents", "replaced_agents", "by_agent")
+LIVE_KEYS = ("failed_by_code", "lost_agents", "replaced_agents", "by_agent", "scenario",
+             "steps")
 
 
 @dataclass
@@ -126,7 +127,9 @@ def figures(view: RunView) -> dict[str, Any]:
                failed_by_code=dict(last.get("failed_by_code") or {}),
                lost_agents=list(last.get("lost_agents") or []),
                replaced_agents=list(last.get("replaced_agents") or []),
-               by_agent=list(last.get("by_agent") or []))
+               by_agent=list(last.get("by_agent") or []),
+               scenario=str(last.get("scenario") or "built-in"),
+               steps=list(last.get("steps") or []))
     return rep
 
 

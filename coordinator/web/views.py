@@ -74,6 +74,7 @@ def detail(view: RunView, page: PageState) -> dict[str, Any]:
             "failed_by_code": f["failed_by_code"], "lost_agents": f["lost_agents"],
             "replaced_agents": f.get("replaced_agents", []),
             "by_agent": f["by_agent"], "verdict": verdict(view), "rows": rows,
+            "scenario": f.get("scenario", "built-in"), "steps": f.get("steps", []),
             "reset": reset, "last_timestamp": last_ts, "end_reason": f["end_reason"],
             "stopped": f["stopped"] if view.report is not None else False,
             "media": _has_media(view), "report": view.report is not None}

@@ -139,6 +139,9 @@ PROGRESS = (
           "(and not replaced)"),
     Field("replaced_agents", "list", False, "load.progress only: lost agents whose replacement "
           "(same name) took the rest of their part"),
+    Field("scenario", "str", False, "load.progress only: the run's scenario (its name)"),
+    Field("steps", "list", False, "load.progress only: the scenario's steps so far, as the "
+          "report's steps"),
     Field("by_agent", "list", False, "load.progress only: each agent's part so far, as the "
           "report's by_agent, plus active (the calls it placed that are up now)"),
 )
@@ -180,6 +183,9 @@ EVENTS = grouped("load", (
                           "calls that passed it (ok), failed it (failed: by reason; fatal: those "
                           "failing the run) and a histogram (b, max) of the µs since the step "
                           "before"),
+                    Field("at", "map", False, "where the calls this agent placed are now: step "
+                          "number (from 1; end: past the last step) -> calls (should the agent "
+                          "be lost, its calls are counted lost at these steps)"),
                     Field("identities", "int", False, "identities this agent registers (registrar "
                           "runs)", lo=0),
                     Field("registered", "int", False, "of those, registered now", lo=0),

@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from coordinator.cli.scenario import read
-from coordinator.client import Lib
+from coordinator.client import Error, Lib
 from tests.helpers import free_udp_port, start_sipp, stop
 
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
@@ -89,3 +91,65 @@ def test_a_failing_step_fails_the_run_unless_it_is_skipped(lib: Lib) -> None:
     assert steps[("caller", 4)]["ok"] == 3 and steps[("callee", 3)]["ok"] == 3
     # a skipped step's failure is counted but does not fail the run (the DTMF check still does)
     assert report["dtmf"]["missed"] == 3
+
+
+def test_chat_both_ways_counts_each_message_on_both_legs(lib: Lib) -> None:
+    flow = read(str(EXAMPLES / "chat.yaml"))
+    report = lib.run_load({"rate": 2, "calls": 4, "self": True, "scenario": flow}, timeout=60)
+    assert report["success"] is True, report["steps"]
+    steps = _steps(report)
+    # each message sent (a 2xx came back) is one the other leg received with that text
+    assert steps[("caller", 3)]["ok"] == steps[("callee", 2)]["ok"] == 4
+    assert steps[("callee", 3)]["ok"] == steps[("caller", 4)]["ok"] == 4
+    assert all(s["failed"] == 0 for s in steps.values()), steps
+
+
+def test_tone_update_and_reinvite_steps(lib: Lib) -> None:
+    # (an UPDATE while ringing needs the INVITE's offer answered first: a reliable 183)
+    caller = [{"op": "call"}, {"op": "wait", "state": "early"},
+              {"op": "wait", "state": "confirmed"}, {"op": "expect_tone", "timeout": 3},
+              {"op": "reinvite"}, {"op": "pause", "s": "0.5"}, {"op": "update"},
+              {"op": "pause", "s": "0.5"}, {"op": "expect_tone", "timeout": 3},
+              {"op": "hangup"}]
+    callee = [{"op": "answer", "ring": 0.5}, {"op": "expect_tone", "timeout": 3}]
+    report = lib.run_load({"rate": 2, "calls": 3, "self": True, "media": "tone",
+                           "scenario": {"name": "tones", "caller": caller, "callee": callee}},
+                          timeout=60)
+    steps = _steps(report)
+    assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), steps
+    assert report["tone"]["heard"] == 3 and report["success"] is True
+    # a tone is heard within a few of its 20 ms frames of the answer, not at the timeout
+    assert steps[("caller", 4)]["time_ms"]["p95"] < 1000
+
+
+def test_expect_tone_needs_the_tone_and_times_out_on_silence(lib: Lib) -> None:
+    with pytest.raises(Error) as err:
+        lib.run_load({"rate": 1, "calls": 1, "self": True, "scenario": {
+            "caller": [{"op": "call"}, {"op": "expect_tone"}], "callee": [{"op": "answer"}]}})
+    assert err.value.err_code == "E_BAD_ARGS" and "expect_tone needs media tone" in err.value.err_msg
+
+
+def test_expect_tone_fails_when_the_far_end_is_silenced_by_hold(lib: Lib) -> None:
+    # the holding end offers sendonly: it keeps sending, but no longer hears the far end
+    caller = [{"op": "call"}, {"op": "wait", "state": "confirmed"},
+              {"op": "expect_tone", "timeout": 3}, {"op": "hold"}, {"op": "pause", "s": "0.6"},
+              {"op": "expect_tone", "timeout": 0.5, "on_failure": "skip"}, {"op": "hangup"}]
+    report = lib.run_load({"rate": 2, "calls": 3, "self": True, "media": "tone", "scenario": {
+        "caller": caller, "callee": [{"op": "answer"}]}}, timeout=60)
+    steps = _steps(report)
+    assert steps[("caller", 3)]["ok"] == 3
+    assert steps[("caller", 6)]["failed_by_reason"] == {"timeout": 3}
+    assert 450 <= steps[("caller", 6)]["time_ms"]["p50"] <= 700
+    assert steps[("caller", 7)]["ok"] == 3
+
+
+def test_new_offers_wait_for_the_call_and_for_each_other(lib: Lib) -> None:
+    # the callee holds right after its 200 (before the ACK: not confirmed yet), then unholds
+    # at once (the hold's re-INVITE still under way): each waits its turn instead of failing
+    callee = [{"op": "answer"}, {"op": "hold"}, {"op": "unhold"}, {"op": "reinvite"},
+              {"op": "pause", "s": "0.3"}, {"op": "hangup"}]
+    report = lib.run_load({"rate": 4, "calls": 8, "self": True, "scenario": {
+        "caller": [{"op": "call"}], "callee": callee}}, timeout=60)
+    steps = _steps(report)
+    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), steps
+    assert report["success"] is True

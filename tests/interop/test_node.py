@@ -63,3 +63,9 @@ def test_node_drives_the_fleet(node_project: tuple[str, Path], fleet: Fleet) -> 
     assert summary["firehose"] >= summary["events"] > 0
     assert summary["load"]["stopped"] is True and summary["load"]["progress"] >= 2
     assert summary["load"]["attempted"] >= 1
+    # the scenario sent as plain msgpack ran in the agents, every step of both legs
+    assert summary["scenario"]["name"] == "node flow" and summary["scenario"]["success"] is True
+    assert summary["scenario"]["steps"] == [
+        ["caller", 1, "call", 2, 0], ["caller", 2, "wait", 2, 0], ["caller", 3, "dtmf", 2, 0],
+        ["caller", 4, "pause", 2, 0], ["caller", 5, "hangup", 2, 0],
+        ["callee", 1, "answer", 2, 0], ["callee", 2, "expect_dtmf", 2, 0]]

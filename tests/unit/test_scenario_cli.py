@@ -54,3 +54,16 @@ def test_load_refuses_a_bad_scenario_or_mixed_flow_options_before_any_fleet(
     assert main(["load", "--self", "--calls", "1", "--scenario", str(tmp_path / "no.yaml"),
                  *far]) == 2
     assert "no.yaml: No such file or directory" in capsys.readouterr().err
+
+
+def test_a_step_limit_must_name_a_step_of_the_scenario(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    far = ["--coordinator", "tcp://127.0.0.1:9"]
+    desk = str(EXAMPLES / "agent-desk.yaml")
+    assert main(["load", "--self", "--calls", "1", "--scenario", desk, "--max-step-p95",
+                 "expect_tone=1s", *far]) == 2
+    assert "--max-step-p95 expect_tone: the run's scenario has no such step" in (
+        capsys.readouterr().err)
+    with pytest.raises(SystemExit) as done:
+        main(["load", "--self", "--calls", "1", "--max-step-p95", "500ms", *far])
+    assert done.value.code == 2 and "is not STEP=TIME" in capsys.readouterr().err

@@ -69,9 +69,11 @@ def by_agent(run: LoadRun) -> list[dict[str, Any]]:
 
 
 def live(run: LoadRun) -> dict[str, Any]:
-    """What each load.progress event carries beyond its timeseries row: failures by code and
-    each agent's part so far (with the calls it placed that are up now), for live views."""
+    """What each load.progress event carries beyond its timeseries row: failures by code, the
+    scenario's steps and each agent's part so far (with the calls it placed that are up now),
+    for live views."""
     return {"failed_by_code": dict(run.failed), "lost_agents": list(run.lost_agents),
+            "scenario": run.profile.scenario, "steps": run.steps.summary(),
             "replaced_agents": list(run.replaced_agents),
             "by_agent": [dict(part, active=run.active.get(part["agent"], 0))
                          for part in by_agent(run)]}

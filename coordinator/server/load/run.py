@@ -58,6 +58,8 @@ class LoadRun:
     mos: Histogram = field(default_factory=Histogram)
     #: the scenario's steps over every agent
     steps: StepTable = field(default_factory=StepTable)
+    #: per agent: the steps its calls were at in its last report (load.stats ``at``)
+    at: dict[str, dict[str, int]] = field(default_factory=dict)
     by_agent: dict[str, Counter[str]] = field(default_factory=dict)
     caller_done: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
@@ -143,6 +145,8 @@ class LoadRun:
         if duration is not None:
             self.duration.merge(duration)
         self.steps.merge_wire(data.get("steps"))
+        if isinstance(data.get("at"), dict):
+            self.at[agent] = data["at"]
         media = data.get("media") if isinstance(data.get("media"), dict) else None
         media = media if media is not None and self._add_media(media) else None
         if interval:
@@ -232,6 +236,8 @@ class LoadRun:
         if agent in self.shares and agent not in self.done:
             self.lost_agents.append(agent)
             self.lost += self.active.get(agent, 0)
+            steps = (self.shares[agent].get("caller") or {}).get("steps") or []
+            self.steps.lost_at("caller", self.at.pop(agent, {}), steps)
             self.done.add(agent)
             self.caller_done.add(agent)
             self.active[agent] = self.answering[agent] = 0

@@ -178,6 +178,21 @@
     changed("verdict", r.verdict, renderVerdict);
     changed("agents", [r.by_agent, r.lost_agents, r.replaced_agents],
       () => renderAgents(r.by_agent, r.lost_agents, r.replaced_agents || []));
+    changed("steps", [r.scenario, r.steps], () => renderSteps(r.scenario, r.steps || []));
+  }
+  function renderSteps(name, steps) {
+    // each step of each leg: calls that passed it, failed it (why) and the time it took
+    $("#steps-name").textContent = name || "";
+    fillBody($("#steps"), steps.map((s) => {
+      const why = Object.entries(s.failed_by_reason || {}).sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}: ${num(n)}`).join(", ");
+      return h("tr", {class: s.fatal ? "lost" : ""},
+        h("td", {text: s.leg}), h("td", {class: "num", text: String(s.step)}), h("td", {text: s.op}),
+        h("td", {class: "num", text: num(s.ok)}), h("td", {class: "num", text: num(s.failed)}),
+        h("td", {class: "num", text: num(s.lost || 0)}),
+        h("td", {class: "num", text: num(s.time_ms.p50, 1)}), h("td", {class: "num", text: num(s.time_ms.p95, 1)}),
+        h("td", {text: why}));
+    }));
   }
   function profileText(p) {
     if (!p || !Object.keys(p).length) return "started elsewhere: its profile comes with its report";

@@ -239,7 +239,26 @@ async function scenario() {
     await driver.wait((ev) => about(ev, run, "load.done").length === 1, "load.done");
     const report = about(driver.events, run, "load.done")[0].data.report;
     check(report.stopped === true && report.attempted >= 1, "the report of a stopped run", report);
+
+    // a call scenario as plain data: refused with the step that is wrong, then run
+    const flow = {
+      name: "node flow",
+      caller: [{ op: "call" }, { op: "wait", state: "confirmed", timeout: 5.0 },
+               { op: "dtmf", digits: "42" }, { op: "pause", s: "0.3" }, { op: "hangup" }],
+      callee: [{ op: "answer", ring: 0.1 }, { op: "expect_dtmf", digits: "42", timeout: 5.0 }],
+    };
+    const bad = { ...flow, callee: [{ op: "answer" }, { op: "expect_dtmf", digits: "4x" }] };
+    const refused = await driver.error("load.start", { rate: 2.0, calls: 2, self: true, scenario: bad });
+    same([refused.code, refused.msg],
+      ["E_BAD_ARGS", "callee step 2 (expect_dtmf): 'digits' must be a string of 0-9*#A-D"],
+      "a bad scenario is refused with its step");
+    const flowRun = "node-run-2";
+    await driver.ok("load.start", { rate: 2.0, calls: 2, self: true, scenario: flow, run: flowRun });
+    await driver.wait((ev) => about(ev, flowRun, "load.done").length === 1, "the scenario run's load.done");
+    const flowReport = about(driver.events, flowRun, "load.done")[0].data.report;
     return {
+      scenario: { name: flowReport.scenario, success: flowReport.success,
+                  steps: flowReport.steps.map((st) => [st.leg, st.step, st.op, st.ok, st.failed]) },
       load: { progress: about(driver.events, run, "load.progress").length,
               attempted: report.attempted, stopped: report.stopped },
       ok: true,
