@@ -17,6 +17,7 @@ the run's verdict fails), ``end`` (the leg hangs up, the verdict does not fail) 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from proto import limits
@@ -30,6 +31,10 @@ MAX_STEPS = 64
 #: call states a ``wait`` step waits for
 WAIT_STATES = ("early", "confirmed", "disconnected")
 ON_FAILURE = ("fail", "end", "skip")
+#: variables a step's text and header values may use: the call's number on its agent, this
+#: leg's user name (of its identity's URI) and the far end's (of the target, or of the caller)
+VARIABLES = ("call", "me", "peer")
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 LEGS = ("caller", "callee")
 
 _ON_FAILURE = Field("on_failure", "str", False, "what a failure of this step does: fail (hang "
@@ -103,6 +108,12 @@ def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
     if leg not in STEPS[op][0]:
         raise ProtoError("E_BAD_ARGS", f"{where}: not a {leg} step")
     validate(step_fields(op), raw, where)
+    for key, value in raw.items():
+        for text in (value.values() if isinstance(value, dict) else [value]):
+            for name in _VARIABLE.findall(text) if isinstance(text, str) else ():
+                if name not in VARIABLES:
+                    raise ProtoError("E_BAD_ARGS", f"{where}: {key!r} uses ${{{name}}}: the "
+                                     "variables are " + ", ".join(f"${{{v}}}" for v in VARIABLES))
     for key in ("digits",):
         if key in raw and set(raw[key].upper()) - set(DTMF_DIGITS):
             raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")
@@ -178,6 +189,11 @@ def builtin(hold: str = "1", hangup: str = "caller", dtmf: str = "",
                            "on_failure": "skip"})
         callee.append({"op": "hangup"})
     return check({"name": "built-in", "caller": caller, "callee": callee})
+
+
+def expand(text: str, values: dict[str, str]) -> str:
+    """``text`` with its variables (``${me}``...) replaced by their values."""
+    return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def uses(flow: dict[str, Any], op: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pjsua2 as pj
@@ -22,6 +22,7 @@ from agent.headers import header_vector
 from agent.objects import AgentCall
 from proto.dist import parse_codes, parse_dist
 from proto.front import FINAL_HEADER
+from proto.scenario import expand
 
 #: what a leg's call reports to its flow
 EARLY, CONFIRMED, DISCONNECTED = "early", "confirmed", "disconnected"
@@ -80,6 +81,8 @@ class Flow:
     end_code: str = ""
     #: the flow runs inside pjsua's onIncomingCall (a refusal waits for the loop's next turn)
     incoming: bool = False
+    #: the values of the steps' variables (proto.scenario.VARIABLES)
+    values: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.since = self.clock()
@@ -197,7 +200,7 @@ class Flow:
             self.until = self._timeout(step, now)
             self._wait("tone", now)
         elif op == "message":
-            text = str(step["text"])
+            text = expand(str(step["text"]), self.values)
             try:
                 with pager.sending(self.call.pagers, text):
                     self.call.sendInstantMessage(pager.message_param(text, None, None))
@@ -247,6 +250,7 @@ class Flow:
             return
         got, self.messages = self.messages[0], self.messages[1:]
         want = self.steps[self.pc].get("text")
+        want = None if want is None else expand(str(want), self.values)
         self.deadline = None
         if want is None or got == want:
             self._done(True)

@@ -29,8 +29,9 @@ from agent.load import totals as loadtotals
 from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, Flow
 from agent.load.media import LoadMedia
 from agent.load.report import Report
-from agent.objects import AgentAccount, AgentCall, media_summary
+from agent.objects import AgentAccount, AgentCall, media_summary, uri_user
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
+from proto.scenario import expand
 
 STATS_EVERY_S = 1.0
 #: shortest call (answered for this long) whose far-end tone is checked at its hangup
@@ -209,20 +210,24 @@ class LoadGen:
             self._due_head_delayed = False
             self._started += 1
             self._last_start = now - self.begun
-            gid = f"{self.run}:{self.state.name}:{next(self._n)}"
-            call = AgentCall(self.state, next(self._callers), gid, observer=self._on_state)
+            number = next(self._n)
+            gid = f"{self.run}:{self.state.name}:{number}"
+            acc = next(self._callers)
+            call = AgentCall(self.state, acc, gid, observer=self._on_state)
             if self.sender.source is not None:
                 call.on_media = self._on_media
             self.state.calls[gid] = call
             self.legs[gid] = call
             target = next(self._targets)
             leg = _Leg("caller", now, self._flow("caller", call), target=target)
+            leg.flow.values = {"call": str(number), "me": acc.user, "peer": uri_user(target)}
             self.info[gid] = leg
             self.report.counts["started"] += 1
             prm = pj.CallOpParam(True)
             headers = self.steps["caller"][0].get("headers")
             if headers:
-                prm.txOption.headers = header_vector(headers)
+                prm.txOption.headers = header_vector(
+                    {k: expand(v, leg.flow.values) for k, v in headers.items()})
             try:
                 call.makeCall(target, prm)
             except pj.Error as exc:
@@ -271,13 +276,19 @@ class LoadGen:
     def _on_incoming(self, acc: AgentAccount, pj_call_id: int) -> None:
         assert self.answer is not None
         now = self.clock()
-        gid = f"{self.run}:{self.state.name}:in{next(self._n)}"
+        number = f"in{next(self._n)}"
+        gid = f"{self.run}:{self.state.name}:{number}"
         call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
         if self.sender.source is not None:
             call.on_media = self._on_media
         self.state.calls[gid] = call
         self.legs[gid] = call
         leg = _Leg("callee", now, self._flow("callee", call))
+        try:
+            peer = uri_user(str(call.getInfo().remoteUri))
+        except pj.Error:
+            peer = ""
+        leg.flow.values = {"call": number, "me": acc.user, "peer": peer}
         self.info[gid] = leg
         self.report.counts["incoming"] += 1
         leg.flow.incoming = True

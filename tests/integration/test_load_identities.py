@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from coordinator.cli.scenario import read
 from coordinator.client import Error, Lib
 from tests.helpers import free_udp_port, start_sipp, stop
 from tests.kamailio import PASSWORD, Kamailio
@@ -100,6 +101,27 @@ def test_registered_identities_call_through_kamailio(kam: Kamailio, lib: Lib) ->
     assert PASSWORD not in json.dumps(report) and PASSWORD not in json.dumps(progress)
     assert report["profile"]["credentials"] == 6
     assert lib.status()["accounts"] == 0
+
+
+def test_a_scenario_run_of_registered_identities_through_kamailio(kam: Kamailio,
+                                                                  lib: Lib) -> None:
+    """proto/scenarios/registered.yaml: every identity registers, then each call rings, sends
+    a digit by INFO and a message, through Kamailio; each step counted on both legs."""
+    flow = read(str(Path(__file__).parents[2] / "proto" / "scenarios" / "registered.yaml"))
+    users = _users("desk", 4)  # 2 callers, then one answering identity on each of 2 agents
+    report = lib.run_load({"rate": 4, "calls": 8, "self": True, "callers": 2,
+                           "registrar": kam.uri, "scenario": flow,
+                           "credentials": [{"user": u, "password": PASSWORD} for u in users]},
+                          timeout=90)
+    assert (report["attempted"], report["answered"], report["failed"]) == (8, 8, 0), report
+    assert report["registration"] == {"identities": 4, "registered": 4, "failed_by_code": {}}
+    for user in users:
+        assert kam.requests("REGISTER", user) >= 2, user
+    assert sum(kam.requests("INVITE", u) for u in users[:2]) == 8
+    steps = {(s["leg"], s["step"]): s for s in report["steps"]}
+    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), steps
+    assert report["dtmf"] == {"digits": "", "verified": 8, "missed": 0}
+    assert report["success"] is True
 
 
 def test_a_registrar_run_with_srtp_through_kamailio(kam: Kamailio, lib: Lib) -> None:

@@ -175,3 +175,12 @@ def test_a_bad_scenario_is_refused_with_its_step(args: dict[str, Any], message: 
     with pytest.raises(ProtoError) as err:
         parse_profile({**base, **args})
     assert err.value.code == "E_BAD_ARGS" and message in err.value.msg
+
+
+def test_a_scenario_runs_profile_shows_no_builtin_flow_options() -> None:
+    flow = {"name": "x", "caller": [{"op": "call"}], "callee": [{"op": "answer"}]}
+    public = parse_profile({"rate": 1, "calls": 1, "self": True, "scenario": flow}).public()
+    assert public["scenario"] == "x"
+    assert not {"hold", "hangup", "dtmf", "answer_codes", "answer_delay"} & set(public)
+    builtin = parse_profile({"rate": 1, "calls": 1, "self": True, "hold": "2"}).public()
+    assert builtin["scenario"] == "built-in" and builtin["hold"] == "2"

@@ -117,3 +117,16 @@ def test_step_tables_add_up_over_agents_and_keep_reasons_bounded() -> None:
     assert len(expect["failed_by_reason"]) == MAX_STEP_REASONS + 1  # the rest as "other"
     assert total.fatal() == MAX_STEP_REASONS + 4
     assert 150 <= wait["time_ms"]["p50"] <= 310
+
+
+def test_variables_are_checked_and_expanded() -> None:
+    flow = scenario.check({"caller": [{"op": "call", "headers": {"X-From": "${me} #${call}"}},
+                                      {"op": "message", "text": "to ${peer}"}]})
+    values = {"call": "7", "me": "sip:a@h", "peer": "sip:b@h"}
+    assert scenario.expand(flow["caller"][0]["headers"]["X-From"], values) == "sip:a@h #7"
+    assert scenario.expand("${peer}${peer} $x {me}", values) == "sip:b@hsip:b@h $x {me}"
+    assert _error({"caller": [{"op": "call"}, {"op": "message", "text": "hi ${you}"}]}) == (
+        "caller step 2 (message): 'text' uses ${you}: the variables are ${call}, ${me}, "
+        "${peer}")
+    assert "'headers' uses ${}" in _error({"caller": [{"op": "call",
+                                                       "headers": {"X-A": "${}"}}]})

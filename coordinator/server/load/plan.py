@@ -64,9 +64,11 @@ class Profile:
 
     def public(self) -> dict[str, Any]:
         """The profile as reports show it, under load.start's own names (``self``, not
-        ``self_answer``): credentials reduced to their count, the scenario to its name."""
+        ``self_answer``): credentials reduced to their count, the scenario to its name (the
+        built-in flow's options only when the run follows it)."""
+        skip = ("flow", *(() if self.scenario == "built-in" else FLOW_OPTIONS))
         out = {("self" if k == "self_answer" else k): (list(v) if isinstance(v, tuple) else v)
-               for k, v in vars(self).items() if k != "flow"}
+               for k, v in vars(self).items() if k not in skip}
         out["credentials"] = len(self.credentials)
         out["session"] = dict(self.session)
         return out

@@ -200,7 +200,8 @@
     if (p.calls) parts.push(`${p.calls} calls`);
     if (p.duration) parts.push(`${p.duration} s`);
     if (p.ramp) parts.push(`ramp ${p.ramp} s`);
-    parts.push(`hold ${p.hold || 1}`);
+    if (p.scenario && p.scenario !== "built-in") parts.push(`scenario ${p.scenario}`);
+    else parts.push(`hold ${p.hold || 1}`);
     parts.push(p.targets && p.targets.length ? `to ${p.targets.join(", ")}` : "self-answered");
     if (p.media && p.media !== "silence") parts.push(`media ${p.media}`);
     return parts.join(" · ");
