@@ -318,6 +318,11 @@ class Flow:
         if on_failure != "skip":
             self.hangup(0)
 
+    def stop(self) -> None:
+        """The run is ending: no more steps, and the end of the call fails none."""
+        self.ended = True
+        self.waiting, self.deadline, self.until = None, None, None
+
     def hangup(self, code: int) -> None:
         """End the call from this leg (its steps end here)."""
         if self.ended:

@@ -420,6 +420,8 @@ class LoadGen:
     def end(self) -> None:
         """Start no more calls; hang up what is up; report ``done`` when all legs are gone."""
         self.ending = True
+        for leg in list(self.info.values()):
+            leg.flow.stop()  # the run's end, not a failure of the step the call is at
         for call in list(self.legs.values()):
             try:
                 call.hangup(pj.CallOpParam(True))

@@ -11,7 +11,7 @@ import pytest
 
 from coordinator.cli.scenario import read
 from coordinator.client import Error, Lib
-from tests.helpers import free_udp_port, start_sipp, stop
+from tests.helpers import free_udp_port, start_sipp, stop, wait_for
 
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -153,3 +153,22 @@ def test_new_offers_wait_for_the_call_and_for_each_other(lib: Lib) -> None:
     steps = _steps(report)
     assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), steps
     assert report["success"] is True
+
+
+def test_stopping_a_run_fails_no_step(lib: Lib) -> None:
+    seen: list[dict[str, Any]] = []
+    flow = {"caller": [{"op": "call"}, {"op": "wait", "state": "confirmed"},
+                       {"op": "pause", "s": "30"}, {"op": "hangup"}],
+            "callee": [{"op": "answer"}, {"op": "wait", "state": "disconnected"}]}
+    watch = lib.start_load({"rate": 2, "calls": 4, "self": True, "scenario": flow},
+                           on_progress=seen.append)
+    wait_for(lambda: bool(seen) and seen[-1]["answered"] >= 2, 15, "calls in their pause")
+    lib.stop_load(watch.run)
+    assert watch.finished.wait(30)
+    r = watch.report
+    assert r is not None and r["stopped"] is True and r["answered"] >= 2
+    steps = _steps(r)
+    assert steps[("caller", 2)]["ok"] == r["answered"]
+    # the calls the stop hung up were at their pause: no step failed, none reached the hangup
+    assert all(s["failed"] == 0 for s in steps.values()), steps
+    assert ("caller", 3) not in steps and ("caller", 4) not in steps
