@@ -57,6 +57,16 @@ def media_summary(ci: Any) -> tuple[str, str]:
     return "NONE", "none"
 
 
+def far_end_has(prm: Any, header: str) -> bool:
+    """Whether the request the far end ended a call with (the event of its DISCONNECTED state)
+    carries ``header``."""
+    e = prm.e
+    if e.type != pj.PJSIP_EVENT_TSX_STATE or e.body.tsxState.type != pj.PJSIP_EVENT_RX_MSG:
+        return False
+    head = str(e.body.tsxState.src.rdata.wholeMsg).split("\r\n\r\n", 1)[0].lower()
+    return f"\r\n{header.lower()}:" in head
+
+
 def uri_user(uri: str) -> str:
     """The user part of a SIP URI, with or without display name and angle brackets."""
     bare = uri.rsplit("<", 1)[-1].split(">", 1)[0].strip()
@@ -106,6 +116,14 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: of each sent one, go here instead of events
         self.on_im: Callable[[AgentCall, str], None] | None = None
         self.on_im_status: Callable[[AgentCall, int], None] | None = None
+        #: load-run calls: a header to look for in the request that ends the call (a BYE or
+        #: CANCEL from the far end), and whether it was there
+        self.far_end_header = ""
+        self.far_end_said = False
+        #: load-run calls: a REFER received (the run accepts it, with prm.newCall, or not) and
+        #: the progress reports (code, final) of a REFER sent
+        self.on_transfer: Callable[[AgentCall, Any], None] | None = None
+        self.on_transfer_status: Callable[[AgentCall, int, bool], None] | None = None
         self.acc_id = acc.gid
         #: the owning client (routing id in hex, CURVE key): the account's owner unless the
         #: coordinator names another (call.make); kept for a restarted coordinator
@@ -159,6 +177,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         ci = self.getInfo()
         ended = ci.state == pj.PJSIP_INV_STATE_DISCONNECTED
         if self.observer is not None:
+            if ended and self.far_end_header:
+                self.far_end_said = far_end_has(prm, self.far_end_header)
             try:
                 self.observer(self, ci)
             finally:

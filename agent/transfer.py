@@ -29,8 +29,11 @@ def on_request(call: AgentCall, prm: Any) -> None:
     state = call.state
     acc = state.accounts.get(call.acc_id)
     new_gid = ""
-    if call.observer is not None:  # load-run calls are never transferred
-        prm.statusCode = DEFAULT_REJECT_CODE
+    if call.observer is not None:  # a load-run call: its run decides (agent.load)
+        if call.on_transfer is not None:
+            call.on_transfer(call, prm)
+        else:
+            prm.statusCode = DEFAULT_REJECT_CODE
         return
     if acc is None or acc.deleting:
         prm.statusCode = 503
@@ -48,20 +51,28 @@ def on_request(call: AgentCall, prm: Any) -> None:
 def _adopt(call: AgentCall, acc: AgentAccount, prm: Any) -> str:
     """A fresh AgentCall of ``acc``, with a new global id, for pjsua to bind the call it starts
     (``prm.newCall``); ``call`` drops it if pjsua never starts it."""
-    state = call.state
-    new_gid = state.new_incoming_id()
-    child = type(call)(state, acc, new_gid)
-    state.calls[new_gid] = child
+    new_gid = call.state.new_incoming_id()
+    adopt(call, type(call)(call.state, acc, new_gid), prm)
+    return new_gid
+
+
+def adopt(call: AgentCall, child: AgentCall, prm: Any) -> None:
+    """``child`` is the call pjsua starts for the REFER ``call`` accepted."""
+    call.state.calls[child.gid] = child
     call.children.append(child)
     prm.newCall = child
-    return new_gid
 
 
 def on_status(call: AgentCall, prm: Any) -> None:
     """A NOTIFY about a REFER this call sent: the new call's progress at the transferee. Only
     the first final report of a REFER goes out."""
-    if call.observer is None and not call.transfer_done:
-        call.transfer_done = bool(prm.finalNotify)
+    if call.transfer_done:
+        return
+    call.transfer_done = bool(prm.finalNotify)
+    if call.observer is not None:
+        if call.on_transfer_status is not None:
+            call.on_transfer_status(call, int(prm.statusCode), bool(prm.finalNotify))
+    else:
         call.state.emit("call.transfer_status", call.gid, {
             "code": int(prm.statusCode), "reason": str(prm.reason),
             "final": bool(prm.finalNotify)})

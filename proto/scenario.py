@@ -35,7 +35,9 @@ ON_FAILURE = ("fail", "end", "skip")
 #: leg's user name (of its identity's URI) and the far end's (of the target, or of the caller)
 VARIABLES = ("call", "me", "peer")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
-LEGS = ("caller", "callee")
+LEGS = ("caller", "callee", "transferee")
+#: the legs that a call the run places has at its two ends
+ENDS = ("caller", "callee")
 
 _ON_FAILURE = Field("on_failure", "str", False, "what a failure of this step does: fail (hang "
                     "up, the run fails; default), end (hang up) or skip (go on)",
@@ -83,6 +85,10 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "update": (LEGS, "a new offer by UPDATE (while ringing too, once the INVITE's offer is "
                "answered: a reliable 183); it waits while another offer is under way (up to "
                "2 s)", ()),
+    "transfer": (ENDS, "blind transfer (REFER) of the far end to a URI; passes when the far "
+                 "end reports its new call answered (a final 2xx NOTIFY). The far end's agent "
+                 "places that call and runs the transferee's steps on it",
+                 (Field("to", "uri", True, "the transfer target"), _TIMEOUT)),
     "hangup": (LEGS, "end the call (BYE, CANCEL, or a final response with the code)",
                (Field("code", "int", False, "final response of an unanswered incoming call "
                       "(default 603)", lo=300, hi=699),)),
@@ -151,16 +157,21 @@ def check(raw: Any) -> dict[str, Any]:
         raise ProtoError("E_BAD_ARGS", "scenario: a map of name, caller and callee")
     for key in raw:
         if key not in ("name", *LEGS):
-            raise ProtoError("E_BAD_ARGS", f"scenario: unknown key {key!r} (name, caller, "
-                             "callee)")
+            raise ProtoError("E_BAD_ARGS", f"scenario: unknown key {key!r} (name, "
+                             + ", ".join(LEGS) + ")")
     name = raw.get("name", "")
     if not isinstance(name, str) or len(name) > 64:
         raise ProtoError("E_BAD_ARGS", "scenario: 'name' must be a string of at most 64 "
                          "characters")
     if "caller" not in raw:
         raise ProtoError("E_BAD_ARGS", "scenario: 'caller' (its steps) is missing")
-    return {"name": name, "caller": _check_leg("caller", raw["caller"]),
-            "callee": _check_leg("callee", raw.get("callee") or [])}
+    flow = {"name": name, "caller": _check_leg("caller", raw["caller"]),
+            "callee": _check_leg("callee", raw.get("callee") or []),
+            "transferee": _check_leg("transferee", raw.get("transferee") or [])}
+    if uses(flow, "transfer") and not flow["transferee"]:
+        raise ProtoError("E_BAD_ARGS", "scenario: a transfer step needs the transferee's steps "
+                         "(what the transferred end does on its new call)")
+    return flow
 
 
 def builtin(hold: str = "1", hangup: str = "caller", dtmf: str = "",
@@ -206,6 +217,8 @@ def describe(scenario: dict[str, Any]) -> list[str]:
     lines = [f"scenario {scenario.get('name') or '(unnamed)'}"]
     for leg in LEGS:
         steps = scenario.get(leg) or []
+        if leg not in ENDS and not steps:
+            continue
         lines.append(f"  {leg}: {len(steps)} step{'s' if len(steps) != 1 else ''}")
         for i, step in enumerate(steps, 1):
             args = ", ".join(f"{k}={v}" for k, v in step.items() if k != "op")

@@ -116,7 +116,7 @@ class StepTable:
     def summary(self) -> list[dict[str, Any]]:
         """The table as reports show it: per step, calls that passed it, failed it (by
         reason) and the time from the step before (ms percentiles)."""
-        order = {"caller": 0, "callee": 1}
+        order = {"caller": 0, "callee": 1, "transferee": 2}
         return [{"leg": r.leg, "step": r.index, "op": r.op, "ok": r.ok,
                  "failed": sum(r.failed.values()), "fatal": r.fatal, "lost": r.lost,
                  "failed_by_reason": dict(r.failed),

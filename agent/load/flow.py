@@ -31,6 +31,9 @@ TONE_POLL_S = 0.05
 #: a new offer (hold, unhold, re-INVITE, UPDATE) that pjsua refuses because another is under
 #: way is tried again this often, for this long, before the step fails
 OFFER_RETRY_S, OFFER_PATIENCE_S = 0.05, 2.0
+#: the header of the BYE (or CANCEL) with which a stopping run ends its calls: the far end's
+#: flow then ends without failing its step (the run is stopping there too)
+STOP_HEADER = "X-Callfleet-Stopped"
 #: the steps that make a new offer in a confirmed call
 REOFFERS = ("hold", "unhold", "reinvite")
 
@@ -119,8 +122,18 @@ class Flow:
         if self.waiting == "im":
             self._match_message()
 
+    def on_transfer_status(self, code: int, final: bool) -> None:
+        """A NOTIFY about the REFER this leg sent: the far end's new call, answered or not."""
+        if final:
+            self._final_response("xfer", code)
+
     def on_message_status(self, code: int) -> None:
-        if self.waiting != "im_status":
+        """The final response to the MESSAGE this leg sent."""
+        self._final_response("im_status", code)
+
+    def _final_response(self, waiting: str, code: int) -> None:
+        """The outcome a step waiting for ``waiting`` waited for: 2xx passes it."""
+        if self.waiting != waiting:
             return
         if 200 <= code < 300:
             self._done(True)
@@ -211,6 +224,17 @@ class Flow:
         elif op == "expect_message":
             self._wait("im", self._timeout(step, now))
             self._match_message()
+        elif op == "transfer":
+            if not self.confirmed:
+                self._wait("offer", None)  # a REFER needs a confirmed call: once it is
+                return
+            self.call.transfer_done = False
+            try:
+                self.call.xfer(expand(str(step["to"]), self.values), pj.CallOpParam(True))
+            except pj.Error as exc:
+                self._fail(f"pj{exc.status}")
+                return
+            self._wait("xfer", self._timeout(step, now))
         elif op in REOFFERS and not self.confirmed:
             self._wait("offer", None)  # a confirmed call's step: it runs once the call is
         elif op in ("reinvite", "update"):

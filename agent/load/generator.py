@@ -22,11 +22,12 @@ from typing import Any
 
 import pjsua2 as pj
 
+from agent import transfer
 from agent.accounts import create_account
 from agent.errors import PJ_ETOOMANY
 from agent.headers import header_vector
 from agent.load import totals as loadtotals
-from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, Flow
+from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, STOP_HEADER, Flow
 from agent.load.media import LoadMedia
 from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary, uri_user
@@ -86,7 +87,9 @@ class LoadGen:
         self._targets = itertools.cycle(self.caller["targets"] if self.caller else [""])
         #: each leg's steps (proto.scenario), checked by the coordinator
         self.steps = {"caller": list((self.caller or {}).get("steps") or [{"op": "call"}]),
-                      "callee": list((self.answer or {}).get("steps") or [])}
+                      "callee": list((self.answer or {}).get("steps") or []),
+                      "transferee": list((self.caller or self.answer or {}).get("transferee")
+                                         or [])}
         self.rate = float(self.caller["rate"]) if self.caller else 0.0
         self._due_head_delayed = False
         #: when (seconds into this part) the last call started (-1: none yet)
@@ -249,8 +252,37 @@ class LoadGen:
 
     def _flow(self, role: str, call: AgentCall) -> Flow:
         call.on_dtmf = self._on_digit
+        call.far_end_header = STOP_HEADER
         call.on_im, call.on_im_status = self._on_im, self._on_im_status
+        call.on_transfer_status = self._on_transfer_status
+        if self.steps["transferee"]:
+            call.on_transfer = self._on_transfer
         return Flow(role, self.steps[role], call, self, self.clock)
+
+    def _on_transfer(self, call: AgentCall, prm: Any) -> None:
+        """A REFER on one of the run's calls: its new call runs the transferee's steps."""
+        acc = self.state.accounts.get(call.acc_id)
+        if (self.ending or acc is None or acc.deleting or self.state.free_slots() <= 0
+                or not self.state.budget.can_take()):
+            prm.statusCode = 503
+            return
+        number = f"x{next(self._n)}"
+        gid = f"{self.run}:{self.state.name}:{number}"
+        child = AgentCall(self.state, acc, gid, observer=self._on_state)
+        if self.sender.source is not None:
+            child.on_media = self._on_media
+        transfer.adopt(call, child, prm)
+        self.legs[gid] = child
+        leg = _Leg("transferee", self.clock(), self._flow("transferee", child))
+        leg.flow.values = {"call": number, "me": acc.user, "peer": uri_user(str(prm.dstUri))}
+        self.info[gid] = leg
+        self.report.counts["transferred"] += 1
+        leg.flow.run()
+
+    def _on_transfer_status(self, call: AgentCall, code: int, final: bool) -> None:
+        leg = self.info.get(call.gid)
+        if leg is not None:
+            leg.flow.on_transfer_status(code, final)
 
     # -- the flows' host (agent.load.flow.FlowHost) ---------------------------------------
     def step_done(self, flow: Flow, index: int, ok: bool, reason: str, elapsed_s: float,
@@ -333,6 +365,8 @@ class LoadGen:
                 self.report.setup.record((now - leg.started) * 1e6)
             leg.flow.on_state(CONFIRMED)
         elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            if call.far_end_said:  # the far end's run is stopping: so is this one
+                leg.flow.stop()
             leg.flow.on_state(DISCONNECTED, str(ci.lastStatusCode or ""))
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
@@ -422,15 +456,19 @@ class LoadGen:
         self.ending = True
         for leg in list(self.info.values()):
             leg.flow.stop()  # the run's end, not a failure of the step the call is at
+        prm = pj.CallOpParam(True)
+        prm.txOption.headers = header_vector({STOP_HEADER: "yes"})  # nor at the far end's
         for call in list(self.legs.values()):
             try:
-                call.hangup(pj.CallOpParam(True))
+                call.hangup(prm)
             except pj.Error:
                 pass  # already ending
 
     def caller_done(self) -> bool:
+        """No more calls to place, and none placed here up: the run's own calls and the calls
+        transfers made (the run ends, hanging up what is left, once every agent is done)."""
         return self._caller_finished(self.clock()) and not any(
-            leg.role == "caller" for leg in self.info.values())
+            leg.role in ("caller", "transferee") for leg in self.info.values())
 
     def emit_stats(self) -> None:
         """Counters and histograms since the last report (the coordinator adds them up)."""

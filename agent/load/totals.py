@@ -15,7 +15,7 @@ from proto.steptable import StepTable
 
 #: counters added up (the rest of a report is state: the latest value wins)
 COUNTERS = ("started", "answered", "completed", "delayed", "incoming", "dtmf_ok",
-            "dtmf_missed", "tone_heard", "tone_missed", "tone_unchecked")
+            "dtmf_missed", "tone_heard", "tone_missed", "tone_unchecked", "transferred")
 #: maps of counters added up key by key
 TALLIES = ("failed", "failed_reasons")
 HISTOGRAMS = ("setup", "duration")

@@ -73,11 +73,13 @@ OPS = grouped("load", (
            args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
                                "registrar, username and password), rate, phase (seconds before "
                                "its first call), calls, duration, ramp, "
-                               "slots, targets, steps (the caller's scenario steps), media, "
+                               "slots, targets, steps (the caller's scenario steps), transferee "
+                               "(the steps of a call a REFER on the run's calls starts), media, "
                                "registrar, session (the account call options), wait_go (true: "
                                "no call before load.agent_go)"),
                  Field("answer", "map", False, "ids (one identity, as for caller), steps (the callee's "
-                       "scenario steps), media, registrar, session"),
+                       "scenario steps), transferee (as for caller), media, registrar, "
+                       "session"),
                  *OWNER,
                  Field("profile", "map", False, "the run's profile as reports show it (no "
                        "credentials), kept for a restarted coordinator")),
@@ -183,6 +185,8 @@ EVENTS = grouped("load", (
                           "calls that passed it (ok), failed it (failed: by reason; fatal: those "
                           "failing the run) and a histogram (b, max) of the µs since the step "
                           "before"),
+                    Field("transferred", "int", False, "REFERs this agent accepted on the run's "
+                          "calls (each a new call, running the transferee's steps)", lo=0),
                     Field("at", "map", False, "where the calls this agent placed are now: step "
                           "number (from 1; end: past the last step) -> calls (should the agent "
                           "be lost, its calls are counted lost at these steps)"),

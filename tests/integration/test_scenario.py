@@ -159,7 +159,7 @@ def test_stopping_a_run_fails_no_step(lib: Lib) -> None:
     seen: list[dict[str, Any]] = []
     flow = {"caller": [{"op": "call"}, {"op": "wait", "state": "confirmed"},
                        {"op": "pause", "s": "30"}, {"op": "hangup"}],
-            "callee": [{"op": "answer"}, {"op": "wait", "state": "disconnected"}]}
+            "callee": [{"op": "answer"}, {"op": "pause", "s": "30"}]}
     watch = lib.start_load({"rate": 2, "calls": 4, "self": True, "scenario": flow},
                            on_progress=seen.append)
     wait_for(lambda: bool(seen) and seen[-1]["answered"] >= 2, 15, "calls in their pause")
@@ -169,6 +169,33 @@ def test_stopping_a_run_fails_no_step(lib: Lib) -> None:
     assert r is not None and r["stopped"] is True and r["answered"] >= 2
     steps = _steps(r)
     assert steps[("caller", 2)]["ok"] == r["answered"]
-    # the calls the stop hung up were at their pause: no step failed, none reached the hangup
+    # the calls the stop hung up were at their pause, on both legs: each agent hangs up its
+    # own legs and tells the far end's (whose agent may not have heard of the stop yet) that
+    # the run is stopping: no step failed, none reached the hangup
     assert all(s["failed"] == 0 for s in steps.values()), steps
     assert ("caller", 3) not in steps and ("caller", 4) not in steps
+
+
+def test_call_centre_transfers_every_caller_to_the_back_office(lib: Lib, tmp_path: Path) -> None:
+    port = free_udp_port()
+    # the back office: SIPp's uas, which exits 0 once it has had (and ended) exactly 4 calls
+    office = start_sipp(["-sn", "uas", "-p", str(port), "-m", "4"], tmp_path)
+    try:
+        flow = read(str(EXAMPLES / "call-centre.yaml"))
+        flow["callee"][1:5] = [{"op": "wait", "state": "confirmed"}, {"op": "hold"},
+                               {"op": "pause", "s": "0.5"}, {"op": "unhold"}]  # shorter
+        flow["callee"][5]["to"] = f"sip:office@127.0.0.1:{port}"
+        report = lib.run_load({"rate": 2, "calls": 4, "self": True, "scenario": flow},
+                              timeout=90)
+        assert office.wait(20) == 0, (tmp_path / "sipp.out").read_text()[-2000:]
+    finally:
+        stop(office)
+    assert (report["attempted"], report["answered"], report["failed"]) == (4, 4, 0)
+    assert report["transferred"] == 4 and report["success"] is True, report["steps"]
+    steps = _steps(report)
+    assert all((s["ok"], s["failed"]) == (4, 0) for s in steps.values()), steps
+    assert steps[("callee", 6)]["op"] == "transfer"
+    assert [steps[("transferee", i)]["op"] for i in (1, 2, 3)] == ["wait", "pause", "hangup"]
+    # the desk's transfer passed when the back office answered the transferred call
+    assert steps[("callee", 6)]["time_ms"]["p50"] < 2000
+    assert lib.status()["calls"] == 0 and lib.status()["accounts"] == 0

@@ -184,3 +184,17 @@ def test_a_scenario_runs_profile_shows_no_builtin_flow_options() -> None:
     assert not {"hold", "hangup", "dtmf", "answer_codes", "answer_delay"} & set(public)
     builtin = parse_profile({"rate": 1, "calls": 1, "self": True, "hold": "2"}).public()
     assert builtin["scenario"] == "built-in" and builtin["hold"] == "2"
+
+
+def test_a_scenario_with_transfers_keeps_a_slot_per_call_for_the_transferred_call() -> None:
+    flow = {"caller": [{"op": "call"}],
+            "callee": [{"op": "answer"}, {"op": "transfer", "to": "sip:o@127.0.0.1:5070"}],
+            "transferee": [{"op": "hangup"}]}
+    shares = plan(parse_profile({"rate": 2, "calls": 4, "self": True, "scenario": flow}),
+                  _seats(2, capacity=6), "L1")
+    assert [s["caller"]["slots"] for s in shares.values()] == [2, 2]  # 6 slots / 3 legs
+    assert shares["a0"]["caller"]["transferee"] == shares["a0"]["answer"]["transferee"] == [
+        {"op": "hangup"}]
+    plain = plan(parse_profile({"rate": 2, "calls": 4, "self": True}), _seats(2, 6), "L1")
+    assert [s["caller"]["slots"] for s in plain.values()] == [3, 3]
+    assert "transferee" not in plain["a0"]["caller"]

@@ -130,3 +130,20 @@ def test_variables_are_checked_and_expanded() -> None:
         "${peer}")
     assert "'headers' uses ${}" in _error({"caller": [{"op": "call",
                                                        "headers": {"X-A": "${}"}}]})
+
+
+def test_a_transfer_needs_the_transferees_steps_and_they_neither_call_nor_answer() -> None:
+    caller = [{"op": "call"}, {"op": "wait", "state": "confirmed"},
+              {"op": "transfer", "to": "sip:office@127.0.0.1"}]
+    assert _error({"caller": caller}).startswith(
+        "scenario: a transfer step needs the transferee's steps")
+    assert _error({"caller": caller, "transferee": [{"op": "answer"}]}) == (
+        "transferee step 1 (answer): not a transferee step")
+    assert _error({"caller": caller[:2] + [{"op": "transfer", "to": "office"}],
+                   "transferee": [{"op": "hangup"}]}).startswith(
+        "caller step 3 (transfer): 'to': 'office' is not a sip: or sips: URI")
+    flow = scenario.check({"caller": caller, "transferee": [{"op": "pause", "s": 1},
+                                                            {"op": "hangup"}]})
+    assert flow["transferee"][0] == {"op": "pause", "s": "1"}
+    assert scenario.describe(flow)[-3:] == ["  transferee: 2 steps", "     1. pause  (s=1)",
+                                            "     2. hangup"]

@@ -3,7 +3,8 @@
 Every agent gets a share of the rate, of the call count and of the concurrency, in proportion
 to its calling slots. In a self-answering run, each agent keeps half of its call slots for
 calls it places and half for calls it answers, and calls the answering account of the next
-agent in the ring: no agent is ever offered more calls than it has slots.
+agent in the ring: no agent is ever offered more calls than it has slots. A scenario with a
+transferee keeps a slot more per call (the call a transfer makes at the transferred end).
 
 Calling identities (``callers``) are spread over the agents in the same proportion; an agent
 left without one places no calls. With a registrar, every identity (callers first, then one
@@ -258,7 +259,11 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     if profile.agents:
         seats = seats[: profile.agents]
     n = len(seats)
-    slots = [max(1, s.capacity // 2) if profile.self_answer else s.capacity for s in seats]
+    flow = profile.flow or _flow({}, profile)["flow"]
+    # the call slots a call takes on its agents: its caller leg, its callee leg (self runs),
+    # and the call a transfer makes at the transferred end (scenarios with a transferee)
+    per_call = 1 + int(profile.self_answer) + int(bool(flow.get("transferee")))
+    slots = [max(1, s.capacity // per_call) for s in seats]
     if profile.max_concurrent:
         limit = _split_int(max(profile.max_concurrent, n), slots)
         slots = [min(s, max(1, x)) for s, x in zip(slots, limit, strict=True)]
@@ -274,9 +279,10 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     # each agent's rate in proportion to its calls, so that every agent's part ends together
     rates = _split(profile.rate, quotas if profile.calls else weights)
     calling, answering = _identities(profile, seats, run, callers)
-    flow = profile.flow or _flow({}, profile)["flow"]
     common = {"media": profile.media, "registrar": profile.registrar,
               "session": dict(profile.session)}
+    if flow.get("transferee"):  # what the end that a REFER reaches does on its new call
+        common["transferee"] = flow["transferee"]
     out: dict[str, dict[str, Any]] = {}
     calling_agents = 0
     for i, seat in enumerate(seats):

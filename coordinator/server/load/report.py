@@ -38,6 +38,7 @@ def report(run: LoadRun, now: float) -> dict[str, Any]:
                  "unchecked": run.tone_unchecked},
         "registration": registration(run) if run.profile.registrar else None,
         "scenario": run.profile.scenario, "steps": run.steps.summary(),
+        "transferred": run.transferred,
         "timeseries": run.series.rows, "by_agent": by_agent(run),
         "success": (failed == 0 and run.started > 0 and run.answered == run.started
                     and run.lost == 0 and run.dtmf_missed == 0 and run.tone_missed == 0

@@ -42,6 +42,8 @@ class LoadRun:
     delayed: int = 0
     incoming: int = 0
     dtmf_ok: int = 0
+    #: REFERs the agents accepted on the run's calls (each a new call)
+    transferred: int = 0
     dtmf_missed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -137,6 +139,7 @@ class LoadRun:
         failed = self._add_failures(data)
         self._count_agent(agent, data, failed)
         self.dtmf_ok += _count(data.get("dtmf_ok"))
+        self.transferred += _count(data.get("transferred"))
         self.dtmf_missed += _count(data.get("dtmf_missed"))
         setup = _hist(data.get("setup"))
         if setup is not None:
