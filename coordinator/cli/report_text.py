@@ -64,6 +64,9 @@ def _check_lines(r: dict[str, Any]) -> list[str]:
         lines.append(f"  registration   {reg['registered']} of {reg['identities']} identities "
                      "registered" + "".join(f", {n} x {c}" for c, n in
                                             sorted(reg["failed_by_code"].items())))
+    if r.get("transferred"):
+        lines.append(f"  transferred    {r['transferred']} calls (REFERs accepted: each a new "
+                     "call, with the transferee's steps)")
     if r.get("end_reason"):
         lines.append(f"  ended early    {r['end_reason']}")
     if r.get("delayed_for_capacity"):
