@@ -119,6 +119,9 @@ def drop_unborn(call: AgentCall) -> None:
     start failed) ends too, so that it holds no slot."""
     for child in call.children:
         if not child.ended and child.getId() == pj.PJSUA_INVALID_ID:
+            if child.observer is not None:  # a load run's: its run was told (agent.load)
+                child.finish()
+                continue
             call.state.emit("call.state", child.gid, {
                 "state": "DISCONNECTED", "code": 500, "reason": "the transfer call did not start",
                 "remote_uri": "", "call_id": "", "role": "caller", "agent": call.state.name})

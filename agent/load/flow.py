@@ -103,6 +103,8 @@ class Flow:
                 self._done(True)
             elif self.waiting is not None:
                 self._fail("ended" if self.confirmed else f"ended {code or 'local'}")
+            elif self.pc == 0 and self.role == "caller":  # ended inside makeCall
+                self._record(False, f"ended {code or 'local'}")
             return
         if self.waiting == "offer" and state == CONFIRMED:  # the step it held back runs now
             self.waiting = None

@@ -247,6 +247,7 @@ class LoadGen:
                     return
                 if not counted:
                     self.report.fail(f"pj{exc.status}", f"pj{exc.status} {exc.reason}")
+                    leg.flow.on_state(DISCONNECTED, f"pj{exc.status}")  # its call step failed
                 continue
             leg.flow.run()
 
@@ -368,6 +369,11 @@ class LoadGen:
             if call.far_end_said:  # the far end's run is stopping: so is this one
                 leg.flow.stop()
             leg.flow.on_state(DISCONNECTED, str(ci.lastStatusCode or ""))
+            for child in call.children:  # a transfer's call that pjsua never started
+                unborn = self.info.get(child.gid)
+                if unborn is not None and child.getId() == pj.PJSUA_INVALID_ID:
+                    unborn.flow.on_state(DISCONNECTED, "not started")
+                    self._forget(child.gid)
             if leg.role == "caller":
                 self._recent.append(now + SLOT_RELEASE_GRACE_S)
                 if leg.confirmed is None:

@@ -18,7 +18,8 @@ def rejoin_share(run: LoadRun, name: str, hostport: str, now: float) -> dict[str
     """The load.agent_start arguments of ``name``'s replacement at ``hostport`` (None: nothing
     is left for it to do)."""
     share = copy.deepcopy(run.shares.get(name) or {})
-    if "answer" not in share and "caller" not in share:
+    if ("answer" not in share and "caller" not in share) or (
+            "caller" in share and "ids" not in share["caller"]):
         return None  # an adopted run's part: not known in full
     old = run.hostports.get(name, "")
     registrar = bool(run.profile.registrar)
