@@ -42,7 +42,8 @@ def test_an_agent_that_joins_gets_the_account_and_calls(fleet2: FaultFleet, tmp_
         name = f"{fleet2.names[0].rsplit('-', 1)[0]}-late"
         fleet2.add_agent(name)
         front.wait_listed(3, 20)
-        assert f"+{name}" in front.output()
+        # the list is written, then Kamailio reloads it, then the front says so
+        wait_for(lambda: f"+{name}" in front.output(), 10, "the front to say the newcomer joined")
         uac = start_sipp(sipp_uac(front, "-r", "10", "-m", "30", "-d", "200"), tmp_path)
         assert uac.wait(60) == 0, (tmp_path / "sipp.out").read_text(errors="replace")[-1500:]
         stats = sipp_stats(tmp_path)
