@@ -200,3 +200,51 @@ def test_a_run_started_from_the_form_runs_with_its_options_and_criteria(lib: Lib
         assert counter(driver, "attempted") == full["attempted"] > 0
         assert sum(full["failed_by_code"].values()) == full["failed"]
         assert console_errors(driver) == []
+
+
+def test_a_scenario_runs_steps_on_the_page_are_its_reports(lib: Lib, tmp_path: Path) -> None:
+    """The "Scenario steps" panel: one row per step of each leg, with the report's counts, and
+    a failing step's failures in red (a digit the callee does not get: on_failure fail)."""
+    flow = {"name": "web steps",
+            "caller": [{"op": "call"}, {"op": "wait", "state": "confirmed"},
+                       {"op": "dtmf", "digits": "1"}, {"op": "pause", "s": "0.5"},
+                       {"op": "hangup"}],
+            "callee": [{"op": "answer", "ring": 0.2},
+                       {"op": "expect_dtmf", "digits": "2", "timeout": 3}]}
+    (tmp_path / "flow.json").write_text(json.dumps(flow))
+    load = subprocess.Popen(
+        [sys.executable, "-m", "coordinator.cli", "load", "--coordinator", lib.url, "--self",
+         "-r", "2", "-m", "6", "--scenario", "flow.json", "--quiet", "--report", "r.json"],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        with web_process(lib.url) as web, chromium() as driver:
+            driver.get(web.address)
+            wait_for(lambda: texts(driver, "#runs tbody a") != [], 20, "the run on the page")
+            _click(driver, "#runs tbody a")
+            assert load.wait(60) == 1, load.stderr.read() if load.stderr else ""  # FAIL
+            wait_for(lambda: text(driver, "#run-state").startswith("finished"), 15,
+                     "the run's report on the page")
+            report = json.loads((tmp_path / "r.json").read_text())
+            assert text(driver, "#steps-name") == "web steps"
+            rows = texts(driver, "#steps tbody tr")
+            # the caller never reaches its hangup: the callee hung up on the wrong digit first
+            assert len(rows) == len(report["steps"]) == 6
+            for s in report["steps"]:
+                row = f'#steps tr[data-step="{s["leg"]}.{s["step"]}"]'
+                assert text(driver, row + " td:nth-child(3)") == s["op"]
+                assert text(driver, row + " td:nth-child(4)") == str(s["ok"])
+                assert text(driver, row + " td:nth-child(5)") == str(s["failed"])
+            wrong = '#steps tr[data-step="callee.2"]'
+            assert text(driver, wrong + " td:nth-child(5)") == "6"
+            assert "fail" in (attr(driver, wrong + " td:nth-child(5)", "class") or "")
+            assert text(driver, wrong + " td:nth-child(9)") == "got 1: 6"
+            shown = texts(driver, "#verdict tbody td:nth-child(2)")
+            assert "callee step 2 (expect_dtmf)" in shown
+            assert console_errors(driver) == []
+    finally:
+        if load.poll() is None:
+            load.kill()
+        load.wait(10)
+        if load.stderr is not None:
+            load.stderr.close()

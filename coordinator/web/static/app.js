@@ -186,9 +186,11 @@
     fillBody($("#steps"), steps.map((s) => {
       const why = Object.entries(s.failed_by_reason || {}).sort((a, b) => b[1] - a[1])
         .map(([k, n]) => `${k}: ${num(n)}`).join(", ");
-      return h("tr", {class: s.fatal ? "lost" : ""},
+      // a failure that fails the run in red; one that does not (on_failure end or skip) plain
+      return h("tr", {"data-step": `${s.leg}.${s.step}`},
         h("td", {text: s.leg}), h("td", {class: "num", text: String(s.step)}), h("td", {text: s.op}),
-        h("td", {class: "num", text: num(s.ok)}), h("td", {class: "num", text: num(s.failed)}),
+        h("td", {class: "num", text: num(s.ok)}),
+        h("td", {class: "num" + (s.fatal ? " fail" : ""), text: num(s.failed)}),
         h("td", {class: "num", text: num(s.lost || 0)}),
         h("td", {class: "num", text: num(s.time_ms.p50, 1)}), h("td", {class: "num", text: num(s.time_ms.p95, 1)}),
         h("td", {text: why}));
