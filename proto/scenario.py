@@ -69,8 +69,11 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "expect_dtmf": (LEGS, "wait for DTMF digits from the far end (the next ones received; "
                     "different ones fail the step)",
                     (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32), _TIMEOUT)),
-    "expect_tone": (LEGS, "wait until the far end's tone is heard (needs media tone)",
-                    (_TIMEOUT,)),
+    "tone": (LEGS, "send a tone for a while (instead of the run's media), then go on",
+             (Field("s", "float", True, "seconds", lo=0.02, hi=3600),
+              Field("hz", "int", False, "frequency (default 1000)", lo=100, hi=4000))),
+    "expect_tone": (LEGS, "wait until the far end's tone is heard (a tone step there, or "
+                    "media tone)", (_TIMEOUT,)),
     "message": (LEGS, "send an instant message in the call (MESSAGE) and wait for its final "
                 "response: 2xx passes",
                 (Field("text", "str", True, "the message (text/plain)", lo=1,

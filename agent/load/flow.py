@@ -54,6 +54,12 @@ class FlowHost(Protocol):
     def heard(self, flow: Flow) -> bool:
         """Whether the far end's tone reaches this leg now."""
 
+    def start_tone(self, flow: Flow, hz: int) -> None:
+        """This leg sends a tone (raises pj.Error when the call has no audio)."""
+
+    def stop_tone(self, flow: Flow) -> None:
+        """This leg's tone ends (nothing when it sends none)."""
+
 
 @dataclass
 class Flow:
@@ -95,6 +101,7 @@ class Flow:
         if state == CONFIRMED:
             self.confirmed = True
         if state == DISCONNECTED:
+            self.host.stop_tone(self)
             if self.ended:
                 return
             self.ended = True
@@ -159,6 +166,9 @@ class Flow:
         waiting, self.deadline = self.waiting, None
         if waiting == "retry":  # run the step again
             self.waiting = None
+        elif waiting == "playing":
+            self.host.stop_tone(self)
+            self._done(True)
         elif waiting == "pause":
             self._done(True)
         elif waiting == "ring":
@@ -211,6 +221,13 @@ class Flow:
         elif op == "expect_dtmf":
             self._wait("dtmf", self._timeout(step, now))
             self._match_digits()
+        elif op == "tone":
+            try:
+                self.host.start_tone(self, int(step.get("hz") or 1000))
+            except pj.Error as exc:
+                self._fail(f"pj{exc.status}")
+                return
+            self._wait("playing", now + float(step["s"]))
         elif op == "expect_tone":
             self.until = self._timeout(step, now)
             self._wait("tone", now)

@@ -28,7 +28,7 @@ from agent.errors import PJ_ETOOMANY
 from agent.headers import header_vector
 from agent.load import totals as loadtotals
 from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, STOP_HEADER, Flow
-from agent.load.media import LoadMedia
+from agent.load.media import LoadMedia, tone_generator
 from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary, uri_user
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
@@ -100,6 +100,11 @@ class LoadGen:
         part = self.caller or self.answer or {}
         #: what the calls send (made first: a bad WAV path fails before any account exists)
         self.sender = LoadMedia(str(part.get("media") or "silence"), self.run)
+        #: a step listens for the far end's tone: the calls' received audio is measured
+        self.listens = any(step["op"] == "expect_tone" for steps in self.steps.values()
+                           for step in steps)
+        #: tones that ``tone`` steps send, by call
+        self.tones: dict[str, Any] = {}
         self.registrar = str(part.get("registrar") or "")
         #: calls start once the coordinator says every identity of the run is registered (a
         #: registrar run) or every agent's answering account exists (a self-answering run)
@@ -217,8 +222,6 @@ class LoadGen:
             gid = f"{self.run}:{self.state.name}:{number}"
             acc = next(self._callers)
             call = AgentCall(self.state, acc, gid, observer=self._on_state)
-            if self.sender.source is not None:
-                call.on_media = self._on_media
             self.state.calls[gid] = call
             self.legs[gid] = call
             target = next(self._targets)
@@ -253,6 +256,8 @@ class LoadGen:
 
     def _flow(self, role: str, call: AgentCall) -> Flow:
         call.on_dtmf = self._on_digit
+        if self.sender.source is not None or self.listens:
+            call.on_media = self._on_media
         call.far_end_header = STOP_HEADER
         call.on_im, call.on_im_status = self._on_im, self._on_im_status
         call.on_transfer_status = self._on_transfer_status
@@ -270,8 +275,6 @@ class LoadGen:
         number = f"x{next(self._n)}"
         gid = f"{self.run}:{self.state.name}:{number}"
         child = AgentCall(self.state, acc, gid, observer=self._on_state)
-        if self.sender.source is not None:
-            child.on_media = self._on_media
         transfer.adopt(call, child, prm)
         self.legs[gid] = child
         leg = _Leg("transferee", self.clock(), self._flow("transferee", child))
@@ -297,6 +300,29 @@ class LoadGen:
     def heard(self, flow: Flow) -> bool:
         return self.sender.heard(flow.call)
 
+    def start_tone(self, flow: Flow, hz: int) -> None:
+        """A ``tone`` step: the call sends this tone instead of the run's media."""
+        self.stop_tone(flow)
+        aud = flow.call.getAudioMedia(-1)  # pj.Error when the call has no audio (yet)
+        gen = tone_generator(hz)
+        if self.sender.source is not None:
+            self.sender.source.stopTransmit(aud)
+        gen.startTransmit(aud)
+        self.tones[flow.call.gid] = gen
+
+    def stop_tone(self, flow: Flow) -> None:
+        """The tone's time is up (or the call ended): the run's media again."""
+        gen = self.tones.pop(flow.call.gid, None)
+        if gen is None:
+            return
+        try:
+            aud = flow.call.getAudioMedia(-1)
+            gen.stopTransmit(aud)
+            if self.sender.source is not None:
+                self.sender.source.startTransmit(aud)
+        except pj.Error:
+            pass  # the call's audio is gone
+
     def hanging_up(self, flow: Flow) -> None:
         leg = self.info.get(flow.call.gid)
         if leg is None or leg.confirmed is None:
@@ -312,8 +338,6 @@ class LoadGen:
         number = f"in{next(self._n)}"
         gid = f"{self.run}:{self.state.name}:{number}"
         call = AgentCall(self.state, acc, gid, pj_call_id, observer=self._on_state)
-        if self.sender.source is not None:
-            call.on_media = self._on_media
         self.state.calls[gid] = call
         self.legs[gid] = call
         leg = _Leg("callee", now, self._flow("callee", call))
@@ -334,7 +358,7 @@ class LoadGen:
             return
         if media_summary(call.getInfo())[0] == "ACTIVE":
             leg.fed = True
-            self.sender.attach(call)
+            self.sender.attach(call, listen=self.listens)
 
     def _on_digit(self, call: AgentCall, digit: str) -> None:
         leg = self.info.get(call.gid)
@@ -530,6 +554,7 @@ class LoadGen:
         """Release the media source and the accounts' hooks (which refer back to this run) now:
         a pjsua2 media object that outlives libDestroy aborts the process."""
         self.sender.close()
+        self.tones.clear()
         for acc in (*self.caller_accs, self.answer_acc):
             if acc is not None:
                 acc.on_incoming = None

@@ -29,7 +29,7 @@ class LoadMedia:
         self.spec = spec
         self.source: Any = None
         if spec == "tone":
-            self.source = _tone()
+            self.source = tone_generator(TONE_HZ)
         elif spec.startswith("wav:"):
             player = pj.AudioMediaPlayer()
             try:
@@ -43,14 +43,14 @@ class LoadMedia:
     def checks_tone(self) -> bool:
         return self.spec == "tone"
 
-    def attach(self, call: Any) -> None:
-        """The call's audio is up: feed it (and let the bridge measure what it receives)."""
-        if self.source is None:
-            return
+    def attach(self, call: Any, listen: bool = False) -> None:
+        """The call's audio is up: feed it, and let the bridge measure what it receives when a
+        tone is checked (``listen``: a scenario step checks one)."""
         try:
             aud = call.getAudioMedia(-1)
-            self.source.startTransmit(aud)
-            if self.checks_tone:
+            if self.source is not None:
+                self.source.startTransmit(aud)
+            if self.checks_tone or listen:
                 aud.startTransmit(pj.Endpoint.instance().audDevManager().getPlaybackDevMedia())
         except pj.Error:
             pass  # the call is ending, or has no audio: nothing to feed
@@ -69,11 +69,12 @@ class LoadMedia:
             return False
 
 
-def _tone() -> Any:
+def tone_generator(hz: int) -> Any:
+    """A generator playing a continuous tone of ``hz``."""
     gen = pj.ToneGenerator()
     gen.createToneGenerator()
     tone = pj.ToneDesc()
-    tone.freq1 = TONE_HZ
+    tone.freq1 = hz
     tone.freq2 = 0
     tone.on_msec = 1000
     tone.off_msec = 0

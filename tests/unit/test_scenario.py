@@ -147,3 +147,12 @@ def test_a_transfer_needs_the_transferees_steps_and_they_neither_call_nor_answer
     assert flow["transferee"][0] == {"op": "pause", "s": "1"}
     assert scenario.describe(flow)[-3:] == ["  transferee: 2 steps", "     1. pause  (s=1)",
                                             "     2. hangup"]
+
+
+def test_tone_steps_are_checked() -> None:
+    flow = scenario.check({"caller": [{"op": "call"}, {"op": "tone", "s": 0.5, "hz": 440}]})
+    assert flow["caller"][1] == {"op": "tone", "s": 0.5, "hz": 440}
+    assert _error({"caller": [{"op": "call"}, {"op": "tone", "s": 1, "hz": 50}]}) == (
+        "caller step 2 (tone): 'hz' must be >= 100")
+    assert _error({"caller": [{"op": "call"}, {"op": "tone"}]}) == (
+        "caller step 2 (tone): missing argument 's'")
