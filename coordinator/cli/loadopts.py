@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import proto
-from coordinator.cli import metrics_options, scenario
+from coordinator.cli import metrics_options
 from coordinator.cli.credentials import parse_credentials
 from coordinator.cli.options import nonneg, nonneg_int, percent, positive
 from coordinator.cli.urls import client_url, hostport
 from coordinator.cli.verdict import EXIT_CODES, Criteria, step_limit
+from coordinator.client import scenarios
 from coordinator.server.load.plan import parse_profile
 from proto import ProtoError, curve, extras
 
@@ -39,8 +40,8 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
                          "duration": args.duration, "max_concurrent": args.max_concurrent}
     if args.scenario:
         try:
-            p["scenario"] = scenario.read(args.scenario)
-        except scenario.BadScenario as exc:
+            p["scenario"] = scenarios.read(args.scenario)
+        except scenarios.BadScenario as exc:
             raise Unusable(f"--scenario {exc}") from None
         given = [f"--{name.replace('_', '-')}" for name, default in FLOW_DEFAULTS.items()
                  if getattr(args, name) != default]

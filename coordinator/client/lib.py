@@ -8,8 +8,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from coordinator.client import scenarios
 from coordinator.client.account import Account, AccountConfig
 from coordinator.client.callbacks import AccountCallback
 from coordinator.client.errors import Error
@@ -222,8 +224,12 @@ class Lib(MediaLib):
 
     # -- load runs -------------------------------------------------------------------------
     def start_load(self, profile: dict[str, Any],
-                   on_progress: Callable[[dict[str, Any]], None] | None = None) -> LoadWatch:
-        """Start a load run (see ``load.start`` in PROTOCOL.md); returns at once."""
+                   on_progress: Callable[[dict[str, Any]], None] | None = None,
+                   scenario: dict[str, Any] | str | Path | None = None) -> LoadWatch:
+        """Start a load run (see ``load.start`` in PROTOCOL.md); returns at once. ``scenario``:
+        the calls' flow, as a map or the path of a YAML or JSON file (README, Scenarios)."""
+        if scenario is not None:
+            profile = dict(profile, scenario=self._scenario(scenario))
         run = str(profile.get("run") or self.session.next_id("L"))
         watch = LoadWatch(run, on_progress, lambda: self._forget_run(run))
         self.session.loads[run] = watch
@@ -236,15 +242,25 @@ class Lib(MediaLib):
 
     def run_load(self, profile: dict[str, Any],
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
-                 timeout: float = 3600.0) -> dict[str, Any]:
-        """Run a load run to its end and return its report."""
-        watch = self.start_load(profile, on_progress)
+                 timeout: float = 3600.0,
+                 scenario: dict[str, Any] | str | Path | None = None) -> dict[str, Any]:
+        """Run a load run to its end and return its report (``scenario`` as for start_load)."""
+        watch = self.start_load(profile, on_progress, scenario)
         if not watch.finished.wait(timeout):
             self.stop_load(watch.run)
             if not watch.finished.wait(30):
                 raise Error(watch.run, "run_load", "E_TIMEOUT", "the run did not end")
         assert watch.report is not None
         return watch.report
+
+    @staticmethod
+    def _scenario(scenario: dict[str, Any] | str | Path) -> dict[str, Any]:
+        if isinstance(scenario, dict):
+            return scenario  # the coordinator checks it
+        try:
+            return scenarios.read(str(scenario))
+        except scenarios.BadScenario as exc:
+            raise Error("", "load.start", "E_BAD_ARGS", str(exc)) from None
 
     def _forget_run(self, run: str) -> None:
         self.session.loads.pop(run, None)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from coordinator.cli.scenario import read
 from coordinator.client import Error, Lib
+from coordinator.client.scenarios import read
 from tests.helpers import free_udp_port, start_sipp, stop
 from tests.kamailio import PASSWORD, Kamailio
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from coordinator.cli.scenario import read
 from coordinator.client import Error, Lib
+from coordinator.client.scenarios import read
 from tests.helpers import free_udp_port, start_sipp, stop, wait_for
 
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
@@ -49,8 +49,9 @@ def test_ivr_walk_against_sipp_passes_every_step_at_both_ends(lib: Lib, tmp_path
 
 
 def test_agent_desk_self_answered_counts_each_step_on_both_legs(lib: Lib) -> None:
-    flow = read(str(EXAMPLES / "agent-desk.yaml"))
-    report = lib.run_load({"rate": 2, "calls": 4, "self": True, "scenario": flow}, timeout=90)
+    # the Python client reads the file itself (scenario=PATH)
+    report = lib.run_load({"rate": 2, "calls": 4, "self": True},
+                          scenario=EXAMPLES / "agent-desk.yaml", timeout=90)
     assert (report["attempted"], report["answered"], report["incoming"]) == (4, 4, 4)
     assert report["success"] is True, report["steps"]
     steps = _steps(report)
@@ -127,6 +128,10 @@ def test_expect_tone_needs_the_tone_and_times_out_on_silence(lib: Lib) -> None:
         lib.run_load({"rate": 1, "calls": 1, "self": True, "scenario": {
             "caller": [{"op": "call"}, {"op": "expect_tone"}], "callee": [{"op": "answer"}]}})
     assert err.value.err_code == "E_BAD_ARGS" and "expect_tone needs a tone" in err.value.err_msg
+    with pytest.raises(Error) as err:
+        lib.run_load({"rate": 1, "calls": 1, "self": True}, scenario=EXAMPLES / "nope.yaml")
+    assert err.value.err_code == "E_BAD_ARGS" and "nope.yaml" in err.value.err_msg
+    assert lib.status().get("loads", []) == []  # nothing was started
 
 
 def test_expect_tone_fails_when_the_far_end_is_silenced_by_hold(lib: Lib) -> None:

@@ -29,9 +29,10 @@ pytestmark = needs_chromium
 
 
 def _click(driver: Any, css: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.CSS_SELECTOR, css).click()
+    """Click what ``css`` selects, found and clicked in one script: the page redraws its tables
+    each second, so an element found first and clicked next may be gone by then (stale)."""
+    assert driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e", css), css
 
 
 def _updates(driver: Any) -> int:
