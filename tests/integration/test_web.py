@@ -98,11 +98,16 @@ def test_a_cli_run_moves_live_and_ends_with_its_report_figures(lib: Lib, tmp_pat
             assert status == 200 and "<svg" in html and run in html
             assert console_errors(driver) == []
     finally:
-        if load.poll() is None:
-            load.kill()
-        load.wait(10)
-        if load.stderr is not None:
-            load.stderr.close()
+        _reap(load)
+
+
+def _reap(load: subprocess.Popen[str]) -> None:
+    """The `callfleet load` child gone (killed if the test left it running), its pipe closed."""
+    if load.poll() is None:
+        load.kill()
+    load.wait(10)
+    if load.stderr is not None:
+        load.stderr.close()
 
 
 def _same_figures(driver: Any, report: dict[str, Any]) -> None:
@@ -244,8 +249,4 @@ def test_a_scenario_runs_steps_on_the_page_are_its_reports(lib: Lib, tmp_path: P
             assert "callee step 2 (expect_dtmf)" in shown
             assert console_errors(driver) == []
     finally:
-        if load.poll() is None:
-            load.kill()
-        load.wait(10)
-        if load.stderr is not None:
-            load.stderr.close()
+        _reap(load)
