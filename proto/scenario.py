@@ -69,11 +69,18 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "expect_dtmf": (LEGS, "wait for DTMF digits from the far end (the next ones received; "
                     "different ones fail the step)",
                     (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32), _TIMEOUT)),
-    "tone": (LEGS, "send a tone for a while (instead of the run's media), then go on",
+    "tone": (LEGS, "send a tone for a while (instead of the run's media), then go on; it "
+             "waits for the call to be confirmed",
              (Field("s", "float", True, "seconds", lo=0.02, hi=3600),
               Field("hz", "int", False, "frequency (default 1000)", lo=100, hi=4000))),
+    "play": (LEGS, "play a WAV file instead of the run's media (once, or looped for a while), "
+             "then go on; it waits for the call to be confirmed",
+             (Field("file", "str", True, "the WAV file's path on every agent's host", lo=1,
+                    hi=1024),
+              Field("s", "float", False, "seconds, the file looped (absent: the file once)",
+                    lo=0.02, hi=3600))),
     "expect_tone": (LEGS, "wait until the far end's tone is heard (a tone step there, or "
-                    "media tone)", (_TIMEOUT,)),
+                    "play step, or media tone)", (_TIMEOUT,)),
     "message": (LEGS, "send an instant message in the call (MESSAGE) and wait for its final "
                 "response: 2xx passes",
                 (Field("text", "str", True, "the message (text/plain)", lo=1,
@@ -88,9 +95,10 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "update": (LEGS, "a new offer by UPDATE (while ringing too, once the INVITE's offer is "
                "answered: a reliable 183); it waits while another offer is under way (up to "
                "2 s)", ()),
-    "transfer": (ENDS, "blind transfer (REFER) of the far end to a URI; passes when the far "
-                 "end reports its new call answered (a final 2xx NOTIFY). The far end's agent "
-                 "places that call and runs the transferee's steps on it",
+    "transfer": (ENDS, "blind transfer (REFER) of the far end to a URI, once the call is "
+                 "confirmed; passes when the far end reports its new call answered (a final "
+                 "2xx NOTIFY). The far end's agent places that call and runs the transferee's "
+                 "steps on it",
                  (Field("to", "uri", True, "the transfer target"), _TIMEOUT)),
     "hangup": (LEGS, "end the call (BYE, CANCEL, or a final response with the code)",
                (Field("code", "int", False, "final response of an unanswered incoming call "
@@ -123,6 +131,9 @@ def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
                 if name not in VARIABLES:
                     raise ProtoError("E_BAD_ARGS", f"{where}: {key!r} uses ${{{name}}}: the "
                                      "variables are " + ", ".join(f"${{{v}}}" for v in VARIABLES))
+    if op == "play" and not (raw["file"].startswith("/") and raw["file"].lower().endswith(".wav")
+                             and "\0" not in raw["file"]):
+        raise ProtoError("E_BAD_ARGS", f"{where}: 'file' must be an absolute path of a .wav file")
     for key in ("digits",):
         if key in raw and set(raw[key].upper()) - set(DTMF_DIGITS):
             raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")

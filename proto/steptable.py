@@ -52,6 +52,12 @@ class StepTable:
             row = self.rows[(leg, index)] = StepRow(leg, index, op)
         return row
 
+    def declare(self, leg: str, steps: list[dict[str, Any]]) -> None:
+        """A row for each step of a leg the run follows, so a step no call reached shows
+        with zeros."""
+        for i, step in enumerate(steps, 1):
+            self._row(leg, i, str(step.get("op")))
+
     def record(self, leg: str, index: int, op: str, ok: bool, reason: str, elapsed_s: float,
                fatal: bool) -> None:
         """Step ``index`` (from 1) of ``leg`` ended, ``elapsed_s`` after the step before."""

@@ -9,6 +9,7 @@ DTMF digits, for a pause or a ring time to pass), and goes on when the call's ev
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pjsua2 as pj
 from agent import pager
 from agent.errors import PJ_EINVALIDOP, PJSIP_ESESSIONSTATE
 from agent.headers import header_vector
+from agent.load.media import tone_generator, wav_player
 from agent.objects import AgentCall
 from proto.dist import parse_codes, parse_dist
 from proto.front import FINAL_HEADER
@@ -36,6 +38,8 @@ OFFER_RETRY_S, OFFER_PATIENCE_S = 0.05, 2.0
 STOP_HEADER = "X-Callfleet-Stopped"
 #: the steps that make a new offer in a confirmed call
 REOFFERS = ("hold", "unhold", "reinvite")
+#: the steps that wait for the call to be confirmed (a REFER, a new offer, sound on its audio)
+ON_CONFIRMED = (*REOFFERS, "transfer", "tone", "play")
 
 
 class FlowHost(Protocol):
@@ -54,11 +58,12 @@ class FlowHost(Protocol):
     def heard(self, flow: Flow) -> bool:
         """Whether the far end's tone reaches this leg now."""
 
-    def start_tone(self, flow: Flow, hz: int) -> None:
-        """This leg sends a tone (raises pj.Error when the call has no audio)."""
+    def start_sound(self, flow: Flow, source: Any) -> None:
+        """This leg sends a tone or a file's sound (raises pj.Error when the call has no
+        audio)."""
 
-    def stop_tone(self, flow: Flow) -> None:
-        """This leg's tone ends (nothing when it sends none)."""
+    def stop_sound(self, flow: Flow) -> None:
+        """This leg's sound ends (nothing when it sends none)."""
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Flow:
         if state == CONFIRMED:
             self.confirmed = True
         if state == DISCONNECTED:
-            self.host.stop_tone(self)
+            self.host.stop_sound(self)
             if self.ended:
                 return
             self.ended = True
@@ -167,7 +172,7 @@ class Flow:
         if waiting == "retry":  # run the step again
             self.waiting = None
         elif waiting == "playing":
-            self.host.stop_tone(self)
+            self.host.stop_sound(self)
             self._done(True)
         elif waiting == "pause":
             self._done(True)
@@ -190,7 +195,9 @@ class Flow:
     def _start(self, step: dict[str, Any]) -> None:
         op = step["op"]
         now = self.clock()
-        if op == "call":  # the load run placed the call (with the step's headers)
+        if op in ON_CONFIRMED and not self.confirmed:
+            self._wait("offer", None)  # it runs once the call is
+        elif op == "call":  # the load run placed the call (with the step's headers)
             self._done(True)
         elif op == "answer":
             self.code = parse_codes(str(step.get("codes") or "200")).pick(self.host.rng)
@@ -222,12 +229,12 @@ class Flow:
             self._wait("dtmf", self._timeout(step, now))
             self._match_digits()
         elif op == "tone":
-            try:
-                self.host.start_tone(self, int(step.get("hz") or 1000))
-            except pj.Error as exc:
-                self._fail(f"pj{exc.status}")
-                return
-            self._wait("playing", now + float(step["s"]))
+            self._sound(lambda: (tone_generator(int(step.get("hz") or 1000)), float(step["s"])),
+                        now)
+        elif op == "play":
+            s = step.get("s")
+            self._sound(lambda: wav_player(expand(str(step["file"]), self.values),
+                                           None if s is None else float(s)), now)
         elif op == "expect_tone":
             self.until = self._timeout(step, now)
             self._wait("tone", now)
@@ -244,9 +251,6 @@ class Flow:
             self._wait("im", self._timeout(step, now))
             self._match_message()
         elif op == "transfer":
-            if not self.confirmed:
-                self._wait("offer", None)  # a REFER needs a confirmed call: once it is
-                return
             self.call.transfer_done = False
             try:
                 self.call.xfer(expand(str(step["to"]), self.values), pj.CallOpParam(True))
@@ -254,8 +258,6 @@ class Flow:
                 self._fail(f"pj{exc.status}")
                 return
             self._wait("xfer", self._timeout(step, now))
-        elif op in REOFFERS and not self.confirmed:
-            self._wait("offer", None)  # a confirmed call's step: it runs once the call is
         elif op in ("reinvite", "update"):
             action = self.call.reinvite if op == "reinvite" else self.call.update
             self._offer(lambda: action(pj.CallOpParam(True)), now)
@@ -314,6 +316,19 @@ class Flow:
             self._fail(f"pj{exc.status}")
             return
         self._done(True)
+
+    def _sound(self, make: Callable[[], tuple[Any, float]], now: float) -> None:
+        """A tone or a file sent for a while (``make``: the source and how long it plays)."""
+        try:
+            source, length = make()
+            self.host.start_sound(self, source)
+        except FileNotFoundError as exc:
+            self._fail(f"no file {os.path.basename(str(exc))}")  # (a reason is 80 at most)
+            return
+        except pj.Error as exc:
+            self._fail(f"pj{exc.status}")
+            return
+        self._wait("playing", now + length)
 
     def _pj(self, action: Callable[[], Any]) -> None:
         try:

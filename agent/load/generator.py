@@ -28,7 +28,7 @@ from agent.errors import PJ_ETOOMANY
 from agent.headers import header_vector
 from agent.load import totals as loadtotals
 from agent.load.flow import CONFIRMED, DISCONNECTED, EARLY, STOP_HEADER, Flow
-from agent.load.media import LoadMedia, tone_generator
+from agent.load.media import LoadMedia
 from agent.load.report import Report
 from agent.objects import AgentAccount, AgentCall, media_summary, uri_user
 from agent.state import SLOT_RELEASE_GRACE_S, AgentState
@@ -103,8 +103,8 @@ class LoadGen:
         #: a step listens for the far end's tone: the calls' received audio is measured
         self.listens = any(step["op"] == "expect_tone" for steps in self.steps.values()
                            for step in steps)
-        #: tones that ``tone`` steps send, by call
-        self.tones: dict[str, Any] = {}
+        #: what ``tone`` and ``play`` steps send, by call
+        self.sounds: dict[str, Any] = {}
         self.registrar = str(part.get("registrar") or "")
         #: calls start once the coordinator says every identity of the run is registered (a
         #: registrar run) or every agent's answering account exists (a self-answering run)
@@ -300,19 +300,18 @@ class LoadGen:
     def heard(self, flow: Flow) -> bool:
         return self.sender.heard(flow.call)
 
-    def start_tone(self, flow: Flow, hz: int) -> None:
-        """A ``tone`` step: the call sends this tone instead of the run's media."""
-        self.stop_tone(flow)
+    def start_sound(self, flow: Flow, source: Any) -> None:
+        """A ``tone`` or ``play`` step: the call sends this instead of the run's media."""
+        self.stop_sound(flow)
         aud = flow.call.getAudioMedia(-1)  # pj.Error when the call has no audio (yet)
-        gen = tone_generator(hz)
         if self.sender.source is not None:
             self.sender.source.stopTransmit(aud)
-        gen.startTransmit(aud)
-        self.tones[flow.call.gid] = gen
+        source.startTransmit(aud)
+        self.sounds[flow.call.gid] = source
 
-    def stop_tone(self, flow: Flow) -> None:
-        """The tone's time is up (or the call ended): the run's media again."""
-        gen = self.tones.pop(flow.call.gid, None)
+    def stop_sound(self, flow: Flow) -> None:
+        """The sound's time is up (or the call ended): the run's media again."""
+        gen = self.sounds.pop(flow.call.gid, None)
         if gen is None:
             return
         try:
@@ -554,7 +553,7 @@ class LoadGen:
         """Release the media source and the accounts' hooks (which refer back to this run) now:
         a pjsua2 media object that outlives libDestroy aborts the process."""
         self.sender.close()
-        self.tones.clear()
+        self.sounds.clear()
         for acc in (*self.caller_accs, self.answer_acc):
             if acc is not None:
                 acc.on_incoming = None

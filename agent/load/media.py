@@ -11,6 +11,7 @@ The media object is owned by the run's LoadGen, which the agent drops before lib
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pjsua2 as pj
@@ -67,6 +68,19 @@ class LoadMedia:
             return int(call.getAudioMedia(-1).getTxLevel()) >= HEARD_LEVEL
         except pj.Error:
             return False
+
+
+def wav_player(path: str, s: float | None) -> tuple[Any, float]:
+    """A player of the WAV file at ``path`` (looped when it plays ``s`` seconds) and how long
+    it plays: ``s``, or the file's length. Raises FileNotFoundError, or pj.Error for a file
+    pjmedia cannot read."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
+    player = pj.AudioMediaPlayer()
+    player.createPlayer(path, 0 if s else pj.PJMEDIA_FILE_NO_LOOP)
+    fmt = player.getPortInfo().format
+    length = player.getInfo().sizeSamples / max(1, fmt.clockRate * max(1, fmt.channelCount))
+    return player, float(s) if s else length
 
 
 def tone_generator(hz: int) -> Any:

@@ -25,6 +25,7 @@ from coordinator.cli.outputs import CsvStream, write_all
 from coordinator.cli.report_text import format_report, partial_report
 from coordinator.cli.verdict import EXIT_ERROR, EXIT_INTERRUPTED, checks, exit_code
 from coordinator.client import Error, Lib
+from coordinator.server.load.plan import parse_profile
 
 #: seconds a stopped run has to end its calls and send its report
 STOP_WAIT_S = 15.0
@@ -107,7 +108,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 def _run(lib: Lib, args: argparse.Namespace, profile: dict[str, Any], display: Display,
          stop: Stopper) -> int:
     paths = loadopts.outputs(args)
-    stream = CsvStream(paths["csv"]) if "csv" in paths else None
+    stream = CsvStream(paths["csv"], parse_profile(profile).flow) if "csv" in paths else None
     lock = threading.Lock()
     last: dict[str, Any] = {}
 

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
+from proto.scenario import LEGS
+
 #: the CSV's columns: when, what was asked, the interval's own figures, then the run's totals
 CSV_COLUMNS = (
     "timestamp", "t", "target_rate", "rate", "rate_window",
@@ -19,15 +21,41 @@ CSV_COLUMNS = (
     "started", "answered", "completed", "failed", "lost", "active", "delayed",
     "setup_p50_ms", "setup_p95_ms", "setup_p99_ms",
 )
+#: then per step of the scenario (as the run's totals so far): calls that passed it, failed it,
+#: and the p95 of its time from the step before; a column is named LEG.N.OP.CELL
+STEP_CELLS = ("ok", "failed", "p95_ms")
+
+
+def step_columns(steps: list[tuple[str, int, str]]) -> list[str]:
+    """The step columns of the steps (leg, number from 1, kind)."""
+    return [f"{leg}.{i}.{op}.{cell}" for leg, i, op in steps for cell in STEP_CELLS]
+
+
+def flow_steps(flow: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """Every step of a scenario (``proto.scenario.check``'s map), leg by leg."""
+    return [(leg, i, str(step["op"])) for leg in LEGS for i, step in enumerate(flow.get(leg) or [], 1)]
+
+
+def step_cells(steps: Any) -> dict[str, Any]:
+    """A progress event's ``steps`` (the report's per-step summary) as step columns."""
+    cells: dict[str, Any] = {}
+    for row in steps if isinstance(steps, list) else ():
+        if not isinstance(row, dict) or not isinstance(row.get("time_ms"), dict):
+            continue
+        name = f"{row.get('leg')}.{row.get('step')}.{row.get('op')}"
+        cells.update({f"{name}.ok": row.get("ok", 0), f"{name}.failed": row.get("failed", 0),
+                      f"{name}.p95_ms": row["time_ms"].get("p95", "")})
+    return cells
 
 
 class CsvStream:
     """The timeseries CSV, written a row at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flow: dict[str, Any] | None = None) -> None:
         self.path = path
         self._file: IO[str] = path.open("w", newline="")
-        self._writer = csv.DictWriter(self._file, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        self.columns = [*CSV_COLUMNS, *step_columns(flow_steps(flow or {}))]
+        self._writer = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
         self._writer.writeheader()
         self._file.flush()
         self.rows = 0
@@ -39,7 +67,8 @@ class CsvStream:
         if t <= self._last_t:
             return
         self._last_t = t
-        self._writer.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+        self._writer.writerow({**{k: row.get(k, "") for k in CSV_COLUMNS},
+                               **step_cells(row.get("steps"))})
         self._file.flush()
         self.rows += 1
 

@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from coordinator.cli.outputs import CSV_COLUMNS
+from coordinator.cli.outputs import CSV_COLUMNS, step_cells, step_columns
 from coordinator.cli.report_text import partial_report
 from coordinator.cli.verdict import Criteria, checks, exit_code
 
@@ -37,6 +37,8 @@ class RunView:
     #: running, finished (its report came) or ended (it left the fleet's status, no report)
     state: str = "running"
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: the step columns of each row seen live, by its ``t`` (the report's rows have none)
+    step_cells: dict[float, dict[str, Any]] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] | None = None
     #: the run's profile: from the page's form, else from its report
@@ -53,6 +55,11 @@ class RunView:
             return
         self.rows.append({k: data[k] for k in CSV_COLUMNS if k in data})
         del self.rows[:max(0, len(self.rows) - MAX_ROWS)]
+        cells = step_cells(data.get("steps"))
+        if cells:
+            self.step_cells[float(t)] = cells
+            while len(self.step_cells) > MAX_ROWS:
+                del self.step_cells[next(iter(self.step_cells))]
 
 
 def _elapsed(d: dict[str, Any]) -> float:
@@ -151,10 +158,16 @@ def full_report(view: RunView) -> dict[str, Any] | None:
 
 
 def csv_text(view: RunView) -> str:
-    """The run's rows as ``callfleet load --csv`` writes them."""
+    """The run's rows as ``callfleet load --csv`` writes them (the step columns: of the steps
+    the run has figures for)."""
+    steps = (view.report or view.last).get("steps")
+    known = [(str(r["leg"]), int(r["step"]), str(r["op"])) for r in steps or []
+             if isinstance(r, dict) and r.get("op") != "end"]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *step_columns(known)],
+                            extrasaction="ignore")
     writer.writeheader()
     for row in view.rows:
-        writer.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+        writer.writerow({**{k: row.get(k, "") for k in CSV_COLUMNS},
+                         **view.step_cells.get(float(row.get("t", -1.0)), {})})
     return out.getvalue()

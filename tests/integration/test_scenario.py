@@ -4,6 +4,9 @@ self-answered, and a failing step failing the run."""
 
 from __future__ import annotations
 
+import math
+import struct
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +130,7 @@ def test_expect_tone_needs_the_tone_and_times_out_on_silence(lib: Lib) -> None:
     with pytest.raises(Error) as err:
         lib.run_load({"rate": 1, "calls": 1, "self": True, "scenario": {
             "caller": [{"op": "call"}, {"op": "expect_tone"}], "callee": [{"op": "answer"}]}})
-    assert err.value.err_code == "E_BAD_ARGS" and "expect_tone needs a tone" in err.value.err_msg
+    assert err.value.err_code == "E_BAD_ARGS" and "expect_tone needs a sound" in err.value.err_msg
     with pytest.raises(Error) as err:
         lib.run_load({"rate": 1, "calls": 1, "self": True}, scenario=EXAMPLES / "nope.yaml")
     assert err.value.err_code == "E_BAD_ARGS" and "nope.yaml" in err.value.err_msg
@@ -178,7 +181,7 @@ def test_stopping_a_run_fails_no_step(lib: Lib) -> None:
     # own legs and tells the far end's (whose agent may not have heard of the stop yet) that
     # the run is stopping: no step failed, none reached the hangup
     assert all(s["failed"] == 0 for s in steps.values()), steps
-    assert ("caller", 3) not in steps and ("caller", 4) not in steps
+    assert steps[("caller", 3)]["ok"] == steps[("caller", 4)]["ok"] == 0
 
 
 def test_call_centre_transfers_every_caller_to_the_back_office(lib: Lib, tmp_path: Path) -> None:
@@ -223,3 +226,39 @@ def test_ivr_menu_a_tone_step_is_heard_by_the_caller(lib: Lib) -> None:
     steps = _steps(late)
     assert steps[("caller", 4)]["failed_by_reason"] == {"timeout": 2}, steps
     assert steps[("caller", 8)]["ok"] == 2 and steps[("callee", 5)]["ok"] == 2  # it went on
+
+
+def _tone_wav(path: Path, seconds: float, hz: int = 1000, rate: int = 8000) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(
+            struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i / rate)))
+            for i in range(int(seconds * rate))))
+    return path
+
+
+def test_a_play_step_sends_the_file_once_or_looped_and_a_missing_file_fails_it(
+        lib: Lib, tmp_path: Path) -> None:
+    prompt = _tone_wav(tmp_path / "prompt.wav", 1.0)
+    # the callee plays the 1 s prompt, then a file that is not there (skipped), then the
+    # prompt looped for 2.5 s; the caller hears the prompt and waits for the end
+    callee = [{"op": "answer"}, {"op": "play", "file": str(prompt)},
+              {"op": "play", "file": str(tmp_path / "absent.wav"), "on_failure": "skip"},
+              {"op": "play", "file": str(prompt), "s": 2.5}, {"op": "hangup"}]
+    caller = [{"op": "call"}, {"op": "wait", "state": "confirmed"},
+              {"op": "expect_tone", "timeout": 3}, {"op": "pause", "s": "2"},
+              {"op": "expect_tone", "timeout": 1}, {"op": "wait", "state": "disconnected"}]
+    report = lib.run_load({"rate": 2, "calls": 3, "self": True,
+                           "scenario": {"name": "prompts", "caller": caller, "callee": callee}},
+                          timeout=60)
+    steps = _steps(report)
+    assert steps[("callee", 3)]["failed_by_reason"] == {"no file absent.wav": 3}, steps
+    assert all((s["ok"], s["failed"]) == (3, 0) for k, s in steps.items()
+               if k != ("callee", 3)), steps
+    assert report["success"] is True
+    # the file once: its second; looped: the 2.5 s asked (2 s into it, it is still heard)
+    assert 950 <= steps[("callee", 2)]["time_ms"]["p50"] <= 1400, steps[("callee", 2)]
+    assert 2450 <= steps[("callee", 4)]["time_ms"]["p50"] <= 2900, steps[("callee", 4)]
+    assert steps[("caller", 3)]["time_ms"]["p95"] < 1000

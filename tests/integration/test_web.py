@@ -5,6 +5,8 @@ the stop button stops a long run; the rate control changes the rate the agents a
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -220,7 +222,8 @@ def test_a_scenario_runs_steps_on_the_page_are_its_reports(lib: Lib, tmp_path: P
     (tmp_path / "flow.json").write_text(json.dumps(flow))
     load = subprocess.Popen(
         [sys.executable, "-m", "coordinator.cli", "load", "--coordinator", lib.url, "--self",
-         "-r", "2", "-m", "6", "--scenario", "flow.json", "--quiet", "--report", "r.json"],
+         "-r", "2", "-m", "6", "--scenario", "flow.json", "--quiet", "--report", "r.json",
+         "--csv", "r.csv"],
         cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     try:
@@ -234,13 +237,15 @@ def test_a_scenario_runs_steps_on_the_page_are_its_reports(lib: Lib, tmp_path: P
             report = json.loads((tmp_path / "r.json").read_text())
             assert text(driver, "#steps-name") == "web steps"
             rows = texts(driver, "#steps tbody tr")
-            # the caller never reaches its hangup: the callee hung up on the wrong digit first
-            assert len(rows) == len(report["steps"]) == 6
+            # every step, the caller's hangup too, which no call reached: the callee hung up on
+            # the wrong digit first
+            assert len(rows) == len(report["steps"]) == 7
             for s in report["steps"]:
                 row = f'#steps tr[data-step="{s["leg"]}.{s["step"]}"]'
                 assert text(driver, row + " td:nth-child(3)") == s["op"]
                 assert text(driver, row + " td:nth-child(4)") == str(s["ok"])
                 assert text(driver, row + " td:nth-child(5)") == str(s["failed"])
+            assert text(driver, '#steps tr[data-step="caller.5"] td:nth-child(4)') == "0"
             wrong = '#steps tr[data-step="callee.2"]'
             assert text(driver, wrong + " td:nth-child(5)") == "6"
             assert "fail" in (attr(driver, wrong + " td:nth-child(5)", "class") or "")
@@ -248,5 +253,35 @@ def test_a_scenario_runs_steps_on_the_page_are_its_reports(lib: Lib, tmp_path: P
             shown = texts(driver, "#verdict tbody td:nth-child(2)")
             assert "callee step 2 (expect_dtmf)" in shown
             assert console_errors(driver) == []
+            _check_step_columns(tmp_path / "r.csv", report, web.request(f"/runs/{report['run']}/report.csv"))
     finally:
         _reap(load)
+
+
+def _check_step_columns(path: Path, report: dict[str, Any],
+                        served: tuple[int, str, Any]) -> None:
+    """The CSV's step columns (each step's calls passed, failed, p95 so far): every step of the
+    flow in order, counts that only grow, the call step passed by each call placed (the run's
+    own ``started`` column, counted apart), the failing step's failures by the end; the
+    dashboard's CSV has the same step columns with the same figures."""
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    steps = [k for k in rows[0] if k.count(".") == 3]
+    assert steps[:3] == ["caller.1.call.ok", "caller.1.call.failed", "caller.1.call.p95_ms"]
+    assert [k.rsplit(".", 1)[0] for k in steps[::3]] == [
+        "caller.1.call", "caller.2.wait", "caller.3.dtmf", "caller.4.pause", "caller.5.hangup",
+        "callee.1.answer", "callee.2.expect_dtmf"]
+    live = [r for r in rows if r["caller.1.call.ok"] != ""]
+    assert live and all(r["caller.1.call.ok"] == r["started"] for r in live)
+    for key in steps:
+        if not key.endswith(".p95_ms"):
+            seen = [int(r[key] or 0) for r in live]
+            assert seen == sorted(seen), key
+    final = {(s["leg"], s["step"]): s for s in report["steps"]}
+    assert int(live[-1]["callee.2.expect_dtmf.failed"]) <= final[("callee", 2)]["failed"] == 6
+    status, body, _ = served
+    assert status == 200
+    page = {r["t"]: r for r in csv.DictReader(io.StringIO(body))}
+    for row in live:
+        if row["t"] in page:
+            assert {k: page[row["t"]].get(k) for k in steps} == {k: row[k] for k in steps}

@@ -3,10 +3,13 @@ per-step table the agents count into and the coordinator adds up (proto.steptabl
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from coordinator.cli.outputs import CSV_COLUMNS, CsvStream
 from proto import ProtoError, scenario
 from proto.steptable import MAX_STEP_REASONS, StepTable
 
@@ -156,3 +159,41 @@ def test_tone_steps_are_checked() -> None:
         "caller step 2 (tone): 'hz' must be >= 100")
     assert _error({"caller": [{"op": "call"}, {"op": "tone"}]}) == (
         "caller step 2 (tone): missing argument 's'")
+    for bad in ("prompt.wav", "/tmp/prompt.mp3", "/tmp/a\0.wav"):
+        assert _error({"caller": [{"op": "call"}, {"op": "play", "file": bad}]}) == (
+            "caller step 2 (play): 'file' must be an absolute path of a .wav file")
+    flow = scenario.check({"caller": [{"op": "call"}, {"op": "play", "file": "/p/${me}.WAV",
+                                                       "s": 2}]})
+    assert flow["caller"][1] == {"op": "play", "file": "/p/${me}.WAV", "s": 2}
+
+
+def test_every_step_of_a_leg_has_a_row_before_any_call_reaches_it() -> None:
+    table = StepTable()
+    flow = scenario.builtin(dtmf="1")
+    table.declare("caller", flow["caller"])
+    table.record("caller", 1, "call", True, "", 0.0, False)
+    rows = table.summary()
+    assert [(r["step"], r["op"], r["ok"]) for r in rows] == [
+        (1, "call", 1), (2, "wait", 0), (3, "dtmf", 0), (4, "pause", 0), (5, "hangup", 0)]
+    assert rows[1]["time_ms"]["p95"] == 0 and rows[1]["failed_by_reason"] == {}
+
+
+def test_the_csv_has_three_columns_per_step_from_the_progress_steps(tmp_path: Path) -> None:
+    flow = scenario.builtin()
+    stream = CsvStream(tmp_path / "r.csv", flow)
+    table = StepTable()
+    table.record("caller", 2, "wait", True, "", 0.25, False)
+    table.record("caller", 2, "wait", False, "ended 486", 0.1, False)
+    table.record("caller", 9, "end", True, "", 0.1, False)  # no column: not a step of the flow
+    stream.add({"t": 1.0, "started": 2, "steps": table.summary()})
+    stream.add({"t": 2.0, "started": 2})  # a row without steps: the cells stay empty
+    stream.finish(None)
+    with (tmp_path / "r.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    steps = [k for k in rows[0] if k not in CSV_COLUMNS]
+    assert steps == [f"{leg}.{i}.{op}.{cell}" for leg, i, op in (
+        ("caller", 1, "call"), ("caller", 2, "wait"), ("caller", 3, "pause"),
+        ("caller", 4, "hangup"), ("callee", 1, "answer")) for cell in ("ok", "failed", "p95_ms")]
+    assert (rows[0]["caller.2.wait.ok"], rows[0]["caller.2.wait.failed"]) == ("1", "1")
+    assert 240 <= float(rows[0]["caller.2.wait.p95_ms"]) <= 260
+    assert rows[0]["caller.1.call.ok"] == "" and rows[1]["caller.2.wait.ok"] == ""

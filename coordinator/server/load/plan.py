@@ -197,10 +197,10 @@ def _flow(args: dict[str, Any], p: Profile) -> dict[str, Any]:
         flow = scenario.check(args["scenario"])
     except ProtoError as exc:
         raise ProtoError("E_BAD_ARGS", exc.msg, op="load.start") from None
-    if scenario.uses(flow, "expect_tone") and p.media != "tone" and not scenario.uses(flow,
-                                                                                        "tone"):
-        raise ProtoError("E_BAD_ARGS", "scenario: expect_tone needs a tone to hear: a tone "
-                         "step, or media tone (both ends send it)", op="load.start")
+    if (scenario.uses(flow, "expect_tone") and p.media == "silence"
+            and not any(scenario.uses(flow, op) for op in ("tone", "play"))):
+        raise ProtoError("E_BAD_ARGS", "scenario: expect_tone needs a sound to hear: a tone or "
+                         "play step, or media tone or wav:PATH", op="load.start")
     if p.self_answer and not flow["callee"]:
         raise ProtoError("E_BAD_ARGS", "scenario: a self run needs the callee's steps (at "
                          "least an answer)", op="load.start")

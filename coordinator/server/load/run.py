@@ -107,6 +107,10 @@ class LoadRun:
         # answering account (coordinator.server.load.steering)
         self.released = not self.profile.registrar and not self.profile.self_answer
         self.released_at = self.started_at
+        flow = self.profile.flow
+        for leg in ("caller", "callee", "transferee"):
+            if leg != "callee" or self.profile.self_answer:  # else the far end answers
+                self.steps.declare(leg, flow.get(leg) or [])
 
     @property
     def agents(self) -> list[str]:
