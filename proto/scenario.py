@@ -24,7 +24,7 @@ from proto import limits
 from proto.dist import parse_codes, parse_dist
 from proto.errors import ProtoError
 from proto.ops.call import DTMF_DIGITS
-from proto.schema import Field, validate
+from proto.schema import Field, check_uri, validate
 
 #: most steps a leg may have
 MAX_STEPS = 64
@@ -35,6 +35,10 @@ ON_FAILURE = ("fail", "end", "skip")
 #: leg's user name (of its identity's URI) and the far end's (of the target, or of the caller)
 VARIABLES = ("call", "me", "peer")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
+#: per-call data (load.start ``data``): rows of column -> value, each column a variable of the
+#: caller's steps; at most this many rows, columns, characters per value and in all
+MAX_ROWS, MAX_COLUMNS, MAX_VALUE, MAX_DATA = limits.MAX_ARRAY, 16, 256, 512 * 1024
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
 LEGS = ("caller", "callee", "transferee")
 #: the legs that a call the run places has at its two ends
 ENDS = ("caller", "callee")
@@ -50,8 +54,12 @@ _REOFFER = ("; it waits for the call to be confirmed, and while another offer is
 
 #: each step kind: (the legs it may appear in, what it does, its fields)
 STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
-    "call": (("caller",), "place the call to the run's next target (the caller's first step)",
-             (Field("headers", "headers", False, "extra SIP headers of the INVITE"),)),
+    "call": (("caller",), "place the call to the run's next target, or to its own (the "
+             "caller's first step)",
+             (Field("headers", "headers", False, "extra SIP headers of the INVITE"),
+              Field("to", "str", False, "the call's target, variables allowed (e.g. "
+                    "sip:${ext}@pbx.example, with a column ext in the run's data); absent: the "
+                    "run's targets, round robin", lo=1, hi=512))),
     "answer": (("callee",), "ring, then answer with a code from the mix (300..699: refuse)",
                (Field("codes", "str", False, "answer code or mix, e.g. 200 or 200:90,486:10 "
                       "(default 200)", lo=1, hi=256),
@@ -100,6 +108,18 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
                  "2xx NOTIFY). The far end's agent places that call and runs the transferee's "
                  "steps on it",
                  (Field("to", "uri", True, "the transfer target"), _TIMEOUT)),
+    "consult": (ENDS, "place a consultation call from this leg's identity to a URI (before an "
+                "attended_transfer), once the call is confirmed; passes when it is answered",
+                (Field("to", "uri", True, "the transfer target to consult"),
+                 Field("headers", "headers", False, "extra SIP headers of its INVITE"),
+                 _TIMEOUT)),
+    "attended_transfer": (ENDS, "attended transfer: REFER with Replaces, so that the far end "
+                          "calls the consultation call's far end in its place (a consult step "
+                          "before, its call answered); passes when the far end reports its new "
+                          "call answered (a final 2xx NOTIFY). The far end's agent places that "
+                          "call and runs the transferee's steps on it; the target ends the "
+                          "consultation call (else this leg does, when it hangs up)",
+                          (_TIMEOUT,)),
     "hangup": (LEGS, "end the call (BYE, CANCEL, or a final response with the code)",
                (Field("code", "int", False, "final response of an unanswered incoming call "
                       "(default 603)", lo=300, hi=699),)),
@@ -111,7 +131,7 @@ def step_fields(op: str) -> tuple[Field, ...]:
     return (Field("op", "str", True, "the step kind"), *STEPS[op][2], _ON_FAILURE)
 
 
-def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
+def _check_step(leg: str, i: int, raw: Any, names: tuple[str, ...]) -> dict[str, Any]:
     where = f"{leg} step {i}"
     if not isinstance(raw, dict):
         raise ProtoError("E_BAD_ARGS", f"{where}: a step is a map with an 'op'")
@@ -128,15 +148,18 @@ def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
     for key, value in raw.items():
         for text in (value.values() if isinstance(value, dict) else [value]):
             for name in _VARIABLE.findall(text) if isinstance(text, str) else ():
-                if name not in VARIABLES:
+                if name not in names:
                     raise ProtoError("E_BAD_ARGS", f"{where}: {key!r} uses ${{{name}}}: the "
-                                     "variables are " + ", ".join(f"${{{v}}}" for v in VARIABLES))
+                                     "variables are " + ", ".join(f"${{{v}}}" for v in names))
     if op == "play" and not (raw["file"].startswith("/") and raw["file"].lower().endswith(".wav")
                              and "\0" not in raw["file"]):
         raise ProtoError("E_BAD_ARGS", f"{where}: 'file' must be an absolute path of a .wav file")
-    for key in ("digits",):
-        if key in raw and set(raw[key].upper()) - set(DTMF_DIGITS):
-            raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")
+    if "digits" in raw and "${" not in raw["digits"] and not digits_ok(raw["digits"]):
+        raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")
+    if op == "call" and raw.get("to") and "${" not in raw["to"]:
+        check_uri(raw["to"], f"{where}: 'to'")
+    elif op == "call" and raw.get("to") and not raw["to"].lower().startswith(("sip:", "sips:")):
+        raise ProtoError("E_BAD_ARGS", f"{where}: 'to' must be a sip: or sips: URI")
     try:
         if op == "pause":
             parse_dist(raw["s"])
@@ -144,29 +167,40 @@ def _check_step(leg: str, i: int, raw: Any) -> dict[str, Any]:
             parse_codes(raw["codes"])
     except ProtoError as exc:
         raise ProtoError("E_BAD_ARGS", f"{where}: {exc.msg}") from None
-    return {k: (v.upper() if k == "digits" else v) for k, v in raw.items() if v is not None}
+    return {k: (v.upper() if k == "digits" and "${" not in v else v) for k, v in raw.items()
+            if v is not None}
 
 
-def _check_leg(leg: str, raw: Any) -> list[dict[str, Any]]:
+def digits_ok(digits: str) -> bool:
+    """Whether ``digits`` are DTMF digits (either case)."""
+    return bool(digits) and not set(digits.upper()) - set(DTMF_DIGITS)
+
+
+def _check_leg(leg: str, raw: Any, names: tuple[str, ...] = VARIABLES) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         raise ProtoError("E_BAD_ARGS", f"scenario: '{leg}' must be a list of steps")
     if len(raw) > MAX_STEPS:
         raise ProtoError("E_BAD_ARGS", f"scenario: '{leg}' has more than {MAX_STEPS} steps")
-    steps = [_check_step(leg, i, step) for i, step in enumerate(raw, 1)]
+    steps = [_check_step(leg, i, step, names) for i, step in enumerate(raw, 1)]
     if leg == "caller" and (not steps or steps[0]["op"] != "call"):
         raise ProtoError("E_BAD_ARGS", "caller step 1: the caller's first step must be 'call'")
     for i, step in enumerate(steps, 1):
         if step["op"] == "call" and i > 1:
             raise ProtoError("E_BAD_ARGS", f"caller step {i} (call): only the first step calls")
+        if step["op"] == "attended_transfer" and not any(
+                s["op"] == "consult" for s in steps[:i - 1]):
+            raise ProtoError("E_BAD_ARGS", f"{leg} step {i} (attended_transfer): a consult step "
+                             "must come before (the call to hand the far end over to)")
         if step["op"] == "hangup" and i < len(steps):
             raise ProtoError("E_BAD_ARGS", f"{leg} step {i + 1} ({steps[i]['op']}): "
                              "nothing runs after a hangup")
     return steps
 
 
-def check(raw: Any) -> dict[str, Any]:
+def check(raw: Any, columns: tuple[str, ...] = ()) -> dict[str, Any]:
     """The scenario ``raw`` checked (digits upper-cased, null fields dropped); raises E_BAD_ARGS
-    naming the leg, the step (from 1), its kind and the field."""
+    naming the leg, the step (from 1), its kind and the field. ``columns``: the run's data
+    columns, variables of the caller's steps."""
     if not isinstance(raw, dict):
         raise ProtoError("E_BAD_ARGS", "scenario: a map of name, caller and callee")
     for key in raw:
@@ -179,13 +213,49 @@ def check(raw: Any) -> dict[str, Any]:
                          "characters")
     if "caller" not in raw:
         raise ProtoError("E_BAD_ARGS", "scenario: 'caller' (its steps) is missing")
-    flow = {"name": name, "caller": _check_leg("caller", raw["caller"]),
+    flow = {"name": name, "caller": _check_leg("caller", raw["caller"], (*VARIABLES, *columns)),
             "callee": _check_leg("callee", raw.get("callee") or []),
             "transferee": _check_leg("transferee", raw.get("transferee") or [])}
-    if uses(flow, "transfer") and not flow["transferee"]:
-        raise ProtoError("E_BAD_ARGS", "scenario: a transfer step needs the transferee's steps "
-                         "(what the transferred end does on its new call)")
+    for op in ("transfer", "attended_transfer"):
+        if uses(flow, op) and not flow["transferee"]:
+            article = "an" if op.startswith("a") else "a"
+            raise ProtoError("E_BAD_ARGS", f"scenario: {article} {op} step needs the "
+                             "transferee's steps (what the transferred end does on its new "
+                             "call)")
     return flow
+
+
+def check_data(raw: Any) -> list[dict[str, str]]:
+    """A run's per-call data checked: rows (maps) with the same columns, each column a
+    variable name other than the built-in ones, values strings (numbers become strings)."""
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_ROWS:
+        raise ProtoError("E_BAD_ARGS", f"data: a list of 1..{MAX_ROWS} rows")
+    first = raw[0]
+    if not isinstance(first, dict) or not first or len(first) > MAX_COLUMNS:
+        raise ProtoError("E_BAD_ARGS", f"data row 1: a map of 1..{MAX_COLUMNS} columns")
+    for name in first:
+        if not isinstance(name, str) or not _COLUMN.match(name) or name in VARIABLES:
+            raise ProtoError("E_BAD_ARGS", f"data: column {name!r} is not a variable name "
+                             "(letters, digits, _; not call, me or peer)")
+    rows, size = [], 0
+    for n, row in enumerate(raw, 1):
+        if not isinstance(row, dict) or set(row) != set(first):
+            raise ProtoError("E_BAD_ARGS", f"data row {n}: the columns must be "
+                             + ", ".join(first))
+        out = {}
+        for key, value in row.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or len(value) > MAX_VALUE or any(
+                    c in value for c in "\r\n\0"):
+                raise ProtoError("E_BAD_ARGS", f"data row {n}: {key!r} must be text of at most "
+                                 f"{MAX_VALUE} characters on one line")
+            out[key] = value
+            size += len(value)
+        rows.append(out)
+    if size > MAX_DATA:
+        raise ProtoError("E_BAD_ARGS", f"data: more than {MAX_DATA // 1024} KiB of values")
+    return rows
 
 
 def builtin(hold: str = "1", hangup: str = "caller", dtmf: str = "",

@@ -24,7 +24,7 @@ from agent.load.media import tone_generator, wav_player
 from agent.objects import AgentCall
 from proto.dist import parse_codes, parse_dist
 from proto.front import FINAL_HEADER
-from proto.scenario import expand
+from proto.scenario import digits_ok, expand
 
 #: what a leg's call reports to its flow
 EARLY, CONFIRMED, DISCONNECTED = "early", "confirmed", "disconnected"
@@ -39,7 +39,7 @@ STOP_HEADER = "X-Callfleet-Stopped"
 #: the steps that make a new offer in a confirmed call
 REOFFERS = ("hold", "unhold", "reinvite")
 #: the steps that wait for the call to be confirmed (a REFER, a new offer, sound on its audio)
-ON_CONFIRMED = (*REOFFERS, "transfer", "tone", "play")
+ON_CONFIRMED = (*REOFFERS, "transfer", "consult", "attended_transfer", "tone", "play")
 
 
 class FlowHost(Protocol):
@@ -64,6 +64,10 @@ class FlowHost(Protocol):
 
     def stop_sound(self, flow: Flow) -> None:
         """This leg's sound ends (nothing when it sends none)."""
+
+    def consult(self, flow: Flow, to: str, headers: dict[str, str]) -> AgentCall:
+        """Place this leg's consultation call (its states reach :meth:`Flow.on_consult_state`;
+        raises pj.Error when pjsua refuses it)."""
 
 
 @dataclass
@@ -95,6 +99,8 @@ class Flow:
     end_code: str = ""
     #: the flow runs inside pjsua's onIncomingCall (a refusal waits for the loop's next turn)
     incoming: bool = False
+    #: this leg's consultation call (a consult step), while it is up
+    consult: AgentCall | None = None
     #: the values of the steps' variables (proto.scenario.VARIABLES)
     values: dict[str, str] = field(default_factory=dict)
 
@@ -107,6 +113,7 @@ class Flow:
             self.confirmed = True
         if state == DISCONNECTED:
             self.host.stop_sound(self)
+            self._end_consult()
             if self.ended:
                 return
             self.ended = True
@@ -125,6 +132,21 @@ class Flow:
         elif self.waiting == state or (self.waiting == EARLY and state == CONFIRMED):
             self._done(True)
             self.run()
+
+    def on_consult_state(self, state: str, code: str = "") -> None:
+        """The consultation call's progress: answered passes the consult step, an end before
+        fails it."""
+        if state == DISCONNECTED:
+            self.consult = None
+        if self.waiting != "consult":
+            return
+        if state == CONFIRMED:
+            self._done(True)
+        elif state == DISCONNECTED:
+            self._fail(f"ended {code or 'local'}")
+        else:
+            return
+        self.run()
 
     def on_digit(self, digit: str) -> None:
         self.digits += digit
@@ -219,9 +241,11 @@ class Flow:
                 self._wait(state, self._timeout(step, now))
         elif op == "pause":
             self._wait("pause", now + parse_dist(str(step["s"])).sample(self.host.rng))
+        elif op in ("dtmf", "expect_dtmf") and not digits_ok(self._digits()):
+            self._fail(f"bad digits {self._digits()[:32]!r}")  # as a variable gave them
         elif op == "dtmf":
             prm = pj.CallSendDtmfParam()
-            prm.digits = str(step["digits"])
+            prm.digits = self._digits()
             prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if step.get("method") == "info"
                           else pj.PJSUA_DTMF_METHOD_RFC2833)
             self._pj(lambda: self.call.sendDtmf(prm))
@@ -258,6 +282,25 @@ class Flow:
                 self._fail(f"pj{exc.status}")
                 return
             self._wait("xfer", self._timeout(step, now))
+        elif op == "consult":
+            headers = {k: expand(v, self.values) for k, v in (step.get("headers") or {}).items()}
+            try:
+                self.consult = self.host.consult(self, str(step["to"]), headers)
+            except pj.Error as exc:
+                self._fail(f"pj{exc.status}")
+                return
+            self._wait("consult", self._timeout(step, now))
+        elif op == "attended_transfer":
+            if self.consult is None:
+                self._fail("no consultation call")
+                return
+            self.call.transfer_done = False
+            try:
+                self.call.xferReplaces(self.consult, pj.CallOpParam(True))
+            except pj.Error as exc:
+                self._fail(f"pj{exc.status}")
+                return
+            self._wait("xfer", self._timeout(step, now))
         elif op in ("reinvite", "update"):
             action = self.call.reinvite if op == "reinvite" else self.call.update
             self._offer(lambda: action(pj.CallOpParam(True)), now)
@@ -278,8 +321,12 @@ class Flow:
     def _wait(self, what: str, deadline: float | None) -> None:
         self.waiting, self.deadline = what, deadline
 
+    def _digits(self) -> str:
+        """The digits of the step at ``pc`` (its variables' values in)."""
+        return expand(str(self.steps[self.pc]["digits"]), self.values).upper()
+
     def _match_digits(self) -> None:
-        want = str(self.steps[self.pc]["digits"])
+        want = self._digits()
         if len(self.digits) < len(want):
             return
         got, self.digits = self.digits[: len(want)], self.digits[len(want):]
@@ -381,8 +428,19 @@ class Flow:
         self.ended = True
         self.waiting, self.deadline, self.until = None, None, None
 
+    def _end_consult(self) -> None:
+        """The leg is over: its consultation call too (when the transfer target did not end
+        it)."""
+        consult, self.consult = self.consult, None
+        if consult is not None:
+            try:
+                consult.hangup(pj.CallOpParam(True))
+            except pj.Error:
+                pass  # already ending
+
     def hangup(self, code: int) -> None:
         """End the call from this leg (its steps end here)."""
+        self._end_consult()
         if self.ended:
             return
         self.host.hanging_up(self)

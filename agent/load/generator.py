@@ -53,6 +53,8 @@ class _Leg:
     fed: bool = False
     #: the callee URI of a caller leg
     target: str = ""
+    #: a consultation call's: the flow of the leg that placed it
+    parent: Flow | None = None
     #: a call to a callee the run no longer calls (its agent was lost): hung up, it no
     #: longer holds one of the run's slots while its transaction times out
     abandoned: bool = False
@@ -84,7 +86,9 @@ class LoadGen:
         self._n = itertools.count(1)
         self._started = 0
         self._next_stats = self.t0 + STATS_EVERY_S
-        self._targets = itertools.cycle(self.caller["targets"] if self.caller else [""])
+        self._targets = itertools.cycle((self.caller or {}).get("targets") or [""])
+        #: this agent's rows of the run's per-call data, a row a call (cycled)
+        self._rows = itertools.cycle((self.caller or {}).get("data") or [{}])
         #: each leg's steps (proto.scenario), checked by the coordinator
         self.steps = {"caller": list((self.caller or {}).get("steps") or [{"op": "call"}]),
                       "callee": list((self.answer or {}).get("steps") or []),
@@ -224,13 +228,15 @@ class LoadGen:
             call = AgentCall(self.state, acc, gid, observer=self._on_state)
             self.state.calls[gid] = call
             self.legs[gid] = call
-            target = next(self._targets)
+            step = self.steps["caller"][0]
+            values = {**next(self._rows), "call": str(number), "me": acc.user}
+            target = expand(step["to"], values) if step.get("to") else next(self._targets)
             leg = _Leg("caller", now, self._flow("caller", call), target=target)
-            leg.flow.values = {"call": str(number), "me": acc.user, "peer": uri_user(target)}
+            leg.flow.values = {**values, "peer": uri_user(target)}
             self.info[gid] = leg
             self.report.counts["started"] += 1
             prm = pj.CallOpParam(True)
-            headers = self.steps["caller"][0].get("headers")
+            headers = step.get("headers")
             if headers:
                 prm.txOption.headers = header_vector(
                     {k: expand(v, leg.flow.values) for k, v in headers.items()})
@@ -282,6 +288,27 @@ class LoadGen:
         self.info[gid] = leg
         self.report.counts["transferred"] += 1
         leg.flow.run()
+
+    def consult(self, flow: Flow, to: str, headers: dict[str, str]) -> AgentCall:
+        """A ``consult`` step: a call from the leg's identity to ``to``, not one of the run's
+        calls (not counted as started), hung up with its leg."""
+        acc = self.state.accounts[flow.call.acc_id]
+        gid = f"{self.run}:{self.state.name}:k{next(self._n)}"
+        call = AgentCall(self.state, acc, gid, observer=self._on_state)
+        self.state.calls[gid] = call
+        self.legs[gid] = call
+        self.info[gid] = _Leg("consult", self.clock(), Flow("consult", [], call, self,
+                                                            self.clock), parent=flow)
+        prm = pj.CallOpParam(True)
+        if headers:
+            prm.txOption.headers = header_vector(headers)
+        try:
+            call.makeCall(to, prm)
+        except pj.Error:
+            self._forget(gid)
+            call.finish()
+            raise
+        return call
 
     def _on_transfer_status(self, call: AgentCall, code: int, final: bool) -> None:
         leg = self.info.get(call.gid)
@@ -380,6 +407,14 @@ class LoadGen:
         if leg is None:
             return
         now = self.clock()
+        if leg.parent is not None:  # a consultation call: its leg's flow follows it
+            state = {pj.PJSIP_INV_STATE_CONFIRMED: CONFIRMED,
+                     pj.PJSIP_INV_STATE_DISCONNECTED: DISCONNECTED}.get(ci.state)
+            if state == DISCONNECTED:
+                self._forget(call.gid)
+            if state is not None:
+                leg.parent.on_consult_state(state, str(ci.lastStatusCode or ""))
+            return
         if ci.state == pj.PJSIP_INV_STATE_EARLY:
             leg.flow.on_state(EARLY)
         elif ci.state == pj.PJSIP_INV_STATE_CONFIRMED and leg.confirmed is None:

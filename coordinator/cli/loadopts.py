@@ -38,9 +38,17 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
     """The load.start arguments the options ask for (credentials read from their file)."""
     p: dict[str, Any] = {"rate": args.rate, "ramp": args.ramp, "calls": args.calls,
                          "duration": args.duration, "max_concurrent": args.max_concurrent}
+    if args.data and not args.scenario:
+        raise Unusable("--data gives variables to a scenario's steps: give --scenario too")
+    if args.data:
+        try:
+            p["data"] = scenarios.read_data(args.data)
+        except scenarios.BadScenario as exc:
+            raise Unusable(f"--data {exc}") from None
     if args.scenario:
         try:
-            p["scenario"] = scenarios.read(args.scenario)
+            p["scenario"] = scenarios.read(args.scenario, tuple(p["data"][0]) if args.data
+                                           else ())
         except scenarios.BadScenario as exc:
             raise Unusable(f"--scenario {exc}") from None
         given = [f"--{name.replace('_', '-')}" for name, default in FLOW_DEFAULTS.items()
@@ -69,6 +77,8 @@ def profile_of(args: argparse.Namespace) -> dict[str, Any]:
         p.update({"use_srtp": args.srtp, "srtp_keying": args.srtp_keying})
     if args.target:
         p["targets"] = args.target
+    elif "scenario" in p and p["scenario"]["caller"][0].get("to") and not args.self:
+        pass  # the call step names each call's target
     else:
         p["self"] = True
         if not args.scenario:
@@ -143,6 +153,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="", metavar="FILE", help="the calls' flow: a scenario "
                    "file (.yaml or .json; see `callfleet scenario check`), instead of --hold, "
                    "--hangup, --dtmf, --dtmf-method, --answer-delay and --answer-code")
+    p.add_argument("--data", default="", metavar="CSV", help="per-call data for --scenario: "
+                   "a header row of column names, then a row per call; each column is a "
+                   "variable of the caller's steps, e.g. to: sip:${ext}@pbx (as SIPp's -inf)")
     p.add_argument("-d", "--hold", default="1", help="hold time: S, exp:MEAN or uniform:A:B")
     p.add_argument("--target", action="append", default=[], help="URI to call (repeatable)")
     p.add_argument("--self", action="store_true", help="the fleet answers its own calls (the "

@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from coordinator.client.scenarios import BadScenario, read
+from coordinator.client.scenarios import BadScenario, read, read_data
 from proto import scenario
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
-        flow = read(args.file)
+        columns = tuple(read_data(args.data)[0]) if args.data else ()
+        flow = read(args.file, columns)
     except BadScenario as exc:
         print(f"callfleet scenario check: {exc}", file=sys.stderr)
         return 2
     print("\n".join(scenario.describe(flow)))
+    if columns:
+        print("  data columns: " + ", ".join(f"${{{c}}}" for c in columns))
     return 0
 
 
@@ -26,4 +29,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check = actions.add_parser("check", help="validate a scenario file and print its flow",
                                allow_abbrev=False)
     check.add_argument("file", help="the scenario (.yaml, .yml or .json)")
+    check.add_argument("--data", default="", metavar="CSV", help="the per-call data the "
+                       "scenario's variables may come from (callfleet load --data)")
     check.set_defaults(func=cmd_check)

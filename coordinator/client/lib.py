@@ -225,11 +225,23 @@ class Lib(MediaLib):
     # -- load runs -------------------------------------------------------------------------
     def start_load(self, profile: dict[str, Any],
                    on_progress: Callable[[dict[str, Any]], None] | None = None,
-                   scenario: dict[str, Any] | str | Path | None = None) -> LoadWatch:
+                   scenario: dict[str, Any] | str | Path | None = None,
+                   data: list[dict[str, Any]] | str | Path | None = None) -> LoadWatch:
         """Start a load run (see ``load.start`` in PROTOCOL.md); returns at once. ``scenario``:
-        the calls' flow, as a map or the path of a YAML or JSON file (README, Scenarios)."""
+        the calls' flow, as a map or the path of a YAML or JSON file (README, Scenarios);
+        ``data``: per-call variables of its caller's steps, as rows or the path of a CSV
+        file."""
+        try:
+            if data is not None and not isinstance(data, list):
+                data = scenarios.read_data(str(data))
+            if scenario is not None and not isinstance(scenario, dict):
+                scenario = scenarios.read(str(scenario), tuple(data[0]) if data else ())
+        except scenarios.BadScenario as exc:
+            raise Error("", "load.start", "E_BAD_ARGS", str(exc)) from None
+        if data is not None:
+            profile = dict(profile, data=data)
         if scenario is not None:
-            profile = dict(profile, scenario=self._scenario(scenario))
+            profile = dict(profile, scenario=scenario)  # the coordinator checks it
         run = str(profile.get("run") or self.session.next_id("L"))
         watch = LoadWatch(run, on_progress, lambda: self._forget_run(run))
         self.session.loads[run] = watch
@@ -243,24 +255,17 @@ class Lib(MediaLib):
     def run_load(self, profile: dict[str, Any],
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
                  timeout: float = 3600.0,
-                 scenario: dict[str, Any] | str | Path | None = None) -> dict[str, Any]:
-        """Run a load run to its end and return its report (``scenario`` as for start_load)."""
-        watch = self.start_load(profile, on_progress, scenario)
+                 scenario: dict[str, Any] | str | Path | None = None,
+                 data: list[dict[str, Any]] | str | Path | None = None) -> dict[str, Any]:
+        """Run a load run to its end and return its report (``scenario`` and ``data`` as for
+        start_load)."""
+        watch = self.start_load(profile, on_progress, scenario, data)
         if not watch.finished.wait(timeout):
             self.stop_load(watch.run)
             if not watch.finished.wait(30):
                 raise Error(watch.run, "run_load", "E_TIMEOUT", "the run did not end")
         assert watch.report is not None
         return watch.report
-
-    @staticmethod
-    def _scenario(scenario: dict[str, Any] | str | Path) -> dict[str, Any]:
-        if isinstance(scenario, dict):
-            return scenario  # the coordinator checks it
-        try:
-            return scenarios.read(str(scenario))
-        except scenarios.BadScenario as exc:
-            raise Error("", "load.start", "E_BAD_ARGS", str(exc)) from None
 
     def _forget_run(self, run: str) -> None:
         self.session.loads.pop(run, None)

@@ -44,6 +44,12 @@ PROFILE = (
     Field("run", "str", False, "pre-chosen run id", lo=1, hi=ID),
     Field("scenario", "map", False, "the calls' flow as steps per leg (section Scenarios); "
           "replaces hold, hangup, dtmf, dtmf_method, answer_delay and answer_codes"),
+    Field("data", "list", False, "per-call data for a scenario (as SIPp's -inf): rows, each a "
+          "map of column -> text (at most 4096 rows, 16 columns, 256 characters a value), the "
+          "same columns in every row; each column is a variable of the caller's steps "
+          "(${column}: the call step's to and headers, digits, texts), each call takes the "
+          "next row of its agent's share (the rows dealt round robin over the calling agents; "
+          "a share cycles). Reports give the number of rows"),
     # every identity of the run (callers and answerers) takes the account call options
     *SESSION,
 )
@@ -73,7 +79,8 @@ OPS = grouped("load", (
            args=(RUN_ID, Field("caller", "map", False, "ids (list of maps: uri and, for a "
                                "registrar, username and password), rate, phase (seconds before "
                                "its first call), calls, duration, ramp, "
-                               "slots, targets, steps (the caller's scenario steps), transferee "
+                               "slots, targets, steps (the caller's scenario steps), data (this "
+                               "agent's rows of the run's data), transferee "
                                "(the steps of a call a REFER on the run's calls starts), media, "
                                "registrar, session (the account call options), wait_go (true: "
                                "no call before load.agent_go)"),

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from coordinator.client import Error, Lib
+from coordinator.client import AccountCallback, Call, Error, Lib
 from coordinator.client.scenarios import read
-from tests.helpers import free_udp_port, start_sipp, stop, wait_for
+from tests.helpers import Recorder, free_udp_port, start_sipp, stop, wait_for
+from tests.integration.conftest import start_fleet
 
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -262,3 +263,108 @@ def test_a_play_step_sends_the_file_once_or_looped_and_a_missing_file_fails_it(
     assert 950 <= steps[("callee", 2)]["time_ms"]["p50"] <= 1400, steps[("callee", 2)]
     assert 2450 <= steps[("callee", 4)]["time_ms"]["p50"] <= 2900, steps[("callee", 4)]
     assert steps[("caller", 3)]["time_ms"]["p95"] < 1000
+
+
+class _Supervisor(AccountCallback):
+    """The transfer target of an attended transfer: answers each consultation call, and counts
+    the INVITEs with Replaces that named one, the calls that took their place and how those
+    ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.consulted: list[Recorder] = []
+        self.replaces: list[int] = []
+        self.taken: list[Recorder] = []
+
+    def on_incoming_call(self, call: Call) -> None:
+        sup = self
+
+        class Consulted(Recorder):
+            def on_replace_request(self, code: int, from_uri: str) -> None:
+                sup.replaces.append(code)
+
+            def on_replaced(self, new_call: Call) -> None:
+                rec = Recorder()
+                new_call.set_callback(rec)
+                sup.taken.append(rec)
+
+        rec = Consulted()
+        call.set_callback(rec)
+        self.consulted.append(rec)
+        call.answer(200)
+
+
+def test_attended_transfer_hands_each_customer_to_the_supervisor_in_place_of_the_desk(
+        lib: Lib) -> None:
+    # the supervisor's desk is a UA of another fleet, reached over SIP like any phone
+    other = start_fleet(1)
+    desk = next(other)
+    try:
+        sup = _Supervisor()
+        acc = desk.create_account("sip:supervisor@127.0.0.1", cb=sup)
+        flow = read(str(EXAMPLES / "attended-transfer.yaml"))
+        flow["callee"][2]["to"] = acc.contact
+        report = lib.run_load({"rate": 1, "calls": 3, "self": True, "scenario": flow},
+                              timeout=90)
+        steps = _steps(report)
+        assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), steps
+        assert report["success"] is True and report["transferred"] == 3
+        assert report["attempted"] == report["completed"] == 3
+        # the supervisor: 3 consultation calls, each replaced (Replaces accepted) by a call
+        # from the customer, which the customer hung up after its second; the consultation
+        # calls ended by the replacement
+        wait_for(lambda: len(sup.taken) == 3 and all(r.last() == "DISCONNECTED"
+                                                     for r in sup.taken + sup.consulted),
+                 10, "every call at the supervisor to end")
+        assert len(sup.consulted) == 3 and sup.replaces == [200, 200, 200]
+        assert all(r.reached("CONFIRMED") for r in sup.taken + sup.consulted)
+        # the transfer's step ends when the customer's new call is answered at the supervisor
+        assert steps[("callee", 4)]["time_ms"]["p50"] < 2000
+        assert 950 <= steps[("transferee", 2)]["time_ms"]["p50"] <= 1500
+    finally:
+        next(other, None)
+    assert lib.status()["calls"] == 0 and lib.status()["accounts"] == 0
+
+
+def _sipp_calls(log: Path) -> dict[str, dict[str, str]]:
+    """What each call brought SIPp, from its -trace_msg log, by Call-ID: the Request-URI's user,
+    the X-Account header and the DTMF digits of its INFOs, in order."""
+    calls: dict[str, dict[str, str]] = {}
+    for chunk in log.read_text(errors="replace").split("UDP message received")[1:]:
+        lines = [line.strip() for line in chunk.splitlines()]
+        start = next((line for line in lines if " SIP/2.0" in line), "")
+        call_id = next((line.split(":", 1)[1].strip() for line in lines
+                        if line.lower().startswith("call-id:")), "")
+        call = calls.setdefault(call_id, {"ext": "", "account": "", "pin": ""})
+        if start.startswith("INVITE "):
+            call["ext"] = start.split()[1].split(":", 1)[1].split("@")[0]
+            call["account"] = next((line.split(":", 1)[1].strip() for line in lines
+                                    if line.startswith("X-Account:")), "")
+        elif start.startswith("INFO "):
+            call["pin"] += next((line.split("=", 1)[1].strip() for line in lines
+                                 if line.startswith("Signal=")), "")
+    return calls
+
+
+def test_each_call_takes_a_row_of_the_data_file_its_target_header_and_digits(
+        lib: Lib, tmp_path: Path) -> None:
+    port = free_udp_port()
+    # the PBX: SIPp, which needs the header and logs what each call brought
+    pbx = start_sipp(["-sf", str(SCENARIOS / "uas_pin.xml"), "-p", str(port), "-m", "6",
+                      "-trace_msg"], tmp_path)
+    try:
+        data = EXAMPLES / "extensions.csv"
+        flow = read(str(EXAMPLES / "extensions.yaml"), ("ext", "account", "pin"))
+        flow["caller"][0]["to"] = f"sip:${{ext}}@127.0.0.1:{port}"
+        report = lib.run_load({"rate": 3, "calls": 6}, scenario=flow, data=data, timeout=90)
+        assert pbx.wait(20) == 0, (tmp_path / "sipp.out").read_text()[-2000:]
+    finally:
+        stop(pbx)
+    assert (report["attempted"], report["answered"], report["failed"]) == (6, 6, 0)
+    assert report["profile"]["data"] == 6 and report["success"] is True
+    assert all(s["ok"] == 6 for s in report["steps"]), report["steps"]
+    # every row was one call's, exactly once: its extension, its account, its PIN
+    rows = {tuple(line.split(",")) for line in data.read_text().split()[1:]}
+    log = next(tmp_path.glob("uas_pin_*_messages.log"))
+    seen = [(c["ext"], c["account"], c["pin"]) for c in _sipp_calls(log).values()]
+    assert sorted(seen) == sorted(rows), seen

@@ -198,3 +198,32 @@ def test_a_scenario_with_transfers_keeps_a_slot_per_call_for_the_transferred_cal
     plain = plan(parse_profile({"rate": 2, "calls": 4, "self": True}), _seats(2, 6), "L1")
     assert [s["caller"]["slots"] for s in plain.values()] == [3, 3]
     assert "transferee" not in plain["a0"]["caller"]
+    # an attended transfer: the consultation call at the transferring end takes one more
+    flow["callee"] = [{"op": "answer"}, {"op": "consult", "to": "sip:s@127.0.0.1:5090"},
+                      {"op": "attended_transfer"}]
+    attended = plan(parse_profile({"rate": 2, "calls": 4, "self": True, "scenario": flow}),
+                    _seats(2, capacity=8), "L1")
+    assert [s["caller"]["slots"] for s in attended.values()] == [2, 2]  # 8 slots / 4 legs
+
+
+def test_per_call_data_is_dealt_over_the_calling_agents_and_reported_as_a_count() -> None:
+    rows = [{"ext": str(200 + i)} for i in range(5)]
+    flow = {"caller": [{"op": "call", "to": "sip:${ext}@127.0.0.1:5070"}]}
+    profile = parse_profile({"rate": 2, "calls": 6, "scenario": flow, "data": rows})
+    assert profile.public()["data"] == 5 and not profile.targets
+    shares = plan(profile, _seats(2, capacity=4), "L1")
+    dealt = [s["caller"]["data"] for s in shares.values()]
+    assert dealt == [rows[0::2], rows[1::2]]  # every row once, none twice
+    few = plan(parse_profile({"rate": 2, "calls": 6, "scenario": flow, "data": rows[:1]}),
+               _seats(2, capacity=4), "L1")
+    assert [s["caller"]["data"] for s in few.values()] == [rows[:1], rows[:1]]  # shared
+    for args, says in [
+            ({"data": rows}, "data: its columns are variables of a scenario's steps"),
+            ({"data": rows, "self": True, "scenario": {**flow, "callee": [{"op": "answer"}]}},
+             "a self run calls its own agents"),
+            ({"data": [{"x": "1"}], "scenario": flow}, "'to' uses ${ext}: the variables are "
+                                                         "${call}, ${me}, ${peer}, ${x}"),
+            ({"scenario": {"caller": [{"op": "call"}]}}, "give either targets or self")]:
+        with pytest.raises(ProtoError) as err:
+            parse_profile({"rate": 2, "calls": 6, **args})
+        assert says in err.value.msg, err.value.msg

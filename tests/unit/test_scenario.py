@@ -197,3 +197,59 @@ def test_the_csv_has_three_columns_per_step_from_the_progress_steps(tmp_path: Pa
     assert (rows[0]["caller.2.wait.ok"], rows[0]["caller.2.wait.failed"]) == ("1", "1")
     assert 240 <= float(rows[0]["caller.2.wait.p95_ms"]) <= 260
     assert rows[0]["caller.1.call.ok"] == "" and rows[1]["caller.2.wait.ok"] == ""
+
+
+def test_an_attended_transfer_needs_a_consult_before_it_and_the_transferees_steps() -> None:
+    consult = {"op": "consult", "to": "sip:sup@127.0.0.1:5090", "timeout": 5}
+    callee = [{"op": "answer"}, consult, {"op": "attended_transfer"}, {"op": "hangup"}]
+    flow = scenario.check({"caller": [{"op": "call"}], "callee": callee,
+                           "transferee": [{"op": "hangup"}]})
+    assert [s["op"] for s in flow["callee"]] == ["answer", "consult", "attended_transfer",
+                                                 "hangup"]
+    assert _error({"caller": [{"op": "call"}], "callee": callee}).startswith(
+        "scenario: an attended_transfer step needs the transferee's steps")
+    assert _error({"caller": [{"op": "call"}], "transferee": [{"op": "hangup"}],
+                   "callee": [{"op": "answer"}, {"op": "attended_transfer"}, consult]}) == (
+        "callee step 2 (attended_transfer): a consult step must come before (the call to "
+        "hand the far end over to)")
+    assert _error({"caller": [{"op": "call"}], "transferee": [consult]}) == (
+        "transferee step 1 (consult): not a transferee step")
+    assert _error({"caller": [{"op": "call"}, {**consult, "to": "sup"}]}).startswith(
+        "caller step 2 (consult): 'to': 'sup' is not a sip: or sips: URI")
+
+
+def test_per_call_data_columns_are_variables_of_the_callers_steps() -> None:
+    rows = scenario.check_data([{"ext": "201", "pin": 1234}, {"ext": "202", "pin": "99#"}])
+    assert rows == [{"ext": "201", "pin": "1234"}, {"ext": "202", "pin": "99#"}]
+    caller = [{"op": "call", "to": "sip:${ext}@pbx.example", "headers": {"X-Pin": "${pin}"}},
+              {"op": "dtmf", "digits": "${pin}"}]
+    flow = scenario.check({"caller": caller}, ("ext", "pin"))
+    assert flow["caller"][1]["digits"] == "${pin}"  # checked once its value is known
+    assert _error({"caller": caller}) == (
+        "caller step 1 (call): 'to' uses ${ext}: the variables are ${call}, ${me}, ${peer}")
+    with pytest.raises(ProtoError) as err:  # the callee's steps do not see the data
+        scenario.check({"caller": [{"op": "call"}],
+                        "callee": [{"op": "expect_dtmf", "digits": "${pin}"}]}, ("pin",))
+    assert err.value.msg.startswith("callee step 1 (expect_dtmf): 'digits' uses ${pin}")
+    assert _error({"caller": [{"op": "call", "to": "pbx"}]}).startswith(
+        "caller step 1 (call): 'to': 'pbx' is not a sip: or sips: URI")
+    with pytest.raises(ProtoError) as err:
+        scenario.check({"caller": [{"op": "call", "to": "${ext}@pbx"}]}, ("ext",))
+    assert err.value.msg == "caller step 1 (call): 'to' must be a sip: or sips: URI"
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([], "data: a list of 1..4096 rows"),
+    ([{"ext": "1"}] * 4097, "data: a list of 1..4096 rows"),
+    ([{}], "data row 1: a map of 1..16 columns"),
+    ([{"call": "1"}], "data: column 'call' is not a variable name"),
+    ([{"a-b": "1"}], "data: column 'a-b' is not a variable name"),
+    ([{"ext": "1"}, {"ext": "2", "pin": "3"}], "data row 2: the columns must be ext"),
+    ([{"ext": "1"}, {"ext": "x\r\nVia: evil"}], "data row 2: 'ext' must be text of at most 256"),
+    ([{"ext": True}], "data row 1: 'ext' must be text"),
+    ([{"ext": "x" * 256}] * 2100, "data: more than 512 KiB of values"),
+])
+def test_bad_data_is_refused_with_its_row_and_column(rows: list[Any], message: str) -> None:
+    with pytest.raises(ProtoError) as err:
+        scenario.check_data(rows)
+    assert err.value.msg.startswith(message), err.value.msg

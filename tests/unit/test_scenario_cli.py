@@ -12,12 +12,40 @@ from coordinator.cli.main import main
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
 
 
-@pytest.mark.parametrize("name", ["ivr.yaml", "agent-desk.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
 def test_the_examples_check_and_print_their_flow(name: str, capsys: pytest.CaptureFixture[str]
                                                  ) -> None:
-    assert main(["scenario", "check", str(EXAMPLES / name)]) == 0
+    data = (EXAMPLES / name).with_suffix(".csv")  # its per-call data, if it has one
+    extra = ["--data", str(data)] if data.exists() else []
+    assert main(["scenario", "check", str(EXAMPLES / name), *extra]) == 0
     out = capsys.readouterr().out
     assert out.startswith("scenario ") and "caller:" in out and " 1. call" in out
+
+
+def test_data_columns_are_the_scenarios_variables_and_bad_data_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flow, data = EXAMPLES / "extensions.yaml", EXAMPLES / "extensions.csv"
+    assert main(["scenario", "check", str(flow), "--data", str(data)]) == 0
+    assert "data columns: ${ext}, ${account}, ${pin}" in capsys.readouterr().out
+    assert main(["scenario", "check", str(flow)]) == 2  # without the data: unknown variables
+    assert "caller step 1 (call): 'to' uses ${ext}" in capsys.readouterr().err
+    for text, message in [
+            ("ext,pin\n201,1\n202\n", "line 3: 2 values expected, as the header row names"),
+            ("ext,pin\n201,1,9\n", "line 2: 2 values expected"),
+            ("ext\n", "a header row of column names, then a row per call"),
+            ("e-x-t\n1\n", "data: column 'e-x-t' is not a variable name"),
+            ('ext\n"201\n', "not CSV")]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text)
+        assert main(["scenario", "check", str(flow), "--data", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and message in err, (text, err)
+    far = ["--coordinator", "tcp://127.0.0.1:9"]
+    assert main(["load", "--calls", "1", "--data", str(data), *far]) == 2
+    assert "--data gives variables to a scenario's steps" in capsys.readouterr().err
+    assert main(["load", "--calls", "1", "--scenario", str(flow), "--data",
+                 str(tmp_path / "no.csv"), *far]) == 2
+    assert "--data " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("text", "suffix", "message"), [

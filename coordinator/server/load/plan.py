@@ -4,7 +4,8 @@ Every agent gets a share of the rate, of the call count and of the concurrency, 
 to its calling slots. In a self-answering run, each agent keeps half of its call slots for
 calls it places and half for calls it answers, and calls the answering account of the next
 agent in the ring: no agent is ever offered more calls than it has slots. A scenario with a
-transferee keeps a slot more per call (the call a transfer makes at the transferred end).
+transferee keeps a slot more per call (the call a transfer makes at the transferred end), one
+with a consult step another (the consultation call, at the transferring end).
 
 Calling identities (``callers``) are spread over the agents in the same proportion; an agent
 left without one places no calls. With a registrar, every identity (callers first, then one
@@ -62,6 +63,9 @@ class Profile:
     scenario: str = "built-in"
     #: the scenario itself (proto.scenario), which the agents' shares carry; not reported
     flow: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: per-call data (proto.scenario.check_data), dealt to the calling agents; reported as
+    #: its number of rows
+    data: tuple[dict[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def public(self) -> dict[str, Any]:
         """The profile as reports show it, under load.start's own names (``self``, not
@@ -71,6 +75,7 @@ class Profile:
         out = {("self" if k == "self_answer" else k): (list(v) if isinstance(v, tuple) else v)
                for k, v in vars(self).items() if k not in skip}
         out["credentials"] = len(self.credentials)
+        out["data"] = len(self.data)
         out["session"] = dict(self.session)
         return out
 
@@ -174,14 +179,37 @@ def parse_profile(args: dict[str, Any]) -> Profile:
         raise ProtoError("E_BAD_ARGS", f"not DTMF digits: {p.dtmf!r}", op="load.start")
     if p.calls == 0 and p.duration == 0:
         raise ProtoError("E_BAD_ARGS", "a run needs calls > 0 or duration > 0", op="load.start")
-    if p.self_answer == bool(p.targets):
-        raise ProtoError("E_BAD_ARGS", "give either targets or self", op="load.start")
     if p.front and (not p.self_answer or p.registrar):
         raise ProtoError("E_BAD_ARGS", "front is for self runs without a registrar (the "
                          "front reaches the answering identity on any agent)", op="load.start")
     parse_dist(p.hold)
     parse_codes(p.answer_codes)
-    return replace(p, **_flow(args, p))
+    if args.get("data") is not None:
+        if args.get("scenario") is None:
+            raise ProtoError("E_BAD_ARGS", "data: its columns are variables of a scenario's "
+                             "steps: give a scenario", op="load.start")
+        p = replace(p, data=tuple(_checked(scenario.check_data, args["data"])))
+    p = replace(p, **_flow(args, p))
+    to = p.flow["caller"][0].get("to")
+    if p.self_answer and to:
+        raise ProtoError("E_BAD_ARGS", "scenario: a self run calls its own agents: no 'to' on "
+                         "the call step", op="load.start")
+    if p.self_answer == bool(p.targets or to):
+        raise ProtoError("E_BAD_ARGS", "give either targets or self", op="load.start")
+    return p
+
+
+def _checked(check: Any, raw: Any) -> Any:
+    try:
+        return check(raw)
+    except ProtoError as exc:
+        raise ProtoError("E_BAD_ARGS", exc.msg, op="load.start") from None
+
+
+def _deal(rows: tuple[dict[str, str], ...], k: int, n: int) -> list[dict[str, str]]:
+    """The k-th of ``n`` agents' rows: every n-th from the k-th (all of them, should there be
+    fewer rows than agents: then the agents share rows)."""
+    return list(rows[k::n]) or list(rows)
 
 
 def _flow(args: dict[str, Any], p: Profile) -> dict[str, Any]:
@@ -194,7 +222,7 @@ def _flow(args: dict[str, Any], p: Profile) -> dict[str, Any]:
         raise ProtoError("E_BAD_ARGS", f"a scenario replaces {', '.join(given)}: give one or "
                          "the other", op="load.start")
     try:
-        flow = scenario.check(args["scenario"])
+        flow = scenario.check(args["scenario"], tuple(p.data[0]) if p.data else ())
     except ProtoError as exc:
         raise ProtoError("E_BAD_ARGS", exc.msg, op="load.start") from None
     if (scenario.uses(flow, "expect_tone") and p.media == "silence"
@@ -262,8 +290,10 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     n = len(seats)
     flow = profile.flow or _flow({}, profile)["flow"]
     # the call slots a call takes on its agents: its caller leg, its callee leg (self runs),
-    # and the call a transfer makes at the transferred end (scenarios with a transferee)
-    per_call = 1 + int(profile.self_answer) + int(bool(flow.get("transferee")))
+    # the call a transfer makes at the transferred end (scenarios with a transferee) and the
+    # consultation call of an attended transfer, at the transferring end
+    per_call = (1 + int(profile.self_answer) + int(bool(flow.get("transferee")))
+                + int(scenario.uses(flow, "consult")))
     slots = [max(1, s.capacity // per_call) for s in seats]
     if profile.max_concurrent:
         limit = _split_int(max(profile.max_concurrent, n), slots)
@@ -285,10 +315,11 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
     if flow.get("transferee"):  # what the end that a REFER reaches does on its new call
         common["transferee"] = flow["transferee"]
     out: dict[str, dict[str, Any]] = {}
+    calls = [bool(callers[i]) and not (profile.calls and quotas[i] == 0) for i in range(n)]
     calling_agents = 0
     for i, seat in enumerate(seats):
         args: dict[str, Any] = {"run": run}
-        if callers[i] and not (profile.calls and quotas[i] == 0):
+        if calls[i]:
             # the k-th calling agent's first call comes k calls of the whole rate after the
             # first agent's: the fleet's calls are evenly spaced from the start
             phase = round(calling_agents / profile.rate, 6)
@@ -300,6 +331,8 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
                               "duration": profile.duration, "ramp": profile.ramp,
                               "slots": slots[i], "targets": list(profile.targets) or ring,
                               "steps": flow["caller"],
+                              **({"data": _deal(profile.data, calling_agents - 1, sum(calls))}
+                                 if profile.data else {}),
                               # a self-answering run's calls wait until every agent's answering
                               # account exists (an INVITE to an agent without one gets 480)
                               "wait_go": profile.self_answer, **common}
