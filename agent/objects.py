@@ -116,6 +116,8 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         #: of each sent one, go here instead of events
         self.on_im: Callable[[AgentCall, str], None] | None = None
         self.on_im_status: Callable[[AgentCall, int], None] | None = None
+        #: load-run calls: the final status code of each INFO sent (DTMF by INFO)
+        self.on_info_status: Callable[[AgentCall, int], None] | None = None
         #: load-run calls: a header to look for in the request that ends the call (a BYE or
         #: CANCEL from the far end), and whether it was there
         self.far_end_header = ""
@@ -323,6 +325,21 @@ class AgentCall(pj.Call):  # type: ignore[misc]
             self.state.emit("call.pager_status", self.gid, {
                 "body": clip(body), "im_id": self.pagers.done(body), "code": int(prm.code),
                 "reason": str(prm.reason)})
+
+    @guarded
+    def onCallTsxState(self, prm: Any) -> None:
+        """A transaction of the call changed state: a load call that sent an INFO is told its
+        final status (a response, or a timeout that ends the transaction without one)."""
+        if self.on_info_status is None or prm.e.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        change = prm.e.body.tsxState
+        tsx = change.tsx
+        if tsx.role != pj.PJSIP_ROLE_UAC or tsx.method != "INFO":
+            return
+        if tsx.state == pj.PJSIP_TSX_STATE_COMPLETED or (
+                tsx.state == pj.PJSIP_TSX_STATE_TERMINATED
+                and change.prevState != pj.PJSIP_TSX_STATE_COMPLETED):
+            self.on_info_status(self, int(tsx.statusCode))
 
     @guarded
     def onTypingIndication(self, prm: Any) -> None:

@@ -70,7 +70,8 @@ STEPS: dict[str, tuple[tuple[str, ...], str, tuple[Field, ...]]] = {
     "pause": (LEGS, "wait a while",
               (Field("s", "str", True, "seconds: a number, or S, exp:MEAN or uniform:A:B as "
                      "a string", lo=1, hi=64),)),
-    "dtmf": (LEGS, "send DTMF digits",
+    "dtmf": (LEGS, "send DTMF digits (by INFO: one at a time, each INFO's 2xx awaited; the "
+             "step passes on the last)",
              (Field("digits", "str", True, "digits 0-9*#A-D", lo=1, hi=32),
               Field("method", "str", False, "rfc2833 (default) or info",
                     choices=("rfc2833", "info")))),

@@ -136,3 +136,11 @@ def children_of(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def step_lines(steps: Any) -> str:
+    """A run's per-step figures (a report's ``steps``, or a map of them), one short line each:
+    what an assertion about them shows when it fails."""
+    rows = steps.values() if isinstance(steps, dict) else steps
+    return "\n".join(f"{s['leg']}.{s['step']} {s['op']}: ok {s['ok']} failed "
+                     f"{s['failed_by_reason']} lost {s['lost']}" for s in rows)

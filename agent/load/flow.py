@@ -89,6 +89,8 @@ class Flow:
     since: float = 0.0
     #: digits received and not yet matched by an expect_dtmf step
     digits: str = ""
+    #: a dtmf step by INFO: its digits not sent yet (one INFO at a time)
+    info_digits: str = ""
     #: instant messages received and not yet matched by an expect_message step
     messages: tuple[str, ...] = ()
     confirmed: bool = False
@@ -162,6 +164,20 @@ class Flow:
         """A NOTIFY about the REFER this leg sent: the far end's new call, answered or not."""
         if final:
             self._final_response("xfer", code)
+
+    def on_info_status(self, code: int) -> None:
+        """The final response to the INFO (a DTMF digit) this leg sent: the next digit, or the
+        step passes with the last one."""
+        if self.waiting != "info":
+            return
+        if not 200 <= code < 300:
+            self._fail(str(code))
+        elif self.info_digits:
+            self._send_info()
+            return
+        else:
+            self._done(True)
+        self.run()
 
     def on_message_status(self, code: int) -> None:
         """The final response to the MESSAGE this leg sent."""
@@ -243,11 +259,13 @@ class Flow:
             self._wait("pause", now + parse_dist(str(step["s"])).sample(self.host.rng))
         elif op in ("dtmf", "expect_dtmf") and not digits_ok(self._digits()):
             self._fail(f"bad digits {self._digits()[:32]!r}")  # as a variable gave them
+        elif op == "dtmf" and step.get("method") == "info":
+            self.info_digits = self._digits()
+            self._send_info()
         elif op == "dtmf":
             prm = pj.CallSendDtmfParam()
             prm.digits = self._digits()
-            prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if step.get("method") == "info"
-                          else pj.PJSUA_DTMF_METHOD_RFC2833)
+            prm.method = pj.PJSUA_DTMF_METHOD_RFC2833
             self._pj(lambda: self.call.sendDtmf(prm))
         elif op == "expect_dtmf":
             self._wait("dtmf", self._timeout(step, now))
@@ -376,6 +394,20 @@ class Flow:
             self._fail(f"pj{exc.status}")
             return
         self._wait("playing", now + length)
+
+    def _send_info(self) -> None:
+        """The next digit of a dtmf step by INFO, then wait for its final response: pjsua sends
+        a string's INFOs all at once, and a proxy may pass them on out of order (the far end
+        refuses one that a later one overtook: 500, its CSeq is lower)."""
+        prm = pj.CallSendDtmfParam()
+        prm.digits, self.info_digits = self.info_digits[:1], self.info_digits[1:]
+        prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+        try:
+            self.call.sendDtmf(prm)
+        except pj.Error as exc:
+            self._fail(f"pj{exc.status}")
+            return
+        self._wait("info", None)  # the transaction ends with a response or its own timeout
 
     def _pj(self, action: Callable[[], Any]) -> None:
         try:

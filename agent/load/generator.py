@@ -266,6 +266,7 @@ class LoadGen:
             call.on_media = self._on_media
         call.far_end_header = STOP_HEADER
         call.on_im, call.on_im_status = self._on_im, self._on_im_status
+        call.on_info_status = self._on_info_status
         call.on_transfer_status = self._on_transfer_status
         if self.steps["transferee"]:
             call.on_transfer = self._on_transfer
@@ -395,6 +396,11 @@ class LoadGen:
         leg = self.info.get(call.gid)
         if leg is not None:
             leg.flow.on_message(text)
+
+    def _on_info_status(self, call: AgentCall, code: int) -> None:
+        leg = self.info.get(call.gid)
+        if leg is not None:
+            leg.flow.on_info_status(code)
 
     def _on_im_status(self, call: AgentCall, code: int) -> None:
         leg = self.info.get(call.gid)

@@ -17,7 +17,7 @@ import pytest
 
 from coordinator.client import Error, Lib
 from coordinator.client.scenarios import read
-from tests.helpers import free_udp_port, start_sipp, stop
+from tests.helpers import free_udp_port, start_sipp, step_lines, stop
 from tests.kamailio import PASSWORD, Kamailio
 
 
@@ -119,7 +119,7 @@ def test_a_scenario_run_of_registered_identities_through_kamailio(kam: Kamailio,
         assert kam.requests("REGISTER", user) >= 2, user
     assert sum(kam.requests("INVITE", u) for u in users[:2]) == 8
     steps = {(s["leg"], s["step"]): s for s in report["steps"]}
-    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), steps
+    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), step_lines(steps)
     assert report["dtmf"] == {"digits": "", "verified": 8, "missed": 0}
     assert report["success"] is True
 

@@ -14,7 +14,7 @@ import pytest
 
 from coordinator.client import AccountCallback, Call, Error, Lib
 from coordinator.client.scenarios import read
-from tests.helpers import Recorder, free_udp_port, start_sipp, stop, wait_for
+from tests.helpers import Recorder, free_udp_port, start_sipp, step_lines, stop, wait_for
 from tests.integration.conftest import start_fleet
 
 EXAMPLES = Path(__file__).parents[2] / "proto" / "scenarios"
@@ -59,7 +59,7 @@ def test_agent_desk_self_answered_counts_each_step_on_both_legs(lib: Lib) -> Non
     assert (report["attempted"], report["answered"], report["incoming"]) == (4, 4, 4)
     assert report["success"] is True, report["steps"]
     steps = _steps(report)
-    assert all(s["ok"] == 4 and s["failed"] == 0 for s in steps.values()), steps
+    assert all(s["ok"] == 4 and s["failed"] == 0 for s in steps.values()), step_lines(steps)
     assert len(steps) == 5 + 7
     # the digit the caller sent is the one the desk expected, on every call
     assert report["dtmf"]["verified"] == 4 and report["dtmf"]["missed"] == 0
@@ -106,7 +106,7 @@ def test_chat_both_ways_counts_each_message_on_both_legs(lib: Lib) -> None:
     # each message sent (a 2xx came back) is one the other leg received with that text
     assert steps[("caller", 3)]["ok"] == steps[("callee", 2)]["ok"] == 4
     assert steps[("callee", 3)]["ok"] == steps[("caller", 4)]["ok"] == 4
-    assert all(s["failed"] == 0 for s in steps.values()), steps
+    assert all(s["failed"] == 0 for s in steps.values()), step_lines(steps)
 
 
 def test_tone_update_and_reinvite_steps(lib: Lib) -> None:
@@ -121,7 +121,7 @@ def test_tone_update_and_reinvite_steps(lib: Lib) -> None:
                            "scenario": {"name": "tones", "caller": caller, "callee": callee}},
                           timeout=60)
     steps = _steps(report)
-    assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), steps
+    assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), step_lines(steps)
     assert report["tone"]["heard"] == 3 and report["success"] is True
     # a tone is heard within a few of its 20 ms frames of the answer, not at the timeout
     assert steps[("caller", 4)]["time_ms"]["p95"] < 1000
@@ -160,7 +160,7 @@ def test_new_offers_wait_for_the_call_and_for_each_other(lib: Lib) -> None:
     report = lib.run_load({"rate": 4, "calls": 8, "self": True, "scenario": {
         "caller": [{"op": "call"}], "callee": callee}}, timeout=60)
     steps = _steps(report)
-    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), steps
+    assert all((s["ok"], s["failed"]) == (8, 0) for s in steps.values()), step_lines(steps)
     assert report["success"] is True
 
 
@@ -181,7 +181,7 @@ def test_stopping_a_run_fails_no_step(lib: Lib) -> None:
     # the calls the stop hung up were at their pause, on both legs: each agent hangs up its
     # own legs and tells the far end's (whose agent may not have heard of the stop yet) that
     # the run is stopping: no step failed, none reached the hangup
-    assert all(s["failed"] == 0 for s in steps.values()), steps
+    assert all(s["failed"] == 0 for s in steps.values()), step_lines(steps)
     assert steps[("caller", 3)]["ok"] == steps[("caller", 4)]["ok"] == 0
 
 
@@ -202,7 +202,7 @@ def test_call_centre_transfers_every_caller_to_the_back_office(lib: Lib, tmp_pat
     assert (report["attempted"], report["answered"], report["failed"]) == (4, 4, 0)
     assert report["transferred"] == 4 and report["success"] is True, report["steps"]
     steps = _steps(report)
-    assert all((s["ok"], s["failed"]) == (4, 0) for s in steps.values()), steps
+    assert all((s["ok"], s["failed"]) == (4, 0) for s in steps.values()), step_lines(steps)
     assert steps[("callee", 6)]["op"] == "transfer"
     assert [steps[("transferee", i)]["op"] for i in (1, 2, 3)] == ["wait", "pause", "hangup"]
     # the desk's transfer passed when the back office answered the transferred call
@@ -214,7 +214,7 @@ def test_ivr_menu_a_tone_step_is_heard_by_the_caller(lib: Lib) -> None:
     flow = read(str(EXAMPLES / "ivr-menu.yaml"))
     report = lib.run_load({"rate": 2, "calls": 4, "self": True, "scenario": flow}, timeout=60)
     steps = _steps(report)
-    assert all((s["ok"], s["failed"]) == (4, 0) for s in steps.values()), steps
+    assert all((s["ok"], s["failed"]) == (4, 0) for s in steps.values()), step_lines(steps)
     assert report["success"] is True and report["dtmf"]["verified"] == 8
     # the prompt is heard within a few 20 ms frames of the digit that asked for it
     assert steps[("caller", 4)]["time_ms"]["p95"] < 800
@@ -257,7 +257,7 @@ def test_a_play_step_sends_the_file_once_or_looped_and_a_missing_file_fails_it(
     steps = _steps(report)
     assert steps[("callee", 3)]["failed_by_reason"] == {"no file absent.wav": 3}, steps
     assert all((s["ok"], s["failed"]) == (3, 0) for k, s in steps.items()
-               if k != ("callee", 3)), steps
+               if k != ("callee", 3)), step_lines(steps)
     assert report["success"] is True
     # the file once: its second; looped: the 2.5 s asked (2 s into it, it is still heard)
     assert 950 <= steps[("callee", 2)]["time_ms"]["p50"] <= 1400, steps[("callee", 2)]
@@ -307,7 +307,7 @@ def test_attended_transfer_hands_each_customer_to_the_supervisor_in_place_of_the
         report = lib.run_load({"rate": 1, "calls": 3, "self": True, "scenario": flow},
                               timeout=90)
         steps = _steps(report)
-        assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), steps
+        assert all((s["ok"], s["failed"]) == (3, 0) for s in steps.values()), step_lines(steps)
         assert report["success"] is True and report["transferred"] == 3
         assert report["attempted"] == report["completed"] == 3
         # the supervisor: 3 consultation calls, each replaced (Replaces accepted) by a call
@@ -362,7 +362,7 @@ def test_each_call_takes_a_row_of_the_data_file_its_target_header_and_digits(
         stop(pbx)
     assert (report["attempted"], report["answered"], report["failed"]) == (6, 6, 0)
     assert report["profile"]["data"] == 6 and report["success"] is True
-    assert all(s["ok"] == 6 for s in report["steps"]), report["steps"]
+    assert all(s["ok"] == 6 for s in report["steps"]), step_lines(report["steps"])
     # every row was one call's, exactly once: its extension, its account, its PIN
     rows = {tuple(line.split(",")) for line in data.read_text().split()[1:]}
     log = next(tmp_path.glob("uas_pin_*_messages.log"))
