@@ -39,6 +39,11 @@ STATS_EVERY_S = 1.0
 TONE_CHECK_MIN_S = 0.5
 #: most seconds of calls that may be due at once: a run that fell behind does not catch up
 BACKLOG_S = 0.2
+#: how long a tone or player a step used is kept after it was disconnected, before it is
+#: destroyed. pjsua frees a media port's memory at once when it is destroyed, but the conference
+#: bridge applies a disconnection or a removal later, in its clock thread (pjmedia 2.14+ queues
+#: them): a port destroyed while still connected may be read after it is freed
+RETIRE_S = 0.5
 
 
 
@@ -109,6 +114,8 @@ class LoadGen:
                            for step in steps)
         #: what ``tone`` and ``play`` steps send, by call
         self.sounds: dict[str, Any] = {}
+        #: sounds disconnected, destroyed once the bridge has applied that (RETIRE_S)
+        self.retired: collections.deque[tuple[float, Any]] = collections.deque()
         self.registrar = str(part.get("registrar") or "")
         #: calls start once the coordinator says every identity of the run is registered (a
         #: registrar run) or every agent's answering account exists (a self-answering run)
@@ -342,6 +349,7 @@ class LoadGen:
         gen = self.sounds.pop(flow.call.gid, None)
         if gen is None:
             return
+        self.retired.append((self.clock() + RETIRE_S, gen))
         try:
             aud = flow.call.getAudioMedia(-1)
             gen.stopTransmit(aud)
@@ -455,6 +463,8 @@ class LoadGen:
     def _timers(self, now: float) -> None:
         for leg in list(self.info.values()):
             leg.flow.tick(now)
+        while self.retired and self.retired[0][0] <= now:
+            self.retired.popleft()
 
     def _tone(self, call: AgentCall, leg: _Leg, now: float) -> str:
         """The tone check of a call being hung up: too short a call has not had the time to
@@ -595,6 +605,7 @@ class LoadGen:
         a pjsua2 media object that outlives libDestroy aborts the process."""
         self.sender.close()
         self.sounds.clear()
+        self.retired.clear()
         for acc in (*self.caller_accs, self.answer_acc):
             if acc is not None:
                 acc.on_incoming = None
