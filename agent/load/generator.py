@@ -273,7 +273,8 @@ class LoadGen:
             call.on_media = self._on_media
         call.far_end_header = STOP_HEADER
         call.on_im, call.on_im_status = self._on_im, self._on_im_status
-        call.on_info_status = self._on_info_status
+        if any(s["op"] == "dtmf" and s.get("method") == "info" for s in self.steps[role]):
+            call.on_info_status = self._on_info_status  # (every transaction reaches it)
         call.on_transfer_status = self._on_transfer_status
         if self.steps["transferee"]:
             call.on_transfer = self._on_transfer
