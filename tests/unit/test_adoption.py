@@ -109,11 +109,13 @@ def test_load_totals_add_counters_tallies_and_histograms() -> None:
     assert Histogram.from_wire(total["setup"]).total == 2
 
 
-def test_a_profile_comes_back_from_its_public_form_without_credentials() -> None:
+def test_a_profile_comes_back_from_its_public_form_without_credentials_or_data() -> None:
     p = Profile(rate=4, calls=40, targets=("sip:a@b",), self_answer=True,
-                credentials=(("u", "pw", "d"),))
+                credentials=(("u", "pw", "d"),), data=({"ext": "201"},))
+    assert (p.public()["credentials"], p.public()["data"]) == (1, 1)  # counts only
     back = profile_from_public(p.public())
     assert back == Profile(rate=4, calls=40, targets=("sip:a@b",), self_answer=True)
+    assert back.data == () and back.public()["data"] == 0
     with pytest.raises(ValueError):
         profile_from_public({"calls": 3})
 

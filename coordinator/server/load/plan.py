@@ -82,11 +82,11 @@ class Profile:
 
 def profile_from_public(public: dict[str, Any]) -> Profile:
     """A Profile from its ``public()`` form (as agents keep it for a restarted coordinator);
-    credentials are not in it. Raises ValueError when it is not one."""
+    credentials and data are not in it (their counts are). Raises ValueError when it is not one."""
     kw: dict[str, Any] = {}
     public = {("self_answer" if k == "self" else k): v for k, v in public.items()}
     for f in fields(Profile):
-        if f.name not in ("credentials", "flow") and f.name in public:
+        if f.name not in ("credentials", "flow", "data") and f.name in public:
             value = public[f.name]
             if f.name == "session":
                 value = tuple(sorted(value.items())) if isinstance(value, dict) else ()
