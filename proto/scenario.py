@@ -24,7 +24,7 @@ from proto import limits
 from proto.dist import parse_codes, parse_dist
 from proto.errors import ProtoError
 from proto.ops.call import DTMF_DIGITS
-from proto.schema import Field, check_uri, validate
+from proto.schema import Field, check_uri, is_wav_path, validate
 
 #: most steps a leg may have
 MAX_STEPS = 64
@@ -152,8 +152,7 @@ def _check_step(leg: str, i: int, raw: Any, names: tuple[str, ...]) -> dict[str,
                 if name not in names:
                     raise ProtoError("E_BAD_ARGS", f"{where}: {key!r} uses ${{{name}}}: the "
                                      "variables are " + ", ".join(f"${{{v}}}" for v in names))
-    if op == "play" and not (raw["file"].startswith("/") and raw["file"].lower().endswith(".wav")
-                             and "\0" not in raw["file"]):
+    if op == "play" and not is_wav_path(raw["file"]):
         raise ProtoError("E_BAD_ARGS", f"{where}: 'file' must be an absolute path of a .wav file")
     if "digits" in raw and "${" not in raw["digits"] and not digits_ok(raw["digits"]):
         raise ProtoError("E_BAD_ARGS", f"{where}: 'digits' must be a string of 0-9*#A-D")

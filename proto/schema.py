@@ -88,6 +88,12 @@ def check_uri(value: str, where: str) -> None:
         raise ProtoError("E_BAD_ARGS", f"{where}: {value!r} is not a sip: or sips: URI")
 
 
+def is_wav_path(path: str) -> bool:
+    """Whether ``path`` names a WAV file as players and recorders take it: absolute (on the
+    agent's host), ending in .wav, no NUL."""
+    return path.startswith("/") and path.lower().endswith(".wav") and "\0" not in path
+
+
 def check_headers(value: dict[Any, Any], where: str) -> None:
     """Extra SIP headers: a map of header name -> value, strings without CR/LF; names non-empty."""
     if len(value) > limits.MAX_HEADERS:

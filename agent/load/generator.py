@@ -109,6 +109,9 @@ class LoadGen:
         part = self.caller or self.answer or {}
         #: what the calls send (made first: a bad WAV path fails before any account exists)
         self.sender = LoadMedia(str(part.get("media") or "silence"), self.run)
+        #: the legs whose steps send DTMF by INFO: their calls are told each INFO's outcome
+        self.info_dtmf = {role for role, steps in self.steps.items() if any(
+            s["op"] == "dtmf" and s.get("method") == "info" for s in steps)}
         #: a step listens for the far end's tone: the calls' received audio is measured
         self.listens = any(step["op"] == "expect_tone" for steps in self.steps.values()
                            for step in steps)
@@ -273,7 +276,7 @@ class LoadGen:
             call.on_media = self._on_media
         call.far_end_header = STOP_HEADER
         call.on_im, call.on_im_status = self._on_im, self._on_im_status
-        if any(s["op"] == "dtmf" and s.get("method") == "info" for s in self.steps[role]):
+        if role in self.info_dtmf:
             call.on_info_status = self._on_info_status  # (every transaction reaches it)
         call.on_transfer_status = self._on_transfer_status
         if self.steps["transferee"]:

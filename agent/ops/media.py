@@ -15,6 +15,7 @@ from agent.media_objects import MediaObject
 from agent.ops.registry import executes
 from agent.state import AgentState
 from proto import ProtoError
+from proto.schema import is_wav_path
 
 
 def _admit(state: AgentState, op: str) -> None:
@@ -29,7 +30,7 @@ def _admit(state: AgentState, op: str) -> None:
 def _wav_path(args: dict[str, Any], op: str, reading: bool) -> str:
     """The WAV path of a player (an existing file) or a recorder (in an existing directory)."""
     path = str(args["filename"])
-    if not os.path.isabs(path) or not path.lower().endswith(".wav") or "\0" in path:
+    if not is_wav_path(path):
         raise ProtoError("E_BAD_ARGS", f"{path!r} is not an absolute path of a .wav file", op=op)
     if reading and not os.path.isfile(path):
         raise ProtoError("E_NOT_FOUND", f"no file {path!r} on agent host", op=op)
