@@ -2,7 +2,8 @@
 
 Idle, the loop sleeps in PJSIP's poll (SIP and PJSIP's timers wake it at once) until its own
 next timer, at most SLEEP_MAX_MS, and a Waker thread ends the sleep when a command arrives
-(agent.waker): an idle agent wakes about twice a second (its heartbeat and the coordinator's).
+(agent.waker): an idle agent wakes about once a second (the coordinator's heartbeat, which
+it answers).
 For SLEEP_AFTER_S after a command it polls instead (below), ready for the next one.
 While it holds media objects (a player's end comes from PJSIP's media thread, which cannot
 end the sleep) or resets, and in an agent built without a Waker, an idle loop blocks in
@@ -40,12 +41,21 @@ LOAD_MAX_MS = 40
 #: commands handled per turn before PJSIP gets the thread back
 BATCH = 64
 #: the longest sleep of an idle agent in PJSIP's poll when a Waker ends it at each command
-#: (PJSIP's own timers end it sooner; the agent's heartbeat is due every HEARTBEAT_S anyway)
-SLEEP_MAX_MS = 1000
+#: (PJSIP's own timers end it sooner; its own heartbeat, BEAT_ALONE_S after the last, anyway):
+#: longer than a heartbeat period, so that the coordinator's heartbeat, not a timeout just
+#: before it, ends the sleep
+SLEEP_MAX_MS = 2000
 #: quiet after a command before an idle agent sleeps: a client's next command often follows
 #: at once, and waking a sleeping agent costs ~0.3 ms more than ZeroMQ's own poll (two
 #: threads woken in turn, and PJSIP reading the datagram)
 SLEEP_AFTER_S = 0.2
+#: the agent answers the coordinator's heartbeat (sent to every agent at once, each HEARTBEAT_S)
+#: with its own, so a fleet's heartbeats reach the coordinator together, read in batches, and an
+#: idle agent wakes once a period; it beats alone when the coordinator's is this late
+BEAT_ALONE_S = 1.5 * limits.HEARTBEAT_S
+#: a coordinator heartbeat this soon after the agent's last is not answered (the coordinator
+#: probes every agent five times a second after a connection closed: agent liveness)
+ANSWER_GAP_S = 0.5 * limits.HEARTBEAT_S
 
 
 class AgentLoop:
@@ -68,6 +78,7 @@ class AgentLoop:
         #: told to reset by the coordinator: dropping everything, no hello until done
         self.resetting = False
         self._next_hb = 0.0
+        self._last_hb = -BEAT_ALONE_S
         self._next_hello = 0.0
         self._heard = clock()
         self._hello_n = 0
@@ -135,6 +146,8 @@ class AgentLoop:
             self._on_reply(msg)
         elif msg.kind == "hb" and msg.data.get("known") is False:
             self.admitted = False
+        elif msg.kind == "hb" and self._heard - self._last_hb >= ANSWER_GAP_S:
+            self._next_hb = self._heard  # answered at the end of this turn
 
     def flush(self) -> None:
         out = self.state.outbox
@@ -217,7 +230,8 @@ class AgentLoop:
         if not self.admitted and not self.resetting and now >= self._next_hello:
             self._say_hello(now)
         if now >= self._next_hb:
-            self._next_hb = now + limits.HEARTBEAT_S
+            self._next_hb = now + BEAT_ALONE_S
+            self._last_hb = now
             self._beat(now)
         if self.state.draining and (not self.state.calls or now - self._drain_since
                                     > health.DRAIN_MAX_S):

@@ -9,9 +9,10 @@ A real coordinator process (``callfleet coordinator``) on loopback, driven by th
   sockets and of this driver, for the ratio); then ``call.state`` events streamed by the agent
   holding a call to the call's owner (2 messages each; the PUB firehose is off).
 * **heartbeats**: fleets of fake agents (one DEALER each, speaking the real protocol: the
-  ``agent.hello``, then a heartbeat a second in both directions) of growing size; the
+  ``agent.hello``, then a heartbeat a second in both directions: each answers the
+  coordinator's, as real agents do) of growing size; the
   coordinator's CPU for keeping them, whether any was declared lost, and the latency of
-  ``lib.agents`` (whose reply lists every agent) meanwhile.
+  ``lib.agents`` meanwhile (a page of PAGE agents; and the whole list, page after page).
 * **placement**: ``call.make`` kept in flight against fleets of fake agents that accept every
   call and end it at once (a reply and a DISCONNECTED event): calls placed per second, that is
   6 messages through the coordinator each (request, forward, agent reply, client reply, event
@@ -31,6 +32,7 @@ import argparse
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import platform
 import signal
@@ -39,6 +41,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 import msgpack
@@ -160,6 +163,10 @@ def echo_router() -> int:
         ctx.term()
 
 
+#: agents in the lib.agents page the heartbeat step times (as a dashboard's table might show)
+PAGE = 250
+
+
 # -- fake agents ----------------------------------------------------------------------------
 @dataclass
 class FakeAgent:
@@ -168,6 +175,7 @@ class FakeAgent:
     phase: float
     admitted: bool = False
     next_beat: float = 0.0
+    last_beat: float = -10.0
     run: str = ""
     #: reports no free socket: the coordinator places nothing on it
     full: bool = False
@@ -215,13 +223,19 @@ class FakeFleet:
         while it takes part in a load run."""
         for agent in self.agents:
             if now >= agent.next_beat:
-                agent.next_beat = math.floor(now) + 1 + agent.phase
-                agent.sock.send(proto.encode(proto.hb({
-                    "calls": 0, "capacity": FAKE_CAPACITY, "max_accounts": 8,
-                    "sockets_free": 0 if agent.full else 2 * FAKE_CAPACITY,
-                    "accounts": 0})), zmq.NOBLOCK)
-                if agent.run:
-                    self._stats(agent, done=False)
+                self._beat(agent, now)
+
+    def _beat(self, agent: FakeAgent, now: float) -> None:
+        """One heartbeat (and load.stats in a run); the next when the coordinator's comes, or
+        alone 1.5 s on, as a real agent (agent.loop.BEAT_ALONE_S)."""
+        agent.next_beat = now + 1.5 + agent.phase / 10
+        agent.last_beat = now
+        agent.sock.send(proto.encode(proto.hb({
+            "calls": 0, "capacity": FAKE_CAPACITY, "max_accounts": 8,
+            "sockets_free": 0 if agent.full else 2 * FAKE_CAPACITY,
+            "accounts": 0})), zmq.NOBLOCK)
+        if agent.run:
+            self._stats(agent, done=False)
 
     def _stats(self, agent: FakeAgent, done: bool) -> None:
         """What a real agent reports each second of a run at ~20 calls/s (histograms filled)."""
@@ -245,6 +259,8 @@ class FakeFleet:
         elif msg.kind == "hb" and msg.data.get("known") is False:
             agent.admitted = False
             self._hello(agent)
+        elif msg.kind == "hb" and (now := time.monotonic()) - agent.last_beat >= 0.5:
+            self._beat(agent, now)  # answers the coordinator's, as a real agent
         elif msg.kind == "req":
             result = CALL_INFO if msg.op == "call.info" else {}
             if msg.op == "load.agent_start":
@@ -452,34 +468,72 @@ def step_requests(ctx: Ctx, seconds: float, clients: int) -> None:
         server.stop()
 
 
-def _watch(server: Process, fleet: FakeFleet, sock: Sock, seconds: float, tag: str,
+def probe_pages(url: str, seconds: float, out: Connection) -> None:
+    """In a process of its own (so that serving the fake fleet delays no reply): a lib.agents
+    page of PAGE agents 10 times a second for ``seconds``; sends back the latencies in ms."""
+    ctx: Ctx = zmq.Context()
+    sock = client(ctx, url)
+    lat: list[float] = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        s0 = time.perf_counter()
+        request(sock, "lib.agents", {"limit": PAGE}, f"probe-{len(lat)}", None)
+        lat.append((time.perf_counter() - s0) * 1000)
+        time.sleep(max(0.0, 0.1 - (time.perf_counter() - s0)))
+    out.send(lat)
+    sock.close(0)
+    ctx.term()
+
+
+def _watch(server: Process, fleet: FakeFleet, seconds: float,
            probe: bool = True) -> tuple[float, list[float]]:
     """Keep the fleet beating for ``seconds``: the coordinator's CPU % and, with ``probe``,
-    lib.agents latencies (10 a second: each lists every agent, so they cost the coordinator
-    too)."""
+    lib.agents latencies (a page of PAGE agents 10 a second, from another process: they cost
+    the coordinator too)."""
     lat: list[float] = []
+    prober = None
+    if probe:
+        mine, theirs = multiprocessing.Pipe()
+        prober = multiprocessing.get_context("spawn").Process(
+            target=probe_pages, args=(server.endpoints["clients"], seconds, theirs))
+        prober.start()
     cpu0, t0 = server.cpu(), time.monotonic()
-    next_probe = t0
     while time.monotonic() - t0 < seconds:
-        now = time.monotonic()
-        fleet.beat(now)
+        fleet.beat(time.monotonic())
         fleet.serve(5)
-        if probe and now >= next_probe:
-            next_probe = now + 0.1
-            s0 = time.perf_counter()
-            request(sock, "lib.agents", {}, f"{tag}-{len(lat)}", fleet)
-            lat.append((time.perf_counter() - s0) * 1000)
-    return 100 * (server.cpu() - cpu0) / (time.monotonic() - t0), lat
+    cpu = 100 * (server.cpu() - cpu0) / (time.monotonic() - t0)
+    if prober is not None:
+        while not mine.poll(0.005):  # its last requests still need the fleet's heartbeats
+            fleet.beat(time.monotonic())
+            fleet.serve(5)
+        lat = mine.recv()
+        prober.join(10)
+    return cpu, lat
+
+
+def list_all(sock: Sock, tag: str, fleet: FakeFleet) -> tuple[int, float]:
+    """Every agent lib.agents lists, page after page (default pages): how many, and how long
+    the whole listing took in ms."""
+    s0, listed = time.perf_counter(), 0
+    args: dict[str, Any] = {}
+    for k in itertools.count():
+        page = request(sock, "lib.agents", args, f"{tag}-all-{k}", fleet).result
+        listed += len(page["agents"])
+        if "next" not in page:
+            return listed, (time.perf_counter() - s0) * 1000
+        args = {"after": page["next"]}
+    raise AssertionError("unreachable")
 
 
 def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
     print(f"heartbeats (fake agents, 1 heartbeat/s each way; {seconds:g} s per size): the "
-          f"coordinator's CPU for them alone, then with lib.agents asked 10 times a second "
-          f"(its latency); then the same fleet in a load run (each agent also sends its "
-          f"load.stats once a second)")
+          f"coordinator's CPU for them alone, then with a lib.agents page of {PAGE} asked 10 "
+          f"times a second (its latency), and the whole list in pages of "
+          f"{proto.limits.AGENTS_PAGE} once; then the same fleet in a load run (each agent also "
+          f"sends its load.stats once a second)")
     print(f"  {'agents':>8}{'admitted in':>13}{'co CPU':>9}{'+ lib.agents':>13}{'lost':>6}"
-          f"{'lib.agents p50 ms':>19}{'p99 ms':>9}{'in a run: co CPU':>18}{'lost':>6}"
-          f"{'lib.agents p50 ms':>19}")
+          f"{'page p50 ms':>13}{'p99 ms':>9}{'all ms':>8}{'in a run: co CPU':>18}{'lost':>6}"
+          f"{'page p50 ms':>13}")
     server = start_coordinator()
     fleet = FakeFleet(ctx, server.endpoints["agents"])
     sock = client(ctx, server.endpoints["clients"])
@@ -487,18 +541,18 @@ def step_heartbeats(ctx: Ctx, seconds: float, sizes: list[int]) -> None:
         for size in sizes:
             fleet.add(size - len(fleet.agents))
             took = wait_admitted(fleet, size, 60)
-            quiet, _ = _watch(server, fleet, sock, seconds, f"q{size}", probe=False)
-            cpu, lat = _watch(server, fleet, sock, seconds, f"h{size}")
-            live = len(request(sock, "lib.agents", {}, f"h{size}-n", fleet).result["agents"])
+            quiet, _ = _watch(server, fleet, seconds, probe=False)
+            cpu, lat = _watch(server, fleet, seconds)
+            live, whole = list_all(sock, f"h{size}", fleet)
             run = f"run{size}"
             request(sock, "load.start", {"run": run, "rate": 1, "duration": 3600,
                                          "targets": ["sip:peer@127.0.0.1"]}, run, fleet, 30)
-            run_cpu, run_lat = _watch(server, fleet, sock, seconds, f"r{size}")
-            run_live = len(request(sock, "lib.agents", {}, f"r{size}-n", fleet).result["agents"])
+            run_cpu, run_lat = _watch(server, fleet, seconds)
+            run_live, _ = list_all(sock, f"r{size}", fleet)
             request(sock, "load.stop", {"run": run}, f"{run}-stop", fleet, 30)
             print(f"  {size:>8}{took:>12.2f}s{quiet:>8.1f}%{cpu:>12.1f}%{size - live:>6}"
-                  f"{percentile(lat, 50):>19.2f}{percentile(lat, 99):>9.2f}"
-                  f"{run_cpu:>17.1f}%{size - run_live:>6}{percentile(run_lat, 50):>19.2f}")
+                  f"{percentile(lat, 50):>13.2f}{percentile(lat, 99):>9.2f}{whole:>8.1f}"
+                  f"{run_cpu:>17.1f}%{size - run_live:>6}{percentile(run_lat, 50):>13.2f}")
     finally:
         sock.close(0)
         fleet.close()

@@ -78,13 +78,17 @@ class Histogram:
         if not isinstance(raw, dict) or not isinstance(raw.get("b"), list):
             raise ValueError("histogram must be a map with a 'b' list")
         h = Histogram()
-        for pair in raw["b"]:
-            if (not isinstance(pair, list) or len(pair) != 2
-                    or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
-                               for x in pair)):
+        counts, total = h.counts, 0
+        for pair in raw["b"]:  # per bucket of every agent's report: kept to plain type tests
+            if type(pair) is not list or len(pair) != 2:
                 raise ValueError("histogram buckets must be [index, count] pairs")
-            h.counts[pair[0]] = h.counts.get(pair[0], 0) + pair[1]
-            h.total += pair[1]
+            i, n = pair
+            # exact int (msgpack decodes no subclass; a bool is not an int here)
+            if type(i) is not int or type(n) is not int or i < 0 or n < 0:
+                raise ValueError("histogram buckets must be [index, count] pairs")
+            counts[i] = counts.get(i, 0) + n
+            total += n
+        h.total = total
         mx = raw.get("max", 0)
         h.max_us = mx if isinstance(mx, int) and not isinstance(mx, bool) and mx >= 0 else 0
         return h

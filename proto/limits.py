@@ -19,6 +19,9 @@ MAX_DEPTH = 8
 MAX_ID = 64
 #: Longest agent name: ids made from it (an incoming call's ``NAME:TAG.inN``) stay within MAX_ID.
 MAX_AGENT_NAME = 40
+#: Most agents in one lib.agents page (its default page), and in lib.status's list: a page of
+#: this many stays well within MAX_FRAME (about 250 bytes an agent).
+AGENTS_PAGE = 1000
 #: Longest op name.
 MAX_OP = 64
 #: Most extra SIP headers on one request.

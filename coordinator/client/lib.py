@@ -161,8 +161,15 @@ class Lib(MediaLib):
         return self.session.request(op, args or {}, expires=expires)
 
     def agents(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.session.request("lib.agents", {})["agents"]
-        return result
+        """Every agent lib.agents lists (in name order), page after page."""
+        agents: list[dict[str, Any]] = []
+        args: dict[str, Any] = {}
+        while True:
+            page = self.session.request("lib.agents", args)
+            agents.extend(page["agents"])
+            if not page.get("next"):
+                return agents
+            args = {"after": page["next"]}
 
     def status(self) -> dict[str, Any]:
         return self.session.request("lib.status", {})

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import zmq
 
 import proto
+from coordinator.server.frames import send_pair
 
 #: messages queued at most for one client connection (the clients ROUTER's SNDHWM)
 CLIENT_QUEUE = 10000
@@ -97,7 +98,7 @@ class Delivery:
 
     def _raw(self, conn: bytes, frame: bytes) -> str:
         try:
-            self.sock.send_multipart([conn, frame], zmq.NOBLOCK)
+            send_pair(self.sock, conn, frame)
             return "ok"
         except zmq.Again:
             return "full"

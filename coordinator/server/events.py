@@ -95,6 +95,8 @@ def _load_stats(server: Coordinator, rec: AgentRecord, msg: proto.Message,
     run = server.loads.get(msg.obj)
     if run is not None:
         run.on_report(rec.name, msg.seq, msg.data, server.clock())
+        if not server.events.listened():
+            return None  # one report per agent per second: not encoded again for nobody
         # not in the run's sequence: its owner never gets them (subscribers may), and a
         # numbered event it never gets would look lost to it
         msg.seq = 0
@@ -152,6 +154,13 @@ class Events:
         if route.owner is not None:
             self.delivery.send(route.owner, route.frame)
         self.publish(msg, route.frame, route.owner, route.account)
+
+    def listened(self) -> bool:
+        """Whether any connection may get a published event: a client subscription, or a
+        subscriber admitted to the firehose (one that connects meanwhile misses a few events, as
+        with any PUB socket)."""
+        return bool(self.subs.table.by_conn) or (self.firehose is not None
+                                                 and self.firehose.subscribers > 0)
 
     def publish(self, msg: proto.Message, frame: bytes, owner: bytes | None = None,
                 account: str = "") -> None:

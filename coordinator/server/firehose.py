@@ -29,6 +29,8 @@ from __future__ import annotations
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
+from coordinator.server.frames import send_pair
+
 #: largest event frame the firehose publishes, bytes (load.done reports of long runs are larger)
 MAX_PUBLISHED = 64 * 1024
 #: default messages queued per subscriber
@@ -138,7 +140,7 @@ class Firehose:
             self.skipped += 1
             return
         try:
-            self.sock.send_multipart([topic, frame], zmq.NOBLOCK)
+            send_pair(self.sock, topic, frame)
         except zmq.Again:
             self.dropped += 1
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import zmq
 
+from coordinator.server.frames import send_pair
+
 #: delay from a closed connection to the first probe (the ROUTER drops the routing id once it
 #: has delivered the messages that arrived before the close, i.e. within one loop turn)
 PROBE_DELAY_S = 0.05
@@ -62,7 +64,7 @@ class ConnWatch:
     def send(self, rid: bytes, frame: bytes, now: float) -> bool:
         """Send ``frame`` to an agent, noting whether it still has a connection."""
         try:
-            self.router.send_multipart([rid, frame], zmq.NOBLOCK)
+            send_pair(self.router, rid, frame)
         except zmq.Again:
             return False  # connected, but its queue is full: the heartbeat timeout decides
         except zmq.ZMQError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -97,6 +99,8 @@ class Registry:
     lost_after_s: float = limits.HEARTBEAT_S * limits.HEARTBEAT_MISSES
     by_name: dict[str, AgentRecord] = field(default_factory=dict)
     by_rid: dict[bytes, AgentRecord] = field(default_factory=dict)
+    #: every name ever admitted, sorted (lib.agents pages by name)
+    names: list[str] = field(default_factory=list)
 
     def admit(self, rid: bytes, hello: dict[str, Any], now: float) -> AgentRecord:
         """Admit an agent from its hello; a live agent with the same name elsewhere is refused."""
@@ -112,6 +116,8 @@ class Registry:
                           pjsip=hello["pjsip"], last_seen=now,
                           max_accounts=8 if hello.get("max_accounts") is None
                           else hello["max_accounts"])
+        if old is None:
+            bisect.insort(self.names, name)
         self.by_name[name] = rec
         self.by_rid[rid] = rec
         return rec
@@ -161,10 +167,29 @@ class Registry:
         rec.recycling = True
         rec.last_seen = now
 
+    @staticmethod
+    def _listed(rec: AgentRecord, now: float) -> bool:
+        """Whether lib.agents shows it: live, or recycling (not for too long)."""
+        return rec.alive or (rec.recycling and now - rec.last_seen <= RECYCLE_LISTED_S)
+
     def listed(self, now: float) -> list[AgentRecord]:
-        """What lib.agents shows: the live agents, and those recycling (not for too long)."""
-        return [r for r in self.by_name.values() if r.alive or (
-            r.recycling and now - r.last_seen <= RECYCLE_LISTED_S)]
+        """What lib.agents shows, in name order."""
+        return [rec for name in self.names if self._listed(rec := self.by_name[name], now)]
+
+    def count_listed(self, now: float) -> int:
+        """How many agents lib.agents shows in all."""
+        return sum(self._listed(rec, now) for rec in self.by_name.values())
+
+    def page(self, now: float, after: str, limit: int) -> tuple[list[AgentRecord], bool]:
+        """Up to ``limit`` agents lib.agents shows whose names sort after ``after``, in name
+        order, and whether more follow: a page costs its own agents, not the fleet's."""
+        out: list[AgentRecord] = []
+        for name in itertools.islice(self.names, bisect.bisect_right(self.names, after), None):
+            if self._listed(rec := self.by_name[name], now):
+                if len(out) == limit:
+                    return out, True
+                out.append(rec)
+        return out, False
 
     def loads(self, counts: Counts) -> list[AgentLoad]:
         return [r.load(counts) for r in self.by_name.values() if r.alive]

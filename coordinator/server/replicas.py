@@ -30,9 +30,13 @@ def place_spread(agents: Sequence[AgentLoad], replicas: Collection[str], turn: i
 def fill_new_agents(server: Coordinator) -> None:
     """Give every account that lives on every agent a replica on the ready agents it lacks
     (admitted after it was created, or back after a loss)."""
+    everywhere = [acc for acc in server.objects.accounts.values()
+                  if acc.everywhere and acc.replicas]
+    if not everywhere:  # the common case: no list of the fleet is built
+        return
     ready = {r.name for r in server.registry.live() if r.ready}
-    for acc in list(server.objects.accounts.values()):
-        if acc.everywhere and acc.replicas and ready - acc.replicas - acc.pending:
+    for acc in everywhere:
+        if ready - acc.replicas - acc.pending:
             replicate_everywhere(server, acc, lambda: None)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import zmq
 
 from coordinator.server.firehose import Firehose
+from coordinator.server.frames import recv_routed, send_pair
 from coordinator.server.liveness import ConnWatch
 from coordinator.server.security import (
     DOMAIN_AGENTS,
@@ -22,6 +23,7 @@ from coordinator.server.security import (
 from proto import limits
 
 log = logging.getLogger("coordinator")
+
 
 
 def router(ctx: zmq.Context[zmq.Socket[bytes]], url: str, keys: ServerKeys | None,
@@ -83,7 +85,7 @@ class Sockets:
 
     def send(self, sock: zmq.Socket[bytes], rid: bytes, frame: bytes) -> bool:
         try:
-            sock.send_multipart([rid, frame], zmq.NOBLOCK)
+            send_pair(sock, rid, frame)
             return True
         except (zmq.Again, zmq.ZMQError):  # peer gone (ROUTER_MANDATORY) or its queue full
             self.dropped += 1
@@ -94,7 +96,7 @@ class Sockets:
         """One message's frames; with CURVE, a client connection's authenticated key (the ZAP
         User-Id of its frames) goes to ``seen`` (for the access rules)."""
         if self.keys is None or sock is not self.clients:
-            return sock.recv_multipart(zmq.NOBLOCK)
+            return recv_routed(sock)
         frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
         parts = [f.bytes for f in frames]
         if len(parts) >= 2:

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from proto import limits
 from proto.ops.spec import READ, OpSpec, grouped
 from proto.schema import Field
 
 OPS = grouped("lib", (
-    OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load.",
-           result=(Field("agents", "list", True, "one map per agent: name, host, pid, sip, "
+    OpSpec("lib.agents", "coordinator", "List connected agents with capacity and load, by "
+           "name, a page at a time: a page ends where `next` says the following one starts.",
+           args=(Field("after", "str", False, "list agents whose names sort after this one (the "
+                       "previous page's `next`); none: from the first", hi=limits.MAX_AGENT_NAME),
+                 Field("limit", "int", False, "most agents in this page (default and most: "
+                       f"{limits.AGENTS_PAGE})", lo=1, hi=limits.AGENTS_PAGE)),
+           result=(Field("agents", "list", True, "one map per agent, in name order: name, host, "
+                         "pid, sip, "
                          "capacity, calls, free, sockets_free, accounts, max_accounts, pjsip, "
                          "alive, state (ready | draining | recycling | resetting | leaving), "
                          "and the health figures of its last heartbeat: bridge_used, bridge_max, "
                          "bridge_leaked, sockets, sockets_leaked, fds, rss_kb (section 9, "
                          "Health), wakeups (turns of its loop since it started) and woken (of "
-                         "them, sleeps that a command ended: section 9, Idle agents)"),),
+                         "them, sleeps that a command ended: section 9, Idle agents)"),
+                   Field("next", "str", False, "present when more agents follow: pass it as "
+                         "`after` for the next page"),
+                   Field("total", "int", True, "agents listed in all pages", lo=0)),
            roles=READ, adopting=True),
     OpSpec("lib.status", "coordinator", "Fleet summary: agents, accounts and calls.",
-           result=(Field("agents", "list", True, "as lib.agents"),
+           result=(Field("agents", "list", True, "as lib.agents: its first page (at most "
+                         f"{limits.AGENTS_PAGE} agents; `agents_total` says how many are listed "
+                         "in all)"),
+                   Field("agents_total", "int", False, "agents lib.agents lists in all pages",
+                         lo=0),
                    Field("accounts", "int", True, "accounts held"),
                    Field("calls", "int", True, "live call legs: the clients' and the load "
                          "runs' (both ends of a call the fleet answers itself count)"),

@@ -99,6 +99,30 @@ def test_lib_agents_describes_the_fleet(lib: Lib) -> None:
         assert a["alive"] is True
 
 
+def test_lib_agents_pages_by_name(lib3: Lib) -> None:
+    """Pages of one agent, each naming the next, list the fleet once in name order, as the
+    client's agents() and lib.status do; bad page arguments are one clear error each."""
+    names = sorted(a["name"] for a in lib3.status()["agents"])
+    assert len(names) == 3 and lib3.status()["agents_total"] == 3
+    assert [a["name"] for a in lib3.agents()] == names
+    pages, args = [], {"limit": 1}
+    while True:
+        page = lib3.request("lib.agents", args)
+        assert page["total"] == 3
+        pages.append([a["name"] for a in page["agents"]])
+        if "next" not in page:
+            break
+        args = {"limit": 1, "after": page["next"]}
+    assert pages == [[n] for n in names]
+    assert lib3.request("lib.agents", {"after": names[1]})["agents"][0]["name"] == names[2]
+    assert lib3.request("lib.agents", {"after": names[2]}) == {"agents": [], "total": 3}
+    for bad, why in (({"limit": 0}, "'limit' must be >= 1"), ({"limit": "2"}, "must be int"),
+                     ({"after": 7}, "'after' must be str"), ({"limit": 1001}, "<= 1000")):
+        with pytest.raises(Error) as err:
+            lib3.request("lib.agents", bad)
+        assert err.value.err_code == "E_BAD_ARGS" and why in err.value.err_msg, (bad, err.value)
+
+
 def test_a_call_the_fleet_no_longer_knows_is_disconnected_on_refresh(lib: Lib) -> None:
     """A Call whose end never reached this client (lost with a coordinator, say): refreshing
     its info finds it gone, and its callback hears DISCONNECTED once, as from its event."""

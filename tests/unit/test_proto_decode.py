@@ -6,6 +6,8 @@ from typing import Any
 
 import msgpack
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import proto
 from proto import ProtoError, limits
@@ -271,3 +273,43 @@ def test_decode_leaves_args_unchecked() -> None:
     # argument checking is check_request's job: decode accepts an unknown op with odd args
     msg = proto.decode(pack(envelope(op="no.such", args={"whatever": [1, 2]})))
     assert (msg.op, msg.args) == ("no.such", {"whatever": [1, 2]})
+
+
+def _depth_and_keys_ok(value: Any, depth: int = 1) -> bool:
+    """What the decoder's shape check means, written plainly: maps keyed by strings only, and
+    no map or array nested deeper than MAX_DEPTH (the envelope is depth 1)."""
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return False
+        children: Any = list(value.values())
+    elif isinstance(value, list):
+        children = value
+    else:
+        return True
+    return depth <= limits.MAX_DEPTH and all(_depth_and_keys_ok(c, depth + 1) for c in children)
+
+
+_LEAVES = st.one_of(st.integers(-2**63, 2**64 - 1), st.booleans(), st.text(max_size=3), st.binary(max_size=3),
+                    st.none(), st.floats(allow_nan=False))
+_NESTED = st.recursive(_LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.one_of(st.text(max_size=3), st.binary(min_size=1, max_size=2)), inner,
+                    max_size=4)), max_leaves=60)
+
+
+@given(_NESTED)
+def test_the_shape_check_refuses_exactly_bytes_keys_and_deep_nesting(data: Any) -> None:
+    """Any msgpack map, its args nested at random: decode() refuses it (E_BAD_MSG) exactly
+    when a key is not a string or nesting passes MAX_DEPTH."""
+    raw = envelope("req", args={"x": data})
+    frame = pack(raw)
+    try:
+        back = msgpack.unpackb(frame, raw=False, strict_map_key=False)
+    except Exception:  # noqa: BLE001 - a shape msgpack itself cannot give back: not our check
+        return
+    if _depth_and_keys_ok(back):
+        assert proto.decode(frame).args == back["args"]
+    else:
+        with pytest.raises(ProtoError) as err:
+            proto.decode(frame)
+        assert err.value.code == "E_BAD_MSG"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coordinator.server.objects import ObjectTable
 from coordinator.server.registry import AgentRecord, Registry
@@ -283,3 +285,34 @@ def test_a_recycling_agent_is_listed_until_it_is_back_or_too_long() -> None:
     assert reg.live() == [] and reg.listed(10.0 + 31) == []
     back = reg.admit(b"r2", hello(), 12.0)  # its new process says hello under the same name
     assert [r.state for r in reg.listed(12.0)] == ["ready"] and reg.listed(12.0) == [back]
+
+
+@given(st.lists(st.tuples(st.text("abcxyz-0123456789", min_size=1, max_size=6),
+                          st.sampled_from(["live", "lost", "recycling", "recycled long ago"])),
+                max_size=40, unique_by=lambda agent: agent[0]),
+       st.integers(1, 7))
+def test_pages_list_the_fleet_once_in_name_order(fleet: list[tuple[str, str]], limit: int) -> None:
+    """lib.agents' pages, followed from the first by each page's last name, give exactly what
+    listed() gives (live and recently recycling agents, in name order), each at most ``limit``
+    long, with ``more`` true on every page but the last; count_listed agrees."""
+    reg = Registry()
+    for i, (name, fate) in enumerate(fleet):
+        rec = reg.admit(f"r{i}".encode(), hello(name), now=100.0)
+        if fate != "live":
+            rec.alive = False
+            reg.by_rid.pop(rec.rid, None)
+            rec.recycling = fate.startswith("recycl")
+            rec.last_seen = 100.0 if fate == "recycling" else 0.0
+    wanted = sorted(name for name, rec in reg.by_name.items()
+                    if rec.alive or (rec.recycling and rec.last_seen == 100.0))
+    assert [r.name for r in reg.listed(100.0)] == wanted
+    assert reg.count_listed(100.0) == len(wanted)
+    seen: list[str] = []
+    after, more = "", True
+    while more:
+        page, more = reg.page(100.0, after, limit)
+        assert len(page) <= limit and (page or not more)
+        assert not more or len(page) == limit
+        seen += [r.name for r in page]
+        after = page[-1].name if page else after
+    assert seen == wanted

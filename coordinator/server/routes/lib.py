@@ -20,18 +20,30 @@ if TYPE_CHECKING:
 
 @route("lib.agents")
 def lib_agents(server: Coordinator, client: bytes, msg: proto.Message) -> None:
-    server.pipeline.reply(client, msg, {"agents": _agents(server)})
+    page = _page(server, str(msg.args.get("after", "")),
+                 int(msg.args.get("limit", proto.limits.AGENTS_PAGE)))
+    server.pipeline.reply(client, msg, page)
 
 
-def _agents(server: Coordinator) -> list[dict[str, Any]]:
-    return [r.public(server.counts) for r in server.registry.listed(server.clock())]
+def _page(server: Coordinator, after: str = "",
+          limit: int = proto.limits.AGENTS_PAGE) -> dict[str, Any]:
+    """A page of lib.agents: its agents' maps, ``next`` when more follow, and the total."""
+    now = server.clock()
+    recs, more = server.registry.page(now, after, limit)
+    page: dict[str, Any] = {"agents": [r.public(server.counts) for r in recs],
+                            "total": server.registry.count_listed(now)}
+    if more:
+        page["next"] = recs[-1].name
+    return page
 
 
 @route("lib.status")
 def lib_status(server: Coordinator, client: bytes, msg: proto.Message) -> None:
     now, budgets, firehose = server.clock(), server.pipeline.budgets, server.sockets.firehose
+    first = _page(server)
     server.pipeline.reply(client, msg, {
-        "agents": _agents(server), "accounts": len(server.objects.accounts),
+        "agents": first["agents"], "agents_total": first["total"],
+        "accounts": len(server.objects.accounts),
         "calls": server.counts.calls(), "version": proto.limits.VERSION,
         "coordinator": server.cid, "started": round(server.started, 3),
         "loads": [dict(run.progress(now), run=run.run) for run in server.loads.values()],
