@@ -18,6 +18,7 @@ from coordinator.client.errors import Error
 from coordinator.client.fleet import LocalFleet
 from coordinator.client.load import LoadWatch
 from coordinator.client.media import MediaLib
+from coordinator.client.pages import every_agent
 from coordinator.client.session import Session
 from proto import ProtoError, limits
 from proto.curve import ClientKeys, KeyFileError
@@ -162,17 +163,13 @@ class Lib(MediaLib):
 
     def agents(self) -> list[dict[str, Any]]:
         """Every agent lib.agents lists (in name order), page after page."""
-        agents: list[dict[str, Any]] = []
-        args: dict[str, Any] = {}
-        while True:
-            page = self.session.request("lib.agents", args)
-            agents.extend(page["agents"])
-            if not page.get("next"):
-                return agents
-            args = {"after": page["next"]}
+        return every_agent(self.session.request)
 
     def status(self) -> dict[str, Any]:
-        return self.session.request("lib.status", {})
+        """lib.status, with every agent (its own list is lib.agents' first page)."""
+        status = self.session.request("lib.status", {})
+        status["agents"] = every_agent(self.session.request, status)
+        return status
 
     def create_account(self, acc_config: str | AccountConfig, cb: AccountCallback | None = None,
                        auto_answer: int | None = None, replicas: str = "home",

@@ -22,6 +22,7 @@ import proto
 from coordinator.cli.verdict import Criteria
 from coordinator.client.connection import Connection
 from coordinator.client.errors import Error
+from coordinator.client.pages import every_agent
 from coordinator.web.fleetstate import FleetState
 from coordinator.web.runstate import RunsState
 from coordinator.web.tail import Tail
@@ -135,6 +136,7 @@ class Source:
     def _poll(self) -> None:
         try:
             status = self.request("lib.status", {})
+            status["agents"] = every_agent(self.request, status)  # a large fleet's other pages
         except Error as exc:
             with self.dash.lock:
                 self.dash.fleet.unreachable(f"{exc.err_code}: {exc.err_msg}")

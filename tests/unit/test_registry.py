@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coordinator.client.pages import every_agent
 from coordinator.server.objects import ObjectTable
 from coordinator.server.registry import AgentRecord, Registry
 from proto import ProtoError, limits
@@ -316,3 +317,28 @@ def test_pages_list_the_fleet_once_in_name_order(fleet: list[tuple[str, str]], l
         seen += [r.name for r in page]
         after = page[-1].name if page else after
     assert seen == wanted
+
+
+@given(st.integers(0, 25), st.integers(1, 6))
+def test_the_clients_follow_every_page_from_lib_agents_or_lib_status(n: int, limit: int) -> None:
+    """coordinator.client.pages.every_agent, served pages of ``limit`` the registry's way, gets
+    every agent once in name order, starting from nothing (lib.agents) or from lib.status's
+    first page (agents_total instead of next)."""
+    reg = Registry()
+    for i in range(n):
+        reg.admit(f"r{i}".encode(), hello(f"a-{(i * 7) % 25:02d}-{i}"), now=1.0)
+    asked: list[dict[str, Any]] = []
+
+    def request(op: str, args: dict[str, Any]) -> dict[str, Any]:
+        assert op == "lib.agents"
+        asked.append(args)
+        recs, more = reg.page(1.0, args.get("after", ""), limit)
+        return {"agents": [{"name": r.name} for r in recs], "total": n,
+                **({"next": recs[-1].name} if more else {})}
+
+    wanted = sorted(reg.by_name)
+    assert [a["name"] for a in every_agent(request)] == wanted
+    first = request("lib.agents", {})
+    status = {"agents": first["agents"], "agents_total": n}
+    assert [a["name"] for a in every_agent(request, status)] == wanted
+    assert len(asked) <= 2 * (n // limit + 2)
