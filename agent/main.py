@@ -37,7 +37,9 @@ def endpoint_options(args: argparse.Namespace) -> endpoint.EndpointOptions:
                                     fault_bridge_leak=args.fault_bridge_leak)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, forked: bool = False) -> int:
+    """``forked``: started by the fork server (agent.forkserver), whose own program a recycling
+    agent must not run again: it runs ``python -m agent`` with ``argv`` instead."""
     args = parse(argv)
     logsetup.configure(args.log_level)
     log = logging.getLogger(f"callfleet agent {args.name}")
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", loop.fatal)
         return 3
     if loop.recycle:
-        recycle(args, sip_addrs, state.draining)
+        program = ([sys.executable, "-m", "agent", *(argv or [])] if forked
+                   else [sys.executable, *sys.orig_argv[1:]])
+        recycle(args, sip_addrs, state.draining, program)
     return 0
 
 
@@ -103,10 +107,12 @@ def teardown(ep: Any, state: AgentState, loop: AgentLoop, ctx: zmq.Context[zmq.S
     ctx.term()
 
 
-def recycle(args: argparse.Namespace, sip_addrs: list[str], why: str) -> None:
-    """Start this agent again in this process (same pid, arguments and supervisor): PJSIP is
-    gone, so is everything it leaked. Ports the OS chose are asked for again, so peers reach
-    the agent where they did; descriptors PJSIP leaked are not inherited."""
+def recycle(args: argparse.Namespace, sip_addrs: list[str], why: str,
+            program: list[str]) -> None:
+    """Start this agent again in this process (same pid, arguments and supervisor) by running
+    ``program`` (its command line): PJSIP is gone, so is everything it leaked. Ports the OS
+    chose are asked for again, so peers reach the agent where they did; descriptors PJSIP
+    leaked are not inherited."""
     logging.getLogger(f"callfleet agent {args.name}").warning("recycling (%s)", why)
     logging.shutdown()
     sys.stdout.flush()
@@ -117,4 +123,4 @@ def recycle(args: argparse.Namespace, sip_addrs: list[str], why: str) -> None:
     if not args.tls_port and "tls" in ports:
         again += ["--tls-port", ports["tls"]]
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:], *again])
+    os.execv(sys.executable, [*program, *again])

@@ -1,9 +1,11 @@
 """Idle cost of agents: CPU per idle agent (from /proc) next to a raw pjsua2 process that only
-polls, and RSS per agent; then where an idle agent's CPU goes, thread by thread (the agent's own
-loop, PJSIP's media worker, the sound device's clock, ZeroMQ's), and how often its loop turns.
-Prints figures; asserts nothing.
+polls; then where an idle agent's CPU goes, thread by thread (the agent's own loop, PJSIP's
+media worker, the sound device's clock, ZeroMQ's), and how often its loop turns; then memory
+(RSS, PSS and USS from /proc/PID/smaps_rollup) and start time of agents forked from the fork
+server (embedded fleets' default) and of agents each started as a fresh interpreter, next to a
+raw pjsua2 process. Prints figures; asserts nothing.
 
-    python bench/idle.py [--agents 8] [--seconds 10]
+    python bench/idle.py [--agents 8] [--seconds 10] [--start 32]
 """
 
 from __future__ import annotations
@@ -44,6 +46,42 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def memory_mb(pid: int) -> tuple[float, float, float]:
+    """RSS, PSS and USS (private clean + dirty) of a process, in MB."""
+    kb: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                kb[parts[0].rstrip(":")] = int(parts[1])
+    return (kb["Rss"] / 1024, kb["Pss"] / 1024,
+            (kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) / 1024)
+
+
+def starts(n: int, fork: bool) -> tuple[float, float, tuple[float, float, float]]:
+    """On a fleet started with no agent: seconds until its first agent is listed (for a forked
+    fleet, the fork server's preparation included), then until ``n`` more are; and the mean
+    (RSS, PSS, USS) of the n + 1 agents, all of them up."""
+    lib = Lib.start_local(agents=0, fork=fork)
+    try:
+        assert lib.fleet is not None
+        t0 = time.monotonic()
+        lib.fleet.add_agent(f"{lib.fleet.tag}-first")
+        lib.wait_agents(1, 30)
+        first = time.monotonic() - t0
+        t1 = time.monotonic()
+        for i in range(n):
+            lib.fleet.add_agent(f"{lib.fleet.tag}-{i + 1}")
+        lib.wait_agents(n + 1, 60)
+        rest = time.monotonic() - t1
+        time.sleep(1.0)
+        mems = [memory_mb(p.pid) for p in lib.fleet.agents]
+    finally:
+        lib.destroy()
+    mean = tuple(sum(m[k] for m in mems) / len(mems) for k in range(3))
+    return first, rest, (mean[0], mean[1], mean[2])
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds by thread name (threads of one name added up)."""
     out: dict[str, float] = {}
@@ -71,6 +109,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--agents", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--start", type=int, default=32, help="agents started for the start times")
     args = ap.parse_args()
     lib = Lib.start_local(agents=args.agents)
     try:
@@ -98,6 +137,7 @@ def main() -> None:
         f"{'loop (python)' if n == 'python' else n} {v:.2f}"
         for n, v in sorted(share.items(), key=lambda kv: -kv[1]) if v >= 0.005))
     print(f"  the agent's loop turned {turns:.1f} times a second (its heartbeats' wakeups)")
+    raw_mem = (0.0, 0.0, 0.0)
     for poll_ms in (10, 20):
         raw = subprocess.Popen([sys.executable, "-c",
                                 RAW.format(seconds=args.seconds + 2, poll_ms=poll_ms)],
@@ -105,9 +145,20 @@ def main() -> None:
         time.sleep(1.0)
         raw_cpu = measure([raw.pid], args.seconds)
         raw_rss = rss_mb(raw.pid)
+        raw_mem = memory_mb(raw.pid)
         raw.wait()
         print(f"raw pjsua2 polling every {poll_ms} ms: {raw_cpu:.2f}% of a core, "
               f"{raw_rss:.1f} MB RSS; ratio callfleet/raw {agent_cpu / max(raw_cpu, 1e-9):.2f}x")
+    print(f"memory and start, {args.start} agents after a first one (each on a fleet of its own):")
+    print(f"  {'':<34}{'RSS MB':>8}{'PSS MB':>8}{'USS MB':>8}{'first agent s':>15}"
+          f"{f'{args.start} more s':>12}{'ms each':>9}")
+    for label, fork in (("forked from the fork server", True),
+                        ("fresh interpreter each", False)):
+        first, rest, (rss, pss, uss) = starts(args.start, fork)
+        print(f"  {label:<34}{rss:>8.1f}{pss:>8.1f}{uss:>8.1f}{first:>15.2f}{rest:>12.2f}"
+              f"{1000 * rest / args.start:>9.0f}")
+    print(f"  {'raw pjsua2 process (polling)':<34}{raw_mem[0]:>8.1f}{raw_mem[1]:>8.1f}"
+          f"{raw_mem[2]:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""An embedded fleet: a coordinator and N agents as child processes of the caller.
+"""An embedded fleet: a coordinator and N agents as child processes of the caller; the agents
+forked from a prepared process (``agent.forkserver``: they share what they import, and start in
+milliseconds), or each a fresh interpreter when that process cannot start.
 
 Each runs in a session of its own, so that a Ctrl-C at the terminal reaches the program that
 started the fleet and not the fleet: the program decides (a load run is stopped and reported,
@@ -17,9 +19,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Protocol
 
 import zmq.auth
 
+from coordinator.client.forked import LOST, ForkServer
 from proto.curve import ClientKeys
 
 _PR_SET_PDEATHSIG = 1
@@ -34,7 +38,25 @@ def die_with_parent() -> None:
         pass  # not Linux: stop() and atexit still apply
 
 
-def _stop_process(proc: subprocess.Popen[bytes], timeout: float, signalled: bool = False) -> None:
+class AgentProcess(Protocol):
+    """An agent's process handle: a ``subprocess.Popen`` or a forked agent's
+    (coordinator.client.forked.ForkedAgent)."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+def _stop_process(proc: AgentProcess, timeout: float, signalled: bool = False) -> None:
     """SIGTERM once (a second one could land while Python finalises, with default handlers
     back in place), wait, and SIGKILL only past ``timeout``."""
     if proc.poll() is None and not signalled:
@@ -64,16 +86,19 @@ def rtp_port_base(agents: int, rng: random.Random | None = None) -> int:
 class LocalFleet:
     def __init__(self, agents: int, agent_args: list[str] | None = None,
                  host: str = "127.0.0.1", coordinator_args: list[str] | None = None,
-                 curve: bool = False) -> None:
+                 curve: bool = False, fork: bool = True) -> None:
         """``curve``: every connection uses CURVE keys made for this fleet alone (in a temporary
-        directory, removed by stop()); a client connects with :attr:`client_keys`."""
+        directory, removed by stop()); a client connects with :attr:`client_keys`. ``fork``:
+        agents forked from a prepared process (else each a fresh interpreter)."""
         self.n = agents
         self.agent_args = list(agent_args or [])
         self.coordinator_args = list(coordinator_args or [])
         self.metrics_url = ""
         self.host = host
         self.coordinator: subprocess.Popen[bytes] | None = None
-        self.agents: list[subprocess.Popen[bytes]] = []
+        self.agents: list[AgentProcess] = []
+        self.fork = fork
+        self.forks: ForkServer | None = None
         self.agents_url = ""
         self.clients_url = ""
         self.events_url = ""
@@ -122,7 +147,7 @@ class LocalFleet:
         for i in range(self.n):
             self.add_agent(f"{self.tag}-{i + 1}")
 
-    def add_agent(self, name: str) -> subprocess.Popen[bytes]:
+    def add_agent(self, name: str) -> AgentProcess:
         ports: list[str] = []
         if self._rtp_base:
             # agents added later (replacements) take the next spans; past RTP_HIGH, wrap around
@@ -130,11 +155,20 @@ class LocalFleet:
                               % (RTP_HIGH - RTP_LOW))
             ports = ["--rtp-port-base", str(span)]
             self._index += 1
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", "--coordinator", self.agents_url, "--name", name,
-             "--sip-host", self.host, *ports, *self.agent_args],
-            stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
-            start_new_session=True)
+        argv = ["--coordinator", self.agents_url, "--name", name, "--sip-host", self.host,
+                *ports, *self.agent_args]
+        if self.fork and self.forks is None:
+            try:
+                self.forks = ForkServer(die_with_parent)
+            except RuntimeError:
+                self.fork = False  # each agent says why it cannot run, as started alone
+        proc: AgentProcess
+        if self.forks is not None:
+            proc = self.forks.spawn(argv)
+        else:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "agent", *argv], stdout=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, start_new_session=True)
         self.agents.append(proc)
         return proc
 
@@ -150,7 +184,11 @@ class LocalFleet:
         deadline = time.monotonic() + timeout
         for proc in self.agents:
             _stop_process(proc, max(0.1, deadline - time.monotonic()), signalled=True)
-        codes = {f"agent-{i + 1}": p.returncode for i, p in enumerate(self.agents)}
+        codes = {f"agent-{i + 1}": LOST if p.returncode is None else p.returncode
+                 for i, p in enumerate(self.agents)}
+        if self.forks is not None:
+            self.forks.close(5)
+            self.forks = None
         if self.coordinator is not None:
             _stop_process(self.coordinator, 5)
             if self.coordinator.stdout is not None:

@@ -115,11 +115,13 @@ class Lib(MediaLib):
     @classmethod
     def start_local(cls, agents: int = 2, timeout: float = 30.0,
                     agent_args: list[str] | None = None,
-                    coordinator_args: list[str] | None = None, curve: bool = False) -> Lib:
+                    coordinator_args: list[str] | None = None, curve: bool = False,
+                    fork: bool = True) -> Lib:
         """An embedded coordinator and ``agents`` agents as child processes of this one
-        (``curve``: every connection with CURVE keys made for this fleet)."""
+        (``curve``: every connection with CURVE keys made for this fleet; ``fork``: agents
+        forked from a prepared process, else each a fresh interpreter)."""
         fleet = LocalFleet(agents, agent_args=agent_args, coordinator_args=coordinator_args,
-                           curve=curve)
+                           curve=curve, fork=fork)
         try:
             fleet.start(timeout)
             lib = cls(fleet.clients_url, fleet=fleet, keys=fleet.client_keys)

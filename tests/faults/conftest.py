@@ -26,7 +26,7 @@ import pytest
 import zmq
 
 from coordinator.client import Lib
-from coordinator.client.fleet import die_with_parent
+from coordinator.client.fleet import AgentProcess, die_with_parent
 from tests.helpers import children_of, wait_for
 
 Event = dict[str, Any]
@@ -99,7 +99,7 @@ class FaultFleet:
         return self.taps[-1]
 
     @property
-    def procs(self) -> dict[str, subprocess.Popen[bytes]]:
+    def procs(self) -> dict[str, AgentProcess]:
         """The latest process of each name."""
         assert self.lib.fleet is not None
         return dict(zip(self.names, self.lib.fleet.agents, strict=True))
@@ -107,7 +107,7 @@ class FaultFleet:
     def name(self, index: int) -> str:
         return self.names[index]
 
-    def proc(self, name: str) -> subprocess.Popen[bytes]:
+    def proc(self, name: str) -> AgentProcess:
         return self.procs[name]
 
     def signal(self, name: str, sig: int) -> float:
@@ -122,7 +122,7 @@ class FaultFleet:
         self.proc(name).wait(10)
         return t
 
-    def add_agent(self, name: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    def add_agent(self, name: str, log: Path | None = None) -> AgentProcess:
         """Start one more agent (as LocalFleet does), its stderr into ``log`` if given (at log
         level debug: its statistics at exit are there)."""
         fleet = self.lib.fleet
