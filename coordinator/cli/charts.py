@@ -136,8 +136,11 @@ def figure(report: dict[str, Any]) -> Figure:
         draw(ax, rows)
         ax.set_xlabel("seconds")
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8)
-        ax.set_ylim(bottom=0)
+        ax.legend(loc="best", fontsize=8)
+        # from 0, with room above the highest point (a flat line otherwise sits on the edge,
+        # above the last tick: every call set up in 2,003 ms under a top tick of 2,000)
+        top = ax.dataLim.y1
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.1 * top if math.isfinite(top) else 0.0))
     _codes(axes[len(panels)], report)
     if measured:
         _media(axes[len(panels) + 1], rows)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coordinator.cli.credentials import parse_credentials
 from coordinator.server.load.plan import Seat, parse_profile, plan, registrar_domain
@@ -125,12 +127,18 @@ def test_credentials_files() -> None:
             parse_credentials(bad)
 
 
-def test_each_agents_rate_follows_its_calls_so_that_every_part_ends_together() -> None:
-    shares = _plan({"rate": 10, "calls": 30, "self": True}, _seats(7))
-    parts = [s["caller"] for s in shares.values()]
-    assert sorted({p["calls"] for p in parts}) == [4, 5]
-    assert {round(p["calls"] / p["rate"], 9) for p in parts} == {3.0}  # 30 calls at 10/s
-    assert sum(p["rate"] for p in parts) == pytest.approx(10)
+@given(st.integers(1, 60), st.integers(1, 9), st.sampled_from([0.5, 1, 3, 10]))
+def test_a_runs_calls_start_one_interval_apart_whatever_their_split(calls: int, agents: int,
+                                                                    rate: float) -> None:
+    """Each calling agent's calls (its phase, then one per 1/its rate) interleave: the run's
+    calls start k/rate after the first, for k = 0 .. calls - 1, and the rates add up to the
+    run's (6 calls on 4 agents: 0, 1, 2, 3, 4, 5 s at 1/s, not 0, 1, 2, 3, 3, 4)."""
+    shares = _plan({"rate": rate, "calls": calls, "self": True}, _seats(agents))
+    parts = [s["caller"] for s in shares.values() if "caller" in s]
+    assert sum(p["calls"] for p in parts) == calls
+    assert sum(p["rate"] for p in parts) == pytest.approx(rate)
+    starts = sorted(p["phase"] + k / p["rate"] for p in parts for k in range(p["calls"]))
+    assert starts == pytest.approx([k / rate for k in range(calls)], abs=1e-5)
 
 
 def test_the_agents_first_calls_are_spread_over_the_first_interval_of_the_fleet() -> None:
@@ -167,6 +175,12 @@ def test_every_share_carries_its_legs_steps_builtin_or_given() -> None:
      "caller step 2 (pause): missing argument 's'"),
     ({"scenario": {"caller": [{"op": "call"}]}, "self": True},
      "a self run needs the callee's steps"),
+    # the call step's own target is the first thing wrong with a self run, callee or not
+    ({"scenario": {"caller": [{"op": "call", "to": "sip:x@127.0.0.1"}]}, "self": True},
+     "a self run calls its own agents: no 'to' on the call step"),
+    ({"scenario": {"caller": [{"op": "call", "to": "sip:x@127.0.0.1"}],
+                   "callee": [{"op": "answer"}]}, "self": True},
+     "a self run calls its own agents: no 'to' on the call step"),
 ])
 def test_a_bad_scenario_is_refused_with_its_step(args: dict[str, Any], message: str) -> None:
     base = {"rate": 1, "calls": 1, "targets": ["sip:x@127.0.0.1:5099"]}

@@ -190,11 +190,7 @@ def parse_profile(args: dict[str, Any]) -> Profile:
                              "steps: give a scenario", op="load.start")
         p = replace(p, data=tuple(_checked(scenario.check_data, args["data"])))
     p = replace(p, **_flow(args, p))
-    to = p.flow["caller"][0].get("to")
-    if p.self_answer and to:
-        raise ProtoError("E_BAD_ARGS", "scenario: a self run calls its own agents: no 'to' on "
-                         "the call step", op="load.start")
-    if p.self_answer == bool(p.targets or to):
+    if p.self_answer == bool(p.targets or p.flow["caller"][0].get("to")):
         raise ProtoError("E_BAD_ARGS", "give either targets or self", op="load.start")
     return p
 
@@ -229,6 +225,9 @@ def _flow(args: dict[str, Any], p: Profile) -> dict[str, Any]:
             and not any(scenario.uses(flow, op) for op in ("tone", "play"))):
         raise ProtoError("E_BAD_ARGS", "scenario: expect_tone needs a sound to hear: a tone or "
                          "play step, or media tone or wav:PATH", op="load.start")
+    if p.self_answer and flow["caller"][0].get("to"):  # the first mistake to name
+        raise ProtoError("E_BAD_ARGS", "scenario: a self run calls its own agents: no 'to' on "
+                         "the call step", op="load.start")
     if p.self_answer and not flow["callee"]:
         raise ProtoError("E_BAD_ARGS", "scenario: a self run needs the callee's steps (at "
                          "least an answer)", op="load.start")
@@ -307,15 +306,18 @@ def plan(profile: Profile, seats: list[Seat], run: str) -> dict[str, dict[str, A
                              "use fewer callers or more agents", op="load.start")
     weights = [s if k else 0 for s, k in zip(slots, callers, strict=True)]
     quotas = _split_int(profile.calls, weights) if profile.calls else [0] * n
-    # each agent's rate in proportion to its calls, so that every agent's part ends together
-    rates = _split(profile.rate, quotas if profile.calls else weights)
+    calls = [bool(callers[i]) and not (profile.calls and quotas[i] == 0) for i in range(n)]
+    # each calling agent's rate in proportion to its weight: with its first call k intervals
+    # of the whole rate after the first agent's (below), the fleet's calls interleave evenly
+    # (in proportion to their calls, agents with one call fewer than others would call more
+    # slowly, and the first calls would bunch: 6 calls on 4 agents at 0, 1, 2, 3, 3, 4 s)
+    rates = _split(profile.rate, [w if c else 0 for w, c in zip(weights, calls, strict=True)])
     calling, answering = _identities(profile, seats, run, callers)
     common = {"media": profile.media, "registrar": profile.registrar,
               "session": dict(profile.session)}
     if flow.get("transferee"):  # what the end that a REFER reaches does on its new call
         common["transferee"] = flow["transferee"]
     out: dict[str, dict[str, Any]] = {}
-    calls = [bool(callers[i]) and not (profile.calls and quotas[i] == 0) for i in range(n)]
     calling_agents = 0
     for i, seat in enumerate(seats):
         args: dict[str, Any] = {"run": run}
