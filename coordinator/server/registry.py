@@ -178,7 +178,7 @@ class Registry:
 
     def count_listed(self, now: float) -> int:
         """How many agents lib.agents shows in all."""
-        return sum(self._listed(rec, now) for rec in self.by_name.values())
+        return len(self.listed(now))
 
     def page(self, now: float, after: str, limit: int) -> tuple[list[AgentRecord], bool]:
         """Up to ``limit`` agents lib.agents shows whose names sort after ``after``, in name
