@@ -1,11 +1,6 @@
-import sys
+from agent import exit_without_pjsua2
 
-from proto.extras import missing
-
-if need := missing("pjsua2"):
-    print(f"callfleet agent: an agent runs pjsua2, which is not installed: {need}",
-          file=sys.stderr)
-    raise SystemExit(2)
+exit_without_pjsua2()
 
 from agent.main import main  # noqa: E402 - only once pjsua2 is known to be there
 

@@ -129,10 +129,7 @@ def serve() -> int:
 
 
 if __name__ == "__main__":
-    from proto.extras import missing
+    from agent import exit_without_pjsua2
 
-    if need := missing("pjsua2"):
-        print(f"callfleet agent: an agent runs pjsua2, which is not installed: {need}",
-              file=sys.stderr)
-        raise SystemExit(2)
+    exit_without_pjsua2()
     raise SystemExit(serve())
